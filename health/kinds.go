@@ -1,0 +1,437 @@
+package health
+
+// This file is the one list of event kinds. Each constant's comment gives the
+// meaning, the default severity and the evidence fields. Kinds are part of the
+// public contract: once released, a kind keeps its name and meaning. Adding a
+// kind means adding a constant here, a row in catalogue below, and a test that
+// emits it.
+
+// Capture and analyzer kinds.
+const (
+	// CaptureTruncated: the capture file ends inside a record or is damaged;
+	// everything before Frame was analysed. Warning. Evidence: error, offset.
+	CaptureTruncated Kind = "capture.truncated"
+	// CaptureUnsupportedLink: frames of a link type nettrace cannot decode.
+	// Notice, once per link type. Evidence: link_type, frames.
+	CaptureUnsupportedLink Kind = "capture.unsupported_link"
+	// CaptureDecodeError: a frame whose headers are malformed (bogus IP or
+	// TCP lengths); it is skipped. Notice. Evidence: layer, error.
+	CaptureDecodeError Kind = "capture.decode_error"
+	// CaptureSnaplen: a frame cut short by the capture's snapshot length;
+	// payload beyond it is treated as missing. Info, once per capture.
+	// Evidence: captured, original.
+	CaptureSnaplen Kind = "capture.snaplen"
+	// InternalError: a decoder failed in a way that is a nettrace bug; its
+	// flow's decoding stopped and the rest of the capture was analysed.
+	// Error. Evidence: decoder, error.
+	InternalError Kind = "internal.error"
+)
+
+// Packet-level kinds from layers.
+const (
+	// IPTSOSegment: IPv4 total length 0 on a TCP frame (TSO/LSO
+	// super-segment captured on the sender before the NIC split it); the
+	// captured length was used. Info. Evidence: captured_len, payload_len.
+	IPTSOSegment Kind = "ip.tso_segment"
+	// IPChecksumOffload: bad IP/TCP/UDP checksums on packets sent by the
+	// capturing host (checksum offload), not a fault. Info, once per flow.
+	// Evidence: layer, count.
+	IPChecksumOffload Kind = "ip.checksum_offload"
+	// IPBadChecksum: a bad IP/TCP/UDP checksum on a received packet.
+	// Error. Evidence: layer, got, want.
+	IPBadChecksum Kind = "ip.bad_checksum"
+)
+
+// TCP connection kinds. The per-segment ones share Wireshark's
+// tcp.analysis.* definitions so counts compare with tshark.
+const (
+	// TCPRetransmission: tcp.analysis.retransmission. Warning.
+	// Evidence: original_frame, since_original_ms, bytes, cause
+	// ("loss"|"reorder"|"spurious"|"unknown").
+	TCPRetransmission Kind = "tcp.retransmission"
+	// TCPFastRetransmission: tcp.analysis.fast_retransmission. Warning.
+	// Evidence: as TCPRetransmission, dup_acks.
+	TCPFastRetransmission Kind = "tcp.fast_retransmission"
+	// TCPSpuriousRetransmission: tcp.analysis.spurious_retransmission
+	// (data the receiver had already acknowledged). Notice.
+	TCPSpuriousRetransmission Kind = "tcp.spurious_retransmission"
+	// TCPOutOfOrder: tcp.analysis.out_of_order. Notice.
+	TCPOutOfOrder Kind = "tcp.out_of_order"
+	// TCPLostSegment: tcp.analysis.lost_segment (previous segment not
+	// captured). Warning. Evidence: missing_bytes.
+	TCPLostSegment Kind = "tcp.lost_segment"
+	// TCPAckUnseenSegment: tcp.analysis.ack_lost_segment (ACKed segment
+	// that was never captured). Notice.
+	TCPAckUnseenSegment Kind = "tcp.ack_unseen_segment"
+	// TCPDupAck: tcp.analysis.duplicate_ack. Notice. Evidence: dup_ack_num,
+	// dup_of_frame.
+	TCPDupAck Kind = "tcp.dup_ack"
+	// TCPZeroWindow: tcp.analysis.zero_window. Warning.
+	TCPZeroWindow Kind = "tcp.zero_window"
+	// TCPZeroWindowProbe: tcp.analysis.zero_window_probe. Notice.
+	TCPZeroWindowProbe Kind = "tcp.zero_window_probe"
+	// TCPWindowFull: tcp.analysis.window_full. Notice.
+	TCPWindowFull Kind = "tcp.window_full"
+	// TCPWindowUpdate: tcp.analysis.window_update. Info.
+	TCPWindowUpdate Kind = "tcp.window_update"
+	// TCPKeepAlive: tcp.analysis.keep_alive. Info.
+	TCPKeepAlive Kind = "tcp.keep_alive"
+	// TCPPortReuse: tcp.analysis.reused_ports (a new SYN on a tuple whose
+	// earlier connection closed). Info. Evidence: previous_stream.
+	TCPPortReuse Kind = "tcp.port_reuse"
+
+	// TCPSynUnanswered: SYN (and its retries) never answered. Warning.
+	// Evidence: syn_count, retry_spacing_ms.
+	TCPSynUnanswered Kind = "tcp.syn_unanswered"
+	// TCPRefused: RST answering a SYN (port closed or filtered by a
+	// rejecting firewall). Warning. Evidence: syn_frame.
+	TCPRefused Kind = "tcp.refused"
+	// TCPSynAckPayload: a SYN-ACK that carries payload (casebook C1).
+	// Warning. Evidence: payload_len, ip_total_len.
+	TCPSynAckPayload Kind = "tcp.synack_payload"
+	// TCPHandshakeAckMismatch: the handshake ACK does not acknowledge
+	// ISN+1 (casebook C1). Error. Evidence: expected_ack, got_ack, isn.
+	TCPHandshakeAckMismatch Kind = "tcp.handshake_ack_mismatch"
+	// TCPReset: a connection reset. Notice (warning with unacknowledged
+	// data). Evidence: by ("client"|"server"), state, idle_ms, unacked_bytes.
+	TCPReset Kind = "tcp.reset"
+	// TCPIdle: a long silence inside a connection. Info. Evidence: idle_ms,
+	// from_frame.
+	TCPIdle Kind = "tcp.idle"
+	// TCPMidStream: a connection picked up after its handshake. Info.
+	TCPMidStream Kind = "tcp.mid_stream"
+	// TCPRTOBackoff: a retransmission series whose gaps double. Warning.
+	// Evidence: count, gaps_ms, first_frame.
+	TCPRTOBackoff Kind = "tcp.rto_backoff"
+	// TCPSackHole: a hole the receiver keeps SACKing around. Warning.
+	// Evidence: hole_start, hole_len, sack_count.
+	TCPSackHole Kind = "tcp.sack_hole"
+	// TCPOverlapConflict: retransmitted bytes that differ from the bytes
+	// first delivered for the same sequence numbers (the first copy wins).
+	// Warning. Evidence: seq, len, first_frame.
+	TCPOverlapConflict Kind = "tcp.overlap_conflict"
+	// TCPBufferLimit: a reassembly buffer reached its cap; buffered bytes
+	// were skipped and a gap delivered. Warning. Evidence: limit, dropped.
+	TCPBufferLimit Kind = "tcp.buffer_limit"
+	// TCPEvicted: a connection evicted by the connection cap or idle
+	// timeout before it closed. Notice. Evidence: reason.
+	TCPEvicted Kind = "tcp.evicted"
+	// TCPNotAccepting: SYNs to a listening port go unanswered while the same
+	// server keeps serving established connections (casebook C20). Error.
+	// Evidence: server, unanswered, served.
+	TCPNotAccepting Kind = "tcp.not_accepting"
+	// TCPSourcePortFailures: failed connection attempts cluster on specific
+	// source ports (casebook C18). Warning. Evidence: ports, failed, ok.
+	TCPSourcePortFailures Kind = "tcp.source_port_failures"
+	// TCPResetAfterIdle: resets that follow long idle periods (casebook
+	// C14). Warning. Evidence: count, idle_ms.
+	TCPResetAfterIdle Kind = "tcp.reset_after_idle"
+)
+
+// FlowSummary is the per-connection summary written when a flow ends.
+// Info. Evidence: client, server, first_frame, last_frame, duration_ms,
+// packets/bytes per direction, states, handshake_rtt_ms and event counts.
+const FlowSummary Kind = "flow.summary"
+
+// TLS kinds.
+const (
+	// TLSAlert: an alert record. Warning for fatal, Info for close_notify.
+	// Evidence: level, description, from.
+	TLSAlert Kind = "tls.alert"
+	// TLSHandshakeStalled: a ClientHello never answered by a ServerHello.
+	// Error. Evidence: retransmissions, waited_ms.
+	TLSHandshakeStalled Kind = "tls.handshake_stalled"
+	// TLSHandshakeFailed: the handshake ended in a fatal alert or reset.
+	// Error. Evidence: alert, stage.
+	TLSHandshakeFailed Kind = "tls.handshake_failed"
+	// TLSCertNameMismatch: the server certificate does not name the SNI or
+	// HTTP host. Error. Evidence: host, names.
+	TLSCertNameMismatch Kind = "tls.cert_name_mismatch"
+	// TLSCertExpired: the certificate was expired at capture time. Error.
+	// Evidence: subject, not_after.
+	TLSCertExpired Kind = "tls.cert_expired"
+	// TLSCertNotYetValid: the certificate was not yet valid at capture
+	// time. Error. Evidence: subject, not_before.
+	TLSCertNotYetValid Kind = "tls.cert_not_yet_valid"
+	// TLSVersionDowngrade: an old protocol version offered or selected.
+	// Warning. Evidence: version.
+	TLSVersionDowngrade Kind = "tls.version_downgrade"
+	// TLSWeakCipher: a weak cipher suite selected. Warning. Evidence: suite.
+	TLSWeakCipher Kind = "tls.weak_cipher"
+	// TLSDecryptFailed: a record did not decrypt with the logged key.
+	// Error. Evidence: reason.
+	TLSDecryptFailed Kind = "tls.decrypt_failed"
+	// TLSNoKey: decryption was asked for but the key log lacks this
+	// connection's client random. Notice, once per connection.
+	TLSNoKey Kind = "tls.no_key"
+	// TLSMalformed: a TLS record or handshake message that cannot be
+	// parsed. Warning. Evidence: error.
+	TLSMalformed Kind = "tls.malformed"
+)
+
+// HTTP kinds.
+const (
+	// HTTPBodyDecodeFailed: a gzip/deflate body that does not decompress
+	// (casebook C5). Error. Evidence: encoding, offset, request, frames.
+	HTTPBodyDecodeFailed Kind = "http.body_decode_failed"
+	// HTTPBodyTruncated: a body shorter than its framing declared. Warning.
+	HTTPBodyTruncated Kind = "http.body_truncated"
+	// HTTPErrorStatus: a 4xx/5xx response. Notice (4xx) or Warning (5xx).
+	// Evidence: status, request.
+	HTTPErrorStatus Kind = "http.error_status"
+	// HTTPBodyLimit: a decompressed body exceeded its size or ratio cap.
+	// Warning. Evidence: limit, ratio.
+	HTTPBodyLimit Kind = "http.body_limit"
+	// HTTPMalformed: unparseable HTTP. Warning. Evidence: error.
+	HTTPMalformed Kind = "http.malformed"
+)
+
+// SMB kinds.
+const (
+	// SMBAppLimited: few reads/writes in flight limit throughput (C8).
+	// Warning. Evidence: file, op_size, max_in_flight, mean_in_flight,
+	// throughput_kib_s.
+	SMBAppLimited Kind = "smb.app_limited"
+	// SMBShapingDelay: a near-constant extra delay inside responses (C12).
+	// Warning. Evidence: delay_ms, occurrences, total_ms.
+	SMBShapingDelay Kind = "smb.shaping_delay"
+	// SMBErrorStatus: a response with an error status. Notice/Warning.
+	// Evidence: status, command, request_frame.
+	SMBErrorStatus Kind = "smb.error_status"
+	// SMBAuthFailed: session setup failed. Error. Evidence: status, user,
+	// domain.
+	SMBAuthFailed Kind = "smb.auth_failed"
+	// SMBSlowResponse: server time outlier. Notice. Evidence: command,
+	// latency_ms, median_ms.
+	SMBSlowResponse Kind = "smb.slow_response"
+	// SMBEncrypted: SMB3 transform header (encrypted traffic, not
+	// decrypted). Info, once per connection.
+	SMBEncrypted Kind = "smb.encrypted"
+	// SMBMalformed: unparseable SMB. Warning. Evidence: error.
+	SMBMalformed Kind = "smb.malformed"
+)
+
+// DCE/RPC kinds.
+const (
+	// RPCEPMAddressMismatch: an EPM tower names an IP other than the one
+	// the request went to (C4). Warning. Evidence: requested_ip, tower_ip,
+	// port, interface.
+	RPCEPMAddressMismatch Kind = "rpc.epm_address_mismatch"
+	// RPCEPMNotRegistered: EPM status not-registered or no towers. Warning.
+	RPCEPMNotRegistered Kind = "rpc.epm_not_registered"
+	// RPCEPMShortReply: an EPM reply too short to hold a tower (C4). Error.
+	// Evidence: stub_len.
+	RPCEPMShortReply Kind = "rpc.epm_short_reply"
+	// RPCBindNak: bind rejected. Warning. Evidence: reason.
+	RPCBindNak Kind = "rpc.bind_nak"
+	// RPCFault: fault PDU. Warning. Evidence: status, opnum, interface.
+	RPCFault Kind = "rpc.fault"
+	// RPCNoResponse: a call never answered. Warning. Evidence: call_id,
+	// opnum.
+	RPCNoResponse Kind = "rpc.no_response"
+	// RPCEndpointLearned: an endpoint advertised by the EPM. Info.
+	// Evidence: interface, ip, port, protocol.
+	RPCEndpointLearned Kind = "rpc.endpoint_learned"
+	// RPCMalformed: unparseable DCE/RPC. Warning. Evidence: error.
+	RPCMalformed Kind = "rpc.malformed"
+)
+
+// TDS and SQL Browser kinds.
+const (
+	// TDSLoginFailed: login rejected (error 18456 and friends). Error.
+	// Evidence: number, state, message.
+	TDSLoginFailed Kind = "tds.login_failed"
+	// TDSError: an ERROR token of severity ≥ 11. Warning. Evidence: number,
+	// class, state, message.
+	TDSError Kind = "tds.error"
+	// TDSAttention: client cancel. Notice. Evidence: after_ms.
+	TDSAttention Kind = "tds.attention"
+	// TDSPreloginStalled: PRELOGIN sent, no answer. Error. Evidence:
+	// waited_ms.
+	TDSPreloginStalled Kind = "tds.prelogin_stalled"
+	// TDSEncryptionMismatch: client and server encryption options cannot
+	// agree. Error.
+	TDSEncryptionMismatch Kind = "tds.encryption_mismatch"
+	// TDSRouting: the server redirects the client. Info. Evidence: server,
+	// port.
+	TDSRouting Kind = "tds.routing"
+	// TDSSlowQuery: server time outlier. Notice. Evidence: server_ms, sql.
+	TDSSlowQuery Kind = "tds.slow_query"
+	// TDSLatencySplit: per connection, network round trip vs server time
+	// vs client think time (C15). Info.
+	TDSLatencySplit Kind = "tds.latency_split"
+	// TDSSSRPUnanswered: SQL Browser requests never answered. Warning.
+	// Evidence: requests, instance.
+	TDSSSRPUnanswered Kind = "tds.ssrp_unanswered"
+	// TDSSSRPReplyFromOtherAddress: an SSRP reply whose source differs from
+	// the request's destination (C9). Error. Evidence: requested, replied.
+	TDSSSRPReplyFromOtherAddress Kind = "tds.ssrp_reply_from_other_address"
+	// TDSMalformed: unparseable TDS. Warning. Evidence: error.
+	TDSMalformed Kind = "tds.malformed"
+)
+
+// Network-level kinds (diagnoses across flows).
+const (
+	// NetICMPUnreachable: ICMP destination unreachable matched to a flow.
+	// Warning. Evidence: type, code, reason, quoted_flow.
+	NetICMPUnreachable Kind = "net.icmp_unreachable"
+	// NetICMPFragNeeded: fragmentation needed / packet too big. Notice.
+	// Evidence: mtu, quoted_flow.
+	NetICMPFragNeeded Kind = "net.icmp_frag_needed"
+	// NetPMTUReduced: the sender adapted to a smaller path MTU. Notice.
+	// Evidence: mtu, reordered.
+	NetPMTUReduced Kind = "net.pmtu_reduced"
+	// NetPMTUBlackhole: full-size segments lost repeatedly, small ones
+	// delivered, no usable ICMP. Error. Evidence: size, retransmissions.
+	NetPMTUBlackhole Kind = "net.pmtu_blackhole"
+	// NetFragmentOverlap: overlapping or inconsistent IP fragments.
+	// Warning.
+	NetFragmentOverlap Kind = "net.fragment_overlap"
+	// NetFragmentIncomplete: a datagram whose fragments never completed.
+	// Warning. Evidence: received, id.
+	NetFragmentIncomplete Kind = "net.fragment_incomplete"
+	// NetUDPFlood: a high-rate UDP stream to one target (C6). Error.
+	// Evidence: rate_pps, mbps, datagrams, target, preceded_by.
+	NetUDPFlood Kind = "net.udp_flood"
+	// NetSYNFlood: a high rate of SYNs. Error.
+	NetSYNFlood Kind = "net.syn_flood"
+	// NetManyConnectionsSingleSource: one source opens many concurrent
+	// connections, likely a NAT (C2). Warning.
+	NetManyConnectionsSingleSource Kind = "net.many_connections_single_source"
+	// NetARPStorm: a burst of ARP requests from one source (C14). Warning.
+	NetARPStorm Kind = "net.arp_storm"
+	// NetARPConflict: two MACs claim one IP, or gratuitous ARP. Notice.
+	NetARPConflict Kind = "net.arp_conflict"
+	// NetReplyFromOtherAddress: a reply whose source is not the request's
+	// destination (C9 generic). Warning.
+	NetReplyFromOtherAddress Kind = "net.reply_from_other_address"
+	// NetPeriodic: recurring attempts to one destination with a stable
+	// period (C17). Info. Evidence: period_s, count.
+	NetPeriodic Kind = "net.periodic"
+)
+
+// KindInfo describes one kind for documentation and tools.
+type KindInfo struct {
+	Kind     Kind
+	Severity Severity // default severity
+	Meaning  string
+}
+
+// Catalogue returns every kind with its default severity and meaning, in
+// the order of this file.
+func Catalogue() []KindInfo { return append([]KindInfo(nil), catalogue...) }
+
+// DefaultSeverity returns k's default severity, or Info for an unknown kind.
+func DefaultSeverity(k Kind) Severity {
+	for _, ki := range catalogue {
+		if ki.Kind == k {
+			return ki.Severity
+		}
+	}
+	return Info
+}
+
+// Known reports whether k is listed in the catalogue.
+func Known(k Kind) bool {
+	for _, ki := range catalogue {
+		if ki.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+var catalogue = []KindInfo{
+	{CaptureTruncated, Warning, "capture ends inside a record; frames before it were analysed"},
+	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded"},
+	{CaptureDecodeError, Notice, "frame with malformed headers, skipped"},
+	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
+	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},
+	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
+	{IPChecksumOffload, Info, "bad checksums on packets from the capturing host: checksum offload"},
+	{IPBadChecksum, Error, "bad checksum on a received packet"},
+	{TCPRetransmission, Warning, "segment retransmitted (tcp.analysis.retransmission)"},
+	{TCPFastRetransmission, Warning, "fast retransmission after duplicate ACKs"},
+	{TCPSpuriousRetransmission, Notice, "retransmission of data already acknowledged"},
+	{TCPOutOfOrder, Notice, "segment arrived out of order"},
+	{TCPLostSegment, Warning, "previous segment not captured"},
+	{TCPAckUnseenSegment, Notice, "ACK for a segment that was not captured"},
+	{TCPDupAck, Notice, "duplicate ACK"},
+	{TCPZeroWindow, Warning, "receiver advertised a zero window"},
+	{TCPZeroWindowProbe, Notice, "zero-window probe"},
+	{TCPWindowFull, Notice, "sender filled the receiver's window"},
+	{TCPWindowUpdate, Info, "window update"},
+	{TCPKeepAlive, Info, "keep-alive"},
+	{TCPPortReuse, Info, "new connection on a recently used tuple"},
+	{TCPSynUnanswered, Warning, "SYN never answered"},
+	{TCPRefused, Warning, "connection refused (RST answering SYN)"},
+	{TCPSynAckPayload, Warning, "SYN-ACK carries payload"},
+	{TCPHandshakeAckMismatch, Error, "handshake ACK does not acknowledge ISN+1"},
+	{TCPReset, Notice, "connection reset"},
+	{TCPIdle, Info, "long silence inside a connection"},
+	{TCPMidStream, Info, "connection picked up after its handshake"},
+	{TCPRTOBackoff, Warning, "retransmission series with exponential backoff"},
+	{TCPSackHole, Warning, "receiver keeps SACKing around a hole"},
+	{TCPOverlapConflict, Warning, "retransmitted bytes differ from the first copy"},
+	{TCPBufferLimit, Warning, "reassembly buffer cap reached; bytes skipped"},
+	{TCPEvicted, Notice, "connection evicted before it closed"},
+	{TCPNotAccepting, Error, "server not accepting new connections while serving existing ones"},
+	{TCPSourcePortFailures, Warning, "connection failures cluster on specific source ports"},
+	{TCPResetAfterIdle, Warning, "resets follow long idle periods"},
+	{FlowSummary, Info, "per-connection summary"},
+	{TLSAlert, Warning, "TLS alert"},
+	{TLSHandshakeStalled, Error, "ClientHello never answered"},
+	{TLSHandshakeFailed, Error, "TLS handshake failed"},
+	{TLSCertNameMismatch, Error, "certificate does not name the requested host"},
+	{TLSCertExpired, Error, "certificate expired at capture time"},
+	{TLSCertNotYetValid, Error, "certificate not yet valid at capture time"},
+	{TLSVersionDowngrade, Warning, "old TLS version offered or selected"},
+	{TLSWeakCipher, Warning, "weak cipher suite selected"},
+	{TLSDecryptFailed, Error, "record did not decrypt with the logged key"},
+	{TLSNoKey, Notice, "no key logged for this connection"},
+	{TLSMalformed, Warning, "unparseable TLS"},
+	{HTTPBodyDecodeFailed, Error, "Content-Encoding body does not decompress"},
+	{HTTPBodyTruncated, Warning, "body shorter than its framing declared"},
+	{HTTPErrorStatus, Notice, "HTTP 4xx/5xx response"},
+	{HTTPBodyLimit, Warning, "decompressed body over its size or ratio cap"},
+	{HTTPMalformed, Warning, "unparseable HTTP"},
+	{SMBAppLimited, Warning, "few operations in flight limit throughput"},
+	{SMBShapingDelay, Warning, "near-constant extra delay inside responses (shaping)"},
+	{SMBErrorStatus, Notice, "SMB response with an error status"},
+	{SMBAuthFailed, Error, "SMB session setup failed"},
+	{SMBSlowResponse, Notice, "SMB server time outlier"},
+	{SMBEncrypted, Info, "SMB3 encrypted traffic (not decrypted)"},
+	{SMBMalformed, Warning, "unparseable SMB"},
+	{RPCEPMAddressMismatch, Warning, "EPM tower IP differs from the address asked"},
+	{RPCEPMNotRegistered, Warning, "EPM: endpoint not registered or no towers"},
+	{RPCEPMShortReply, Error, "EPM reply too short to hold a tower"},
+	{RPCBindNak, Warning, "DCE/RPC bind rejected"},
+	{RPCFault, Warning, "DCE/RPC fault"},
+	{RPCNoResponse, Warning, "DCE/RPC call never answered"},
+	{RPCEndpointLearned, Info, "endpoint learned from an EPM reply"},
+	{RPCMalformed, Warning, "unparseable DCE/RPC"},
+	{TDSLoginFailed, Error, "SQL Server login failed"},
+	{TDSError, Warning, "SQL Server error"},
+	{TDSAttention, Notice, "client cancelled a request (attention)"},
+	{TDSPreloginStalled, Error, "PRELOGIN never answered"},
+	{TDSEncryptionMismatch, Error, "client and server encryption options disagree"},
+	{TDSRouting, Info, "server routes the client elsewhere"},
+	{TDSSlowQuery, Notice, "SQL server time outlier"},
+	{TDSLatencySplit, Info, "latency split: network vs server vs client"},
+	{TDSSSRPUnanswered, Warning, "SQL Browser requests unanswered"},
+	{TDSSSRPReplyFromOtherAddress, Error, "SQL Browser reply from another address"},
+	{TDSMalformed, Warning, "unparseable TDS"},
+	{NetICMPUnreachable, Warning, "ICMP destination unreachable for a flow"},
+	{NetICMPFragNeeded, Notice, "ICMP fragmentation needed / packet too big"},
+	{NetPMTUReduced, Notice, "sender adapted to a smaller path MTU"},
+	{NetPMTUBlackhole, Error, "PMTU black hole: full-size segments lost, no ICMP"},
+	{NetFragmentOverlap, Warning, "overlapping or inconsistent IP fragments"},
+	{NetFragmentIncomplete, Warning, "IP datagram never completed"},
+	{NetUDPFlood, Error, "UDP flood to a single target"},
+	{NetSYNFlood, Error, "SYN flood"},
+	{NetManyConnectionsSingleSource, Warning, "one source opens many connections (likely NAT)"},
+	{NetARPStorm, Warning, "burst of ARP requests"},
+	{NetARPConflict, Notice, "ARP conflict or gratuitous ARP"},
+	{NetReplyFromOtherAddress, Warning, "reply from an address other than the request's destination"},
+	{NetPeriodic, Info, "periodic connection attempts"},
+}
