@@ -1,0 +1,111 @@
+package health
+
+import (
+	"net/netip"
+	"time"
+)
+
+// FlowStats is the typed form of a flow.summary: what one TCP connection did,
+// as the tracker and the TCP analysis measured it. Index 0 of the [2] arrays
+// is the client→server direction, 1 server→client.
+type FlowStats struct {
+	ID             uint64
+	Client, Server netip.AddrPort
+	FirstFrame     int64
+	LastFrame      int64
+	FirstTime      time.Time
+	LastTime       time.Time
+	Packets        [2]int64
+	Bytes          [2]int64 // TCP payload bytes (each byte once; retransmissions excluded)
+
+	// Lifecycle.
+	SYNs          int     // SYNs sent by the client (1 + retries)
+	SYNFrames     []int64 // first SYN frames (capped)
+	SYNACKs       int
+	Established   bool   // the three-way handshake completed
+	MidStream     bool   // picked up after the handshake
+	ClientState   string // final observed state, e.g. "TIME_WAIT"
+	ServerState   string
+	CloseReason   string // "fin", "rst", "idle", "evicted", "end_of_capture"
+	ResetBy       string // "client", "server" or "" when not reset
+	ResetFrame    int64
+	IdleBeforeRST time.Duration // silence before the reset
+
+	// Measurements (TCP analysis).
+	HandshakeRTT time.Duration // tcp.analysis.initial_rtt (SYN → ACK of SYN-ACK)
+	RTTMin       time.Duration // ACK RTT samples (tcp.analysis.ack_rtt)
+	RTTMedian    time.Duration
+	RTTMax       time.Duration
+	RTTSamples   int
+	RetransBytes [2]int64
+	MaxInFlight  [2]int64
+	ZeroWindow   [2]time.Duration // time each receiver advertised zero window
+	MaxIdle      time.Duration
+	Transitions  []Transition // observed state transitions, capped
+
+	// Counts of events raised on this flow, by kind.
+	Counts map[Kind]int
+}
+
+// Transition is one observed state change of one endpoint (casebook C7).
+type Transition struct {
+	Endpoint string // "client" or "server"
+	From, To string
+	Frame    int64
+}
+
+// Event returns the flow.summary event for s.
+func (s *FlowStats) Event() Event {
+	ev := map[string]any{
+		"stream":       s.ID,
+		"client":       s.Client.String(),
+		"server":       s.Server.String(),
+		"first_frame":  s.FirstFrame,
+		"last_frame":   s.LastFrame,
+		"duration_ms":  ms(s.LastTime.Sub(s.FirstTime)),
+		"packets_c2s":  s.Packets[0],
+		"packets_s2c":  s.Packets[1],
+		"bytes_c2s":    s.Bytes[0],
+		"bytes_s2c":    s.Bytes[1],
+		"client_state": s.ClientState,
+		"server_state": s.ServerState,
+		"close":        s.CloseReason,
+	}
+	if s.HandshakeRTT > 0 {
+		ev["handshake_rtt_ms"] = ms(s.HandshakeRTT)
+	}
+	if s.RTTSamples > 0 {
+		ev["rtt_min_ms"] = ms(s.RTTMin)
+		ev["rtt_median_ms"] = ms(s.RTTMedian)
+		ev["rtt_max_ms"] = ms(s.RTTMax)
+	}
+	if s.RetransBytes[0]+s.RetransBytes[1] > 0 {
+		ev["retrans_bytes_c2s"] = s.RetransBytes[0]
+		ev["retrans_bytes_s2c"] = s.RetransBytes[1]
+	}
+	if s.ResetBy != "" {
+		ev["reset_by"] = s.ResetBy
+	}
+	if s.MaxIdle > 0 {
+		ev["max_idle_ms"] = ms(s.MaxIdle)
+	}
+	if len(s.Counts) > 0 {
+		c := make(map[string]int, len(s.Counts))
+		for k, n := range s.Counts {
+			c[string(k)] = n
+		}
+		ev["events"] = c
+	}
+	return Event{
+		Kind:     FlowSummary,
+		Severity: Info,
+		Time:     s.LastTime,
+		Frame:    s.FirstFrame,
+		Flow:     s.Client.String() + "->" + s.Server.String() + "/tcp",
+		Message:  "connection summary",
+		Evidence: ev,
+	}
+}
+
+// ms converts d to milliseconds with microsecond precision.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
