@@ -1,0 +1,270 @@
+package nettrace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tls"
+)
+
+// Analyzer runs the whole pipeline over one capture. Create one per capture
+// with New; it is not safe for concurrent use.
+type Analyzer struct {
+	opts    Options
+	col     *collector
+	decoder *layers.Decoder
+	tracker *tcpstate.Tracker
+	keylog  *tls.KeyLog
+	secrets int // bytes of the capture's Decryption Secrets Blocks already loaded
+
+	decoders []Decoder
+	byPort   map[uint16]int // server port → index in decoders
+	byName   map[string]int
+	learned  map[netip.AddrPort]learnedEndpoint
+
+	udp        udpRouter
+	diagnosers []flowDiagnoser
+	protocols  map[string]int
+	info       CaptureInfo
+	last       tcpstate.Position
+	ran        bool
+}
+
+// maxLearned caps the endpoints remembered from endpoint-mapper replies.
+const maxLearned = 4096
+
+// New returns an Analyzer for one capture. It fails only when a key-log
+// file cannot be read.
+func New(opts Options) (*Analyzer, error) {
+	a := &Analyzer{
+		opts:      opts,
+		learned:   map[netip.AddrPort]learnedEndpoint{},
+		protocols: map[string]int{},
+		flowProto: map[uint64]string{},
+	}
+	a.col = newCollector(opts.Reporter, opts.Messages, opts.maxEventsKept(), opts.maxExampleFrames())
+	if err := a.loadKeyLog(); err != nil {
+		return nil, err
+	}
+	lim := layers.DefaultLimits()
+	if opts.Layers != nil {
+		lim = *opts.Layers
+	}
+	a.decoder = layers.NewDecoder(a.col, lim)
+	cfg := tcpstate.DefaultConfig()
+	if opts.TCP != nil {
+		cfg = *opts.TCP
+	}
+	a.tracker = tcpstate.NewTracker(cfg, a.col, a.attach)
+	a.tracker.OnSummary = a.flowClosed
+	a.installDecoders()
+	a.udp = newUDPRouter(a)
+	return a, nil
+}
+
+func (a *Analyzer) loadKeyLog() error {
+	switch {
+	case a.opts.KeyLog != nil:
+		a.keylog = a.opts.KeyLog
+	case len(a.opts.KeyLogFiles) > 0:
+		kl, err := tls.LoadKeyLog(a.opts.KeyLogFiles...)
+		if err != nil {
+			return fmt.Errorf("nettrace: key log: %w", err)
+		}
+		a.keylog = kl
+	}
+	return nil
+}
+
+// AnalyzeFile analyses the capture at path (pcap, pcapng, optionally
+// gzip-compressed) with opts and returns its Report. A capture that is
+// damaged part-way is analysed up to the damage: the Report says where it
+// stopped and err is nil. err is non-nil when the file cannot be opened or
+// is not a capture.
+func AnalyzeFile(path string, opts Options) (*Report, error) {
+	a, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.AnalyzeFile(path)
+}
+
+// AnalyzeFile analyses the capture at path. An Analyzer analyses one
+// capture: a second call returns an error.
+func (a *Analyzer) AnalyzeFile(path string) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	return a.analyze(path, f, size)
+}
+
+// Analyze analyses a capture read from r; name labels it in the Report.
+func (a *Analyzer) Analyze(name string, r io.Reader) (*Report, error) {
+	return a.analyze(name, r, 0)
+}
+
+func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error) {
+	if a.ran {
+		return nil, errors.New("nettrace: an Analyzer analyses one capture; create another with New")
+	}
+	a.ran = true
+	counted := &countingReader{r: r}
+	capture, err := layers.NewCapture(counted)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	a.info.Name = name
+	prog := newProgressTicker(a.opts, size)
+	for {
+		frame, err := capture.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				a.captureDamaged(err)
+			}
+			break
+		}
+		a.loadSecrets(capture)
+		a.frame(frame)
+		if prog.due(frame.Number) {
+			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n, BytesSize: size, Active: a.tracker.Active()})
+		}
+	}
+	a.finish()
+	return a.report(), nil
+}
+
+// frame runs one frame through decode, TCP tracking and the UDP routes.
+func (a *Analyzer) frame(f *layers.Frame) {
+	a.info.Frames = f.Number
+	a.info.Bytes += int64(f.CapLen)
+	if a.info.First.IsZero() {
+		a.info.First = f.Time
+	}
+	a.info.Last = f.Time
+	a.last = tcpstate.Position{Frame: f.Number, Time: f.Time}
+	p, ok := a.decoder.Decode(f)
+	if !ok {
+		return
+	}
+	if a.opts.PacketMessages && a.col.wantMsgs {
+		a.packetMessage(p)
+	}
+	switch p.Transport {
+	case layers.TransportTCP:
+		a.tracker.Packet(p)
+	case layers.TransportUDP:
+		a.udp.datagram(p)
+	}
+}
+
+func (a *Analyzer) loadSecrets(c *layers.Capture) {
+	s := c.Secrets()
+	if len(s) == a.secrets {
+		return
+	}
+	if a.keylog == nil {
+		a.keylog = tls.NewKeyLog()
+	}
+	_ = a.keylog.Add(s[a.secrets:]) // malformed lines are skipped by Add; nothing to report per line
+	a.secrets = len(s)
+}
+
+func (a *Analyzer) captureDamaged(err error) {
+	a.info.Truncated = err.Error()
+	frame := a.info.Frames + 1
+	ev := map[string]any{"error": err.Error()}
+	var ce *layers.CaptureError
+	if errors.As(err, &ce) {
+		frame = ce.Frame
+		ev["offset"] = ce.Offset
+	}
+	a.col.Event(health.Event{
+		Kind: health.CaptureTruncated, Severity: health.Warning, Time: a.info.Last, Frame: frame,
+		Message:  fmt.Sprintf("capture damaged at frame %d: everything before it was analysed (%v)", frame, err),
+		Evidence: ev,
+	})
+}
+
+func (a *Analyzer) finish() {
+	end := a.last
+	a.decoder.Flush(end.Time)
+	a.tracker.Close(end)
+	a.udp.finish(end)
+	a.finishDiagnoses()
+}
+
+func (a *Analyzer) flowClosed(s *health.FlowStats) {
+	proto := a.flowProto[s.ID]
+	delete(a.flowProto, s.ID)
+	if len(a.col.flows) < a.opts.maxFlowsKept() {
+		a.col.flows = append(a.col.flows, Flow{FlowStats: *s, Protocol: proto})
+	} else {
+		a.col.flowsDrop++
+	}
+	a.diagnoseFlow(s)
+}
+
+func (a *Analyzer) report() *Report {
+	flows := a.col.flows
+	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
+	return &Report{
+		Capture:       a.info,
+		Findings:      a.col.sortedFindings(),
+		Events:        a.col.events,
+		EventsDropped: a.col.dropped,
+		Flows:         flows,
+		FlowsDropped:  a.col.flowsDrop,
+		Protocols:     a.protocols,
+	}
+}
+
+// countingReader counts the bytes read from the capture for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progressTicker calls Options.Progress at most every ProgressEvery of
+// wall time. It reads the clock only every 4096 frames.
+type progressTicker struct {
+	fn    func(Progress)
+	every time.Duration
+	next  time.Time
+}
+
+func newProgressTicker(o Options, size int64) *progressTicker {
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	return &progressTicker{fn: o.Progress, every: every, next: time.Now().Add(every)}
+}
+
+func (t *progressTicker) due(frame int64) bool {
+	return t.fn != nil && frame%4096 == 0 && time.Now().After(t.next)
+}
+
+func (t *progressTicker) report(p Progress) {
+	t.next = time.Now().Add(t.every)
+	t.fn(p)
+}

@@ -1,0 +1,19 @@
+// Package nettrace analyses packet captures: it reads pcap and pcapng files,
+// tracks every TCP connection, decodes TLS (decrypting with key logs), HTTP,
+// SMB, DCE/RPC with the endpoint mapper and TDS, and reports stream-health
+// events — what went wrong on the wire, in which frame, and the likely cause.
+//
+// The root package owns the Analyzer: it opens captures, runs the pipeline
+// (layers → tcpstate → stream decoders → health), detects protocols by port,
+// by first bytes and by endpoints learned from endpoint-mapper replies,
+// routes each stream to its decoder and collects a Report. It holds no
+// protocol logic; that lives in the protocol packages.
+//
+// The simplest use:
+//
+//	rep, err := nettrace.AnalyzeFile("customer.pcapng", nettrace.Options{})
+//	if err != nil { … }
+//	for _, f := range rep.Findings { fmt.Println(f.Severity, f.Kind, f.Count, f.Frames) }
+//
+// An Analyzer is not safe for concurrent use; run one per capture.
+package nettrace

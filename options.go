@@ -1,0 +1,110 @@
+package nettrace
+
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tls"
+)
+
+// Options configure an Analyzer. The zero value analyses with the defaults
+// documented on each field.
+type Options struct {
+	// Reporter, when set, receives every event (and, with Messages, every
+	// decoded message) as it is found, in emission order. The Report holds
+	// a grouped, bounded view of the same events either way.
+	Reporter health.Reporter
+
+	// Messages asks the decoders for decoded messages (examples/dissect).
+	// Off by default: building them costs time.
+	Messages bool
+	// PacketMessages adds one message per TCP/UDP/ICMP/ARP packet (and DNS
+	// message) to the decoded messages. Needs Messages.
+	PacketMessages bool
+
+	// KeyLogFiles are NSS key-log files used to decrypt TLS. Keys found in
+	// pcapng Decryption Secrets Blocks are added to them.
+	KeyLogFiles []string
+	// KeyLog, when set, is used (and extended) instead of loading KeyLogFiles.
+	KeyLog *tls.KeyLog
+
+	// DecodeAs forces a protocol on a TCP port ("tls", "http", "smb",
+	// "dcerpc", "tds"), like tshark's -d tcp.port==N,proto.
+	DecodeAs map[uint16]string
+	// Decoders are extra stream decoders, tried before the built-in ones.
+	Decoders []Decoder
+
+	// Layers and TCP set the packet-decoding and connection-tracking
+	// limits. Zero values mean layers.DefaultLimits() and
+	// tcpstate.DefaultConfig().
+	Layers *layers.Limits
+	TCP    *tcpstate.Config
+
+	// MaxEventsKept caps the events kept in Report.Events (default 10000;
+	// -1 keeps none). Findings and counts always cover every event.
+	MaxEventsKept int
+	// MaxFlowsKept caps Report.Flows (default 100000; -1 keeps none). The
+	// cap keeps memory bounded on captures with millions of connections.
+	MaxFlowsKept int
+	// MaxExampleFrames is the number of example frames kept per finding
+	// (default 8).
+	MaxExampleFrames int
+
+	// Progress, when set, is called about every ProgressEvery of wall time
+	// with the work done so far. It is for user interfaces; analysis
+	// results never depend on it.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress reports how far an analysis has come.
+type Progress struct {
+	Frames    int64
+	BytesRead int64 // bytes of the capture file consumed (compressed size for .gz)
+	BytesSize int64 // size of the capture file, 0 when unknown (a pipe)
+	Active    int   // open TCP connections
+}
+
+// Decoder describes a stream decoder the Analyzer can attach to TCP
+// connections: by server port, and by the first bytes of either direction.
+type Decoder struct {
+	// Name is the protocol name used in DecodeAs and in reports.
+	Name string
+	// Ports are server ports that select this decoder without detection.
+	Ports []uint16
+	// Detect reports whether first — up to 64 bytes that begin one
+	// direction of a connection — start this protocol. It must be cheap
+	// and confident: a false positive steals the connection.
+	Detect func(dir tcpstate.Dir, first []byte) bool
+	// New builds the decoder for one connection.
+	New tcpstate.NewHandler
+}
+
+func (o *Options) maxEventsKept() int {
+	switch {
+	case o.MaxEventsKept < 0:
+		return 0
+	case o.MaxEventsKept == 0:
+		return 10000
+	}
+	return o.MaxEventsKept
+}
+
+func (o *Options) maxFlowsKept() int {
+	switch {
+	case o.MaxFlowsKept < 0:
+		return 0
+	case o.MaxFlowsKept == 0:
+		return 100000
+	}
+	return o.MaxFlowsKept
+}
+
+func (o *Options) maxExampleFrames() int {
+	if o.MaxExampleFrames <= 0 {
+		return 8
+	}
+	return o.MaxExampleFrames
+}

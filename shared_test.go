@@ -1,0 +1,144 @@
+package nettrace_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/health"
+)
+
+// sharedDir is the capture corpus beside the repository; tests that read it
+// skip when it is absent (a user's fresh clone).
+const sharedDir = "../shared"
+
+// sharedCaptures lists every capture under ../shared/captures and
+// ../shared/public-captures, or skips.
+func sharedCaptures(t *testing.T) []string {
+	t.Helper()
+	if _, err := os.Stat(sharedDir); err != nil {
+		t.Skip("../shared is absent")
+	}
+	var out []string
+	for _, root := range []string{"captures", "public-captures"} {
+		filepath.WalkDir(filepath.Join(sharedDir, root), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".pcap") || strings.HasSuffix(path, ".pcapng")) {
+				out = append(out, path)
+			}
+			return nil
+		})
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		t.Skip("no captures under ../shared")
+	}
+	return out
+}
+
+// summaryOf reads the tshark summary written beside a capture.
+func summaryOf(t *testing.T, capture string) (frames, tcpStreams int, ok bool) {
+	b, err := os.ReadFile(strings.TrimSuffix(strings.TrimSuffix(capture, ".pcapng"), ".pcap") + ".summary.json")
+	if err != nil {
+		b, err = os.ReadFile(capture + ".summary.json")
+	}
+	if err != nil {
+		return 0, 0, false
+	}
+	var s struct {
+		Frames     int `json:"frames"`
+		TCPStreams int `json:"tcp_streams"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("%s: summary: %v", capture, err)
+	}
+	return s.Frames, s.TCPStreams, true
+}
+
+// TestJSONContractOnEverySharedCapture runs the analysis with a JSON-lines
+// sink over every shared capture, as `doctor -json` does, and checks the
+// contract of DESIGN.md: valid JSON lines with the contract's fields, frame
+// numbers within the capture, and one flow.summary per TCP connection —
+// as many as tshark's tcp.stream values.
+func TestJSONContractOnEverySharedCapture(t *testing.T) {
+	agree, total := 0, 0
+	for _, path := range sharedCaptures(t) {
+		name := filepath.Base(path)
+		var out bytes.Buffer
+		sink := health.NewJSONSink(&out, true, false)
+		rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Reporter: sink, KeyLogFiles: keysFor(path)})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if err := sink.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		summaries := checkJSONLines(t, name, out.Bytes(), rep.Capture.Frames)
+		frames, streams, ok := summaryOf(t, path)
+		if !ok {
+			continue
+		}
+		total++
+		if int64(frames) != rep.Capture.Frames {
+			t.Errorf("%s: read %d frames, tshark counts %d", name, rep.Capture.Frames, frames)
+		}
+		if summaries == streams {
+			agree++
+		} else {
+			t.Errorf("%s: %d flow.summary events, tshark has %d tcp.stream values", name, summaries, streams)
+		}
+	}
+	t.Logf("flow.summary count equals tshark's tcp.stream count on %d of %d captures", agree, total)
+}
+
+func keysFor(capture string) []string {
+	k := strings.TrimSuffix(strings.TrimSuffix(capture, ".pcapng"), ".pcap") + ".keys"
+	if _, err := os.Stat(k); err == nil {
+		return []string{k}
+	}
+	return nil
+}
+
+// checkJSONLines validates every line and returns the number of
+// flow.summary events.
+func checkJSONLines(t *testing.T, name string, out []byte, frames int64) int {
+	t.Helper()
+	summaries := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
+			t.Fatalf("%s line %d: not JSON: %v: %s", name, line, err, sc.Bytes())
+		}
+		for _, field := range []string{"kind", "severity", "time", "frame", "message"} {
+			if _, ok := raw[field]; !ok {
+				t.Fatalf("%s line %d: no %q field: %s", name, line, field, sc.Bytes())
+			}
+		}
+		var e health.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("%s line %d: %v", name, line, err)
+		}
+		if !health.Known(e.Kind) {
+			t.Errorf("%s line %d: kind %q is not in health's catalogue", name, line, e.Kind)
+		}
+		if e.Frame < 0 || e.Frame > frames+1 || (e.Frame == frames+1 && e.Kind != health.CaptureTruncated) {
+			t.Errorf("%s line %d: frame %d outside 1..%d: %s", name, line, e.Frame, frames, sc.Bytes())
+		}
+		if e.Time.Before(time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)) && e.Frame > 0 {
+			t.Errorf("%s line %d: time %v is not a capture time", name, line, e.Time)
+		}
+		if e.Kind == health.FlowSummary {
+			summaries++
+		}
+	}
+	return summaries
+}

@@ -1,0 +1,30 @@
+package nettrace
+
+import (
+	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tds"
+)
+
+// ssrpPort is the SQL Server Browser's UDP port ([MC-SQLR] 2.1.1).
+const ssrpPort = 1434
+
+// udpRouter hands UDP datagrams to the datagram decoders.
+type udpRouter struct {
+	a    *Analyzer
+	ssrp *tds.SSRP
+}
+
+func newUDPRouter(a *Analyzer) udpRouter {
+	return udpRouter{a: a, ssrp: tds.NewSSRP(a.col, tds.DefaultSSRPConfig())}
+}
+
+func (u *udpRouter) datagram(p *layers.Packet) {
+	if p.UDP.SrcPort == ssrpPort || p.UDP.DstPort == ssrpPort {
+		u.ssrp.Datagram(p)
+	}
+}
+
+func (u *udpRouter) finish(at tcpstate.Position) {
+	u.ssrp.Finish(at)
+}
