@@ -33,6 +33,7 @@ type Analyzer struct {
 	udp        udpRouter
 	diagnosers []flowDiagnoser
 	protocols  map[string]int
+	flowProto  map[uint64]string // decoder per open connection
 	info       CaptureInfo
 	last       tcpstate.Position
 	ran        bool
@@ -51,6 +52,7 @@ func New(opts Options) (*Analyzer, error) {
 		flowProto: map[uint64]string{},
 	}
 	a.col = newCollector(opts.Reporter, opts.Messages, opts.maxEventsKept(), opts.maxExampleFrames())
+	a.col.now = &a.last
 	if err := a.loadKeyLog(); err != nil {
 		return nil, err
 	}

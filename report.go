@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // Report is what an analysis found in one capture.
@@ -69,7 +70,9 @@ type collector struct {
 	findings  map[health.Kind]*Finding
 	events    []health.Event
 	dropped   int
-	flows     []health.FlowStats
+	flows     []Flow
+	flowsDrop int
+	now       *tcpstate.Position // the frame being analysed
 }
 
 func newCollector(next health.Reporter, wantMsgs bool, maxKept, maxFrames int) *collector {
@@ -93,6 +96,9 @@ func (c *collector) Message(m health.Message) {
 const maxFlowsPerFinding = 16
 
 func (c *collector) Event(e health.Event) {
+	if e.Time.IsZero() && c.now != nil {
+		e.Time = c.now.Time // every event carries a capture time
+	}
 	c.next.Event(e)
 	if e.Kind == health.FlowSummary {
 		return // kept as typed FlowStats through the tracker's hook

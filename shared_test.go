@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
@@ -80,7 +79,7 @@ func TestJSONContractOnEverySharedCapture(t *testing.T) {
 		if err := sink.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		summaries := checkJSONLines(t, name, out.Bytes(), rep.Capture.Frames)
+		summaries := checkJSONLines(t, name, out.Bytes(), rep.Capture)
 		frames, streams, ok := summaryOf(t, path)
 		if !ok {
 			continue
@@ -108,7 +107,8 @@ func keysFor(capture string) []string {
 
 // checkJSONLines validates every line and returns the number of
 // flow.summary events.
-func checkJSONLines(t *testing.T, name string, out []byte, frames int64) int {
+func checkJSONLines(t *testing.T, name string, out []byte, capture nettrace.CaptureInfo) int {
+	frames := capture.Frames
 	t.Helper()
 	summaries := 0
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -133,8 +133,8 @@ func checkJSONLines(t *testing.T, name string, out []byte, frames int64) int {
 		if e.Frame < 0 || e.Frame > frames+1 || (e.Frame == frames+1 && e.Kind != health.CaptureTruncated) {
 			t.Errorf("%s line %d: frame %d outside 1..%d: %s", name, line, e.Frame, frames, sc.Bytes())
 		}
-		if e.Time.Before(time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)) && e.Frame > 0 {
-			t.Errorf("%s line %d: time %v is not a capture time", name, line, e.Time)
+		if e.Time.Before(capture.First) || e.Time.After(capture.Last) {
+			t.Errorf("%s line %d: time %v is outside the capture (%v … %v): %.200s", name, line, e.Time, capture.First, capture.Last, sc.Bytes())
 		}
 		if e.Kind == health.FlowSummary {
 			summaries++

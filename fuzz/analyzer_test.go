@@ -1,0 +1,50 @@
+package fuzz
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/health"
+)
+
+// addCaptureSeeds adds the project's own small captures as seeds.
+func addCaptureSeeds(f *testing.F) {
+	for _, pattern := range []string{"../testdata/*/*.pcap", "../testdata/*/*.pcapng", "../examples/doctor/demo/*.pcapng"} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= 64<<10 {
+				f.Add(b)
+			}
+		}
+	}
+}
+
+// FuzzAnalyzeCapture runs the whole analysis over arbitrary capture bytes:
+// it must never panic, and every event it reports must name a frame within
+// the capture (or 0 for whole-capture findings, or the frame after the last
+// one read for capture.truncated).
+func FuzzAnalyzeCapture(f *testing.F) {
+	addCaptureSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		col := &health.Collector{KeepMessages: true}
+		a, err := nettrace.New(nettrace.Options{Reporter: col, Messages: true, PacketMessages: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := a.Analyze("fuzz", bytes.NewReader(data))
+		if err != nil {
+			return // not a capture: a clear error is the right answer
+		}
+		for _, e := range col.Events {
+			if e.Kind == health.InternalError {
+				t.Fatalf("decoder failed: %s", e.Message)
+			}
+			if e.Frame < 0 || e.Frame > rep.Capture.Frames+1 {
+				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, rep.Capture.Frames)
+			}
+		}
+	})
+}
