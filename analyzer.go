@@ -69,6 +69,7 @@ func New(opts Options) (*Analyzer, error) {
 	a.tracker.OnSummary = a.flowClosed
 	a.installDecoders()
 	a.udp = newUDPRouter(a)
+	a.diagnosers = []flowDiagnoser{health.NewTCPDiagnoser(health.DefaultTCPDiagConfig())}
 	return a, nil
 }
 

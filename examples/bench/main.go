@@ -1,0 +1,191 @@
+// Command bench measures the whole analysis on a capture: packets/s, MB/s,
+// allocations per packet, the GC's share of CPU and peak RSS, next to a bare
+// gopacket decode of the same file and — when tshark is on the PATH —
+// tshark's TCP conversation statistics, all in the same run.
+//
+// Usage:
+//
+//	bench [-n 3] [-tshark=true] [-cpuprofile FILE] capture.pcap
+//
+// Build the benchmark input with examples/pcapsynth (see README.md).
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+
+	"github.com/nettrace/nettrace"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	runs := fs.Int("n", 3, "analysis runs (the best is reported)")
+	tshark := fs.Bool("tshark", true, "also time tshark -n -q -z conv,tcp when it is on the PATH")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the analysis runs to `file`")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: bench [-n runs] [-tshark=false] [-cpuprofile file] capture.pcap")
+		return 2
+	}
+	path := fs.Arg(0)
+	st, err := os.Stat(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	mb := float64(st.Size()) / 1e6
+
+	bare, frames, err := bareDecode(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "capture            %s: %d packets, %.0f MB\n", path, frames, mb)
+	fmt.Fprintf(stdout, "gopacket decode    %8.3f s  %9.0f packets/s  (DecodingLayerParser, zero-copy read)\n",
+		bare.Seconds(), float64(frames)/bare.Seconds())
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	best := time.Duration(1<<63 - 1)
+	var allocs, gcShare float64
+	for i := 0; i < *runs; i++ {
+		d, a, g, err := analyse(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		if d < best {
+			best, allocs, gcShare = d, a/float64(frames), g
+		}
+	}
+	pps := float64(frames) / best.Seconds()
+	fmt.Fprintf(stdout, "nettrace analysis  %8.3f s  %9.0f packets/s  %6.0f MB/s  %.2f allocs/packet  GC %.1f%% of CPU  (best of %d, 1 worker)\n",
+		best.Seconds(), pps, mb/best.Seconds(), allocs, 100*gcShare, *runs)
+	fmt.Fprintf(stdout, "                   %.0f%% of bare gopacket decode\n", 100*bare.Seconds()/best.Seconds())
+	fmt.Fprintf(stdout, "peak RSS           %s\n", peakRSS())
+
+	if *tshark {
+		if d, err := runTshark(path); err == nil {
+			tpps := float64(frames) / d.Seconds()
+			fmt.Fprintf(stdout, "tshark conv,tcp    %8.3f s  %9.0f packets/s  → nettrace is %.1f× tshark\n", d.Seconds(), tpps, pps/tpps)
+		} else {
+			fmt.Fprintf(stdout, "tshark             not measured: %v\n", err)
+		}
+	}
+	return 0
+}
+
+// analyse runs the full analysis once and returns its wall time, the
+// allocations it made and the GC's share of CPU during it.
+func analyse(path string) (time.Duration, float64, float64, error) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	gc0, cpu0 := gcCPU()
+	start := time.Now()
+	_, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1})
+	d := time.Since(start)
+	gc1, cpu1 := gcCPU()
+	runtime.ReadMemStats(&after)
+	share := 0.0
+	if cpu1 > cpu0 {
+		share = (gc1 - gc0) / (cpu1 - cpu0)
+	}
+	return d, float64(after.Mallocs - before.Mallocs), share, err
+}
+
+func gcCPU() (gc, total float64) {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64(), s[1].Value.Float64()
+}
+
+// bareDecode is the reference: read every frame zero-copy and decode
+// Ethernet/IP/TCP/UDP with preallocated layers, doing nothing else.
+func bareDecode(path string) (time.Duration, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return 0, 0, err
+	}
+	var eth layers.Ethernet
+	var ip4 layers.IPv4
+	var ip6 layers.IPv6
+	var tcp layers.TCP
+	var udp layers.UDP
+	var payload gopacket.Payload
+	p := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &ip6, &tcp, &udp, &payload)
+	p.IgnoreUnsupported = true
+	decoded := make([]gopacket.LayerType, 0, 8)
+	var n int64
+	start := time.Now()
+	for {
+		data, _, err := r.ZeroCopyReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, n, err
+		}
+		n++
+		_ = p.DecodeLayers(data, &decoded)
+	}
+	return time.Since(start), n, nil
+}
+
+func runTshark(path string) (time.Duration, error) {
+	bin, err := exec.LookPath("tshark")
+	if err != nil {
+		return 0, errors.New("tshark is not on the PATH (apt-get install tshark)")
+	}
+	start := time.Now()
+	cmd := exec.Command(bin, "-n", "-q", "-z", "conv,tcp", "-r", path)
+	cmd.Stdout = io.Discard
+	if err := cmd.Run(); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// peakRSS reads the process's peak resident set size from /proc.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown (no /proc)"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+		}
+	}
+	return "unknown"
+}
