@@ -2,7 +2,6 @@ package nettrace
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers/http"
@@ -97,18 +96,22 @@ type learnedEndpoint struct {
 }
 
 // learn remembers an endpoint from an EPM reply so that a later connection
-// to it is dissected as DCE/RPC. An unspecified tower address (0.0.0.0)
-// means "the address you asked", which only the decoder knows; it passes
-// the resolved address.
+// to it is dissected as DCE/RPC. Both the tower's address and, when it
+// differs, the address the EPM request went to are remembered: behind a
+// load balancer or NAT (casebook C4) the client connects to the latter.
 func (a *Analyzer) learn(ep rpc.Endpoint) {
-	if ep.Protocol != "tcp" || !ep.IP.IsValid() || ep.Port == 0 {
+	if ep.Protocol != "tcp" || ep.Port == 0 {
 		return
 	}
-	key := netip.AddrPortFrom(ep.IP, ep.Port)
-	if _, ok := a.learned[key]; !ok && len(a.learned) >= maxLearned {
-		return
+	for _, key := range ep.Addrs() {
+		if !key.Addr().IsValid() {
+			continue
+		}
+		if _, ok := a.learned[key]; !ok && len(a.learned) >= maxLearned {
+			return
+		}
+		a.learned[key] = learnedEndpoint{Interface: ep.Interface, Frame: ep.Frame}
 	}
-	a.learned[key] = learnedEndpoint{Interface: ep.Interface, Frame: ep.Frame}
 }
 
 // attach is the tracker's NewHandler: it picks the decoder by learned
