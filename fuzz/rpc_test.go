@@ -1,0 +1,88 @@
+package fuzz
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
+	"github.com/nettrace/nettrace/rpc"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// addRPCSeeds adds the client and server bytes of the small DCE/RPC captures.
+func addRPCSeeds(f *testing.F) {
+	paths, _ := filepath.Glob("../testdata/rpc/*.pcap")
+	for _, p := range paths {
+		streams, err := testcap.ReadStreams(p)
+		if err != nil {
+			continue
+		}
+		for _, s := range streams {
+			c, srv := s.Bytes(true), s.Bytes(false)
+			if len(c)+len(srv) <= 64<<10 && len(c) > 0 && rpc.Detect(tcpstate.ClientToServer, c) {
+				f.Add(c, srv, uint16(1448), uint32(0))
+			}
+		}
+	}
+}
+
+// FuzzRPCStream feeds arbitrary client and server bytes to an rpc.Conn,
+// interleaved in chunks of a fuzzed size, with a gap inserted at a fuzzed
+// offset: it must never panic, every event must name a frame that was
+// delivered, and learned endpoints must carry a protocol.
+func FuzzRPCStream(f *testing.F) {
+	addRPCSeeds(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16, gapAt uint32) {
+		col := &health.Collector{KeepMessages: true}
+		ctx := &tcpstate.StreamContext{Flow: "fuzz", Reporter: col,
+			Client: netip.MustParseAddrPort("10.0.0.2:50000"), Server: netip.MustParseAddrPort("10.0.0.1:135")}
+		cfg := rpc.DefaultConfig()
+		cfg.Learned = func(e rpc.Endpoint) {
+			if e.Frame <= 0 {
+				t.Fatalf("learned endpoint without a frame: %+v", e)
+			}
+		}
+		c := rpc.NewConn(ctx, cfg)
+		n := int(chunk)%4096 + 1
+		frame := int64(0)
+		t0 := time.Unix(0, 0)
+		for i := 0; i < len(client) || i < len(server); i += n {
+			for d, b := range [][]byte{client, server} {
+				if i >= len(b) {
+					continue
+				}
+				frame++
+				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
+				if uint32(i) == gapAt {
+					c.Gap(tcpstate.Dir(d), 100, at)
+				}
+				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
+			}
+		}
+		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
+		for _, e := range col.Events {
+			if e.Frame < 0 || e.Frame > frame {
+				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
+			}
+		}
+		_ = c.Stats()
+	})
+}
+
+// FuzzRPCParsers runs the pure parsers on arbitrary bytes.
+func FuzzRPCParsers(f *testing.F) {
+	addRPCSeeds(f)
+	f.Fuzz(func(t *testing.T, b, _ []byte, _ uint16, _ uint32) {
+		rpc.ParsePDU(b)
+		rpc.ParseTower(b)
+		rpc.ParseCLHeader(b)
+		lim := rpc.DefaultEPMLimits()
+		rpc.ParseMapResponse(b, rpc.LittleEndian, lim)
+		rpc.ParseLookupResponse(b, rpc.LittleEndian, lim)
+		rpc.ParseMapRequest(b, rpc.DataRep{}, lim)
+		rpc.ParseLookupRequest(b, rpc.DataRep{}, lim)
+	})
+}

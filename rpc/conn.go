@@ -1,0 +1,859 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// Endpoint is one endpoint advertised by an endpoint-mapper reply (one
+// tower of ept_map or ept_lookup).
+type Endpoint struct {
+	// IP is the address the tower names; when the tower names none (or
+	// 0.0.0.0) it is the EPM server's own address.
+	IP netip.Addr
+	// Port is the TCP, UDP or HTTP port (0 for pipes and local endpoints).
+	Port uint16
+	// Protocol is the transport: "tcp", "udp", "http", "pipe" (SMB named
+	// pipe), "lrpc", "netbios" or "".
+	Protocol string
+	// Protseq is the protocol sequence ("ncacn_ip_tcp", "ncacn_np", …).
+	Protseq string
+	// Pipe is the named pipe or local endpoint name, when the tower has one.
+	Pipe string
+	// Interface is the interface UUID of the tower's first floor, with its
+	// short name from the table ("" when unknown) and version.
+	Interface     UUID
+	InterfaceName string
+	Version       uint16
+	VersionMinor  uint16
+	// Annotation is the ept_lookup annotation ("" for ept_map).
+	Annotation string
+	// Server is the address the EPM request was sent to (the connection's
+	// server side).
+	Server netip.AddrPort
+	// AddressDiffers reports that the tower names an IP other than
+	// Server's: a load balancer or NAT sits in front of the server
+	// (casebook C4). Clients then connect to Server.Addr():Port.
+	AddressDiffers bool
+	// Frame is the frame that completed the EPM reply.
+	Frame int64
+}
+
+// Addrs returns the addresses a later connection to this endpoint may
+// use: IP:Port, and, when AddressDiffers, also Server's IP with Port (a
+// client behind a VIP connects to the address it asked). It returns nil for
+// endpoints without a port.
+func (e Endpoint) Addrs() []netip.AddrPort {
+	if e.Port == 0 || !e.IP.IsValid() {
+		return nil
+	}
+	out := []netip.AddrPort{netip.AddrPortFrom(e.IP, e.Port)}
+	if e.AddressDiffers && e.Server.IsValid() {
+		out = append(out, netip.AddrPortFrom(e.Server.Addr(), e.Port))
+	}
+	return out
+}
+
+// Config configures a Conn. The zero value works; DefaultConfig documents
+// the defaults.
+type Config struct {
+	// Learned, when set, is called for each endpoint an EPM reply
+	// advertises (every tower: TCP/UDP/HTTP ports, named pipes, local
+	// endpoints), in reply order. The Analyzer uses it to dissect later
+	// connections to Endpoint.Addrs() as DCE/RPC. It is called from Feed and
+	// must not block.
+	Learned func(Endpoint)
+	// Interface, when not zero, is the interface assumed for requests
+	// whose presentation context was never seen bound (a connection to a
+	// learned port picked up after its bind).
+	Interface UUID
+	// Stubs, when set, receive the reassembled request and response stubs
+	// of calls to the interfaces they are keyed by: the extension point
+	// for decoding more interfaces with NDR. The endpoint mapper is decoded
+	// by the package itself.
+	Stubs map[UUID]StubFunc
+	// Limits bound memory and work; zero fields take DefaultLimits.
+	Limits Limits
+}
+
+// CallInfo describes the call a stub belongs to.
+type CallInfo struct {
+	CallID       uint32
+	ContextID    uint16
+	Opnum        uint16
+	Interface    UUID
+	Request      bool    // the request's stub (false: the response's)
+	DataRep      DataRep // decode the stub with NewNDR(stub, DataRep, …)
+	Frame        int64   // frame of the last fragment
+	RequestFrame int64   // frame of the request's last fragment
+}
+
+// StubFunc receives a reassembled stub (all fragments joined, auth padding
+// removed). stub is valid only during the call.
+type StubFunc func(call CallInfo, stub []byte)
+
+// DefaultConfig returns a Config with DefaultLimits and no callback.
+func DefaultConfig() Config { return Config{Limits: DefaultLimits()} }
+
+// Stats are a connection's DCE/RPC counters.
+type Stats struct {
+	PDUs, Requests, Responses, Faults, BindNaks int
+	Calls                                       int           // calls answered by a response or fault
+	Unanswered                                  int           // calls reported as rpc.no_response
+	LatencyTotal                                time.Duration // sum over answered calls: first response byte − last request byte
+	LatencyMax                                  time.Duration
+	Towers                                      int   // EPM towers decoded
+	Malformed                                   int   // malformed PDUs and resynchronisations
+	BytesIgnored                                int64 // bytes skipped while resynchronising or after giving up
+	EventsCapped                                int   // events not emitted because of Limits.MaxEvents
+}
+
+type half struct {
+	buf      []byte
+	start    tcpstate.Position // position of buf[0]
+	resync   bool
+	dead     bool
+	skipped  int   // bytes skipped in the current resync
+	pending  error // error that started the current resync, reported when it ends
+	pendPos  tcpstate.Position
+	firstErr error
+}
+
+type call struct {
+	id       uint32
+	isBind   bool
+	bindCtx  []uint16
+	opnum    uint16
+	ctxID    uint16
+	iface    UUID
+	hasIface bool
+	reqStart tcpstate.Position
+	reqEnd   tcpstate.Position
+	reqDone  bool
+	seq      uint64   // creation order, for eviction
+	epm      bool     // an EPM call whose stubs this package decodes
+	hook     StubFunc // Config.Stubs entry for the interface
+	reasm    bool     // stubs are reassembled (epm or hook)
+	stub     []byte
+	stubLost bool
+	respSeen bool
+	respAt   tcpstate.Position
+}
+
+type learnKey struct {
+	ip    netip.Addr
+	port  uint16
+	iface UUID
+	proto string
+}
+
+// Conn decodes one connection-oriented DCE/RPC byte stream — a TCP
+// connection (port 135 or a learned port) or an SMB named pipe whose writes
+// arrive as ClientToServer and reads as ServerToClient — and reports
+// events and messages to its StreamContext. It implements
+// tcpstate.StreamHandler. It is not safe for concurrent use.
+type Conn struct {
+	ctx      *tcpstate.StreamContext
+	cfg      Config
+	lim      Limits
+	half     [2]half
+	contexts map[uint16]SyntaxID
+	calls    map[uint32]*call
+	seq      uint64
+	learned  map[learnKey]struct{}
+	mismatch map[learnKey]struct{}
+	pdu      PDU
+	queued   []health.Message
+	stats    Stats
+	nMalf    int
+	nLearned int
+	closed   bool
+}
+
+// NewConn returns the decoder for one stream. ctx must not be nil; its
+// Reporter receives events, and messages when WantMessages reports true.
+func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
+	return &Conn{
+		ctx:      ctx,
+		cfg:      cfg,
+		lim:      cfg.Limits.withDefaults(),
+		contexts: make(map[uint16]SyntaxID),
+		calls:    make(map[uint32]*call),
+	}
+}
+
+// NewHandler returns a tcpstate.NewHandler that builds a Conn with cfg, for
+// the Analyzer's routing and for the SMB named-pipe hand-off.
+func NewHandler(cfg Config) tcpstate.NewHandler {
+	return func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler { return NewConn(ctx, cfg) }
+}
+
+// Stats returns the counters so far.
+func (c *Conn) Stats() Stats { return c.stats }
+
+// Feed consumes bytes of one direction. PDUs may span Feeds and one Feed may
+// hold several PDUs; the result does not depend on how the stream is cut.
+func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	if c.closed || dir > tcpstate.ServerToClient || len(data) == 0 {
+		return
+	}
+	h := &c.half[dir]
+	if h.dead {
+		c.stats.BytesIgnored += int64(len(data))
+		return
+	}
+	var b []byte
+	old := len(h.buf)
+	pendStart := h.start
+	if old > 0 {
+		h.buf = append(h.buf, data...)
+		b = h.buf
+	} else {
+		b = data
+		pendStart = at
+	}
+	posOf := func(off int) tcpstate.Position {
+		if off < old {
+			return pendStart
+		}
+		return at
+	}
+	off := 0
+	for off < len(b) {
+		if h.resync {
+			skip, found := c.scan(dir, b[off:])
+			off += skip
+			h.skipped += skip
+			c.stats.BytesIgnored += int64(skip)
+			if !found {
+				if h.skipped > c.lim.MaxResync {
+					c.stats.BytesIgnored += int64(len(b) - off)
+					c.abandon(dir, at)
+					return
+				}
+				break
+			}
+			c.endResync(dir, posOf(off))
+		}
+		if len(b)-off < HeaderLen {
+			break
+		}
+		var hdr Header
+		err := hdr.Decode(b[off:])
+		if err == nil && int(hdr.FragLength) > c.lim.MaxFragLength {
+			err = malformed("pdu header", "frag_length %d exceeds the limit of %d", hdr.FragLength, c.lim.MaxFragLength)
+		}
+		if err != nil {
+			c.startResync(dir, err, posOf(off))
+			off++
+			h.skipped++
+			c.stats.BytesIgnored++
+			continue
+		}
+		n := int(hdr.FragLength)
+		if len(b)-off < n {
+			break
+		}
+		c.handle(dir, b[off:off+n], posOf(off), at)
+		off += n
+	}
+	rest := b[off:]
+	if old > 0 {
+		if off > 0 { // nothing consumed: the pending bytes stay where they are
+			k := copy(h.buf, rest)
+			h.buf = h.buf[:k]
+		}
+		if off >= old {
+			h.start = at
+		}
+	} else {
+		h.buf = append(h.buf[:0], rest...)
+		h.start = at
+	}
+	if len(h.buf) == 0 && cap(h.buf) > 1<<17 {
+		h.buf = nil // do not pin a large buffer between PDUs
+	}
+}
+
+// scan looks for a plausible PDU header in b: a valid common header whose
+// packet type is one that dir sends. It returns how many bytes to skip and
+// whether a header starts there; when none is found it skips all but the
+// last HeaderLen-1 bytes, which may begin one.
+func (c *Conn) scan(dir tcpstate.Dir, b []byte) (int, bool) {
+	for i := 0; i+HeaderLen <= len(b); i++ {
+		if b[i] != 5 {
+			continue
+		}
+		var h Header
+		if h.Decode(b[i:]) == nil && int(h.FragLength) <= c.lim.MaxFragLength && sentBy(h.Type, dir) {
+			return i, true
+		}
+	}
+	k := len(b) - (HeaderLen - 1)
+	if k < 0 {
+		k = 0
+	}
+	return k, false
+}
+
+func (c *Conn) startResync(dir tcpstate.Dir, err error, at tcpstate.Position) {
+	h := &c.half[dir]
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.Frame == 0 {
+		pe.Frame = at.Frame
+	}
+	h.resync = true
+	if h.pending == nil {
+		h.pending, h.pendPos = err, at
+	}
+	if h.firstErr == nil {
+		h.firstErr = err
+	}
+}
+
+// endResync reports the resynchronisation that just found a header.
+func (c *Conn) endResync(dir tcpstate.Dir, at tcpstate.Position) {
+	h := &c.half[dir]
+	h.resync = false
+	if h.pending != nil || h.skipped > 0 {
+		msg := fmt.Sprintf("%s: skipped %d bytes to the next DCE/RPC header at frame %d", dirName(dir), h.skipped, at.Frame)
+		pos := at
+		ev := map[string]any{"dir": dirName(dir), "bytes_skipped": h.skipped}
+		if h.pending != nil {
+			msg = fmt.Sprintf("%s: %v; skipped %d bytes to the next DCE/RPC header at frame %d", dirName(dir), h.pending, h.skipped, at.Frame)
+			ev["error"] = h.pending.Error()
+			pos = h.pendPos
+		} else {
+			msg = "after a capture gap, " + msg
+		}
+		c.malformedEvent(pos, msg, ev)
+	}
+	h.pending, h.skipped = nil, 0
+}
+
+func (c *Conn) abandon(dir tcpstate.Dir, at tcpstate.Position) {
+	h := &c.half[dir]
+	h.dead, h.buf = true, nil
+	msg := fmt.Sprintf("%s: no DCE/RPC header within %d bytes; the rest of this direction is not decoded", dirName(dir), h.skipped)
+	ev := map[string]any{"dir": dirName(dir), "bytes_skipped": h.skipped}
+	if h.pending != nil {
+		ev["error"] = h.pending.Error()
+		msg = fmt.Sprintf("%s: %v; %s", dirName(dir), h.pending, msg)
+	}
+	c.malformedEvent(at, msg, ev)
+	h.pending, h.skipped = nil, 0
+}
+
+func (c *Conn) malformedEvent(at tcpstate.Position, msg string, ev map[string]any) {
+	c.stats.Malformed++
+	if c.nMalf >= c.lim.MaxEvents {
+		c.stats.EventsCapped++
+		return
+	}
+	c.nMalf++
+	c.ctx.Event(health.Event{Kind: health.RPCMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
+		Message: msg, Evidence: ev})
+}
+
+// Gap drops the partial PDU of dir and resynchronises on the next header;
+// stubs being reassembled in dir are abandoned.
+func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	if c.closed || dir > tcpstate.ServerToClient {
+		return
+	}
+	h := &c.half[dir]
+	if h.dead {
+		return
+	}
+	c.stats.BytesIgnored += int64(len(h.buf))
+	h.buf = h.buf[:0]
+	h.resync = true
+	for _, cl := range c.calls {
+		if cl.reasm && len(cl.stub) > 0 && (dir == tcpstate.ClientToServer) != cl.reqDone {
+			cl.stub, cl.stubLost = nil, true
+		}
+	}
+}
+
+// Close reports calls that were never answered and a direction abandoned
+// during resynchronisation. Later calls are ignored.
+func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	for d := range c.half {
+		h := &c.half[d]
+		if h.resync && (h.pending != nil || h.skipped > 0) && !h.dead {
+			msg := fmt.Sprintf("%s: stream ended while looking for a DCE/RPC header (%d bytes skipped)", dirName(tcpstate.Dir(d)), h.skipped)
+			ev := map[string]any{"dir": dirName(tcpstate.Dir(d)), "bytes_skipped": h.skipped}
+			pos := at
+			if h.pending != nil {
+				ev["error"] = h.pending.Error()
+				msg = fmt.Sprintf("%s: %v; stream ended before the next DCE/RPC header (%d bytes skipped)", dirName(tcpstate.Dir(d)), h.pending, h.skipped)
+				pos = h.pendPos
+			}
+			c.malformedEvent(pos, msg, ev)
+		}
+	}
+	var open []*call
+	for _, cl := range c.calls {
+		if cl.reqDone && !cl.respSeen {
+			open = append(open, cl)
+		}
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].seq < open[j].seq })
+	for _, cl := range open {
+		c.noResponse(cl, fmt.Sprintf("the connection ended (%s) at frame %d", reason, at.Frame), reason.String())
+	}
+	c.calls = nil
+}
+
+func (c *Conn) noResponse(cl *call, why, reason string) {
+	c.stats.Unanswered++
+	what := c.callName(cl)
+	ev := map[string]any{"call_id": cl.id, "request_frame": cl.reqEnd.Frame, "close": reason}
+	if cl.isBind {
+		ev["pkt_type"] = "bind"
+	} else {
+		ev["opnum"] = cl.opnum
+		if cl.hasIface {
+			ev["interface"] = c.ifaceLabel(cl.iface)
+		}
+	}
+	c.ctx.Event(health.Event{Kind: health.RPCNoResponse, Severity: health.Warning, Time: cl.reqEnd.Time,
+		Frame: cl.reqEnd.Frame, Evidence: ev,
+		Message: fmt.Sprintf("%s (call_id %d, frame %d) was never answered: %s", what, cl.id, cl.reqEnd.Frame, why)})
+}
+
+func (c *Conn) callName(cl *call) string {
+	if cl.isBind {
+		return "bind"
+	}
+	s := fmt.Sprintf("opnum %d", cl.opnum)
+	if cl.hasIface {
+		if op := OpName(cl.iface, cl.opnum); op != "" {
+			s = op + " (" + s + ")"
+		}
+		s = c.ifaceLabel(cl.iface) + " " + s
+	}
+	return s
+}
+
+func (c *Conn) ifaceLabel(u UUID) string {
+	if n := InterfaceName(u); n != "" {
+		return n
+	}
+	return u.String()
+}
+
+func dirName(d tcpstate.Dir) string {
+	if d == tcpstate.ClientToServer {
+		return "client"
+	}
+	return "server"
+}
+
+// handle processes one complete PDU b that started at start and ended at end.
+func (c *Conn) handle(dir tcpstate.Dir, b []byte, start, end tcpstate.Position) {
+	c.stats.PDUs++
+	p := &c.pdu
+	if err := p.Decode(b); err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			pe.Frame = start.Frame
+		}
+		c.malformedEvent(start, fmt.Sprintf("%s: %v", dirName(dir), err),
+			map[string]any{"dir": dirName(dir), "error": err.Error(), "pkt_type": p.Header.Type.String()})
+		return
+	}
+	var fields map[string]any
+	if c.ctx.Reporter.WantMessages() {
+		fields = c.baseFields(p)
+	}
+	switch p.Header.Type {
+	case PTBind, PTAlterContext:
+		c.bind(p, start, end, fields)
+	case PTBindAck, PTAlterContextResp:
+		c.bindAck(p, end, fields)
+	case PTBindNak:
+		c.bindNak(p, end, fields)
+	case PTRequest:
+		c.request(p, start, end, fields)
+	case PTResponse:
+		c.response(p, start, end, fields)
+	case PTFault:
+		c.fault(p, start, end, fields)
+	case PTOrphaned, PTCoCancel:
+		if p.Header.Type == PTOrphaned {
+			delete(c.calls, p.Header.CallID)
+		}
+	}
+	if fields != nil {
+		c.ctx.Reporter.Message(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "dcerpc", Fields: fields})
+	}
+	// Messages about the PDU's stub (epm) follow the PDU's own.
+	for i := range c.queued {
+		c.ctx.Reporter.Message(c.queued[i])
+		c.queued[i] = health.Message{}
+	}
+	c.queued = c.queued[:0]
+}
+
+// later queues a message to be reported after the current PDU's.
+func (c *Conn) later(m health.Message) { c.queued = append(c.queued, m) }
+
+func (c *Conn) baseFields(p *PDU) map[string]any {
+	f := map[string]any{
+		"pkt_type": p.Header.Type.String(),
+		"call_id":  p.Header.CallID,
+		"frag_len": p.Header.FragLength,
+		"flags":    fmt.Sprintf("0x%02x", uint8(p.Header.Flags)),
+		"version":  fmt.Sprintf("%d.%d", p.Header.Version, p.Header.VersionMinor),
+	}
+	if p.Header.DataRep != LittleEndian {
+		f["drep"] = p.Header.DataRep.String()
+	}
+	if p.Auth.Length > 0 {
+		f["auth_type"] = p.Auth.Type.String()
+		f["auth_level"] = p.Auth.Level.String()
+	}
+	return f
+}
+
+func (c *Conn) setIface(f map[string]any, u UUID) {
+	f["interface_uuid"] = u.String()
+	if n := InterfaceName(u); n != "" {
+		f["interface"] = n
+	}
+}
+
+func (c *Conn) newCall(id uint32) *call {
+	if old, ok := c.calls[id]; ok {
+		return old
+	}
+	if len(c.calls) >= c.lim.MaxCalls {
+		var oldest *call
+		for _, cl := range c.calls {
+			if oldest == nil || cl.seq < oldest.seq {
+				oldest = cl
+			}
+		}
+		delete(c.calls, oldest.id)
+		if oldest.reqDone && !oldest.respSeen {
+			c.noResponse(oldest, fmt.Sprintf("evicted unanswered after %d newer calls (limit MaxCalls)", c.lim.MaxCalls), "evicted")
+		}
+	}
+	c.seq++
+	cl := &call{id: id, seq: c.seq}
+	c.calls[id] = cl
+	return cl
+}
+
+func (c *Conn) bind(p *PDU, start, end tcpstate.Position, f map[string]any) {
+	cl := c.newCall(p.Header.CallID)
+	*cl = call{id: cl.id, seq: cl.seq, isBind: true, reqStart: start, reqEnd: end, reqDone: true}
+	for _, ctx := range p.Bind.Contexts {
+		if _, ok := c.contexts[ctx.ID]; ok || len(c.contexts) < c.lim.MaxContexts {
+			c.contexts[ctx.ID] = ctx.Abstract
+		}
+		cl.bindCtx = append(cl.bindCtx, ctx.ID)
+	}
+	if f == nil {
+		return
+	}
+	if len(p.Bind.Contexts) > 0 {
+		f["ctx_id"] = p.Bind.Contexts[0].ID
+		c.setIface(f, p.Bind.Contexts[0].Abstract.UUID)
+		f["interface_version"] = fmt.Sprintf("%d.%d", p.Bind.Contexts[0].Abstract.Version, p.Bind.Contexts[0].Abstract.VersionMinor)
+	}
+	list := make([]map[string]any, 0, len(p.Bind.Contexts))
+	for _, ctx := range p.Bind.Contexts {
+		ts := make([]string, 0, len(ctx.Transfers))
+		for _, t := range ctx.Transfers {
+			if n := SyntaxName(t.UUID); n != "" {
+				ts = append(ts, n)
+			} else {
+				ts = append(ts, t.UUID.String())
+			}
+		}
+		m := map[string]any{"ctx_id": ctx.ID, "interface_uuid": ctx.Abstract.UUID.String(),
+			"version": fmt.Sprintf("%d.%d", ctx.Abstract.Version, ctx.Abstract.VersionMinor), "transfer_syntaxes": ts}
+		if n := InterfaceName(ctx.Abstract.UUID); n != "" {
+			m["interface"] = n
+		}
+		list = append(list, m)
+	}
+	f["contexts"] = list
+	f["max_xmit_frag"] = p.Bind.MaxXmitFrag
+	f["max_recv_frag"] = p.Bind.MaxRecvFrag
+}
+
+func (c *Conn) bindAck(p *PDU, end tcpstate.Position, f map[string]any) {
+	cl := c.calls[p.Header.CallID]
+	if cl != nil && cl.isBind {
+		delete(c.calls, cl.id)
+		for i, r := range p.BindAck.Results {
+			if i >= len(cl.bindCtx) {
+				break
+			}
+			if r.Result != Acceptance {
+				delete(c.contexts, cl.bindCtx[i])
+			}
+		}
+		c.latency(cl, end)
+	}
+	if f == nil {
+		return
+	}
+	if cl != nil && cl.isBind {
+		for i, r := range p.BindAck.Results {
+			if r.Result == Acceptance && i < len(cl.bindCtx) {
+				f["ctx_id"] = cl.bindCtx[i]
+				if s, ok := c.contexts[cl.bindCtx[i]]; ok {
+					c.setIface(f, s.UUID)
+				}
+				break
+			}
+		}
+		if cl.reqEnd.Time.Before(end.Time) || cl.reqEnd.Time.Equal(end.Time) {
+			f["latency_ms"] = float64(end.Time.Sub(cl.reqEnd.Time).Microseconds()) / 1000
+		}
+	}
+	f["sec_addr"] = p.BindAck.SecAddr
+	res := make([]map[string]any, 0, len(p.BindAck.Results))
+	for _, r := range p.BindAck.Results {
+		m := map[string]any{"result": r.Result.String()}
+		switch r.Result {
+		case Acceptance:
+			if n := SyntaxName(r.Transfer.UUID); n != "" {
+				m["transfer_syntax"] = n
+			} else {
+				m["transfer_syntax"] = r.Transfer.UUID.String()
+			}
+		case NegotiateAck:
+			m["features"] = fmt.Sprintf("0x%04x", r.Reason)
+		default:
+			m["reason"] = AckReasonName(r.Reason)
+		}
+		res = append(res, m)
+	}
+	f["results"] = res
+	f["max_xmit_frag"] = p.BindAck.MaxXmitFrag
+	f["max_recv_frag"] = p.BindAck.MaxRecvFrag
+}
+
+func (c *Conn) bindNak(p *PDU, end tcpstate.Position, f map[string]any) {
+	c.stats.BindNaks++
+	cl := c.calls[p.Header.CallID]
+	ev := map[string]any{"reason": p.BindNak.Reason.String(), "reason_code": uint16(p.BindNak.Reason), "call_id": p.Header.CallID}
+	what := "bind"
+	if cl != nil && cl.isBind {
+		delete(c.calls, cl.id)
+		for _, id := range cl.bindCtx {
+			if s, ok := c.contexts[id]; ok {
+				ev["interface"] = c.ifaceLabel(s.UUID)
+				what = "bind to " + c.ifaceLabel(s.UUID)
+				break
+			}
+		}
+		for _, id := range cl.bindCtx {
+			delete(c.contexts, id)
+		}
+		ev["request_frame"] = cl.reqEnd.Frame
+	}
+	c.ctx.Event(health.Event{Kind: health.RPCBindNak, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
+		Evidence: ev, Message: fmt.Sprintf("%s rejected by the server: %s (bind_nak, call_id %d)", what, p.BindNak.Reason, p.Header.CallID)})
+	if f != nil {
+		f["reason"] = p.BindNak.Reason.String()
+	}
+}
+
+func (c *Conn) latency(cl *call, end tcpstate.Position) {
+	c.stats.Calls++
+	if cl.reqEnd.Time.IsZero() || end.Time.Before(cl.reqEnd.Time) {
+		return
+	}
+	d := end.Time.Sub(cl.reqEnd.Time)
+	c.stats.LatencyTotal += d
+	if d > c.stats.LatencyMax {
+		c.stats.LatencyMax = d
+	}
+}
+
+func (c *Conn) request(p *PDU, start, end tcpstate.Position, f map[string]any) {
+	q := &p.Request
+	cl := c.calls[p.Header.CallID]
+	if cl == nil || cl.isBind || p.Header.First() || cl.reqDone {
+		c.stats.Requests++
+		cl = c.newCall(p.Header.CallID)
+		*cl = call{id: cl.id, seq: cl.seq, opnum: q.Opnum, ctxID: q.ContextID, reqStart: start}
+		if s, ok := c.contexts[q.ContextID]; ok {
+			cl.iface, cl.hasIface = s.UUID, true
+		} else if !c.cfg.Interface.IsZero() {
+			cl.iface, cl.hasIface = c.cfg.Interface, true
+		}
+		cl.epm = cl.hasIface && cl.iface == EPMInterface && (q.Opnum == EPMOpMap || q.Opnum == EPMOpLookup)
+		if cl.hasIface && c.cfg.Stubs != nil {
+			cl.hook = c.cfg.Stubs[cl.iface]
+		}
+		cl.reasm = cl.epm || cl.hook != nil
+	}
+	c.collect(cl, p.Stub, "request")
+	if p.Header.Last() {
+		cl.reqDone, cl.reqEnd = true, end
+	}
+	if f != nil {
+		f["ctx_id"] = q.ContextID
+		f["opnum"] = q.Opnum
+		if q.HasObject {
+			f["object_uuid"] = q.Object.String()
+		}
+		if cl.hasIface {
+			c.setIface(f, cl.iface)
+			if op := OpName(cl.iface, q.Opnum); op != "" {
+				f["operation"] = op
+			}
+		}
+		f["alloc_hint"] = q.AllocHint
+		f["stub_len"] = len(p.Stub)
+	}
+	if cl.reasm && p.Header.Last() {
+		stub, lost := cl.stub, cl.stubLost
+		cl.stub, cl.stubLost = nil, false
+		if !lost {
+			if cl.epm {
+				c.epmRequest(cl, stub, p.Header.DataRep, end)
+			}
+			if cl.hook != nil {
+				cl.hook(c.callInfo(cl, true, p, end), stub)
+			}
+		}
+	}
+}
+
+// collect appends a fragment's stub to cl's reassembly when cl is decoded.
+func (c *Conn) collect(cl *call, stub []byte, what string) {
+	if !cl.reasm || cl.stubLost {
+		return
+	}
+	if len(cl.stub)+len(stub) > c.lim.MaxStub {
+		cl.stub, cl.stubLost = nil, true
+		c.malformedEvent(cl.reqEnd, fmt.Sprintf("%s stub of call_id %d exceeds %d bytes; not decoded", what, cl.id, c.lim.MaxStub),
+			map[string]any{"call_id": cl.id, "limit": c.lim.MaxStub})
+		return
+	}
+	cl.stub = append(cl.stub, stub...)
+}
+
+func (c *Conn) response(p *PDU, start, end tcpstate.Position, f map[string]any) {
+	q := &p.Response
+	cl := c.calls[p.Header.CallID]
+	if cl != nil && cl.isBind {
+		cl = nil
+	}
+	if cl != nil && !cl.respSeen {
+		cl.respSeen, cl.respAt = true, start
+		cl.stub, cl.stubLost = cl.stub[:0], false
+		c.stats.Responses++
+		c.latency(cl, start)
+	} else if cl == nil && p.Header.First() {
+		c.stats.Responses++
+	}
+	if cl != nil {
+		c.collect(cl, p.Stub, "response")
+	}
+	if f != nil {
+		f["ctx_id"] = q.ContextID
+		if cl != nil {
+			f["opnum"] = cl.opnum
+			if cl.hasIface {
+				c.setIface(f, cl.iface)
+				if op := OpName(cl.iface, cl.opnum); op != "" {
+					f["operation"] = op
+				}
+			}
+			if !cl.respAt.Time.Before(cl.reqEnd.Time) {
+				f["latency_ms"] = float64(cl.respAt.Time.Sub(cl.reqEnd.Time).Microseconds()) / 1000
+			}
+		}
+		f["alloc_hint"] = q.AllocHint
+		f["stub_len"] = len(p.Stub)
+	}
+	if cl != nil && p.Header.Last() {
+		delete(c.calls, cl.id)
+		if cl.reasm && !cl.stubLost {
+			if cl.epm {
+				c.epmResponse(cl, cl.stub, p, end)
+			}
+			if cl.hook != nil {
+				cl.hook(c.callInfo(cl, false, p, end), cl.stub)
+			}
+		}
+	}
+}
+
+func (c *Conn) fault(p *PDU, start, end tcpstate.Position, f map[string]any) {
+	c.stats.Faults++
+	q := &p.Fault
+	cl := c.calls[p.Header.CallID]
+	ev := map[string]any{"status": q.Status.String(), "status_code": q.Status.Hex(), "call_id": p.Header.CallID}
+	what := fmt.Sprintf("call_id %d", p.Header.CallID)
+	if cl != nil {
+		delete(c.calls, cl.id)
+		if !cl.respSeen {
+			cl.respSeen = true
+			c.latency(cl, start)
+		}
+		if !cl.isBind {
+			ev["opnum"] = cl.opnum
+			what = c.callName(cl) + fmt.Sprintf(" (call_id %d, frame %d)", cl.id, cl.reqEnd.Frame)
+		} else {
+			what = fmt.Sprintf("bind (call_id %d)", cl.id)
+		}
+		if cl.hasIface {
+			ev["interface"] = c.ifaceLabel(cl.iface)
+		}
+		ev["request_frame"] = cl.reqEnd.Frame
+	}
+	if p.Header.Flags&FlagDidNotExecute != 0 {
+		ev["did_not_execute"] = true
+	}
+	c.ctx.Event(health.Event{Kind: health.RPCFault, Severity: health.Warning, Time: end.Time, Frame: end.Frame, Evidence: ev,
+		Message: fmt.Sprintf("%s failed with DCE/RPC fault %s (%s)", what, q.Status, q.Status.Hex())})
+	if f != nil {
+		f["ctx_id"] = q.ContextID
+		f["fault_status"] = q.Status.String()
+		f["fault_status_code"] = q.Status.Hex()
+		if cl != nil && !cl.isBind {
+			f["opnum"] = cl.opnum
+			if cl.hasIface {
+				c.setIface(f, cl.iface)
+			}
+		}
+	}
+}
+
+// sentBy reports whether packet type t travels in direction d (C706 12.6.4:
+// clients send bind, alter_context, auth3, request, co_cancel, orphaned;
+// servers send the answers). shutdown and rts may go either way.
+func sentBy(t PacketType, d tcpstate.Dir) bool {
+	switch t {
+	case PTBind, PTAlterContext, PTAuth3, PTRequest, PTCoCancel, PTOrphaned:
+		return d == tcpstate.ClientToServer
+	case PTBindAck, PTBindNak, PTAlterContextResp, PTResponse, PTFault:
+		return d == tcpstate.ServerToClient
+	}
+	return true
+}
+
+func (c *Conn) callInfo(cl *call, request bool, p *PDU, end tcpstate.Position) CallInfo {
+	return CallInfo{CallID: cl.id, ContextID: cl.ctxID, Opnum: cl.opnum, Interface: cl.iface, Request: request,
+		DataRep: p.Header.DataRep, Frame: end.Frame, RequestFrame: cl.reqEnd.Frame}
+}

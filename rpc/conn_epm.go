@@ -1,0 +1,242 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// epmRequest decodes a complete ept_map / ept_lookup request stub.
+func (c *Conn) epmRequest(cl *call, stub []byte, drep DataRep, end tcpstate.Position) {
+	var f map[string]any
+	switch cl.opnum {
+	case EPMOpMap:
+		m, err := ParseMapRequest(stub, drep, c.lim.EPM)
+		if err != nil {
+			c.epmMalformed(cl, err, end)
+			return
+		}
+		if !c.ctx.Reporter.WantMessages() {
+			return
+		}
+		f = map[string]any{"opnum": cl.opnum, "operation": "ept_map", "max_towers": m.MaxTowers, "call_id": cl.id}
+		if m.HasObject {
+			f["object_uuid"] = m.Object.String()
+		}
+		towers := []map[string]any{}
+		if m.HasTower {
+			towers = append(towers, towerFields(&m.Tower))
+		}
+		f["towers"] = towers
+	case EPMOpLookup:
+		m, err := ParseLookupRequest(stub, drep, c.lim.EPM)
+		if err != nil {
+			c.epmMalformed(cl, err, end)
+			return
+		}
+		if !c.ctx.Reporter.WantMessages() {
+			return
+		}
+		f = map[string]any{"opnum": cl.opnum, "operation": "ept_lookup", "inquiry_type": m.InquiryType,
+			"max_entries": m.MaxEntries, "call_id": cl.id, "towers": []map[string]any{}}
+		if m.HasInterface {
+			f["interface_uuid"] = m.Interface.String()
+		}
+	default:
+		return
+	}
+	c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: f})
+}
+
+func (c *Conn) epmMalformed(cl *call, err error, at tcpstate.Position) {
+	c.malformedEvent(at, fmt.Sprintf("endpoint mapper call_id %d: %v", cl.id, err),
+		map[string]any{"call_id": cl.id, "opnum": cl.opnum, "error": err.Error()})
+}
+
+func towerFields(t *Tower) map[string]any {
+	m := map[string]any{
+		"interface_uuid": t.Interface.String(),
+		"version":        fmt.Sprintf("%d.%d", t.InterfaceVersion, t.InterfaceMinor),
+		"protocol":       t.Protocol,
+		"floors":         len(t.Floors),
+	}
+	if n := InterfaceName(t.Interface); n != "" {
+		m["interface"] = n
+	}
+	if ps := t.Protseq(); ps != "" {
+		m["protseq"] = ps
+	}
+	if t.HasPort {
+		m["port"] = t.Port
+	}
+	if t.IP.IsValid() {
+		m["ip"] = t.IP.String()
+	}
+	if t.Pipe != "" {
+		m["pipe"] = t.Pipe
+	}
+	if t.NetBIOS != "" {
+		m["netbios_name"] = t.NetBIOS
+	}
+	return m
+}
+
+// epmResponse decodes a complete ept_map / ept_lookup response stub and
+// reports towers, endpoints and problems.
+func (c *Conn) epmResponse(cl *call, stub []byte, p *PDU, end tcpstate.Position) {
+	drep := p.Header.DataRep
+	var towers []*Tower
+	var ann []string
+	var status Status
+	var op string
+	switch cl.opnum {
+	case EPMOpMap:
+		op = "ept_map"
+		m, err := ParseMapResponse(stub, drep, c.lim.EPM)
+		if err != nil {
+			if errors.Is(err, ErrTruncated) {
+				c.shortReply(cl, stub, p, end, err)
+			} else {
+				c.epmMalformed(cl, err, end)
+			}
+			return
+		}
+		status = m.Status
+		for i := range m.Towers {
+			towers = append(towers, &m.Towers[i])
+			ann = append(ann, "")
+		}
+	case EPMOpLookup:
+		op = "ept_lookup"
+		m, err := ParseLookupResponse(stub, drep, c.lim.EPM)
+		if err != nil {
+			if errors.Is(err, ErrTruncated) {
+				c.shortReply(cl, stub, p, end, err)
+			} else {
+				c.epmMalformed(cl, err, end)
+			}
+			return
+		}
+		status = m.Status
+		for i := range m.Entries {
+			if m.Entries[i].HasTower {
+				towers = append(towers, &m.Entries[i].Tower)
+				ann = append(ann, m.Entries[i].Annotation)
+			}
+		}
+	default:
+		return
+	}
+	c.stats.Towers += len(towers)
+	var list []map[string]any
+	want := c.ctx.Reporter.WantMessages()
+	if want {
+		list = make([]map[string]any, 0, len(towers))
+	}
+	for i, t := range towers {
+		c.endpoint(cl, t, ann[i], end)
+		if want {
+			tf := towerFields(t)
+			if ann[i] != "" {
+				tf["annotation"] = ann[i]
+			}
+			list = append(list, tf)
+		}
+	}
+	switch {
+	case status == StatusNotRegistered:
+		sev := health.Warning
+		msg := fmt.Sprintf("%s (call_id %d, frame %d) answered %s (%s): the endpoint mapper has no matching endpoint", op, cl.id, cl.reqEnd.Frame, status, status.Hex())
+		if cl.opnum == EPMOpLookup {
+			sev = health.Notice
+			msg = fmt.Sprintf("%s (call_id %d) returned %d towers together with %s (%s, end of the endpoint table); clients that treat a non-zero status as failure (impacket rpcdump) report no endpoints", op, cl.id, len(towers), status, status.Hex())
+		}
+		c.ctx.Event(health.Event{Kind: health.RPCEPMNotRegistered, Severity: sev, Time: end.Time, Frame: end.Frame, Message: msg,
+			Evidence: map[string]any{"status": status.Hex(), "status_name": status.String(), "opnum": cl.opnum, "towers": len(towers), "request_frame": cl.reqEnd.Frame}})
+	case len(towers) == 0 && status == StatusOK:
+		c.ctx.Event(health.Event{Kind: health.RPCEPMNotRegistered, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
+			Message:  fmt.Sprintf("%s (call_id %d, frame %d) succeeded but returned no towers: the interface is not registered", op, cl.id, cl.reqEnd.Frame),
+			Evidence: map[string]any{"status": status.Hex(), "status_name": status.String(), "opnum": cl.opnum, "towers": 0, "request_frame": cl.reqEnd.Frame}})
+	}
+	if want {
+		c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: map[string]any{
+			"opnum": cl.opnum, "operation": op, "status": status.Hex(), "status_name": status.String(), "call_id": cl.id, "towers": list}})
+	}
+}
+
+// shortReply reports an EPM reply whose stub ends before it could hold a
+// tower (casebook C4, client side: a 24-byte reply instead of ~150).
+func (c *Conn) shortReply(cl *call, stub []byte, p *PDU, end tcpstate.Position, err error) {
+	op := OpName(EPMInterface, cl.opnum)
+	c.ctx.Event(health.Event{Kind: health.RPCEPMShortReply, Severity: health.Error, Time: end.Time, Frame: end.Frame,
+		Message: fmt.Sprintf("%s reply (call_id %d, frame %d) is only %d bytes (stub %d bytes): too short to hold a tower (a normal ept_map reply is about 150 bytes); something on the path cut or rewrote it",
+			op, cl.id, end.Frame, p.Header.FragLength, len(stub)),
+		Evidence: map[string]any{"stub_len": len(stub), "frag_len": p.Header.FragLength, "opnum": cl.opnum, "request_frame": cl.reqEnd.Frame, "error": err.Error()}})
+	if c.ctx.Reporter.WantMessages() {
+		c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: map[string]any{
+			"opnum": cl.opnum, "operation": op, "call_id": cl.id, "towers": []map[string]any{}, "error": err.Error()}})
+	}
+}
+
+// endpoint reports one advertised tower: the Learned callback, the learned
+// event for IP endpoints, and the address mismatch of casebook C4.
+func (c *Conn) endpoint(cl *call, t *Tower, annotation string, end tcpstate.Position) {
+	server := c.ctx.Server
+	ep := Endpoint{
+		IP: t.IP, Protocol: t.Protocol, Protseq: t.Protseq(), Pipe: t.Pipe,
+		Interface: t.Interface, InterfaceName: InterfaceName(t.Interface),
+		Version: t.InterfaceVersion, VersionMinor: t.InterfaceMinor,
+		Annotation: annotation, Server: server, Frame: end.Frame,
+	}
+	if t.HasPort {
+		ep.Port = t.Port
+	}
+	towerIP := t.IP
+	if !towerIP.IsValid() || towerIP.IsUnspecified() {
+		if server.IsValid() && (t.HasPort || t.Protocol == "pipe") {
+			ep.IP = server.Addr()
+		} else {
+			ep.IP = towerIP
+		}
+	} else if server.IsValid() && towerIP.Unmap() != server.Addr().Unmap() {
+		ep.AddressDiffers = true
+	}
+	if c.cfg.Learned != nil {
+		c.cfg.Learned(ep)
+	}
+	if ep.Port == 0 || !ep.IP.IsValid() {
+		return
+	}
+	key := learnKey{ip: ep.IP, port: ep.Port, iface: ep.Interface, proto: ep.Protocol}
+	label := c.ifaceLabel(ep.Interface)
+	if ep.AddressDiffers {
+		if c.mismatch == nil {
+			c.mismatch = make(map[learnKey]struct{})
+		}
+		if _, dup := c.mismatch[key]; !dup && len(c.mismatch) < c.lim.MaxEvents {
+			c.mismatch[key] = struct{}{}
+			c.ctx.Event(health.Event{Kind: health.RPCEPMAddressMismatch, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
+				Message: fmt.Sprintf("the endpoint mapper at %s advertised %s (%s) at %s port %d, not at %s, the address the request was sent to: a load balancer or NAT rewrites the destination; RPC filters and clients that check the tower address reject this reply",
+					server, label, ep.Interface, towerIP, ep.Port, server.Addr()),
+				Evidence: map[string]any{"requested_ip": server.Addr().String(), "tower_ip": towerIP.String(), "port": ep.Port,
+					"interface": label, "interface_uuid": ep.Interface.String(), "protocol": ep.Protocol, "request_frame": cl.reqEnd.Frame}})
+		}
+	}
+	if c.learned == nil {
+		c.learned = make(map[learnKey]struct{})
+	}
+	if _, dup := c.learned[key]; dup {
+		return
+	}
+	if c.nLearned >= c.lim.MaxEvents {
+		c.stats.EventsCapped++
+		return
+	}
+	c.nLearned++
+	c.learned[key] = struct{}{}
+	c.ctx.Event(health.Event{Kind: health.RPCEndpointLearned, Severity: health.Info, Time: end.Time, Frame: end.Frame,
+		Message:  fmt.Sprintf("endpoint mapper: %s (%s v%d.%d) listens on %s %s:%d", label, ep.Interface, ep.Version, ep.VersionMinor, ep.Protocol, ep.IP, ep.Port),
+		Evidence: map[string]any{"interface": label, "interface_uuid": ep.Interface.String(), "ip": ep.IP.String(), "port": ep.Port, "protocol": ep.Protocol}})
+}

@@ -1,0 +1,44 @@
+// Package rpc decodes connection-oriented DCE/RPC (C706 chapter 12 with the
+// [MS-RPCE] extensions) and the endpoint mapper, over TCP (port 135 and the
+// ports the endpoint mapper advertises) and over SMB named pipes.
+//
+// It owns: the common PDU header in little- and big-endian data
+// representations; bind, bind_ack, bind_nak, alter_context and
+// alter_context_resp with their presentation context lists (NDR, NDR64 and
+// bind time feature negotiation); request, response, fault, auth3,
+// shutdown, co_cancel and orphaned; the auth verifier trailer (NTLMSSP,
+// Kerberos, SPNEGO, Netlogon secure channel — recognised by type and level,
+// its credentials never kept or printed); fragment reassembly per call for
+// the stubs it decodes; NDR 2.0 helpers (NDR) for alignment, conformant and
+// varying arrays, unique/full pointers and strings; the endpoint mapper's
+// ept_map and ept_lookup with protocol towers and floors; a table of
+// well-known interface UUIDs and operation names; call matching by call id
+// and presentation context, with latency per call; and the endpoints learned
+// from endpoint-mapper replies.
+//
+// It does not own TCP reassembly (tcpstate), SMB (the smb package hands
+// named-pipe bytes to a Conn through tcpstate.NewHandler), connectionless
+// DCE/RPC over UDP beyond its header (ParseCLHeader), or the stubs of
+// interfaces other than the endpoint mapper.
+//
+// Entry points:
+//
+//   - Detect recognises the first bytes of a DCE/RPC stream.
+//   - NewConn (or NewHandler) builds the tcpstate.StreamHandler for one
+//     stream; Config.Learned receives every endpoint an EPM reply advertises.
+//   - ParsePDU, ParseTower, ParseMapRequest, ParseMapResponse,
+//     ParseLookupRequest, ParseLookupResponse and NDR are pure parsers.
+//
+// Events (health kinds): rpc.epm_address_mismatch, rpc.epm_not_registered,
+// rpc.epm_short_reply, rpc.bind_nak, rpc.fault, rpc.no_response,
+// rpc.endpoint_learned, rpc.malformed. Messages (only when the Reporter
+// wants them) have proto "dcerpc" (pkt_type, call_id, ctx_id, opnum,
+// interface, interface_uuid, fault_status, …) and "epm" (opnum, status,
+// towers: [{interface_uuid, version, protocol, port, ip, pipe}]). A
+// message's frame is the one that completes its PDU, as tshark counts it.
+//
+// Specifications: The Open Group C706 "DCE 1.1: Remote Procedure Call"
+// (chapters 12-14, appendices I, L, O), [MS-RPCE], [MS-ERREF].
+//
+// Types are not safe for concurrent use.
+package rpc

@@ -1,0 +1,74 @@
+package rpc
+
+// Limits bound the memory and work of one Conn. Zero fields take the
+// defaults of DefaultLimits. What happens at each limit is stated per field.
+type Limits struct {
+	// MaxFragLength is the largest PDU accepted (default 65535, the most
+	// frag_length can say). A longer PDU is malformed: the direction
+	// resynchronises on the next plausible header.
+	MaxFragLength int
+	// MaxStub caps a reassembled stub (only stubs the package decodes, the
+	// endpoint mapper's, are reassembled; default 1 MiB). Beyond it the
+	// stub is dropped with an rpc.malformed event.
+	MaxStub int
+	// MaxCalls caps outstanding calls per connection (default 1024). At the
+	// cap the oldest call is evicted and reported as rpc.no_response.
+	MaxCalls int
+	// MaxContexts caps presentation contexts per connection (default 256);
+	// further contexts are not recorded (their calls have no interface).
+	MaxContexts int
+	// MaxResync caps the bytes scanned for the next PDU header after a gap
+	// or a malformed header (default 64 KiB). Beyond it the direction is
+	// abandoned: its bytes are counted and reported at Close.
+	MaxResync int
+	// MaxEvents caps rpc.malformed and rpc.endpoint_learned events per
+	// connection (default 64 each); further ones are counted in Stats.
+	MaxEvents int
+	// EPM bounds the endpoint-mapper decoder.
+	EPM EPMLimits
+}
+
+// DefaultLimits returns the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFragLength: 65535,
+		MaxStub:       1 << 20,
+		MaxCalls:      1024,
+		MaxContexts:   256,
+		MaxResync:     64 << 10,
+		MaxEvents:     64,
+		EPM:           DefaultEPMLimits(),
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxFragLength > 0 {
+		d.MaxFragLength = l.MaxFragLength
+	}
+	if l.MaxStub > 0 {
+		d.MaxStub = l.MaxStub
+	}
+	if l.MaxCalls > 0 {
+		d.MaxCalls = l.MaxCalls
+	}
+	if l.MaxContexts > 0 {
+		d.MaxContexts = l.MaxContexts
+	}
+	if l.MaxResync > 0 {
+		d.MaxResync = l.MaxResync
+	}
+	if l.MaxEvents > 0 {
+		d.MaxEvents = l.MaxEvents
+	}
+	if l.EPM.MaxTowers > 0 {
+		d.EPM.MaxTowers = l.EPM.MaxTowers
+	}
+	if l.EPM.NDR.MaxDepth > 0 {
+		d.EPM.NDR.MaxDepth = l.EPM.NDR.MaxDepth
+	}
+	if l.EPM.NDR.MaxElements > 0 {
+		d.EPM.NDR.MaxElements = l.EPM.NDR.MaxElements
+	}
+	return d
+}
