@@ -34,7 +34,8 @@ const (
 	// captured length was used. Info. Evidence: captured_len, payload_len.
 	IPTSOSegment Kind = "ip.tso_segment"
 	// IPChecksumOffload: bad IP/TCP/UDP checksums on packets sent by the
-	// capturing host (checksum offload), not a fault. Info, once per flow.
+	// capturing host (checksum offload), not a fault. Info, once per source
+	// address.
 	// Evidence: layer, count.
 	IPChecksumOffload Kind = "ip.checksum_offload"
 	// IPBadChecksum: a bad IP/TCP/UDP checksum on a received packet.
@@ -45,9 +46,11 @@ const (
 // TCP connection kinds. The per-segment ones share Wireshark's
 // tcp.analysis.* definitions so counts compare with tshark.
 const (
-	// TCPRetransmission: tcp.analysis.retransmission. Warning.
-	// Evidence: original_frame, since_original_ms, bytes, cause
-	// ("loss"|"reorder"|"spurious"|"unknown").
+	// TCPRetransmission: tcp.analysis.retransmission. Warning (Notice when
+	// the cause is spurious or reorder). Evidence: original_frame,
+	// since_original_ms, previous_frame, since_previous_ms, seq, bytes, cause
+	// ("loss"|"reorder"|"spurious"|"unknown"), cause_evidence
+	// ("acked"|"sack"|"dsack"|"timestamps"|"duplicate"|"end"), duplicate.
 	TCPRetransmission Kind = "tcp.retransmission"
 	// TCPFastRetransmission: tcp.analysis.fast_retransmission. Warning.
 	// Evidence: as TCPRetransmission, dup_acks.
@@ -100,11 +103,12 @@ const (
 	TCPIdle Kind = "tcp.idle"
 	// TCPMidStream: a connection picked up after its handshake. Info.
 	TCPMidStream Kind = "tcp.mid_stream"
-	// TCPRTOBackoff: a retransmission series whose gaps double. Warning.
-	// Evidence: count, gaps_ms, first_frame.
+	// TCPRTOBackoff: a retransmission series whose gaps double. Warning
+	// (Error when the segment was never acknowledged). Evidence: count, gaps_ms, first_frame, last_frame, seq, bytes, acked.
 	TCPRTOBackoff Kind = "tcp.rto_backoff"
 	// TCPSackHole: a hole the receiver keeps SACKing around. Warning.
-	// Evidence: hole_start, hole_len, sack_count.
+	// Evidence: hole_start, hole_len, sack_count, sle, sre (relative
+	// sequence numbers), filled, fill_frame, duration_ms.
 	TCPSackHole Kind = "tcp.sack_hole"
 	// TCPOverlapConflict: retransmitted bytes that differ from the bytes
 	// first delivered for the same sequence numbers (the first copy wins).
@@ -121,7 +125,9 @@ const (
 	// Evidence: server, unanswered, served.
 	TCPNotAccepting Kind = "tcp.not_accepting"
 	// TCPSourcePortFailures: failed connection attempts cluster on specific
-	// source ports (casebook C18). Warning. Evidence: ports, failed, ok.
+	// source ports (casebook C18). Warning (emitted as Error: it explains
+	// connections that failed). Evidence: server, ports, failed, ok, syns,
+	// failed_frames, repeated_ports.
 	TCPSourcePortFailures Kind = "tcp.source_port_failures"
 	// TCPResetAfterIdle: resets that follow long idle periods (casebook
 	// C14). Warning. Evidence: count, idle_ms.
@@ -293,21 +299,38 @@ const (
 	// NetUDPFlood: a high-rate UDP stream to one target (C6). Error.
 	// Evidence: rate_pps, mbps, datagrams, target, preceded_by.
 	NetUDPFlood Kind = "net.udp_flood"
-	// NetSYNFlood: a high rate of SYNs. Error.
+	// NetSYNFlood: a high rate of SYNs, mostly unanswered. Error.
+	// Evidence: server, rate_per_s, syns, unanswered, sources.
 	NetSYNFlood Kind = "net.syn_flood"
 	// NetManyConnectionsSingleSource: one source opens many concurrent
-	// connections, likely a NAT (C2). Warning.
+	// connections, likely a NAT (C2). Warning. Evidence: source, server,
+	// connections, peak_concurrent, syns, syns_unanswered, unanswered_pct.
 	NetManyConnectionsSingleSource Kind = "net.many_connections_single_source"
 	// NetARPStorm: a burst of ARP requests from one source (C14). Warning.
+	// Evidence: sender, burst, span_ms, per_ms, first_frame, last_frame.
 	NetARPStorm Kind = "net.arp_storm"
-	// NetARPConflict: two MACs claim one IP, or gratuitous ARP. Notice.
+	// NetARPConflict: two MACs claim one IP (Warning), or gratuitous ARP
+	// (Notice). Evidence: ip, macs or gratuitous, frames.
 	NetARPConflict Kind = "net.arp_conflict"
 	// NetReplyFromOtherAddress: a reply whose source is not the request's
-	// destination (C9 generic). Warning.
+	// destination (C9 generic). Warning. Evidence: client, requested,
+	// replied, count, frames, request_frame.
 	NetReplyFromOtherAddress Kind = "net.reply_from_other_address"
 	// NetPeriodic: recurring attempts to one destination with a stable
 	// period (C17). Info. Evidence: period_s, count.
 	NetPeriodic Kind = "net.periodic"
+	// NetICMPError: an ICMP error other than unreachable / frag needed
+	// (time exceeded, parameter problem, redirect) matched to the flow it
+	// quotes. Notice. Evidence: type, code, reason, quoted_flow, count.
+	NetICMPError Kind = "net.icmp_error"
+	// NetFragmented: datagrams between two hosts were fragmented and
+	// reassembled (C6). Info. Evidence: datagrams, fragments,
+	// fragments_per_datagram, max_datagram_len.
+	NetFragmented Kind = "net.fragmented"
+	// NetResolvedDestination: a destination address explained by the DNS
+	// answer it was resolved from, through its CNAME chain (C16). Info.
+	// Evidence: addr, name, chain, dns_frame, connections, requests.
+	NetResolvedDestination Kind = "net.resolved_destination"
 )
 
 // KindInfo describes one kind for documentation and tools.
@@ -434,4 +457,7 @@ var catalogue = []KindInfo{
 	{NetARPConflict, Notice, "ARP conflict or gratuitous ARP"},
 	{NetReplyFromOtherAddress, Warning, "reply from an address other than the request's destination"},
 	{NetPeriodic, Info, "periodic connection attempts"},
+	{NetICMPError, Notice, "ICMP time exceeded, parameter problem or redirect for a flow"},
+	{NetFragmented, Info, "datagrams fragmented and reassembled"},
+	{NetResolvedDestination, Info, "destination address resolved from a DNS name"},
 }
