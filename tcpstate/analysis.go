@@ -1,12 +1,19 @@
 package tcpstate
 
 import (
+	"time"
+
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
 )
 
 // Flags is a set of tcp.analysis flags of one segment, named as Wireshark
 // names them.
+//
+// As in tshark's output, a fast or spurious retransmission also carries
+// FlagRetransmission (tshark adds tcp.analysis.retransmission to both), so
+// the frames with FlagRetransmission are the frames tshark's
+// tcp.analysis.retransmission filter shows.
 type Flags uint32
 
 // Analysis flags (Wireshark's tcp.analysis.*).
@@ -28,20 +35,776 @@ const (
 	FlagReusedPorts
 )
 
+var flagNames = [...]string{
+	"retransmission", "fast_retransmission", "spurious_retransmission",
+	"out_of_order", "lost_segment", "ack_lost_segment", "duplicate_ack",
+	"zero_window", "zero_window_probe", "zero_window_probe_ack",
+	"window_full", "window_update", "keep_alive", "keep_alive_ack",
+	"reused_ports",
+}
+
+// Has reports whether every flag of x is set in f.
+func (f Flags) Has(x Flags) bool { return f&x == x }
+
+// String lists the flags by their tcp.analysis field names, joined by
+// "|" ("retransmission|fast_retransmission"), or "" for none.
+func (f Flags) String() string {
+	var b []byte
+	for i, n := range flagNames {
+		if f&(1<<i) != 0 {
+			if len(b) > 0 {
+				b = append(b, '|')
+			}
+			b = append(b, n...)
+		}
+	}
+	return string(b)
+}
+
+// FlagByName returns the flag whose tcp.analysis field name is name
+// ("duplicate_ack"), or 0.
+func FlagByName(name string) Flags {
+	for i, n := range flagNames {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// Window-scale knowledge of one direction (Wireshark's win_scale -1/-2/n).
+const (
+	wsUnknown uint8 = iota // no SYN seen: windows cannot be scaled
+	wsNone                 // the handshake did not negotiate scaling
+	wsShift                // scaling negotiated: shift in wsShift
+)
+
+// unacked is one segment not yet acknowledged (Wireshark's tcp_unacked_t).
+type unacked struct {
+	seq, next uint32
+	tsval     uint32
+	hasTS     bool
+	frame     int64
+	at        int64 // capture time, Unix ns
+}
+
+// pending is a retransmission whose cause waits for the receiver's answer.
+type pending struct {
+	kind      health.Kind
+	ctl       string // "SYN" or "FIN" for a retransmitted SYN or FIN without data
+	fast      bool
+	frame     int64
+	at        int64
+	seq, end  uint32
+	tsval     uint32
+	origTSval uint32
+	hasTS     bool
+	origFrame int64
+	origAt    int64
+	prevFrame int64
+	prevAt    int64
+	dupAcks   int32
+}
+
+// series is the transmissions of one segment (for the RTO backoff).
+type series struct {
+	active  bool
+	syn     bool
+	seq     uint32
+	bytes   int32
+	n       int32 // transmissions recorded (capped at seriesCap)
+	total   int32 // retransmissions seen, uncapped
+	frames  [seriesCap]int64
+	times   [seriesCap]int64
+	acked   bool
+	ackedAt int64
+}
+
+// sackHole is a hole a receiver SACKs around.
+type sackHole struct {
+	active     bool
+	start      uint32 // the receiver's cumulative ACK: first missing byte
+	sle, sre   uint32 // lowest SACK left edge above start, highest right edge
+	count      int32
+	frame      int64
+	at         int64
+	lastFrame  int64
+	lastAt     int64
+	filled     bool
+	fillFrame  int64
+	fillAt     int64
+	senderBase uint32
+}
+
+// halfExtra is the part of a half needed only once there is trouble.
+type halfExtra struct {
+	pend  [pendingCap]pending
+	npend int
+	ser   series
+	hole  sackHole // holes in the OTHER endpoint's data that this one SACKs
+}
+
+// extra returns h's trouble state, allocating it on first use.
+func (h *half) extra() *halfExtra {
+	if h.x == nil {
+		h.x = new(halfExtra)
+	}
+	return h.x
+}
+
+// half is the analysis state of the segments one endpoint sends.
+type half struct {
+	// Wireshark tcp_analyze_seq_info (zero values mean "not yet seen").
+	nextSeq, maxToAck     uint32
+	nextSeqSet, maxToAckS bool
+	nextSeqAt             int64
+	lastAck               uint32 // ack field of the last segment sent
+	lastAckAt             int64
+	win                   uint16 // last raw window
+	winSet                bool
+	winFromSYN            bool // the last window came from a SYN (never scaled)
+	wsState, wsShift      uint8
+	dupAcks               int32
+	lastNonDupAck         int64
+	lastFlags             Flags
+
+	base    uint32 // for relative sequence numbers (ISN, or first seq-1)
+	baseSet bool
+
+	highAck    uint32 // highest cumulative ACK sent (with the ACK flag)
+	highAckSet bool
+	maxTSval   uint32
+	tsSeen     bool
+
+	ual  [unackedCap]unacked
+	nual int
+
+	// x holds the state of retransmissions and SACK holes: allocated on
+	// the first retransmission or SACK block, so that a clean connection
+	// stays small.
+	x *halfExtra
+	// The last SACK blocks this endpoint sent (DSACK excluded).
+	sack  [4]layers.SACKBlock
+	nsack int
+
+	// measurements
+	segments     int64
+	retransBytes int64
+	maxInFlight  int64
+	zwSince      int64
+	inZW         bool
+	zwTotal      time.Duration
+	fin          bool
+}
+
 // seqAnalysis is the per-connection TCP analysis: Wireshark-compatible
 // per-segment flags and the lifecycle findings. The zero value is ready.
-// (analysis.go is being written; this is its contract with the tracker.)
-type seqAnalysis struct{}
+//
+// Per segment (analyze), it computes tshark 4.0's tcp.analysis flags with
+// the same per-direction state (next expected sequence number, highest
+// contiguous byte, last ACK and window, duplicate-ACK count, window scale
+// learned from the SYNs, initial RTT as the out-of-order threshold) and
+// emits one event per flag (tcp.retransmission, tcp.dup_ack, …). Beyond
+// tshark, a retransmission's evidence names its original frame and gives
+// its cause: "spurious" (already acknowledged or SACKed, a byte-identical
+// network duplicate, or later proven unnecessary by a DSACK block or by the
+// timestamps echoed in the ACK after an RTO), "reorder" (the segment's
+// TSval is older than one already seen from that sender, or a fast
+// retransmission later proven unnecessary), "loss" (the receiver's ACK
+// covered it only after the retransmission, or never did) or "unknown".
+// Such events are emitted when the receiver's answer decides the cause, or
+// at finish.
+//
+// Over the connection it follows the handshake (tcp.syn_unanswered,
+// tcp.refused, tcp.synack_payload, tcp.handshake_ack_mismatch), resets
+// (tcp.reset), silences (tcp.idle), retransmission series with exponential
+// backoff (tcp.rto_backoff) and holes a receiver keeps SACKing around
+// (tcp.sack_hole), and measures what finish writes into the FlowStats.
+//
+// Every structure is bounded (see the constants in analysis_config.go);
+// analyze allocates only to build the events of flagged segments.
+type seqAnalysis struct {
+	cfg  *AnalysisConfig
+	half [2]half
+
+	// handshake
+	synCount      int
+	synTimes      [synTimesCap]int64
+	synFrames     [synTimesCap]int64
+	lastSYNAt     int64 // most recent SYN without ACK (Wireshark's ts_mru_syn)
+	synAckCount   int
+	synAckFrame   int64
+	synAckPayload int
+	serverISN     uint32
+	synAckSeen    bool
+	ackChecked    bool
+	established   bool
+	midStream     bool
+	firstRTT      time.Duration
+	firstRTTSet   bool
+
+	// reset
+	rstSeen   bool
+	rstBy     Dir
+	rstFrame  int64
+	rstIdle   time.Duration
+	refused   bool
+	anyPkt    bool
+	lastAt    int64
+	lastFrame int64
+	maxIdle   time.Duration
+	idleFrom  int64
+	idleTo    int64
+	idleAt    int64
+	idleCount int
+
+	// RTT from ACKs (tcp.analysis.ack_rtt), kept per acknowledging
+	// direction: only the far endpoint's ACKs measure the network.
+	rtt      [2]rttStats
+	rng      uint32
+	synAckAt int64
+}
+
+// rttStats are the ack_rtt samples of the ACKs one endpoint sent.
+type rttStats struct {
+	n        int
+	min, max int64
+	res      [rttReservoirCap]int64
+}
+
+// configure sets the thresholds of the lifecycle findings; nil means
+// DefaultAnalysisConfig. c is kept (not copied, so that every connection
+// can share the tracker's) and must already have its defaults applied
+// (c.withDefaults()). The tracker calls it before the first segment.
+func (a *seqAnalysis) configure(c *AnalysisConfig) { a.cfg = c }
+
+func (a *seqAnalysis) config() *AnalysisConfig {
+	if a.cfg == nil {
+		return &defaultAnalysisConfig
+	}
+	return a.cfg
+}
+
+// Sequence-space comparisons (RFC 1982 serial arithmetic).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
+func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
+
+// segLen is the TCP payload length of p: the length the headers declare, or
+// what was captured for a TSO super-segment (IPv4 total length 0, C10).
+func segLen(p *layers.Packet) uint32 {
+	n := p.PayloadLen
+	if len(p.Payload) > n {
+		n = len(p.Payload)
+	}
+	if n < 0 {
+		n = 0
+	}
+	return uint32(n)
+}
+
+const (
+	fastRetransWindow = 20 * time.Millisecond // Wireshark: retransmission within 20 ms of the 2nd dup ACK
+	oooDefault        = 3 * time.Millisecond  // Wireshark: out-of-order threshold before the initial RTT is known
+)
 
 // analyze is called by the tracker for every segment of the connection, in
 // capture order, before reassembly. It returns the segment's flags and
 // emits the per-segment events through ctx.
+//
+// The flags follow Wireshark's tcp_analyze_sequence_number (tshark 4.0):
+// same definitions, same order of tests, same state per direction. The one
+// deliberate difference: a SYN-ACK carrying payload that the client ignores
+// (its handshake ACK is ISN+1, as Linux does) does not move the server's
+// expected sequence number, so the server's first data is not called a
+// retransmission (casebook C1; tshark is fooled there).
 func (a *seqAnalysis) analyze(ctx *StreamContext, dir Dir, p *layers.Packet) Flags {
-	return 0
+	dir &= 1
+	h := &a.half[dir]
+	r := &a.half[dir^1]
+	tcp := &p.TCP
+	seq, ack := tcp.Seq, tcp.Ack
+	tf := tcp.Flags
+	seglen := segLen(p)
+	now := p.Time.UnixNano()
+	win := tcp.Window
+	synFinRst := tf&(layers.FlagSYN|layers.FlagFIN|layers.FlagRST) != 0
+	h.segments++
+	// A segment whose TSval is older than one already seen from the same
+	// sender was sent earlier and delayed: reordered, not resent.
+	late := tcp.HasTimestamps && h.tsSeen && seqLT(tcp.TSval, h.maxTSval)
+
+	if !h.baseSet {
+		h.baseSet = true
+		if tf&layers.FlagSYN != 0 {
+			h.base = seq
+		} else {
+			h.base = seq - 1
+		}
+	}
+
+	a.lifecycle(ctx, dir, p, now, seglen)
+
+	// Window scaling is learned from the SYNs (Wireshark's
+	// verify_tcp_window_scaling).
+	if tf&layers.FlagSYN != 0 {
+		a.learnWindowScale(dir, tf&layers.FlagACK != 0, tcp.WindowScale)
+	}
+
+	var f Flags
+	var dupNum int32
+	var dupOf int64
+
+	// The tests below are Wireshark's, in its order; see the function doc.
+	func() {
+		// Zero window probe: exactly 1 byte at the next expected sequence
+		// number while the peer advertises a zero window.
+		if seglen == 1 && h.nextSeqSet && seq == h.nextSeq && r.winSet && r.win == 0 {
+			f |= FlagZeroWindowProbe
+			return
+		}
+		if win == 0 && !synFinRst {
+			f |= FlagZeroWindow
+		}
+		// Lost segment: the segment starts beyond the next expected byte.
+		if h.nextSeqSet && seqGT(seq, h.nextSeq) && tf&layers.FlagRST == 0 {
+			f |= FlagLostSegment
+		}
+		// Keep-alive: 0 or 1 byte, one byte before the next expected seq.
+		if seglen <= 1 && h.nextSeqSet && seq == h.nextSeq-1 && !synFinRst {
+			f |= FlagKeepAlive
+		}
+		sameSeqAck := h.nextSeqSet && seq == h.nextSeq && ack == h.lastAck && !synFinRst
+		// Window update: no data, same seq/ack, a new non-zero window.
+		if seglen == 0 && win != 0 && (!h.winSet || win != h.win) && sameSeqAck {
+			f |= FlagWindowUpdate
+		}
+		// Window full: the data reaches the right edge of the peer's window.
+		if seglen > 0 && r.wsState != wsUnknown && r.winSet && !synFinRst {
+			shift := uint8(0)
+			if r.wsState == wsShift && !r.winFromSYN {
+				shift = r.wsShift
+			}
+			if seq+seglen == r.lastAck+uint32(r.win)<<shift {
+				f |= FlagWindowFull
+			}
+		}
+		sameWin := h.winSet && win == h.win
+		// Keep-alive ACK: repeats the previous ACK after a keep-alive.
+		if seglen == 0 && win != 0 && sameWin && sameSeqAck && r.lastFlags&FlagKeepAlive != 0 {
+			f |= FlagKeepAliveAck
+			return
+		}
+		// Zero window probe ACK.
+		if seglen == 0 && win == 0 && sameWin && h.nextSeqSet && seq == h.nextSeq &&
+			(ack == h.lastAck || ack == h.lastAck+1) && r.lastFlags&FlagZeroWindowProbe != 0 && !synFinRst {
+			f |= FlagZeroWindowProbeAck
+			return
+		}
+		// Duplicate ACK: no data, same seq, ack and window as the previous.
+		if seglen == 0 && win != 0 && sameWin && sameSeqAck {
+			h.dupAcks++
+			f |= FlagDuplicateAck
+			dupNum = h.dupAcks
+			dupOf = h.lastNonDupAck
+		}
+	}()
+	// The dup-ACK count restarts when the ACK number changes (a window
+	// update with the same ACK does not restart it).
+	if f&FlagDuplicateAck == 0 && (ack != h.lastAck || h.lastNonDupAck == 0) {
+		h.lastNonDupAck = p.Frame
+		h.dupAcks = 0
+	}
+
+	// ACKed unseen segment: the ACK goes beyond the highest contiguous byte
+	// seen from the peer.
+	if r.maxToAckS && seqGT(ack, r.maxToAck) && tf&layers.FlagACK != 0 {
+		f |= FlagAckLostSegment
+		r.maxToAck = r.nextSeq
+	}
+
+	next := seq + seglen // the segment's end in sequence space
+	if tf&(layers.FlagSYN|layers.FlagFIN) != 0 {
+		next++
+	}
+
+	// Retransmission, fast retransmission, out of order, spurious.
+	if (seglen > 0 || tf&(layers.FlagSYN|layers.FlagFIN) != 0) && f&FlagKeepAlive == 0 {
+		notAdvanced := h.nextSeqSet && seqLT(seq, h.nextSeq)
+		if seglen > 1 && h.nextSeqSet && h.nextSeq-1 == seq {
+			notAdvanced = false // data after a possible zero-window probe
+		}
+		sinceAck := time.Duration(now - r.lastAckAt)
+		sinceNext := time.Duration(now - h.nextSeqAt)
+		ooo := oooDefault // Wireshark: the initial RTT once known
+		if a.firstRTTSet {
+			ooo = a.firstRTT
+		}
+		switch {
+		case notAdvanced && r.dupAcks >= 2 && r.lastAck == seq && sinceAck >= 0 && sinceAck < fastRetransWindow:
+			f |= FlagFastRetransmission | FlagRetransmission
+		case seglen > 0 && r.lastAck != 0 && seqLE(seq+seglen, r.lastAck):
+			f |= FlagSpuriousRetransmission | FlagRetransmission
+		case notAdvanced && sinceNext >= 0 && sinceNext < ooo && h.nextSeq != next:
+			f |= FlagOutOfOrder
+		case notAdvanced:
+			f |= FlagRetransmission
+		}
+	}
+
+	// Remember the segment (before nextSeq moves: the original lookup
+	// below must not find the segment itself).
+	var orig, prev *unacked
+	if f&FlagRetransmission != 0 {
+		orig, prev = h.findOriginal(seq)
+	}
+	var origCopy, prevCopy unacked
+	if orig != nil {
+		origCopy = *orig
+	}
+	if prev != nil {
+		prevCopy = *prev
+	}
+
+	prevNext := h.nextSeq
+	if seglen > 0 || tf&(layers.FlagSYN|layers.FlagFIN) != 0 {
+		h.remember(unacked{seq: seq, next: next, tsval: tcp.TSval, hasTS: tcp.HasTimestamps, frame: p.Frame, at: now})
+	}
+	if !h.nextSeqSet || seqGT(next, h.nextSeq) {
+		if f&FlagZeroWindowProbe == 0 {
+			h.nextSeq, h.nextSeqSet, h.nextSeqAt = next, true, now
+		}
+	}
+	if !h.maxToAckS || seq == h.maxToAck {
+		if f&FlagZeroWindowProbe == 0 {
+			h.maxToAck, h.maxToAckS = h.nextSeq, true
+		}
+	}
+	h.win, h.winSet = win, true
+	h.winFromSYN = tf&layers.FlagSYN != 0
+	h.lastAck, h.lastAckAt = ack, now
+
+	// What this segment tells about the peer's data: RTT, causes of the
+	// peer's pending retransmissions, SACK holes, backoff series end.
+	if tf&layers.FlagACK != 0 {
+		a.ackReceived(ctx, dir, p, now)
+	}
+	if tcp.HasTimestamps && (!h.tsSeen || seqGT(tcp.TSval, h.maxTSval)) {
+		h.maxTSval, h.tsSeen = tcp.TSval, true
+	}
+	if tf&layers.FlagACK != 0 {
+		h.saveSACK(tcp)
+	}
+
+	// Measurements.
+	if f&FlagRetransmission != 0 {
+		h.retransBytes += int64(seglen)
+	}
+	if seglen > 0 && r.highAckSet {
+		if inflight := int64(int32(h.nextSeq - r.highAck)); inflight > h.maxInFlight {
+			h.maxInFlight = inflight
+		}
+	}
+	if tf&(layers.FlagSYN|layers.FlagRST) == 0 {
+		if win == 0 && !h.inZW {
+			h.inZW, h.zwSince = true, now
+		} else if win != 0 && h.inZW {
+			h.inZW = false
+			h.zwTotal += time.Duration(now - h.zwSince)
+		}
+	}
+
+	if f != 0 {
+		a.segmentEvents(ctx, dir, p, f, seglen, dupNum, dupOf, &origCopy, &prevCopy, late, prevNext)
+	}
+	if f&FlagRetransmission != 0 && seglen > 0 {
+		a.trackSeries(ctx, dir, p, seglen, &origCopy)
+	}
+	h.lastFlags = f
+	return f
+}
+
+// learnWindowScale applies Wireshark's rule: scaling is used only when
+// both SYNs carry the option.
+func (a *seqAnalysis) learnWindowScale(dir Dir, synAck bool, ws int8) {
+	h, r := &a.half[dir], &a.half[dir^1]
+	if ws >= 0 {
+		if ws > 14 {
+			ws = 14 // RFC 7323, 2.3
+		}
+		if h.wsState == wsUnknown || h.wsState == wsShift {
+			h.wsState, h.wsShift = wsShift, uint8(ws)
+		}
+		if synAck && r.wsState == wsNone {
+			h.wsState = wsNone
+		}
+		return
+	}
+	if h.wsState == wsUnknown || h.wsState == wsShift {
+		h.wsState, r.wsState = wsNone, wsNone
+	}
+}
+
+// remember records a sent segment in the bounded unacked list.
+func (h *half) remember(u unacked) {
+	if h.nual == unackedCap {
+		// Keep the oldest (the one an RTO retransmits); drop the second.
+		copy(h.ual[1:], h.ual[2:])
+		h.nual--
+	}
+	h.ual[h.nual] = u
+	h.nual++
+}
+
+// findOriginal returns the first and the latest remembered transmissions
+// of the bytes at seq, or nil.
+func (h *half) findOriginal(seq uint32) (first, latest *unacked) {
+	for i := 0; i < h.nual; i++ {
+		u := &h.ual[i]
+		if seqLE(u.seq, seq) && seqLT(seq, u.next) || u.seq == seq {
+			if first == nil {
+				first = u
+			}
+			latest = u
+		}
+	}
+	return first, latest
+}
+
+// ackReceived processes the ACK (and SACK/timestamps) of a segment sent in
+// dir: it acknowledges the data of the other direction.
+func (a *seqAnalysis) ackReceived(ctx *StreamContext, dir Dir, p *layers.Packet, now int64) {
+	ackr := &a.half[dir] // the receiver, sending this ACK
+	snd := &a.half[dir^1]
+	ack := p.TCP.Ack
+	if !ackr.highAckSet || seqGT(ack, ackr.highAck) {
+		ackr.highAck, ackr.highAckSet = ack, true
+	}
+
+	// ack_rtt: the ACK exactly acknowledges a remembered segment.
+	sampled := false
+	j := 0
+	for i := 0; i < snd.nual; i++ {
+		u := snd.ual[i]
+		if u.next == ack && !sampled {
+			a.rttSample(dir, now-u.at)
+			sampled = true
+		}
+		if seqLE(u.next, ack) {
+			continue // acknowledged: drop
+		}
+		if seqLT(u.seq, ack) {
+			u.seq = ack // partly acknowledged
+		}
+		snd.ual[j] = u
+		j++
+	}
+	snd.nual = j
+
+	// The DSACK block, if any (RFC 2883): the first block lies below the
+	// cumulative ACK or inside the second block.
+	var dL, dR uint32
+	dsack := false
+	blocks := p.TCP.SACKBlocks()
+	if len(blocks) > 0 {
+		b0 := blocks[0]
+		if seqLE(b0.Right, ack) || len(blocks) > 1 && seqGE(b0.Left, blocks[1].Left) && seqLE(b0.Right, blocks[1].Right) {
+			dsack, dL, dR = true, b0.Left, b0.Right
+		}
+	}
+
+	if snd.x == nil && ackr.x == nil && len(blocks) == 0 {
+		return // no retransmission, series or hole to follow
+	}
+	sx := snd.extra()
+	// Causes of the sender's pending retransmissions.
+	for i := 0; i < sx.npend; {
+		pd := &sx.pend[i]
+		cause, how := "", ""
+		switch {
+		case dsack && seqLT(dL, pd.end) && seqGT(dR, pd.seq):
+			cause, how = unnecessaryCause(pd.fast), "dsack"
+		case seqGE(ack, pd.end):
+			if pd.hasTS && p.TCP.HasTimestamps && pd.origTSval != pd.tsval && p.TCP.TSecr == pd.origTSval {
+				cause, how = unnecessaryCause(pd.fast), "timestamps"
+			} else {
+				cause, how = "loss", "acked"
+			}
+		}
+		if cause == "" {
+			i++
+			continue
+		}
+		a.emitRetrans(ctx, dir^1, pd, cause, how)
+		sx.npend--
+		copy(sx.pend[i:sx.npend], sx.pend[i+1:sx.npend+1])
+	}
+
+	// SACK holes in the sender's data, seen by this receiver.
+	a.trackHole(ctx, dir, p, now, blocks, dsack)
+
+	// The ACK ends the sender's retransmission series.
+	if s := &sx.ser; s.active && seqGT(ack, s.seq) {
+		s.acked, s.ackedAt = true, now
+		a.closeSeries(ctx, dir^1)
+	}
+}
+
+// unnecessaryCause names a retransmission the receiver did not need: the
+// original arrived late (reordering triggered the fast retransmission) or
+// the timer fired too early.
+func unnecessaryCause(fast bool) string {
+	if fast {
+		return "reorder"
+	}
+	return "spurious"
+}
+
+// rttSample adds one ACK RTT sample of an ACK sent in dir.
+func (a *seqAnalysis) rttSample(dir Dir, d int64) {
+	if d < 0 {
+		return
+	}
+	r := &a.rtt[dir]
+	if r.n == 0 || d < r.min {
+		r.min = d
+	}
+	if d > r.max {
+		r.max = d
+	}
+	if r.n < rttReservoirCap {
+		r.res[r.n] = d
+	} else {
+		// Reservoir sampling with a deterministic xorshift generator.
+		if a.rng == 0 {
+			a.rng = 0x9e3779b9
+		}
+		a.rng ^= a.rng << 13
+		a.rng ^= a.rng >> 17
+		a.rng ^= a.rng << 5
+		if k := int(a.rng % uint32(r.n+1)); k < rttReservoirCap {
+			r.res[k] = d
+		}
+	}
+	r.n++
+}
+
+// farAcker returns the direction whose ACKs measure the network round
+// trip: the endpoint away from the capture point. The handshake tells
+// where the capture was taken: near the client, the SYN-ACK comes a round
+// trip after the SYN and the ACK at once; near the server, the reverse.
+// Without a handshake, the ACKs with the larger median delay are taken
+// (the near endpoint's ACKs only measure its own delay).
+func (a *seqAnalysis) farAcker() Dir {
+	if a.synAckAt != 0 && a.lastSYNAt != 0 && a.firstRTTSet && a.synAckAt >= a.lastSYNAt {
+		ackAt := a.lastSYNAt + int64(a.firstRTT)
+		if a.synAckAt-a.lastSYNAt >= ackAt-a.synAckAt {
+			return ServerToClient // near the client: the server is far
+		}
+		return ClientToServer
+	}
+	if a.rtt[ClientToServer].median() > a.rtt[ServerToClient].median() {
+		return ClientToServer
+	}
+	return ServerToClient
 }
 
 // finish is called once when the connection ends (before its flow.summary
 // is emitted). It emits end-of-connection findings and fills the
 // measurement fields of st.
 func (a *seqAnalysis) finish(ctx *StreamContext, reason CloseReason, at Position, st *health.FlowStats) {
+	endAt := a.lastAt
+	for d := Dir(0); d < 2; d++ {
+		h := &a.half[d]
+		if x := h.x; x != nil {
+			// Undecided retransmissions: decide with what the capture shows.
+			for i := 0; i < x.npend; i++ {
+				pd := &x.pend[i]
+				cause := "unknown"
+				if r := &a.half[d^1]; !r.highAckSet || seqLE(r.highAck, pd.seq) {
+					cause = "loss"
+				}
+				a.emitRetrans(ctx, d, pd, cause, "end")
+			}
+			x.npend = 0
+			if x.ser.active {
+				a.closeSeries(ctx, d)
+			}
+			if x.hole.active {
+				a.closeHole(ctx, d)
+			}
+		}
+		if h.inZW && endAt > h.zwSince {
+			h.zwTotal += time.Duration(endAt - h.zwSince)
+			h.inZW = false
+		}
+	}
+	a.finishLifecycle(ctx, reason, at)
+	if st == nil {
+		return
+	}
+	a.fillStats(st)
+}
+
+// fillStats writes the measurements into st. Lifecycle fields the tracker
+// owns are filled only when still empty (same definitions).
+func (a *seqAnalysis) fillStats(st *health.FlowStats) {
+	if a.firstRTTSet {
+		st.HandshakeRTT = a.firstRTT
+	}
+	far := a.farAcker()
+	if a.rtt[far].n == 0 {
+		far ^= 1
+	}
+	if r := &a.rtt[far]; r.n > 0 {
+		st.RTTSamples = r.n
+		st.RTTMin = time.Duration(r.min)
+		st.RTTMax = time.Duration(r.max)
+		st.RTTMedian = time.Duration(r.median())
+	}
+	for d := 0; d < 2; d++ {
+		st.RetransBytes[d] = a.half[d].retransBytes
+		st.MaxInFlight[d] = a.half[d].maxInFlight
+		st.ZeroWindow[d] = a.half[d].zwTotal
+	}
+	st.MaxIdle = a.maxIdle
+	st.SYNs = a.synCount
+	if len(st.SYNFrames) == 0 && a.synCount > 0 {
+		n := min(a.synCount, synTimesCap)
+		st.SYNFrames = append(st.SYNFrames, a.synFrames[:n]...)
+	}
+	if st.SYNACKs == 0 {
+		st.SYNACKs = a.synAckCount
+	}
+	if !st.Established {
+		st.Established = a.established
+	}
+	if !st.MidStream {
+		st.MidStream = a.midStream
+	}
+	if st.ResetBy == "" && a.rstSeen {
+		st.ResetBy = a.rstBy.String()
+		st.ResetFrame = a.rstFrame
+		st.IdleBeforeRST = a.rstIdle
+	}
+}
+
+// median returns the median of the reservoir.
+func (r *rttStats) median() int64 {
+	n := min(r.n, rttReservoirCap)
+	if n == 0 {
+		return 0
+	}
+	var s [rttReservoirCap]int64
+	copy(s[:n], r.res[:n])
+	for i := 1; i < n; i++ { // insertion sort: at most rttReservoirCap values
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -1,0 +1,73 @@
+package fuzz
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
+	"github.com/nettrace/nettrace/smb"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// addSMBSeeds adds the client and server bytes of the small SMB captures.
+func addSMBSeeds(f *testing.F) {
+	paths, _ := filepath.Glob("../testdata/smb/*.pcap")
+	for _, p := range paths {
+		streams, err := testcap.ReadStreams(p)
+		if err != nil {
+			continue
+		}
+		for _, s := range streams {
+			c, srv := s.Bytes(true), s.Bytes(false)
+			if len(c)+len(srv) <= 64<<10 && len(c) > 0 {
+				f.Add(c, srv, uint16(1448), uint32(0))
+			}
+		}
+	}
+}
+
+// FuzzSMBStream feeds arbitrary client and server bytes to an smb.Conn,
+// interleaved in chunks of a fuzzed size, with a gap inserted at a fuzzed
+// offset: it must never panic, and every event must name a frame that was
+// delivered.
+func FuzzSMBStream(f *testing.F) {
+	addSMBSeeds(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16, gapAt uint32) {
+		col := &health.Collector{KeepMessages: true}
+		ctx := &tcpstate.StreamContext{Flow: "fuzz", Reporter: col, RTT: time.Millisecond}
+		cfg := smb.DefaultConfig()
+		cfg.Pipe = func(*tcpstate.StreamContext, string) tcpstate.StreamHandler { return nopHandler{} }
+		c := smb.NewConn(ctx, cfg)
+		n := int(chunk)%4096 + 1
+		frame := int64(0)
+		t0 := time.Unix(0, 0)
+		for i := 0; i < len(client) || i < len(server); i += n {
+			for d, b := range [][]byte{client, server} {
+				if i >= len(b) {
+					continue
+				}
+				frame++
+				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
+				if uint32(i) == gapAt {
+					c.Gap(tcpstate.Dir(d), 100, at)
+				}
+				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
+			}
+		}
+		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
+		for _, e := range col.Events {
+			if e.Frame < 0 || e.Frame > frame {
+				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
+			}
+		}
+		_ = c.Stats()
+	})
+}
+
+type nopHandler struct{}
+
+func (nopHandler) Feed(tcpstate.Dir, []byte, tcpstate.Position)  {}
+func (nopHandler) Gap(tcpstate.Dir, int, tcpstate.Position)      {}
+func (nopHandler) Close(tcpstate.CloseReason, tcpstate.Position) {}

@@ -1,0 +1,482 @@
+package smb
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// Config configures a Conn.
+type Config struct {
+	// Pipe, when set, builds the handler that receives the bytes of a named
+	// pipe opened on IPC$ (pipe is the name without "\PIPE\", e.g.
+	// "srvsvc"). Writes and IOCTL/transact input are fed as ClientToServer,
+	// reads and IOCTL/transact output as ServerToClient, each with the
+	// frame of the SMB message that carried them; the handler is closed when
+	// the pipe is closed or the connection ends. It is called lazily, on the
+	// pipe's first data. Returning nil, or a nil Pipe, means the pipe
+	// traffic is only counted.
+	Pipe func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler
+	// Limits bounds memory and work; zero fields take DefaultLimits values.
+	Limits Limits
+}
+
+// DefaultConfig returns a Config with no pipe hand-off and DefaultLimits.
+func DefaultConfig() Config { return Config{Limits: DefaultLimits()} }
+
+// Conn decodes one SMB connection (direct TCP 445 or NetBIOS session
+// service on 139). It implements tcpstate.StreamHandler, pairs requests
+// with responses, tracks sessions, trees and open files, hands named-pipe
+// traffic to Config.Pipe, analyses file transfers and emits health events
+// through the StreamContext. A Conn is not safe for concurrent use.
+type Conn struct {
+	ctx  *tcpstate.StreamContext
+	cfg  Config
+	lim  Limits
+	half [2]half
+	gaps [2]int
+
+	pending  map[reqKey]*request
+	pendQ    []reqKey // FIFO for eviction when pending is full
+	trees    map[treeKey]*tree
+	files    map[fileKey]*file
+	fileSeq  int64
+	closed   []FileStats
+	sessions map[uint64]*session
+	cmds     map[string]*cmdStats
+	errs     map[string]*ErrorCount
+	stalls   [2][]stall
+	slow     int
+	pipes    int
+	// last CREATE of the current SMB2 compound (related requests use FileId -1)
+	lastCreate *request
+
+	stats        Stats
+	encryptedEvt bool
+	finished     bool
+	errEvents    int
+}
+
+type reqKey struct {
+	v1  bool
+	pid uint32
+	id  uint64
+}
+
+type treeKey struct {
+	v1 bool
+	id uint32
+}
+
+type fileKey struct {
+	v1 bool
+	id FileID
+}
+
+type tree struct {
+	path string
+	pipe bool // IPC$ (SMB2 share type 2, SMB1 service "IPC")
+}
+
+type session struct {
+	user, domain, workstation string
+}
+
+// request is an outstanding request.
+type request struct {
+	v1        bool
+	cmd       string
+	cmd1      Command1
+	cmd2      Command2
+	start     tcpstate.Position
+	tree      string
+	treeKey   treeKey
+	path      string // TREE_CONNECT
+	name      string // CREATE file name
+	fkey      fileKey
+	hasFile   bool
+	pipeName  string
+	op        ioOp
+	length    uint32
+	ntlm      *NTLM
+	sessionID uint64
+	async     bool
+	ctl       uint32
+	sub       uint16
+	transPipe bool       // SMB1 TRANS TransactNmPipe
+	chain1    []*request // SMB1: the requests of the AndX chain, in order
+}
+
+type ioOp uint8
+
+const (
+	opNone ioOp = iota
+	opRead
+	opWrite
+)
+
+type stall struct {
+	gap   time.Duration
+	frame int64
+	at    time.Time
+}
+
+// NewConn returns a decoder for the connection described by ctx.
+func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
+	if ctx.Reporter == nil {
+		ctx.Reporter = health.Discard
+	}
+	c := &Conn{
+		ctx:      ctx,
+		cfg:      cfg,
+		lim:      cfg.Limits.withDefaults(),
+		pending:  make(map[reqKey]*request),
+		trees:    make(map[treeKey]*tree),
+		files:    make(map[fileKey]*file),
+		sessions: make(map[uint64]*session),
+		cmds:     make(map[string]*cmdStats),
+		errs:     make(map[string]*ErrorCount),
+	}
+	c.stats.Server = ctx.Server.String()
+	return c
+}
+
+// Detect reports whether b, the first bytes of a direction, look like SMB:
+// an NBSS session message holding an SMB1, SMB2, transform or compression
+// header, or (client side) an NBSS session request as sent to port 139.
+func Detect(dir tcpstate.Dir, b []byte) bool {
+	t, n, err := ParseNBSSHeader(b)
+	if err != nil {
+		return false
+	}
+	switch t {
+	case NBSSMessage:
+		if len(b) < 8 || n < 4 {
+			return false
+		}
+		m := [4]byte(b[4:8])
+		return m == magicSMB1 || m == magicSMB2 || m == magicTransform || m == magicCompress
+	case NBSSRequest:
+		if dir != tcpstate.ClientToServer || n < 68 || len(b) < 6 {
+			return false
+		}
+		return b[4] == 0x20 // first-level encoded name: 32 bytes
+	case NBSSPositiveResponse, NBSSNegativeResponse:
+		return dir == tcpstate.ServerToClient && n <= 1
+	}
+	return false
+}
+
+// Close implements tcpstate.StreamHandler: it finishes the transfer,
+// shaping and latency analyses and closes the pipe handlers.
+func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	for _, k := range c.sortedFileKeys() {
+		c.closeFile(k, at, reason)
+	}
+	c.analyseStalls()
+	c.analyseSlow()
+}
+
+// want reports whether messages are wanted.
+func (c *Conn) want() bool { return c.ctx.Reporter.WantMessages() }
+
+func (c *Conn) message(proto string, info pduInfo, f map[string]any) {
+	if info.end.Frame != info.start.Frame {
+		f["end_frame"] = info.end.Frame
+	}
+	c.ctx.Reporter.Message(health.Message{Frame: info.start.Frame, Time: info.start.Time, Flow: c.ctx.Flow, Proto: proto, Fields: f})
+}
+
+// nbssControl handles session request / responses on port 139.
+func (c *Conn) nbssControl(dir tcpstate.Dir, typ NBSSType, p []byte, info pduInfo) {
+	f := map[string]any{"type": typ.String()}
+	switch typ {
+	case NBSSRequest:
+		req, err := ParseSessionRequest(p)
+		if err != nil {
+			c.malformed(dir, info.start, err)
+			return
+		}
+		c.stats.CalledName, c.stats.CallingName = req.Called, req.Calling
+		f["called"], f["calling"] = req.Called, req.Calling
+	case NBSSNegativeResponse:
+		code := uint8(0x8f)
+		if len(p) > 0 {
+			code = p[0]
+		}
+		reason := NegativeResponseError(code)
+		f["error"] = reason
+		c.countError("NBSS", reason)
+		c.errorEvent(info.start, health.Warning, fmt.Sprintf("NetBIOS session refused: %s (called name %s)", reason, c.stats.CalledName),
+			map[string]any{"status": reason, "command": "NBSS_SESSION_REQUEST"})
+	}
+	if c.want() {
+		c.message("nbss", info, f)
+	}
+}
+
+// transformPDU counts an encrypted SMB3 message.
+func (c *Conn) transformPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
+	t, _, err := ParseTransformHeader(p)
+	if err != nil {
+		c.malformed(dir, info.start, err)
+		return
+	}
+	c.stats.Encrypted++
+	if !c.encryptedEvt {
+		c.encryptedEvt = true
+		c.ctx.Event(health.Event{Kind: health.SMBEncrypted, Severity: health.Info, Time: info.start.Time, Frame: info.start.Frame,
+			Message:  fmt.Sprintf("SMB3 encryption in use from here on (session 0x%x): commands, file names and timings per file are not visible", t.SessionID),
+			Evidence: map[string]any{"session_id": fmt.Sprintf("0x%016x", t.SessionID)}})
+	}
+	if c.want() {
+		c.message("smb2", info, map[string]any{"cmd": "ENCRYPTED", "is_response": dir == tcpstate.ServerToClient,
+			"original_size": t.OriginalSize, "session_id": fmt.Sprintf("0x%016x", t.SessionID)})
+	}
+}
+
+// compressedPDU counts a compressed SMB 3.1.1 message (not decompressed).
+func (c *Conn) compressedPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
+	h, _, err := ParseCompressionHeader(p)
+	if err != nil {
+		c.malformed(dir, info.start, err)
+		return
+	}
+	c.stats.Compressed++
+	if c.want() {
+		c.message("smb2", info, map[string]any{"cmd": "COMPRESSED", "is_response": dir == tcpstate.ServerToClient,
+			"original_size": h.OriginalSize, "algorithm": h.Algorithm})
+	}
+}
+
+// stallSample records a long stall inside one PDU (shaping analysis).
+func (c *Conn) stallSample(dir tcpstate.Dir, info pduInfo) {
+	if len(c.stalls[dir]) < 4096 {
+		c.stalls[dir] = append(c.stalls[dir], stall{gap: info.gap, frame: info.gapAt.Frame, at: info.gapAt.Time})
+	}
+}
+
+// addPending registers a request, evicting the oldest when full.
+func (c *Conn) addPending(k reqKey, r *request) {
+	if _, dup := c.pending[k]; dup {
+		c.pending[k] = r
+		return
+	}
+	for len(c.pending) >= c.lim.MaxPending && len(c.pendQ) > 0 {
+		oldKey := c.pendQ[0]
+		c.pendQ = c.pendQ[1:]
+		if old, ok := c.pending[oldKey]; ok {
+			delete(c.pending, oldKey)
+			c.stats.Unanswered++
+			if f := c.files[old.fkey]; f != nil && old.hasFile && old.op != opNone {
+				f.io.abandon(old.start.Time) // no longer counted in flight
+			}
+		}
+	}
+	c.pending[k] = r
+	c.pendQ = append(c.pendQ, k)
+	if len(c.pendQ) > 2*c.lim.MaxPending {
+		// Drop the keys of answered requests from the queue.
+		q := c.pendQ[:0]
+		for _, x := range c.pendQ {
+			if _, ok := c.pending[x]; ok {
+				q = append(q, x)
+			}
+		}
+		c.pendQ = q
+	}
+}
+
+// takePending removes and returns the request k, or nil.
+func (c *Conn) takePending(k reqKey, keep bool) *request {
+	r := c.pending[k]
+	if r != nil && !keep {
+		delete(c.pending, k)
+	}
+	return r
+}
+
+func (c *Conn) addTree(k treeKey, t *tree) {
+	if _, ok := c.trees[k]; !ok && len(c.trees) >= c.lim.MaxTrees {
+		for old := range c.trees { // evict any one; maps have no order but it is deterministic enough for a cap
+			delete(c.trees, old)
+			break
+		}
+	}
+	c.trees[k] = t
+}
+
+// benign reports statuses that are part of normal operation and do not
+// deserve an smb.error_status event.
+func benign(cmd string, st Status) bool {
+	switch st {
+	case StatusSuccess, StatusPending, StatusMoreProcessingRequired, StatusNoMoreFiles, StatusBufferOverflow,
+		StatusEndOfFile, StatusNotifyEnumDir, StatusCancelled:
+		return true
+	case StatusNotFound, StatusFSDriverRequired, StatusInvalidDeviceRequest, StatusNotSupported:
+		return cmd == "IOCTL" || cmd == "TRANSACTION2" // DFS referral / validate-negotiate probes
+	case StatusNetworkNameDeleted:
+		return cmd == "TREE_DISCONNECT"
+	}
+	return false
+}
+
+// serverTime estimates the server's think time for a response: from the
+// moment the request could have reached the server (its first byte plus
+// the RTT) or the previous response finished arriving, whichever is later,
+// to the response's first byte. Responses queued behind earlier ones on
+// the same connection therefore get no think time for the queueing.
+func (c *Conn) serverTime(req *request, info pduInfo) time.Duration {
+	from := req.start.Time.Add(c.ctx.RTT)
+	if info.prevEnd.After(from) {
+		from = info.prevEnd
+	}
+	d := info.start.Time.Sub(from)
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// countError adds one error status to the per-status counts.
+func (c *Conn) countError(cmd, status string) {
+	k := cmd + " " + status
+	e := c.errs[k]
+	if e == nil {
+		if len(c.errs) >= 256 {
+			return
+		}
+		e = &ErrorCount{Command: cmd, Status: status}
+		c.errs[k] = e
+	}
+	e.Count++
+}
+
+// errorEvent emits smb.error_status (capped).
+func (c *Conn) errorEvent(at tcpstate.Position, sev health.Severity, msg string, ev map[string]any) {
+	c.errEvents++
+	if c.errEvents > c.lim.MaxErrorEvents {
+		return
+	}
+	c.ctx.Event(health.Event{Kind: health.SMBErrorStatus, Severity: sev, Time: at.Time, Frame: at.Frame, Message: msg, Evidence: ev})
+}
+
+// response does the bookkeeping shared by SMB1 and SMB2 responses: command
+// statistics, latency, error and auth-failure events.
+func (c *Conn) response(req *request, cmd string, st Status, stName string, failed bool, info pduInfo, sessionID uint64) {
+	cs := c.cmd(cmd)
+	cs.responses++
+	if failed {
+		cs.errors++
+	}
+	if req != nil {
+		lat := info.end.Time.Sub(req.start.Time)
+		if lat < 0 {
+			lat = 0
+		}
+		if !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipeName != "" && req.op == opRead) {
+			cs.add(lat, c.serverTime(req, info), info.start.Frame, c.lim.MaxLatencySamples)
+		}
+	}
+	if !failed {
+		return
+	}
+	c.countError(cmd, stName)
+	if cmd == "SESSION_SETUP" || cmd == "SESSION_SETUP_ANDX" {
+		if st == StatusMoreProcessingRequired {
+			return
+		}
+		ev := map[string]any{"status": stName, "command": cmd}
+		who := ""
+		if req != nil && req.ntlm != nil {
+			ev["user"], ev["domain"] = req.ntlm.User, req.ntlm.Domain
+			if req.ntlm.Workstation != "" {
+				ev["workstation"] = req.ntlm.Workstation
+			}
+			who = fmt.Sprintf(" for %s\\%s", req.ntlm.Domain, req.ntlm.User)
+			if req.ntlm.Workstation != "" {
+				who += " from " + req.ntlm.Workstation
+			}
+		}
+		if req != nil {
+			ev["request_frame"] = req.start.Frame
+		}
+		c.stats.AuthFailures++
+		c.ctx.Event(health.Event{Kind: health.SMBAuthFailed, Severity: health.Error, Time: info.start.Time, Frame: info.start.Frame,
+			Message: fmt.Sprintf("SMB session setup failed%s: %s", who, stName), Evidence: ev})
+		return
+	}
+	if benign(cmd, st) {
+		return
+	}
+	ev := map[string]any{"status": stName, "command": cmd}
+	what := cmd
+	if req != nil {
+		ev["request_frame"] = req.start.Frame
+		if req.name != "" {
+			ev["file"] = req.name
+			what += " " + req.name
+		} else if req.path != "" {
+			ev["share"] = req.path
+			what += " " + req.path
+		} else if req.hasFile {
+			if f := c.files[req.fkey]; f != nil && f.stats.Name != "" {
+				ev["file"] = f.stats.Name
+				what += " " + f.stats.Name
+			}
+		}
+		if req.tree != "" {
+			ev["share"] = req.tree
+			if req.path == "" {
+				what += " on " + req.tree
+			}
+		}
+	}
+	sev := health.Notice
+	if st.IsError() {
+		sev = health.Warning
+	}
+	msg := fmt.Sprintf("%s answered %s", what, stName)
+	if req != nil {
+		msg += fmt.Sprintf(" (request in frame %d)", req.start.Frame)
+	}
+	c.errorEvent(info.start, sev, msg, ev)
+}
+
+// maxCommandNames caps the per-command statistics (SMB2 has 19 commands,
+// SMB1 about 60; unknown codes beyond the cap are counted as "OTHER").
+const maxCommandNames = 128
+
+func (c *Conn) cmd(name string) *cmdStats {
+	cs := c.cmds[name]
+	if cs == nil && len(c.cmds) >= maxCommandNames {
+		name = "OTHER" // unknown command codes share one entry
+		cs = c.cmds[name]
+	}
+	if cs == nil {
+		cs = &cmdStats{name: name}
+		c.cmds[name] = cs
+	}
+	return cs
+}
+
+// pipeName normalises a pipe file name: "\PIPE\srvsvc" or "\srvsvc" -> "srvsvc".
+func pipeName(name string) string {
+	name = strings.TrimLeft(name, `\`)
+	if len(name) >= 5 && equalFoldASCII(name[:5], `PIPE\`) {
+		name = name[5:]
+	}
+	return name
+}
+
+// isIPC reports whether a share path names IPC$.
+func isIPC(path string) bool {
+	return len(path) >= 4 && equalFoldASCII(path[len(path)-4:], "IPC$")
+}

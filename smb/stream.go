@@ -1,0 +1,304 @@
+package smb
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// half is the framing state of one direction.
+//
+// Invariant: buf holds the first bytes of exactly one incomplete PDU (its
+// NBSS header first) that started at start; need is that PDU's total size
+// once its header is known (0 before). When skip > 0 the PDU was too large
+// to buffer: buf holds its head and skip bytes remain to be discarded.
+type half struct {
+	buf     []byte
+	start   tcpstate.Position
+	need    int
+	skip    int
+	last    time.Time         // time of the latest delivery to the current PDU
+	gap     time.Duration     // largest stall between deliveries inside the current PDU
+	gapAt   tcpstate.Position // delivery that ended that stall
+	resync  bool              // scanning for the next SMB header
+	scan    int               // bytes scanned during the current resync
+	dead    bool              // direction abandoned
+	ignore  int64             // bytes ignored (resync, abandoned)
+	err     error             // first error
+	pdus    int64
+	multi   int64     // PDUs that spanned several deliveries
+	prevEnd time.Time // end of the previous complete PDU
+}
+
+// begin starts a new PDU at at.
+func (h *half) begin(at tcpstate.Position) {
+	h.start, h.last, h.gap, h.gapAt = at, at.Time, 0, tcpstate.Position{}
+}
+
+// touch records a delivery that continues the current PDU.
+func (h *half) touch(at tcpstate.Position) {
+	if d := at.Time.Sub(h.last); d > h.gap {
+		h.gap, h.gapAt = d, at
+	}
+	if at.Time.After(h.last) {
+		h.last = at.Time
+	}
+}
+
+// pduInfo is where and when a PDU was seen.
+type pduInfo struct {
+	start, end tcpstate.Position
+	gap        time.Duration
+	gapAt      tcpstate.Position
+	partial    bool      // only the head was kept
+	prevEnd    time.Time // when the previous PDU of this direction ended
+}
+
+// Feed implements tcpstate.StreamHandler: it frames NBSS packets out of
+// arbitrary chunks and decodes each complete one.
+func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	if dir > 1 {
+		return
+	}
+	h := &c.half[dir]
+	for len(data) > 0 {
+		if h.dead {
+			h.ignore += int64(len(data))
+			return
+		}
+		if h.resync {
+			data = c.resyncScan(dir, data, at)
+			continue
+		}
+		if h.skip > 0 {
+			h.touch(at)
+			n := min(h.skip, len(data))
+			h.skip -= n
+			data = data[n:]
+			if h.skip == 0 {
+				c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt, partial: true})
+				h.buf, h.need = h.buf[:0], 0
+			}
+			continue
+		}
+		if len(h.buf) == 0 {
+			// Fast path: a whole PDU at the front of data needs no copy.
+			if len(data) >= NBSSHeaderLen {
+				_, n, err := ParseNBSSHeader(data)
+				if err == nil && n+NBSSHeaderLen <= c.lim.MaxBuffered && n+NBSSHeaderLen <= len(data) &&
+					(data[0] != byte(NBSSMessage) || n < 4 || smbMagic(data[NBSSHeaderLen:])) {
+					total := n + NBSSHeaderLen
+					h.begin(at)
+					c.finishPDU(dir, data[:total], pduInfo{start: at, end: at})
+					data = data[total:]
+					continue
+				}
+			}
+			h.begin(at)
+		} else {
+			h.touch(at)
+		}
+		if h.need == 0 {
+			take := min(NBSSHeaderLen-len(h.buf), len(data))
+			h.buf = append(h.buf, data[:take]...)
+			data = data[take:]
+			if len(h.buf) < NBSSHeaderLen {
+				continue
+			}
+			_, n, err := ParseNBSSHeader(h.buf)
+			if err == nil && n+NBSSHeaderLen > c.lim.MaxPDU {
+				err = malformed("nbss header", "length %d exceeds limit %d", n, c.lim.MaxPDU)
+			}
+			if err != nil {
+				c.malformed(dir, h.start, err)
+				h.buf = h.buf[:0]
+				c.startResync(dir)
+				continue
+			}
+			h.need = n + NBSSHeaderLen
+		}
+		if h.need >= NBSSHeaderLen+4 && len(h.buf) < NBSSHeaderLen+4 && h.buf[0] == byte(NBSSMessage) {
+			// Check the SMB protocol id before waiting for a long body.
+			take := min(NBSSHeaderLen+4-len(h.buf), len(data))
+			h.buf = append(h.buf, data[:take]...)
+			data = data[take:]
+			if len(h.buf) < NBSSHeaderLen+4 {
+				continue
+			}
+			if !smbMagic(h.buf[NBSSHeaderLen:]) {
+				c.malformed(dir, h.start, malformed("smb message", "protocol id %x", h.buf[NBSSHeaderLen:NBSSHeaderLen+4]))
+				h.need = 0
+				c.startResync(dir)
+				continue
+			}
+		}
+		want := h.need
+		if want > c.lim.MaxBuffered {
+			want = c.lim.HeadBytes
+		}
+		take := min(want-len(h.buf), len(data))
+		h.buf = append(h.buf, data[:take]...)
+		data = data[take:]
+		if len(h.buf) < want {
+			continue
+		}
+		if h.need > want {
+			h.skip = h.need - want
+			continue
+		}
+		c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt})
+		h.buf, h.need = h.buf[:0], 0
+	}
+	if cap(h.buf) > 2*c.lim.MaxBuffered {
+		h.buf = nil // do not keep a large buffer alive between PDUs
+	}
+}
+
+// Gap implements tcpstate.StreamHandler. Bytes lost inside the skipped data
+// of a large PDU are simply counted; otherwise the partial PDU is dropped and
+// the direction resynchronises on the next SMB header.
+func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	if dir > 1 || n <= 0 {
+		return
+	}
+	h := &c.half[dir]
+	c.gaps[dir]++
+	if h.dead {
+		return
+	}
+	if h.skip >= n && len(h.buf) > 0 {
+		h.touch(at)
+		h.skip -= n
+		if h.skip == 0 {
+			c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt, partial: true})
+			h.buf, h.need = h.buf[:0], 0
+		}
+		return
+	}
+	h.buf, h.need, h.skip = h.buf[:0], 0, 0
+	c.startResync(dir)
+}
+
+func (c *Conn) startResync(dir tcpstate.Dir) {
+	h := &c.half[dir]
+	h.resync, h.scan = true, 0
+	h.buf = h.buf[:0]
+}
+
+// resyncScan looks for an NBSS session message header followed by an SMB
+// protocol id. It returns the bytes from that header on (copied), or nil
+// when none was found yet (the last 7 bytes are kept for the next call).
+func (c *Conn) resyncScan(dir tcpstate.Dir, data []byte, at tcpstate.Position) []byte {
+	h := &c.half[dir]
+	h.buf = append(h.buf, data...)
+	for i := 0; i+8 <= len(h.buf); i++ {
+		b := h.buf[i:]
+		if b[0] == 0 && b[5] == 'S' && b[6] == 'M' && b[7] == 'B' && b[4] >= 0xfc {
+			h.ignore += int64(i)
+			out := append([]byte(nil), b...)
+			h.buf, h.resync, h.need, h.skip = h.buf[:0], false, 0, 0
+			return out
+		}
+	}
+	keep := min(len(h.buf), 7)
+	dropped := len(h.buf) - keep
+	h.ignore += int64(dropped)
+	h.scan += dropped
+	copy(h.buf, h.buf[dropped:])
+	h.buf = h.buf[:keep]
+	if h.scan > c.lim.MaxResync {
+		h.dead = true
+		h.ignore += int64(len(h.buf))
+		h.buf = nil
+		c.ctx.Event(health.Event{Kind: health.SMBMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
+			Message:  fmt.Sprintf("no SMB header found in %d bytes from the %s after a gap or bad data; the rest of this direction is ignored", h.scan, dir),
+			Evidence: map[string]any{"error": "resync limit", "direction": dir.String(), "bytes_scanned": h.scan}})
+	}
+	return nil
+}
+
+// malformed reports a PDU that cannot be decoded (first error per direction
+// kept; one event per occurrence up to the error-event cap).
+func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
+	h := &c.half[dir]
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.Frame == 0 {
+		cp := *pe
+		cp.Frame = at.Frame
+		err = &cp
+	}
+	if h.err == nil {
+		h.err = err
+	}
+	c.stats.Malformed++
+	if c.stats.Malformed > int64(c.lim.MaxErrorEvents) {
+		return
+	}
+	c.ctx.Event(health.Event{Kind: health.SMBMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
+		Message:  fmt.Sprintf("undecodable SMB data from the %s: %v", dir, err),
+		Evidence: map[string]any{"error": err.Error(), "direction": dir.String()}})
+}
+
+// finishPDU decodes one complete NBSS packet (or the head of a large one).
+func (c *Conn) finishPDU(dir tcpstate.Dir, pdu []byte, info pduInfo) {
+	h := &c.half[dir]
+	h.pdus++
+	info.prevEnd = h.prevEnd
+	defer func() { h.prevEnd = info.end.Time }()
+	if info.start.Frame != info.end.Frame {
+		h.multi++
+	}
+	if info.gap >= c.lim.ShapingMinDelay {
+		c.stallSample(dir, info)
+	}
+	typ, n, err := ParseNBSSHeader(pdu)
+	if err != nil {
+		c.malformed(dir, info.start, err)
+		return
+	}
+	payload := pdu[NBSSHeaderLen:]
+	if len(payload) > n {
+		payload = payload[:n]
+	}
+	switch typ {
+	case NBSSMessage:
+		c.smbMessage(dir, payload, info)
+	case NBSSKeepAlive:
+		c.stats.KeepAlives++
+	default:
+		c.nbssControl(dir, typ, payload, info)
+	}
+}
+
+// smbMessage dispatches an NBSS session message on its protocol id.
+func (c *Conn) smbMessage(dir tcpstate.Dir, p []byte, info pduInfo) {
+	if len(p) < 4 {
+		c.malformed(dir, info.start, truncated("smb message", 4))
+		return
+	}
+	switch [4]byte(p[:4]) {
+	case magicSMB2:
+		c.smb2PDU(dir, p, info)
+	case magicSMB1:
+		c.smb1PDU(dir, p, info)
+	case magicTransform:
+		c.transformPDU(dir, p, info)
+	case magicCompress:
+		c.compressedPDU(dir, p, info)
+	default:
+		c.malformed(dir, info.start, malformed("smb message", "protocol id %x", p[:4]))
+		c.startResync(dir)
+	}
+}
+
+// smbMagic reports whether b starts with one of the SMB protocol ids.
+func smbMagic(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	m := [4]byte(b[:4])
+	return m == magicSMB1 || m == magicSMB2 || m == magicTransform || m == magicCompress
+}

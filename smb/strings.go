@@ -1,0 +1,77 @@
+package smb
+
+import (
+	"unicode/utf16"
+
+	"github.com/nettrace/nettrace/internal/wire"
+)
+
+// maxNameBytes caps the bytes decoded into one name string.
+const maxNameBytes = 2048
+
+// utf16String decodes little-endian UTF-16 (odd trailing byte dropped,
+// trailing NULs trimmed, at most maxNameBytes bytes).
+func utf16String(b []byte) string {
+	if len(b) > maxNameBytes {
+		b = b[:maxNameBytes]
+	}
+	r := wire.Reader(b)
+	u := make([]uint16, 0, len(b)/2)
+	var v uint16
+	for r.ReadUint16(&v) {
+		u = append(u, v)
+	}
+	for len(u) > 0 && u[len(u)-1] == 0 {
+		u = u[:len(u)-1]
+	}
+	return string(utf16.Decode(u))
+}
+
+// oemString decodes an OEM (8-bit) string, trimming trailing NULs.
+func oemString(b []byte) string {
+	if len(b) > maxNameBytes {
+		b = b[:maxNameBytes]
+	}
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	rs := make([]rune, 0, len(b))
+	for _, c := range b {
+		rs = append(rs, rune(c))
+	}
+	return string(rs)
+}
+
+// readUTF16Z reads a NUL-terminated UTF-16LE string from r.
+func readUTF16Z(r *wire.Reader) (string, bool) {
+	start := *r
+	n := 0
+	var v uint16
+	for {
+		if !r.ReadUint16(&v) {
+			return "", false
+		}
+		if v == 0 {
+			break
+		}
+		n += 2
+	}
+	return utf16String(start[:n]), true
+}
+
+// readOEMZ reads a NUL-terminated 8-bit string from r.
+func readOEMZ(r *wire.Reader) (string, bool) {
+	start := *r
+	n := 0
+	var v uint8
+	for {
+		if !r.ReadUint8(&v) {
+			return "", false
+		}
+		if v == 0 {
+			break
+		}
+		n++
+	}
+	return oemString(start[:n]), true
+}

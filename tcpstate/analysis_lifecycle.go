@@ -1,0 +1,210 @@
+package tcpstate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
+)
+
+// lifecycle follows the handshake, resets and silences of the connection.
+// It runs for every segment before the sequence analysis.
+func (a *seqAnalysis) lifecycle(ctx *StreamContext, dir Dir, p *layers.Packet, now int64, seglen uint32) {
+	tcp := &p.TCP
+	tf := tcp.Flags
+	hadPrev, prevAt := a.anyPkt, a.lastAt
+	if hadPrev {
+		if gap := time.Duration(now - prevAt); gap > 0 {
+			if gap > a.maxIdle {
+				a.maxIdle, a.idleFrom, a.idleTo, a.idleAt = gap, a.lastFrame, p.Frame, now
+			}
+			if gap >= a.config().IdleThreshold {
+				a.idleCount++
+			}
+		}
+	} else {
+		a.anyPkt = true
+		a.midStream = tf&layers.FlagSYN == 0
+	}
+	a.lastAt, a.lastFrame = now, p.Frame
+
+	switch {
+	case tf&layers.FlagSYN != 0 && tf&layers.FlagACK == 0:
+		a.lastSYNAt = now // Wireshark's ts_mru_syn
+		if dir == ClientToServer {
+			if a.synCount < synTimesCap {
+				a.synTimes[a.synCount], a.synFrames[a.synCount] = now, p.Frame
+			}
+			a.synCount++
+		}
+	case tf&layers.FlagSYN != 0 && tf&layers.FlagACK != 0 && dir == ServerToClient:
+		a.synAckCount++
+		if a.synAckAt == 0 {
+			a.synAckAt = now
+		}
+		if !a.synAckSeen {
+			a.synAckSeen, a.serverISN, a.synAckFrame = true, tcp.Seq, p.Frame
+			a.synAckPayload = int(seglen)
+			if seglen > 0 {
+				a.emit(ctx, health.TCPSynAckPayload, p.Frame, now,
+					fmt.Sprintf("SYN-ACK carries %d bytes of payload (IP total length %d); a SYN-ACK normally carries none: a NIC driver or middlebox may have added them (compare with a capture at the server)", seglen, p.IPLen),
+					map[string]any{"payload_len": seglen, "ip_total_len": p.IPLen})
+			}
+		}
+	}
+
+	// Wireshark's tcp.analysis.initial_rtt: from the most recent SYN to the
+	// first segment with ACK and without SYN.
+	if tf&(layers.FlagSYN|layers.FlagACK) == layers.FlagACK && a.lastSYNAt != 0 && !a.firstRTTSet {
+		a.firstRTT, a.firstRTTSet = time.Duration(now-a.lastSYNAt), true
+		if ctx != nil && ctx.RTT == 0 && a.firstRTT > 0 {
+			ctx.RTT = a.firstRTT
+		}
+	}
+
+	// The client's handshake ACK must acknowledge ISN+1 (casebook C1).
+	if dir == ClientToServer && a.synAckSeen && !a.ackChecked && tf&layers.FlagACK != 0 && tf&(layers.FlagSYN|layers.FlagRST) == 0 {
+		a.ackChecked = true
+		a.established = true
+		want := a.serverISN + 1
+		srv := &a.half[ServerToClient]
+		onlySynAck := srv.segments == int64(a.synAckCount)
+		switch {
+		case onlySynAck && tcp.Ack != want:
+			msg := fmt.Sprintf("handshake ACK acknowledges %d (ISN+%d) instead of ISN+1 = %d", tcp.Ack, int32(tcp.Ack-a.serverISN), want)
+			if a.synAckPayload > 0 && tcp.Ack == want+uint32(a.synAckPayload) {
+				msg += fmt.Sprintf(": the client accepted the %d payload bytes of the SYN-ACK (frame %d); unless the server really sent them (compare with a capture at the server), the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows", a.synAckPayload, a.synAckFrame)
+			} else {
+				msg += ": the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows"
+			}
+			a.emit(ctx, health.TCPHandshakeAckMismatch, p.Frame, now, msg,
+				map[string]any{"expected_ack": want, "got_ack": tcp.Ack, "isn": a.serverISN, "synack_frame": a.synAckFrame, "synack_payload": a.synAckPayload})
+		case tcp.Ack == want && a.synAckPayload > 0:
+			// The client ignored the SYN-ACK's payload (as Linux does): so
+			// do we, unlike tshark.
+			ghost := want + uint32(a.synAckPayload)
+			if srv.nextSeqSet && srv.nextSeq == ghost {
+				srv.nextSeq = want
+			}
+			if srv.maxToAckS && srv.maxToAck == ghost {
+				srv.maxToAck = want
+			}
+		}
+	}
+
+	if tf&layers.FlagRST != 0 && !a.rstSeen {
+		a.rstSeen, a.rstBy, a.rstFrame = true, dir, p.Frame
+		if hadPrev {
+			a.rstIdle = time.Duration(now - prevAt)
+		}
+		a.resetEvent(ctx, dir, p, now)
+	}
+	if tf&layers.FlagFIN != 0 {
+		a.half[dir].fin = true
+	}
+}
+
+// state names the connection's state as the capture shows it.
+func (a *seqAnalysis) state() string {
+	switch {
+	case a.synCount > 0 && !a.synAckSeen:
+		return "SYN_SENT"
+	case a.synAckSeen && !a.established:
+		return "SYN_RECEIVED"
+	case a.half[0].fin && a.half[1].fin:
+		return "CLOSING"
+	case a.half[0].fin:
+		return "FIN_WAIT (client closed)"
+	case a.half[1].fin:
+		return "FIN_WAIT (server closed)"
+	}
+	return "ESTABLISHED"
+}
+
+// unackedAt returns the bytes sent by each side and not acknowledged yet.
+func (a *seqAnalysis) unackedAt() (c2s, s2c int64) {
+	var u [2]int64
+	for d := 0; d < 2; d++ {
+		h, r := &a.half[d], &a.half[d^1]
+		if h.nextSeqSet && r.highAckSet {
+			if n := int64(int32(h.nextSeq - r.highAck)); n > 0 {
+				u[d] = n
+			}
+		}
+	}
+	return u[0], u[1]
+}
+
+// resetEvent reports the first reset of the connection.
+func (a *seqAnalysis) resetEvent(ctx *StreamContext, dir Dir, p *layers.Packet, now int64) {
+	if dir == ServerToClient && a.synCount > 0 && !a.synAckSeen {
+		a.refused = true
+		ev := map[string]any{"syn_frame": a.synFrames[0], "syn_count": a.synCount}
+		server := ""
+		if ctx != nil {
+			server = " " + ctx.Server.String()
+		}
+		a.emit(ctx, health.TCPRefused, p.Frame, now,
+			fmt.Sprintf("connection refused: the server%s answered the SYN (frame %d) with a reset: nothing listens on that port, or a firewall rejects it", server, a.synFrames[0]), ev)
+		return
+	}
+	st := a.state()
+	c2s, s2c := a.unackedAt()
+	ev := map[string]any{"by": dir.String(), "state": st, "idle_ms": msf(a.rstIdle), "unacked_bytes": c2s + s2c}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s reset the connection (%s)", dir, st)
+	if a.rstIdle >= time.Second {
+		fmt.Fprintf(&b, " after %s of silence", secs(a.rstIdle))
+	}
+	sev := health.Notice
+	if c2s+s2c > 0 {
+		sev = health.Warning
+		if c2s > 0 {
+			fmt.Fprintf(&b, "; %d bytes sent by the client were still unacknowledged", c2s)
+			ev["unacked_c2s"] = c2s
+		}
+		if s2c > 0 {
+			fmt.Fprintf(&b, "; %d bytes sent by the server were still unacknowledged", s2c)
+			ev["unacked_s2c"] = s2c
+		}
+	}
+	a.emitSev(ctx, health.TCPReset, sev, p.Frame, now, b.String(), ev)
+}
+
+// finishLifecycle emits the findings known only at the end.
+func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at Position) {
+	if a.synCount > 0 && !a.synAckSeen && a.half[ServerToClient].segments == 0 {
+		n := min(a.synCount, synTimesCap)
+		spacing := make([]float64, 0, n)
+		var list strings.Builder
+		for i := 1; i < n; i++ {
+			d := time.Duration(a.synTimes[i] - a.synTimes[i-1])
+			spacing = append(spacing, msf(d))
+			if i > 1 {
+				list.WriteString(", ")
+			}
+			list.WriteString(secs(d))
+		}
+		server := "the server"
+		if ctx != nil {
+			server = ctx.Server.String()
+		}
+		msg := fmt.Sprintf("SYN to %s never answered (no SYN-ACK, no reset)", server)
+		if a.synCount > 1 {
+			msg = fmt.Sprintf("%d SYNs to %s never answered (no SYN-ACK, no reset; retries after %s): the server is down, the port is filtered, or the SYNs are dropped on the way", a.synCount, server, list.String())
+		}
+		a.emit(ctx, health.TCPSynUnanswered, a.synFrames[0], a.synTimes[0], msg,
+			map[string]any{"syn_count": a.synCount, "retry_spacing_ms": spacing,
+				"waited_ms": msf(time.Duration(a.lastAt - a.synTimes[0]))})
+	}
+	if a.maxIdle >= a.config().IdleThreshold {
+		msg := fmt.Sprintf("connection silent for %s (frames %d to %d)", secs(a.maxIdle), a.idleFrom, a.idleTo)
+		if a.rstSeen && a.rstFrame == a.idleTo {
+			msg += fmt.Sprintf(", then reset by the %s", a.rstBy)
+		}
+		a.emit(ctx, health.TCPIdle, a.idleTo, a.idleAt, msg,
+			map[string]any{"idle_ms": msf(a.maxIdle), "from_frame": a.idleFrom, "count": a.idleCount})
+	}
+}

@@ -1,0 +1,303 @@
+package tcpstate
+
+import (
+	"sort"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
+)
+
+// Tracker follows the TCP connections of one capture: it assigns each
+// packet to a connection, tracks both endpoints' states, runs the TCP
+// analysis and reassembles each direction for the connection's
+// StreamHandler. Feed it packets in capture order with Packet, then call
+// Close once. A Tracker is not safe for concurrent use.
+type Tracker struct {
+	// OnSummary, when set, receives each connection's FlowStats right after
+	// its flow.summary event (the root Analyzer feeds its cross-flow
+	// diagnoses with it). The value is final: the tracker never changes it
+	// afterwards. Do not modify it; copy what you keep, since the pointer
+	// holds the whole connection in memory.
+	OnSummary func(*health.FlowStats)
+
+	cfg    Config
+	rep    health.Reporter
+	attach NewHandler
+
+	conns  map[connKey]*conn
+	nextID uint64
+	now    time.Time
+
+	open     lruList // established (or picked up mid-stream)
+	halfOpen lruList // handshake not complete, or closing after both FINs
+
+	tombs    map[connKey]*tomb // tuples of connections that ended with FIN/RST
+	tombList tombList
+
+	buffered int // out-of-order bytes held by all connections
+	retained int // buffer bytes kept for the overlap check (all connections)
+}
+
+// NewTracker returns a Tracker with the limits of cfg (zero fields take
+// their defaults) that reports to rep (nil: health.Discard) and asks attach
+// (nil: no decoding) for the handler of each new connection.
+func NewTracker(cfg Config, rep health.Reporter, attach NewHandler) *Tracker {
+	cfg = cfg.withDefaults()
+	if rep == nil {
+		rep = health.Discard
+	}
+	t := &Tracker{cfg: cfg, rep: rep, attach: attach, conns: make(map[connKey]*conn), tombs: make(map[connKey]*tomb)}
+	t.open.timeout = cfg.IdleTimeout
+	t.halfOpen.timeout = cfg.HalfOpenTimeout
+	return t
+}
+
+// Active returns the number of open connections (not yet summarised).
+func (t *Tracker) Active() int { return t.open.n + t.halfOpen.n }
+
+// Packet consumes one TCP packet (p.Transport == layers.TransportTCP; other
+// packets are ignored). p is not kept: the caller may reuse it on return.
+//
+// Connection rule (tshark 4.0's tcp.stream): a packet belongs to the
+// latest connection of its tuple, except a SYN without ACK from an endpoint
+// that already sent on that connection, which starts a new connection
+// (tcp.port_reuse) when its sequence number differs from that endpoint's
+// base: its ISN, or its first sequence number − 1 when the connection was
+// picked up mid-stream. A SYN with the same ISN is a retransmission and
+// stays in the connection, even after FIN or RST (as in tshark; such a SYN
+// after the connection ended is a late packet of it).
+func (t *Tracker) Packet(p *layers.Packet) {
+	if p.Transport != layers.TransportTCP {
+		return
+	}
+	if p.Time.After(t.now) {
+		t.now = p.Time
+	}
+	t.expire()
+
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	key := connKey{src, dst}
+	if src.Compare(dst) > 0 {
+		key = connKey{dst, src}
+	}
+	flags := p.TCP.Flags
+	pureSYN := flags&(layers.FlagSYN|layers.FlagACK) == layers.FlagSYN
+
+	c := t.conns[key]
+	reuse, prevID := false, uint64(0)
+	if c != nil && pureSYN {
+		if h := &c.halves[c.dirOf(p)]; h.baseSet && p.TCP.Seq != h.base {
+			reason := CloseIdle // the old connection went silent without FIN or RST
+			switch {
+			case c.anyRST:
+				reason = CloseRST
+			case c.anyFIN:
+				reason = CloseFIN
+			}
+			reuse, prevID = true, c.ctx.ID
+			c.end(reason, Position{Frame: p.Frame, Time: p.Time})
+			c = nil
+		}
+	}
+	if tb := t.tombs[key]; c == nil && tb != nil {
+		d := tb.dirOf(p)
+		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
+			// A late packet of a connection that ended: it belongs to it
+			// (as in tshark) but nothing is left to do with it.
+			return
+		}
+		if !reuse {
+			reuse, prevID = true, tb.id
+		}
+		t.dropTomb(tb)
+	}
+	if c == nil {
+		c = t.newConn(key, p, reuse, prevID)
+	}
+	c.last = t.now
+	moveTo(c, t.listFor(c))
+	c.packet(c.dirOf(p), p)
+	if c.phase != phaseDone {
+		t.relist(c)
+	}
+}
+
+// listFor returns the LRU list c belongs in.
+func (t *Tracker) listFor(c *conn) *lruList {
+	switch {
+	case c.phase == phaseClosing:
+		return &t.halfOpen
+	case c.st.Established || c.st.MidStream:
+		return &t.open
+	}
+	return &t.halfOpen
+}
+
+// relist moves c to the list its phase calls for, keeping its activity.
+func (t *Tracker) relist(c *conn) {
+	if l := t.listFor(c); c.list != l {
+		moveTo(c, l)
+	}
+}
+
+// ended is called by conn.end: the connection is forgotten, but when it
+// ended with FIN or RST its tuple lingers as a small tombstone.
+func (t *Tracker) ended(c *conn) {
+	t.drop(c)
+	if c.closeReason != CloseFIN && c.closeReason != CloseRST {
+		return
+	}
+	tb := &tomb{key: c.key, id: c.ctx.ID, client: c.ctx.Client, last: t.now}
+	for d := range c.halves {
+		tb.baseSet[d], tb.base[d] = c.halves[d].baseSet, c.halves[d].base
+	}
+	if old := t.tombs[c.key]; old != nil {
+		t.dropTomb(old)
+	}
+	t.tombs[c.key] = tb
+	t.tombList.pushBack(tb)
+	if t.tombList.n > t.cfg.MaxConns {
+		t.dropTomb(t.tombList.head)
+	}
+}
+
+// drop forgets c.
+func (t *Tracker) drop(c *conn) {
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	if t.conns[c.key] == c {
+		delete(t.conns, c.key)
+	}
+}
+
+// dropTomb forgets a tombstone.
+func (t *Tracker) dropTomb(tb *tomb) {
+	t.tombList.remove(tb)
+	if t.tombs[tb.key] == tb {
+		delete(t.tombs, tb.key)
+	}
+}
+
+// expire ends the connections idle for longer than their list's timeout.
+func (t *Tracker) expire() {
+	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
+		for l.head != nil && t.now.Sub(l.head.last) > l.timeout {
+			c := l.head
+			at := Position{Frame: c.st.LastFrame, Time: t.now}
+			if c.phase == phaseClosing {
+				c.end(CloseFIN, at)
+			} else {
+				c.evict(CloseIdle, "idle", at)
+			}
+		}
+	}
+	for tb := t.tombList.head; tb != nil && t.now.Sub(tb.last) > t.cfg.ClosedLinger; tb = t.tombList.head {
+		t.dropTomb(tb)
+	}
+}
+
+// evict ends c before it closed by itself (tcp.evicted).
+func (c *conn) evict(reason CloseReason, why string, at Position) {
+	c.ctx.Event(health.Event{
+		Kind: health.TCPEvicted, Severity: health.Notice,
+		Time: at.Time, Frame: at.Frame,
+		Message: "connection dropped from tracking before it closed (" + why + "); its streams end here",
+		Evidence: map[string]any{
+			"reason": why, "idle_ms": health.Millis(at.Time.Sub(c.last)), "last_frame": c.st.LastFrame,
+		},
+	})
+	c.end(reason, at)
+}
+
+// newConn creates the connection of p's tuple, evicting the longest idle
+// one at the MaxConns cap. reuse says that a SYN with a new ISN replaces
+// connection prevID of the same tuple.
+func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint64) *conn {
+	at := Position{Frame: p.Frame, Time: p.Time}
+	for t.Active() >= t.cfg.MaxConns {
+		victim := t.halfOpen.head
+		if o := t.open.head; victim == nil || (o != nil && o.last.Before(victim.last)) {
+			victim = o
+		}
+		if victim.phase == phaseClosing {
+			victim.end(CloseFIN, at)
+		} else {
+			victim.evict(CloseEvicted, "connection limit", at)
+		}
+	}
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	flags := p.TCP.Flags
+	client, server := src, dst
+	switch {
+	case flags.Has(layers.FlagSYN) && !flags.Has(layers.FlagACK):
+	case flags.Has(layers.FlagSYN):
+		client, server = dst, src
+	case dst.Port() > src.Port():
+		client, server = dst, src
+	}
+	c := &conn{t: t, key: key}
+	c.ana.configure(&t.cfg.Analysis)
+	c.ctx = StreamContext{
+		ID: t.nextID, Client: client, Server: server,
+		Flow:     layers.Flow{Src: client, Dst: server, Proto: layers.ProtoTCP}.String(),
+		Reporter: &c.rep,
+	}
+	t.nextID++
+	c.rep = flowReporter{inner: t.rep, flow: c.ctx.Flow}
+	c.st.ID, c.st.Client, c.st.Server = c.ctx.ID, client, server
+	c.st.FirstFrame, c.st.FirstTime = p.Frame, p.Time
+	c.halves[ServerToClient].state = stateListen
+	if !flags.Has(layers.FlagSYN) {
+		c.st.MidStream = true
+		c.halves[ClientToServer].state = stateEstablished
+		c.halves[ServerToClient].state = stateEstablished
+	} else if flags.Has(layers.FlagACK) {
+		c.halves[ClientToServer].state = stateSynSent
+	}
+	t.conns[key] = c
+	if t.attach != nil {
+		c.h = t.attach(&c.ctx)
+	}
+	if reuse {
+		c.ctx.Event(health.Event{
+			Kind: health.TCPPortReuse, Severity: health.Info,
+			Time: at.Time, Frame: at.Frame,
+			Message:  "new connection on the tuple of an earlier one",
+			Evidence: map[string]any{"previous_stream": prevID},
+		})
+	}
+	if c.st.MidStream {
+		c.ctx.Event(health.Event{
+			Kind: health.TCPMidStream, Severity: health.Info,
+			Time: at.Time, Frame: at.Frame,
+			Message: "connection picked up after its handshake: no SYN seen; client chosen by port",
+		})
+	}
+	return c
+}
+
+// Close ends every open connection (close reason "end_of_capture", or "fin"
+// for one that closed and waits for its last ACK) at the given position,
+// in order of connection ID, emitting their summaries. The tracker is
+// empty afterwards and may be reused for a new capture's packets.
+func (t *Tracker) Close(at Position) {
+	live := make([]*conn, 0, len(t.conns))
+	for _, c := range t.conns {
+		live = append(live, c)
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].ctx.ID < live[j].ctx.ID })
+	for _, c := range live {
+		if c.phase == phaseClosing {
+			c.end(CloseFIN, at)
+		} else {
+			c.end(CloseEndOfCapture, at)
+		}
+	}
+	for tb := t.tombList.head; tb != nil; tb = t.tombList.head {
+		t.dropTomb(tb)
+	}
+	t.conns = make(map[connKey]*conn)
+	t.tombs = make(map[connKey]*tomb)
+}
