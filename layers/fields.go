@@ -1,0 +1,198 @@
+package layers
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// tcpFlagLetters are the flag letters PacketFields uses, in output order:
+// "S", "SA", "FA", "PA", "RA" ...
+var tcpFlagLetters = [...]struct {
+	f TCPFlags
+	c byte
+}{
+	{FlagSYN, 'S'}, {FlagFIN, 'F'}, {FlagRST, 'R'}, {FlagPSH, 'P'}, {FlagACK, 'A'},
+	{FlagURG, 'U'}, {FlagECE, 'E'}, {FlagCWR, 'C'}, {FlagNS, 'N'},
+}
+
+// FlagString returns the flags as letters: S SYN, F FIN, R RST, P PSH,
+// A ACK, U URG, E ECE, C CWR, N NS, in that order ("SA" for a SYN-ACK).
+func (f TCPFlags) FlagString() string {
+	var b [9]byte
+	n := 0
+	for _, l := range tcpFlagLetters {
+		if f&l.f != 0 {
+			b[n] = l.c
+			n++
+		}
+	}
+	return string(b[:n])
+}
+
+// PacketFields returns the protocol name and the fields examples/dissect
+// prints for p: proto is "tcp", "udp", "icmp", "icmpv6", "arp", or "ip" for
+// an IP packet of another protocol. Field names follow tshark where
+// sensible: src, dst, sport, dport, seq, ack (raw), flags ("SA"), win, len
+// (payload bytes the headers declare), mss, wscale, sack_perm, sack
+// (["left-right", ...]), tsval, tsecr, ttl, ip_len, ip_id, df, tso,
+// reassembled + frag_frames, truncated, checksum ("bad" values only:
+// ip_checksum, l4_checksum); ICMP type, code, mtu, id, seq, gateway,
+// quoted (flow of the quoted packet) and quoted_seq; ARP op, sender_mac,
+// sender_ip, target_mac, target_ip. Build it only when a Reporter wants
+// messages: it allocates.
+func PacketFields(p *Packet) (proto string, fields map[string]any) {
+	fields = make(map[string]any, 16)
+	if p.Transport == TransportARP {
+		a := &p.ARP
+		fields["op"] = int(a.Op)
+		fields["sender_mac"] = net.HardwareAddr(a.SenderMAC[:]).String()
+		fields["target_mac"] = net.HardwareAddr(a.TargetMAC[:]).String()
+		if a.SenderIP.IsValid() {
+			fields["sender_ip"] = a.SenderIP.String()
+			fields["target_ip"] = a.TargetIP.String()
+		}
+		return "arp", fields
+	}
+	if p.Network != 0 {
+		fields["src"] = p.Src.String()
+		fields["dst"] = p.Dst.String()
+		fields["ttl"] = int(p.TTL)
+		fields["ip_len"] = p.IPLen
+		if p.Network == 4 {
+			fields["ip_id"] = int(p.IPID)
+			fields["df"] = p.DF
+		}
+	}
+	if p.TSO {
+		fields["tso"] = true
+	}
+	if p.Reassembled {
+		fields["reassembled"] = true
+		fields["frag_frames"] = append([]int64(nil), p.FragFrames...)
+	}
+	if p.Truncated {
+		fields["truncated"] = true
+	}
+	if p.IPChecksum == ChecksumBad {
+		fields["ip_checksum"] = "bad"
+	}
+	if p.L4Checksum == ChecksumBad {
+		fields["l4_checksum"] = "bad"
+	}
+	switch p.Transport {
+	case TransportTCP:
+		h := &p.TCP
+		fields["sport"] = int(h.SrcPort)
+		fields["dport"] = int(h.DstPort)
+		fields["seq"] = h.Seq
+		fields["ack"] = h.Ack
+		fields["flags"] = h.Flags.FlagString()
+		fields["win"] = int(h.Window)
+		fields["len"] = p.PayloadLen
+		if h.MSS != 0 {
+			fields["mss"] = int(h.MSS)
+		}
+		if h.WindowScale >= 0 {
+			fields["wscale"] = int(h.WindowScale)
+		}
+		if h.SACKPermitted {
+			fields["sack_perm"] = true
+		}
+		if h.NumSACK > 0 {
+			blocks := make([]string, 0, h.NumSACK)
+			for _, b := range h.SACKBlocks() {
+				blocks = append(blocks, fmt.Sprintf("%d-%d", b.Left, b.Right))
+			}
+			fields["sack"] = blocks
+		}
+		if h.HasTimestamps {
+			fields["tsval"] = h.TSval
+			fields["tsecr"] = h.TSecr
+		}
+		return "tcp", fields
+	case TransportUDP:
+		fields["sport"] = int(p.UDP.SrcPort)
+		fields["dport"] = int(p.UDP.DstPort)
+		fields["len"] = p.PayloadLen
+		return "udp", fields
+	case TransportICMP:
+		h := &p.ICMP
+		fields["type"] = int(h.Type)
+		fields["code"] = int(h.Code)
+		if h.MTU != 0 {
+			fields["mtu"] = int(h.MTU)
+		}
+		if !h.IsError {
+			fields["id"] = int(h.ID)
+			fields["seq"] = int(h.Seq)
+		}
+		if h.Gateway.IsValid() {
+			fields["gateway"] = h.Gateway.String()
+		}
+		if q := &h.Quoted; q.Valid {
+			fields["quoted"] = QuotedFlow(q).String()
+			if q.Proto == ProtoTCP {
+				fields["quoted_seq"] = q.TCPSeq
+			}
+		}
+		if h.V6 {
+			return "icmpv6", fields
+		}
+		return "icmp", fields
+	}
+	fields["ip_proto"] = int(p.IPProto)
+	return "ip", fields
+}
+
+// QuotedFlow returns the directed flow of the packet an ICMP error quotes
+// (the flow that caused the error, as its sender saw it).
+func QuotedFlow(q *Quoted) Flow {
+	return Flow{Src: netip.AddrPortFrom(q.Src, q.SrcPort), Dst: netip.AddrPortFrom(q.Dst, q.DstPort), Proto: q.Proto}
+}
+
+// DNSFields returns the fields examples/dissect prints for a DNS message
+// (proto "dns"), named after tshark's dns.* fields: id, response, opcode,
+// rcode, qry_name, qry_type, count_queries, count_answers, and the answers
+// by type: a, aaaa, cname (lists), ttl (of the first answer).
+func DNSFields(m DNSMessage) map[string]any {
+	f := map[string]any{
+		"id":            int(m.ID),
+		"response":      m.Response,
+		"opcode":        int(m.Opcode),
+		"rcode":         int(m.RCode),
+		"count_queries": int(m.QDCount),
+		"count_answers": int(m.ANCount),
+	}
+	if m.TC {
+		f["tc"] = true
+	}
+	if len(m.Questions) > 0 {
+		f["qry_name"] = m.Questions[0].Name
+		f["qry_type"] = int(m.Questions[0].Type)
+	}
+	var a, aaaa, cname []string
+	for _, r := range m.Answers {
+		switch r.Type {
+		case DNSTypeA:
+			a = append(a, r.Addr.String())
+		case DNSTypeAAAA:
+			aaaa = append(aaaa, r.Addr.String())
+		case DNSTypeCNAME:
+			cname = append(cname, r.Host)
+		}
+	}
+	if a != nil {
+		f["a"] = a
+	}
+	if aaaa != nil {
+		f["aaaa"] = aaaa
+	}
+	if cname != nil {
+		f["cname"] = cname
+	}
+	if len(m.Answers) > 0 {
+		f["ttl"] = m.Answers[0].TTL
+	}
+	return f
+}
