@@ -32,6 +32,9 @@ type Analyzer struct {
 
 	udp        udpRouter
 	diagnosers []flowDiagnoser
+	net        *health.NetDiagnoser
+	hp         health.Packet // the network diagnoser's view of the current packet
+	netScr     netScratch
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
 	info       CaptureInfo
@@ -69,7 +72,8 @@ func New(opts Options) (*Analyzer, error) {
 	a.tracker.OnSummary = a.flowClosed
 	a.installDecoders()
 	a.udp = newUDPRouter(a)
-	a.diagnosers = []flowDiagnoser{health.NewTCPDiagnoser(health.DefaultTCPDiagConfig())}
+	a.net = health.NewNetDiagnoser(health.NetConfig{})
+	a.diagnosers = []flowDiagnoser{health.NewTCPDiagnoser(health.DefaultTCPDiagConfig()), a.net}
 	return a, nil
 }
 
@@ -166,6 +170,8 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if a.opts.PacketMessages && a.col.wantMsgs {
 		a.packetMessage(p)
 	}
+	toHealthPacket(p, &a.hp, &a.netScr)
+	a.net.Packet(&a.hp)
 	switch p.Transport {
 	case layers.TransportTCP:
 		a.tracker.Packet(p)
@@ -224,6 +230,9 @@ func (a *Analyzer) flowClosed(s *health.FlowStats) {
 func (a *Analyzer) report() *Report {
 	flows := a.col.flows
 	sort.Slice(flows, func(i, j int) bool { return flows[i].ID < flows[j].ID })
+	for i := range flows {
+		flows[i].ServerName, _ = a.net.NameOf(flows[i].Server.Addr())
+	}
 	return &Report{
 		Capture:       a.info,
 		Findings:      a.col.sortedFindings(),
@@ -232,6 +241,7 @@ func (a *Analyzer) report() *Report {
 		Flows:         flows,
 		FlowsDropped:  a.col.flowsDrop,
 		Protocols:     a.protocols,
+		Workload:      a.net.Workload(),
 	}
 }
 

@@ -24,6 +24,9 @@ type Report struct {
 	FlowsDropped int
 	// Protocols counts the TCP connections attached to each decoder.
 	Protocols map[string]int
+	// Workload profiles each service (server address, port and protocol):
+	// connections, concurrency, request rates, sizes (casebook C21).
+	Workload *health.Workload
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.
@@ -32,6 +35,9 @@ type Flow struct {
 	// Protocol is the decoder attached to the connection ("tls", "smb", …),
 	// or "" when none recognised it.
 	Protocol string
+	// ServerName is the DNS name the server's address was resolved from
+	// earlier in the capture (casebook C16), or "".
+	ServerName string
 }
 
 // CaptureInfo describes the capture that was read.

@@ -1,0 +1,186 @@
+// Command tdsstat prints SQL Server (TDS) statistics of a capture, built
+// only on the public API: per server and database, the logins (succeeded,
+// failed with their error numbers), the queries grouped by text with their
+// count and server-time percentiles (request's last byte to the response's
+// first byte), rows, errors and attentions (client cancels).
+//
+// Usage:
+//
+//	tdsstat capture.pcap
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tds"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// query aggregates the requests with the same text on one server/database.
+type query struct {
+	text       string
+	kind       tds.PacketType
+	count      int
+	answered   int
+	rows       int64
+	errors     int
+	attentions int
+	times      []time.Duration
+}
+
+type dbStats struct {
+	loginsOK, loginsFailed int
+	loginErrors            map[string]int
+	queries                map[string]*query
+	errors, attentions     int
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: tdsstat capture")
+		return 2
+	}
+	var stats []tds.Stats
+	cfg := tds.DefaultConfig()
+	cfg.OnClose = func(_ *tcpstate.StreamContext, s *tds.Stats) { stats = append(stats, *s) }
+	dec := nettrace.Decoder{
+		Name:   nettrace.ProtoTDS,
+		Ports:  []uint16{1433, 14330},
+		Detect: tds.Detect,
+		New:    func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler { return tds.NewConn(ctx, cfg) },
+	}
+	rep, err := nettrace.AnalyzeFile(args[0], nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
+	if err != nil {
+		fmt.Fprintln(stderr, "tdsstat:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d frames, %d TDS connections\n", rep.Capture.Name, rep.Capture.Frames, len(stats))
+
+	// server → database → stats
+	servers := map[string]map[string]*dbStats{}
+	get := func(server, db string) *dbStats {
+		if servers[server] == nil {
+			servers[server] = map[string]*dbStats{}
+		}
+		d := servers[server][db]
+		if d == nil {
+			d = &dbStats{loginErrors: map[string]int{}, queries: map[string]*query{}}
+			servers[server][db] = d
+		}
+		return d
+	}
+	for _, s := range stats {
+		server := s.Server.String()
+		login := get(server, orDash(s.Database))
+		login.loginsOK += s.LoginsOK
+		login.loginsFailed += s.LoginsFailed
+		for _, e := range s.LoginErrors {
+			login.loginErrors[fmt.Sprintf("%d state %d (user %s)", e.Number, e.State, orDash(s.User))]++
+		}
+		for _, r := range s.Requests {
+			switch r.Type {
+			case tds.TypePrelogin, tds.TypeLogin7, tds.TypeSSPI, tds.TypeFedAuthToken:
+				continue
+			}
+			d := get(server, orDash(r.Database))
+			key := r.Type.String() + "\x00" + r.Text
+			q := d.queries[key]
+			if q == nil {
+				q = &query{text: r.Text, kind: r.Type}
+				d.queries[key] = q
+			}
+			q.count++
+			q.rows += r.Rows
+			q.errors += len(r.Errors)
+			d.errors += len(r.Errors)
+			if r.Attention {
+				q.attentions++
+				d.attentions++
+			}
+			if r.Answered {
+				q.answered++
+				q.times = append(q.times, r.ServerTime)
+			}
+		}
+	}
+	for _, server := range sortedKeys(servers) {
+		fmt.Fprintf(stdout, "\nserver %s\n", server)
+		for _, db := range sortedKeys(servers[server]) {
+			d := servers[server][db]
+			fmt.Fprintf(stdout, "  database %s: logins %d ok, %d failed; %d errors; %d attentions\n",
+				db, d.loginsOK, d.loginsFailed, d.errors, d.attentions)
+			for _, e := range sortedKeys(d.loginErrors) {
+				fmt.Fprintf(stdout, "    login failed: error %s x%d\n", e, d.loginErrors[e])
+			}
+			qs := make([]*query, 0, len(d.queries))
+			for _, q := range d.queries {
+				qs = append(qs, q)
+			}
+			sort.Slice(qs, func(i, j int) bool {
+				if qs[i].count != qs[j].count {
+					return qs[i].count > qs[j].count
+				}
+				return qs[i].text < qs[j].text
+			})
+			if len(qs) > 0 {
+				fmt.Fprintf(stdout, "    %5s %9s %9s %9s %7s %6s  %s\n", "count", "p50", "p90", "max", "rows", "errors", "query")
+			}
+			for _, q := range qs {
+				sort.Slice(q.times, func(i, j int) bool { return q.times[i] < q.times[j] })
+				fmt.Fprintf(stdout, "    %5d %9s %9s %9s %7d %6d  %s %s\n", q.count, pct(q.times, 50), pct(q.times, 90), pct(q.times, 100),
+					q.rows, q.errors, q.kind, oneLine(q.text, 100))
+			}
+		}
+	}
+	for _, f := range rep.Findings {
+		if strings.HasPrefix(string(f.Kind), "tds.") {
+			fmt.Fprintf(stdout, "\n%s x%d (frame %d): %s\n", f.Kind, f.Count, f.Example.Frame, f.Example.Message)
+		}
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pct returns the p-th percentile of sorted durations ("-" when empty).
+func pct(d []time.Duration, p int) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	i := (len(d)*p+99)/100 - 1
+	i = max(0, min(i, len(d)-1))
+	return d[i].Round(10 * time.Microsecond).String()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

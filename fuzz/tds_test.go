@@ -1,0 +1,108 @@
+package fuzz
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
+	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tds"
+)
+
+// addTDSSeeds adds the client and server bytes of the small TDS captures.
+func addTDSSeeds(f *testing.F) {
+	paths, _ := filepath.Glob("../testdata/tds/*.pcap")
+	for _, p := range paths {
+		streams, err := testcap.ReadStreams(p)
+		if err != nil {
+			continue
+		}
+		for _, s := range streams {
+			c, srv := s.Bytes(true), s.Bytes(false)
+			if len(c)+len(srv) <= 64<<10 && len(c)+len(srv) > 0 {
+				f.Add(c, srv, uint16(1448), uint32(0))
+			}
+		}
+	}
+}
+
+// tdsTLSSink is the TLS hand-off target: it swallows the bytes.
+type tdsTLSSink struct{ n int }
+
+func (s *tdsTLSSink) Feed(_ tcpstate.Dir, b []byte, _ tcpstate.Position) { s.n += len(b) }
+func (s *tdsTLSSink) Gap(tcpstate.Dir, int, tcpstate.Position)           {}
+func (s *tdsTLSSink) Close(tcpstate.CloseReason, tcpstate.Position)      {}
+
+// FuzzTDSStream feeds arbitrary client and server bytes to a tds.Conn in
+// chunks of a fuzzed size, with a gap at a fuzzed offset, TLS hand-off on
+// and messages wanted: it must never panic, and every event must name a
+// frame that was delivered.
+func FuzzTDSStream(f *testing.F) {
+	addTDSSeeds(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16, gapAt uint32) {
+		col := &health.Collector{KeepMessages: true}
+		ctx := &tcpstate.StreamContext{Flow: "fuzz", Reporter: col, RTT: time.Millisecond}
+		cfg := tds.DefaultConfig()
+		cfg.TLS = func(*tcpstate.StreamContext) tcpstate.StreamHandler { return &tdsTLSSink{} }
+		cfg.Limits.MaxMessage = 8192
+		c := tds.NewConn(ctx, cfg)
+		n := int(chunk)%4096 + 1
+		frame := int64(0)
+		t0 := time.Unix(0, 0)
+		for i := 0; i < len(client) || i < len(server); i += n {
+			for d, b := range [][]byte{client, server} {
+				if i >= len(b) {
+					continue
+				}
+				frame++
+				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
+				if uint32(i) == gapAt {
+					c.Gap(tcpstate.Dir(d), 100, at)
+				}
+				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
+			}
+		}
+		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
+		for _, e := range col.Events {
+			if e.Frame < 0 || e.Frame > frame {
+				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
+			}
+		}
+		_ = c.Stats()
+		tds.Detect(tcpstate.ClientToServer, client)
+		tds.Detect(tcpstate.ServerToClient, server)
+	})
+}
+
+// FuzzSSRP feeds arbitrary datagrams to the SQL Browser tracker as requests
+// and replies between a few addresses: it must never panic.
+func FuzzSSRP(f *testing.F) {
+	f.Add([]byte("\x04SQLPROD\x00"), []byte("\x05\x2a\x00ServerName;A;InstanceName;B;tcp;1433;;"), true)
+	f.Add([]byte{3}, []byte("\x05\x06\x00\x01\x39\x05\x00\x00\x00"), false)
+	f.Add([]byte("\x0f\x01MSSQLSERVER\x00"), []byte{5, 0, 0}, true)
+	f.Fuzz(func(t *testing.T, req, resp []byte, other bool) {
+		col := &health.Collector{KeepMessages: true}
+		s := tds.NewSSRP(col, tds.DefaultSSRPConfig())
+		client := netip.MustParseAddrPort("10.0.0.1:50000")
+		server := netip.MustParseAddrPort("10.0.0.47:1434")
+		replier := server
+		if other {
+			replier = netip.MustParseAddrPort("10.0.0.49:1434")
+		}
+		t0 := time.Unix(0, 0)
+		var p layers.Packet
+		for i := 0; i < 3; i++ {
+			p = layers.Packet{Frame: int64(2*i + 1), Time: t0.Add(time.Duration(i) * time.Second), Src: client.Addr(), Dst: server.Addr(),
+				Transport: layers.TransportUDP, UDP: layers.UDPHeader{SrcPort: client.Port(), DstPort: server.Port()}, Payload: req}
+			s.Datagram(&p)
+			p = layers.Packet{Frame: int64(2*i + 2), Time: t0.Add(time.Duration(i)*time.Second + time.Millisecond), Src: replier.Addr(), Dst: client.Addr(),
+				Transport: layers.TransportUDP, UDP: layers.UDPHeader{SrcPort: replier.Port(), DstPort: client.Port()}, Payload: resp}
+			s.Datagram(&p)
+		}
+		s.Finish(tcpstate.Position{Frame: 7, Time: t0.Add(10 * time.Second)})
+	})
+}

@@ -1,0 +1,146 @@
+package health
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// Periodic attempts (casebook C17): new TCP connections (first SYN of a
+// tuple) or UDP datagrams after a silence of UDPAttemptGap, from one source
+// address to one destination address and port, whose intervals are stable.
+// Blocked attempts count too: the diagnosis is on when attempts start, not
+// on whether they succeed.
+
+type periodKey struct {
+	src   netip.Addr
+	dst   netip.AddrPort
+	proto uint8
+}
+
+// periodRing is the number of recent attempts kept per key.
+const periodRing = 32
+
+type periodAgg struct {
+	times      [periodRing]int64 // UnixNano, ring
+	frames     [periodRing]int64
+	n          int // attempts in total
+	last       time.Time
+	unanswered int // TCP attempts never answered by a SYN-ACK
+	firstFrame int64
+	first      time.Time
+}
+
+// attempt records a new attempt from src to dst and returns its aggregate
+// (nil when the table is full).
+func (d *NetDiagnoser) attempt(src netip.Addr, dst netip.AddrPort, proto uint8, p *Packet) *periodAgg {
+	k := periodKey{src: src, dst: dst, proto: proto}
+	a := d.periodic[k]
+	if a == nil {
+		if len(d.periodic) >= d.cfg.MaxKeys {
+			d.markCapped("periodic")
+			return nil
+		}
+		a = &periodAgg{firstFrame: p.Frame, first: p.Time}
+		d.periodic[k] = a
+	}
+	i := a.n % periodRing
+	a.times[i], a.frames[i] = p.Time.UnixNano(), p.Frame
+	a.n++
+	a.last = p.Time
+	return a
+}
+
+// udpAttempt counts a datagram as a new attempt when its destination was
+// silent for UDPAttemptGap.
+func (d *NetDiagnoser) udpAttempt(p *Packet) {
+	if noReplyTracking(p.Dst) {
+		return
+	}
+	k := periodKey{src: p.Src.Addr(), dst: p.Dst, proto: protoUDP}
+	if a := d.periodic[k]; a != nil {
+		if p.Time.Sub(a.last) < d.cfg.UDPAttemptGap {
+			if p.Time.After(a.last) {
+				a.last = p.Time
+			}
+			return
+		}
+	}
+	d.attempt(k.src, k.dst, protoUDP, p)
+}
+
+// period returns the median interval of the kept attempts and the largest
+// deviation from it, and whether every interval is within the jitter bound.
+func (a *periodAgg) period(jitterPct int) (median, dev time.Duration, ok bool) {
+	kept := min(a.n, periodRing)
+	if kept < 3 {
+		return 0, 0, false
+	}
+	start := a.n - kept
+	var ivs [periodRing]time.Duration
+	for i := 1; i < kept; i++ {
+		prev := a.times[(start+i-1)%periodRing]
+		cur := a.times[(start+i)%periodRing]
+		ivs[i-1] = time.Duration(cur - prev)
+	}
+	s := ivs[:kept-1]
+	sorted := make([]time.Duration, len(s))
+	copy(sorted, s)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	median = sorted[len(sorted)/2]
+	bound := median * time.Duration(jitterPct) / 100
+	if bound < 50*time.Millisecond {
+		bound = 50 * time.Millisecond
+	}
+	for _, iv := range s {
+		dv := iv - median
+		if dv < 0 {
+			dv = -dv
+		}
+		dev = max(dev, dv)
+	}
+	return median, dev, dev <= bound
+}
+
+func (d *NetDiagnoser) periodicFindings() []Event {
+	keys := make([]periodKey, 0, len(d.periodic))
+	for k, a := range d.periodic {
+		if a.n >= d.cfg.PeriodicMinCount {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return d.periodic[keys[i]].firstFrame < d.periodic[keys[j]].firstFrame })
+	var out []Event
+	for _, k := range keys {
+		a := d.periodic[k]
+		median, dev, ok := a.period(d.cfg.PeriodicJitterPct)
+		if !ok || median < d.cfg.PeriodicMinPeriod {
+			continue
+		}
+		kept := min(a.n, periodRing)
+		frames := make([]int64, 0, min(kept, d.cfg.MaxFrames))
+		for i := a.n - kept; i < a.n && len(frames) < d.cfg.MaxFrames; i++ {
+			frames = append(frames, a.frames[i%periodRing])
+		}
+		what := "connection attempts"
+		if k.proto == protoUDP {
+			what = "datagram bursts"
+		}
+		msg := fmt.Sprintf("%s opens %s to %s/%s every %.1f s (%d times, jitter %.0f ms)",
+			k.src, what, k.dst, netProtoName(k.proto), median.Seconds(), a.n, float64(dev.Microseconds())/1000)
+		if a.unanswered > 0 {
+			msg += fmt.Sprintf("; %d of them never answered (blocked)", a.unanswered)
+		}
+		out = append(out, Event{
+			Kind: NetPeriodic, Severity: Info, Time: a.first, Frame: a.firstFrame,
+			Flow:    k.src.String() + "->" + k.dst.String() + "/" + netProtoName(k.proto),
+			Message: msg,
+			Evidence: map[string]any{
+				"period_s": netRound2(median.Seconds()), "count": a.n, "jitter_ms": float64(dev.Microseconds()) / 1000,
+				"frames": frames, "unanswered": a.unanswered, "source": k.src.String(), "destination": k.dst.String(),
+			},
+		})
+	}
+	return netCapEvents(out, d.cfg.MaxEventsPerKind)
+}

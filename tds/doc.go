@@ -1,0 +1,41 @@
+// Package tds decodes the Tabular Data Stream protocol of Microsoft SQL
+// Server ([MS-TDS]) and the SQL Server Resolution Protocol of the SQL
+// Browser ([MC-SQLR], UDP 1434), and reports what goes wrong in SQL
+// connections as health events.
+//
+// What it owns: TDS packet framing (header, EOM, reassembly of messages
+// across packets and TCP segments), PRELOGIN with all options and the TLS
+// handshake carried inside PRELOGIN packets (handed to Config.TLS, then the
+// raw TLS stream), LOGIN7 (all fixed fields, the variable part and feature
+// extensions — the obfuscated password is recognised by its length and
+// never decoded or output), SQL batch with ALL_HEADERS, RPC (procedure name
+// or well-known id, parameter names and types), attention, transaction
+// manager requests, bulk load, SSPI, SMP (MARS) sessions, and the tabular
+// token stream (LOGINACK, ENVCHANGE, ERROR/INFO, DONE*, COLMETADATA,
+// ROW/NBCROW, RETURNSTATUS, RETURNVALUE, ORDER, FEATUREEXTACK, SSPI,
+// FEDAUTHINFO …). Requests are matched with their responses per session:
+// server time (request's last byte to the response's first byte), transfer
+// time, rows and errors, exposed through Conn.Stats and Config.OnClose.
+//
+// What it does not own: TCP reassembly (tcpstate), TLS decoding (the tls
+// package, reached only through the tcpstate.NewHandler in Config.TLS),
+// and the decision which connections are TDS (the root Analyzer, with
+// Detect).
+//
+// Entry points: NewConn builds the tcpstate.StreamHandler of one
+// connection; Detect recognises TDS from a direction's first bytes; SSRP
+// (NewSSRP, Datagram, Finish) follows SQL Browser traffic over a whole
+// capture. The pure parsers (ParsePacket, ParsePrelogin, ParseLogin7,
+// ParseSQLBatch, ParseRPC, ParseTMRequest, ParseToken, ParseSMP, ParseSSRP)
+// follow the package convention: they return the value and the bytes after
+// it, or the input unchanged and a *ParseError wrapping ErrTruncated or
+// ErrMalformed.
+//
+// Events (health/kinds.go): tds.login_failed, tds.error, tds.attention,
+// tds.prelogin_stalled, tds.encryption_mismatch, tds.routing,
+// tds.slow_query, tds.latency_split, tds.malformed, tds.ssrp_unanswered
+// and tds.ssrp_reply_from_other_address. Decoded messages (only when the
+// Reporter wants them) have Proto "tds" or "ssrp".
+//
+// Conn and SSRP are not safe for concurrent use.
+package tds
