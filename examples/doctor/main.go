@@ -18,6 +18,7 @@
 //	-keylog FILE  NSS key log for TLS decryption (repeatable)
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
+//	-profile      add the workload profile per service (casebook C21)
 //
 // Exit status: 0 when every capture was analysed (even if damaged part-way:
 // the report says where it stopped), 2 when a file cannot be read or is not
@@ -52,6 +53,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type config struct {
 	json    bool
 	all     bool
+	profile bool
 	keylogs listFlag
 	decode  listFlag
 }
@@ -66,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&cfg.json, "json", false, "print JSON-lines events instead of the report")
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
+	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	fs.Usage = func() {
@@ -155,6 +158,9 @@ func analyse(name string, r io.Reader, size int64, opts nettrace.Options, cfg co
 		return sink.Flush()
 	}
 	printReport(out, rep, cfg.all)
+	if cfg.profile {
+		printProfile(out, rep.Workload)
+	}
 	return nil
 }
 

@@ -122,15 +122,21 @@ func printConnections(w io.Writer, flows []nettrace.Flow, dropped int) {
 	sort.SliceStable(rows, func(i, j int) bool { return problems(rows[i]) > problems(rows[j]) })
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "CONNECTIONS — those with findings first")
-	fmt.Fprintf(w, "  %-4s %-22s %-22s %-7s %-13s %-11s %-15s %-8s %-6s %s\n",
-		"#", "client", "server", "proto", "frames", "pkts →/←", "bytes →/←", "rtt ms", "end", "findings")
+	sw := 22
+	for i, f := range rows {
+		if i < maxConnRows && len(serverLabel(f)) > sw {
+			sw = len(serverLabel(f))
+		}
+	}
+	fmt.Fprintf(w, "  %-4s %-22s %-*s %-7s %-13s %-11s %-15s %-8s %-6s %s\n",
+		"#", "client", sw, "server", "proto", "frames", "pkts →/←", "bytes →/←", "rtt ms", "end", "findings")
 	for i, f := range rows {
 		if i == maxConnRows {
 			fmt.Fprintf(w, "  … %d more connections (use -json for all)\n", len(rows)-maxConnRows+dropped)
 			return
 		}
-		fmt.Fprintf(w, "  %-4d %-22s %-22s %-7s %-13s %-11s %-15s %-8s %-6s %s\n",
-			f.ID, f.Client, f.Server, orDash(f.Protocol),
+		fmt.Fprintf(w, "  %-4d %-22s %-*s %-7s %-13s %-11s %-15s %-8s %-6s %s\n",
+			f.ID, f.Client, sw, serverLabel(f), orDash(f.Protocol),
 			fmt.Sprintf("%d–%d", f.FirstFrame, f.LastFrame),
 			fmt.Sprintf("%d/%d", f.Packets[0], f.Packets[1]),
 			byteSize(f.Bytes[0])+"/"+byteSize(f.Bytes[1]),
@@ -174,6 +180,15 @@ func findingsOf(f nettrace.Flow) string {
 		parts = append(parts, fmt.Sprintf("%s×%d", strings.TrimPrefix(string(x.k), "tcp."), x.n))
 	}
 	return strings.Join(parts, " ")
+}
+
+// serverLabel shows the server, with the DNS name it was resolved from
+// when the capture holds that lookup (casebook C16).
+func serverLabel(f nettrace.Flow) string {
+	if f.ServerName != "" {
+		return f.Server.String() + " (" + f.ServerName + ")"
+	}
+	return f.Server.String()
 }
 
 func rtt(d time.Duration) string {
