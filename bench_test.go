@@ -1,0 +1,95 @@
+package nettrace_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"testing"
+
+	"github.com/nettrace/nettrace"
+)
+
+// BenchmarkAnalyze runs the whole pipeline (decode, TCP tracking and
+// analysis, every decoder, diagnoses; no decryption) over real captures held
+// in memory, and reports packets/s and allocations per packet.
+//
+//	go test -run '^$' -bench Analyze -benchmem .
+func BenchmarkAnalyze(b *testing.B) {
+	for _, c := range []struct{ name, path string }{
+		{"demo", "examples/doctor/demo/branch-office.pcapng"},
+		{"smb-lossy", "../shared/captures/tcp/tcp-lossy-netem-smb-client.pcap"},
+		{"smb-read-pipelined", "../shared/captures/cases/c08-smb2-read-pipelined-smbclient.pcap"},
+		{"http-lossy", "../shared/captures/tcp/tcp-lossy-netem-curl-client.pcap"},
+	} {
+		data, err := os.ReadFile(c.path)
+		if err != nil {
+			continue // ../shared is absent
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var frames int64
+			for i := 0; i < b.N; i++ {
+				a, err := nettrace.New(nettrace.Options{MaxEventsKept: -1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rep, err := a.Analyze(c.name, bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				frames += rep.Capture.Frames
+			}
+			b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
+// TestAllocationsPerPacket states the allocation budget of the whole
+// pipeline on a clean bulk transfer: beyond the fixed cost of setting up the
+// analysis and the connection, nothing should allocate per packet. It
+// compares the whole capture with its first 300 frames, so that setup
+// cancels out.
+func TestAllocationsPerPacket(t *testing.T) {
+	data, err := os.ReadFile("../shared/captures/cases/c08-smb2-read-pipelined-smbclient.pcap")
+	if err != nil {
+		t.Skip("../shared is absent")
+	}
+	const prefix = 300
+	head := firstRecords(t, data, prefix)
+	run := func(b []byte) (allocs float64, frames int64) {
+		allocs = testing.AllocsPerRun(3, func() {
+			a, err := nettrace.New(nettrace.Options{MaxEventsKept: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := a.Analyze("c08", bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = rep.Capture.Frames
+		})
+		return allocs, frames
+	}
+	whole, n := run(data)
+	part, m := run(head)
+	perPacket := (whole - part) / float64(n-m)
+	t.Logf("%.0f allocations for %d packets, %.0f for the first %d: %.3f per further packet", whole, n, part, m, perPacket)
+	if perPacket > 0.1 {
+		t.Errorf("%.3f allocations per packet on a clean transfer, want <= 0.1", perPacket)
+	}
+}
+
+// firstRecords cuts a little-endian classic pcap after n records.
+func firstRecords(t *testing.T, b []byte, n int) []byte {
+	t.Helper()
+	off := 24
+	for i := 0; i < n; i++ {
+		if len(b) < off+16 {
+			t.Fatalf("capture has fewer than %d records", n)
+		}
+		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
+		off += 16 + incl
+	}
+	return b[:off]
+}
