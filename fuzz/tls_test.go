@@ -1,0 +1,95 @@
+package fuzz
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
+	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/tcpstate"
+	"github.com/nettrace/nettrace/tls"
+)
+
+// addTLSSeeds adds the client and server bytes of the small TLS captures
+// and returns a key log merging their .keys files, so that the fuzzer
+// reaches the decryption paths.
+func addTLSSeeds(f *testing.F) *tls.KeyLog {
+	paths, _ := filepath.Glob("../testdata/tls/*.pcap")
+	var keys []string
+	for _, p := range paths {
+		if k := strings.TrimSuffix(p, ".pcap") + ".keys"; fileExists(k) {
+			keys = append(keys, k)
+		}
+		streams, err := testcap.ReadStreams(p)
+		if err != nil {
+			continue
+		}
+		for _, s := range streams {
+			c, srv := s.Bytes(true), s.Bytes(false)
+			if len(c)+len(srv) <= 64<<10 && len(c) > 0 {
+				f.Add(c, srv, uint16(1448), uint32(1<<31))
+			}
+		}
+	}
+	kl, _ := tls.LoadKeyLog(keys...)
+	return kl
+}
+
+// FuzzTLSStream feeds arbitrary client and server bytes to a tls.Conn
+// (with the test key logs and the HTTP decoder behind it), interleaved in
+// chunks of a fuzzed size with a gap at a fuzzed offset: it must never
+// panic, and every event must name a delivered frame.
+func FuzzTLSStream(f *testing.F) {
+	kl := addTLSSeeds(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16, gapAt uint32) {
+		col := &health.Collector{KeepMessages: true}
+		ctx := &tcpstate.StreamContext{Flow: "fuzz", Reporter: col}
+		cfg := tls.DefaultConfig()
+		cfg.KeyLog = kl
+		cfg.Plaintext = func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+			return http.NewConn(ctx, http.DefaultConfig())
+		}
+		c := tls.NewConn(ctx, cfg)
+		n := int(chunk)%4096 + 1
+		frame := int64(0)
+		t0 := time.Unix(0, 0)
+		for i := 0; i < len(client) || i < len(server); i += n {
+			for d, b := range [][]byte{client, server} {
+				if i >= len(b) {
+					continue
+				}
+				frame++
+				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
+				if uint32(i) == gapAt {
+					c.Gap(tcpstate.Dir(d), 100, at)
+				}
+				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
+			}
+		}
+		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
+		for _, e := range col.Events {
+			if e.Frame < 0 || e.Frame > frame {
+				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
+			}
+		}
+	})
+}
+
+// FuzzTLSKeyLog reads arbitrary bytes as a key log and as a pcapng file.
+func FuzzTLSKeyLog(f *testing.F) {
+	f.Add([]byte("CLIENT_RANDOM 00 11\r\n# x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k := tls.NewKeyLog()
+		k.Add(b)
+		k.AddPcapng(strings.NewReader(string(b)))
+	})
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,47 @@
+package http
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// BenchmarkGzipResponses decodes pipelined gzip+chunked responses of
+// 64 KiB (decoded) through one Conn: the gzip reader and hash are reused.
+// Bytes/op counts decoded body bytes.
+func BenchmarkGzipResponses(b *testing.B) {
+	body := []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 1457))[:64<<10]
+	z := gz(body)
+	resp := []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(z), z))
+	req := []byte("GET /x HTTP/1.1\r\nHost: bench\r\n\r\n")
+	c := NewConn(&tcpstate.StreamContext{Reporter: health.Discard}, DefaultConfig())
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Feed(tcpstate.ClientToServer, req, tcpstate.Position{})
+		for off := 0; off < len(resp); off += 1448 {
+			c.Feed(tcpstate.ServerToClient, resp[off:min(off+1448, len(resp))], tcpstate.Position{})
+		}
+	}
+}
+
+// BenchmarkIdentityResponses hashes identity bodies as they stream.
+func BenchmarkIdentityResponses(b *testing.B) {
+	body := make([]byte, 64<<10)
+	resp := append([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))), body...)
+	req := []byte("GET /x HTTP/1.1\r\nHost: bench\r\n\r\n")
+	c := NewConn(&tcpstate.StreamContext{Reporter: health.Discard}, DefaultConfig())
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Feed(tcpstate.ClientToServer, req, tcpstate.Position{})
+		for off := 0; off < len(resp); off += 1448 {
+			c.Feed(tcpstate.ServerToClient, resp[off:min(off+1448, len(resp))], tcpstate.Position{})
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package http
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+)
+
+// coding is a body's Content-Encoding as far as it is decoded.
+type coding uint8
+
+const (
+	codingIdentity coding = iota
+	codingGzip            // gzip, x-gzip (RFC 9110, 8.4.1.3)
+	codingDeflate         // deflate: zlib (RFC 1950), or raw deflate as some servers send
+	codingOther           // not decoded (br, compress, zstd, stacked codings)
+)
+
+// bodyResult is what decoding a body gave.
+type bodyResult struct {
+	decoded int64  // decoded bytes (identity: wire bytes)
+	sha256  string // hex SHA-256 of the decoded bytes ("" when not decoded)
+	err     error  // decompression failure
+	offset  int64  // compressed byte offset where decoding failed
+	limit   string // "size" or "ratio" when a cap stopped decoding
+	notBuf  bool   // compressed body over the buffer cap: not decoded
+	rawDefl bool   // deflate without the zlib wrapper
+}
+
+// decoders holds the reusable decompressors and scratch of one Conn.
+type decoders struct {
+	gz   *gzip.Reader
+	zl   io.ReadCloser
+	fl   io.ReadCloser
+	src  countingReader
+	out  []byte
+	hash hash.Hash
+}
+
+// countingReader serves a buffered compressed body and counts the bytes the
+// decompressor consumed. It implements io.ByteReader, so flate and gzip
+// read it directly without a bufio layer and the count is exact.
+type countingReader struct {
+	b   []byte
+	off int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.off >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += int64(n)
+	return n, nil
+}
+
+func (r *countingReader) ReadByte() (byte, error) {
+	if r.off >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	c := r.b[r.off]
+	r.off++
+	return c, nil
+}
+
+var _ flate.Reader = (*countingReader)(nil)
+
+// isZlibHeader reports whether b starts with a valid zlib CMF/FLG pair
+// (RFC 1950, 2.2) for deflate.
+func isZlibHeader(b []byte) bool {
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+}
+
+// decode decompresses comp with the coding and hashes the output under the
+// size and ratio caps.
+func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
+	var res bodyResult
+	d.src = countingReader{b: comp}
+	var r io.Reader
+	var err error
+	switch c {
+	case codingGzip:
+		if d.gz == nil {
+			d.gz, err = gzip.NewReader(&d.src)
+		} else {
+			err = d.gz.Reset(&d.src)
+		}
+		if d.gz != nil {
+			d.gz.Multistream(true)
+		}
+		r = d.gz
+	case codingDeflate:
+		if isZlibHeader(comp) {
+			if d.zl == nil {
+				d.zl, err = zlib.NewReader(&d.src)
+			} else {
+				err = d.zl.(zlib.Resetter).Reset(&d.src, nil)
+			}
+			r = d.zl
+		} else {
+			res.rawDefl = true
+			if d.fl == nil {
+				d.fl = flate.NewReader(&d.src)
+			} else {
+				err = d.fl.(flate.Resetter).Reset(&d.src, nil)
+			}
+			r = d.fl
+		}
+	}
+	if err != nil {
+		res.err = describeErr(c, err, len(comp), d.src.off)
+		res.offset = d.src.off
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			res.offset = int64(len(comp))
+		}
+		return res
+	}
+	if d.hash == nil {
+		d.hash = sha256.New()
+	}
+	d.hash.Reset()
+	if d.out == nil {
+		d.out = make([]byte, 32<<10)
+	}
+	for {
+		n, err := r.Read(d.out)
+		if n > 0 {
+			if res.decoded+int64(n) > lim.MaxBodyBytes {
+				n = int(lim.MaxBodyBytes - res.decoded)
+				res.limit = "size"
+			}
+			d.hash.Write(d.out[:n])
+			res.decoded += int64(n)
+			if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.off, 1) {
+				res.limit = "ratio"
+			}
+			if res.limit != "" {
+				break
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			res.offset = d.src.off
+			res.err = describeErr(c, err, len(comp), d.src.off)
+			break
+		}
+		if n == 0 {
+			// A reader that makes no progress: count it as truncated.
+			res.err = fmt.Errorf("decompressor made no progress at offset %d", d.src.off)
+			res.offset = d.src.off
+			break
+		}
+	}
+	if res.err == nil && res.limit == "" {
+		res.sha256 = hex.EncodeToString(d.hash.Sum(nil))
+	}
+	return res
+}
+
+// describeErr turns a decompressor error into words a support engineer
+// reads at once.
+func describeErr(c coding, err error, total int, off int64) error {
+	var ce flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Errorf("the compressed stream ends after %d bytes before its final block and trailer (truncated)", total)
+	case errors.Is(err, gzip.ErrChecksum) || errors.Is(err, zlib.ErrChecksum):
+		return fmt.Errorf("the decompressed data does not match the stream's checksum (corrupted)")
+	case errors.Is(err, gzip.ErrHeader) || errors.Is(err, zlib.ErrHeader):
+		return fmt.Errorf("invalid %s header", c)
+	case errors.As(err, &ce):
+		return fmt.Errorf("corrupt deflate data (%v)", err)
+	}
+	return err
+}
+
+// String names the coding as Content-Encoding does.
+func (c coding) String() string {
+	switch c {
+	case codingGzip:
+		return "gzip"
+	case codingDeflate:
+		return "deflate"
+	case codingOther:
+		return "other"
+	}
+	return "identity"
+}

@@ -1,0 +1,65 @@
+package http
+
+// Limits bound what a Conn buffers and decodes. A zero field means its
+// default (see DefaultConfig).
+type Limits struct {
+	// MaxLineBytes caps one start or header line (default 8192). A longer
+	// line is malformed.
+	MaxLineBytes int
+	// MaxHeaderBytes caps a whole header block (default 65536).
+	MaxHeaderBytes int
+	// MaxHeaders caps the header fields of one message (default 256).
+	MaxHeaders int
+	// MaxCompressedBytes caps how much of a gzip/deflate body is buffered
+	// for decoding (default 16 MiB); a larger body is framed and counted
+	// but not decoded (http.body_limit).
+	MaxCompressedBytes int
+	// MaxBodyBytes caps the decompressed size of one body (default 256 MiB);
+	// decoding stops there (http.body_limit).
+	MaxBodyBytes int64
+	// MaxRatio caps decompressed/compressed size once the output passes
+	// MinRatioBytes (default 1000): a decompression bomb.
+	MaxRatio int64
+	// MinRatioBytes is the output size from which MaxRatio applies
+	// (default 1 MiB).
+	MinRatioBytes int64
+	// MaxPending caps pipelined requests awaiting their response
+	// (default 128); older ones are dropped.
+	MaxPending int
+}
+
+// Config configures a Conn.
+type Config struct {
+	Limits Limits
+}
+
+// DefaultConfig returns the default limits.
+func DefaultConfig() Config { return Config{Limits: Limits{}.withDefaults()} }
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxLineBytes <= 0 {
+		l.MaxLineBytes = 8192
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = 65536
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = 256
+	}
+	if l.MaxCompressedBytes <= 0 {
+		l.MaxCompressedBytes = 16 << 20
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 256 << 20
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = 1000
+	}
+	if l.MinRatioBytes <= 0 {
+		l.MinRatioBytes = 1 << 20
+	}
+	if l.MaxPending <= 0 {
+		l.MaxPending = 128
+	}
+	return l
+}

@@ -1,0 +1,413 @@
+package tls
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Extension numbers (IANA TLS ExtensionType registry).
+const (
+	extServerName             uint16 = 0  // RFC 6066, 3
+	extStatusRequest          uint16 = 5  // RFC 6066, 8
+	extSupportedGroups        uint16 = 10 // RFC 8422, 5.1.1
+	extECPointFormats         uint16 = 11 // RFC 8422, 5.1.2
+	extSignatureAlgorithms    uint16 = 13 // RFC 8446, 4.2.3
+	extALPN                   uint16 = 16 // RFC 7301, 3.1
+	extEncryptThenMAC         uint16 = 22 // RFC 7366, 2
+	extExtendedMasterSecret   uint16 = 23 // RFC 7627, 5.1
+	extSessionTicket          uint16 = 35 // RFC 5077, 3.2
+	extPreSharedKey           uint16 = 41 // RFC 8446, 4.2.11
+	extEarlyData              uint16 = 42 // RFC 8446, 4.2.10
+	extSupportedVersions      uint16 = 43 // RFC 8446, 4.2.1
+	extCertificateAuthorities uint16 = 47 // RFC 8446, 4.2.4
+	extPSKModes               uint16 = 45 // RFC 8446, 4.2.9
+	extKeyShare               uint16 = 51 // RFC 8446, 4.2.8
+	extRenegotiationInfo      uint16 = 0xff01
+)
+
+// isGREASE reports whether v is a GREASE value (RFC 8701).
+func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
+
+// ClientHello is a parsed ClientHello (RFC 8446, 4.1.2; RFC 5246, 7.4.1.2).
+// Random and SessionID alias the input; the other slices are fresh.
+type ClientHello struct {
+	Version              Version // legacy_version
+	Random               []byte  // 32 bytes
+	SessionID            []byte
+	CipherSuites         []uint16
+	CompressionMethods   []uint8
+	Extensions           []uint16 // extension types in wire order
+	ServerName           string   // SNI host_name
+	ALPN                 []string
+	SupportedVersions    []Version
+	SupportedGroups      []uint16
+	ECPointFormats       []uint8
+	KeyShareGroups       []uint16
+	SignatureAlgorithms  []uint16
+	ExtendedMasterSecret bool
+	EncryptThenMAC       bool
+	SessionTicket        bool // session_ticket extension present
+	SessionTicketLen     int  // length of a ticket offered for resumption
+	PSK                  bool // pre_shared_key extension present
+	PSKIdentities        int
+	EarlyData            bool
+}
+
+// ParseClientHello parses a ClientHello body (without the 4-byte handshake
+// header). Duplicate extensions, bodies not consumed exactly and trailing
+// bytes are ErrMalformed.
+func ParseClientHello(body []byte) (ClientHello, error) {
+	var m ClientHello
+	s := cryptobyte.String(body)
+	var ver uint16
+	var sid, cs, comp cryptobyte.String
+	if !s.ReadUint16(&ver) || !s.ReadBytes(&m.Random, 32) || !s.ReadUint8LengthPrefixed(&sid) ||
+		!s.ReadUint16LengthPrefixed(&cs) || !s.ReadUint8LengthPrefixed(&comp) {
+		return ClientHello{}, malformed("client hello", "short fixed part")
+	}
+	m.Version = Version(ver)
+	if len(sid) > 32 {
+		return ClientHello{}, malformed("client hello", fmt.Sprintf("session id length %d exceeds 32", len(sid)))
+	}
+	m.SessionID = sid
+	if len(cs)%2 != 0 {
+		return ClientHello{}, malformed("client hello", fmt.Sprintf("odd cipher suites length %d", len(cs)))
+	}
+	for !cs.Empty() {
+		var c uint16
+		cs.ReadUint16(&c)
+		m.CipherSuites = append(m.CipherSuites, c)
+	}
+	m.CompressionMethods = append([]uint8(nil), comp...)
+	if s.Empty() { // no extensions (RFC 5246, 7.4.1.2)
+		return m, nil
+	}
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
+		return ClientHello{}, malformed("client hello", "extensions length does not match the body")
+	}
+	seen := map[uint16]bool{}
+	for !exts.Empty() {
+		var typ uint16
+		var d cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
+			return ClientHello{}, malformed("client hello", "truncated extension")
+		}
+		if seen[typ] {
+			return ClientHello{}, malformed("client hello", fmt.Sprintf("duplicate extension %d", typ))
+		}
+		seen[typ] = true
+		m.Extensions = append(m.Extensions, typ)
+		if !m.parseExtension(typ, d) {
+			return ClientHello{}, malformed("client hello", fmt.Sprintf("bad extension %d", typ))
+		}
+	}
+	return m, nil
+}
+
+func readU16List(d *cryptobyte.String, out *[]uint16) bool {
+	var l cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&l) || len(l)%2 != 0 {
+		return false
+	}
+	for !l.Empty() {
+		var v uint16
+		l.ReadUint16(&v)
+		*out = append(*out, v)
+	}
+	return true
+}
+
+func (m *ClientHello) parseExtension(typ uint16, d cryptobyte.String) bool {
+	switch typ {
+	case extServerName: // RFC 6066, 3
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+			return false
+		}
+		for !list.Empty() {
+			var nt uint8
+			var name cryptobyte.String
+			if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
+				return false
+			}
+			if nt == 0 && m.ServerName == "" {
+				m.ServerName = strings.TrimSuffix(string(name), ".")
+			}
+		}
+	case extALPN: // RFC 7301, 3.1
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) {
+			return false
+		}
+		for !list.Empty() {
+			var p cryptobyte.String
+			if !list.ReadUint8LengthPrefixed(&p) || p.Empty() {
+				return false
+			}
+			m.ALPN = append(m.ALPN, string(p))
+		}
+	case extSupportedVersions: // RFC 8446, 4.2.1
+		var list cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&list) || len(list)%2 != 0 {
+			return false
+		}
+		for !list.Empty() {
+			var v uint16
+			list.ReadUint16(&v)
+			m.SupportedVersions = append(m.SupportedVersions, Version(v))
+		}
+	case extSupportedGroups: // RFC 8422, 5.1.1
+		if !readU16List(&d, &m.SupportedGroups) {
+			return false
+		}
+	case extECPointFormats: // RFC 8422, 5.1.2
+		var list cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&list) {
+			return false
+		}
+		m.ECPointFormats = append([]uint8(nil), list...)
+	case extSignatureAlgorithms: // RFC 8446, 4.2.3
+		if !readU16List(&d, &m.SignatureAlgorithms) {
+			return false
+		}
+	case extKeyShare: // RFC 8446, 4.2.8
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) {
+			return false
+		}
+		for !list.Empty() {
+			var g uint16
+			var ke cryptobyte.String
+			if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&ke) {
+				return false
+			}
+			m.KeyShareGroups = append(m.KeyShareGroups, g)
+		}
+	case extExtendedMasterSecret: // RFC 7627, 5.1
+		m.ExtendedMasterSecret = true
+	case extEncryptThenMAC: // RFC 7366, 2
+		m.EncryptThenMAC = true
+	case extSessionTicket: // RFC 5077, 3.2
+		m.SessionTicket = true
+		m.SessionTicketLen = len(d)
+		d = nil
+	case extPreSharedKey: // RFC 8446, 4.2.11
+		var ids, binders cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&ids) || !d.ReadUint16LengthPrefixed(&binders) {
+			return false
+		}
+		for !ids.Empty() {
+			var id cryptobyte.String
+			var age uint32
+			if !ids.ReadUint16LengthPrefixed(&id) || !ids.ReadUint32(&age) {
+				return false
+			}
+			m.PSKIdentities++
+		}
+		m.PSK = true
+	case extEarlyData:
+		m.EarlyData = true
+	default: // unknown or not decoded: skipped by its length
+		d = nil
+	}
+	return d.Empty()
+}
+
+// MaxVersion returns the highest non-GREASE version the client offers:
+// from supported_versions when present, else legacy_version.
+func (m *ClientHello) MaxVersion() Version {
+	max := Version(0)
+	for _, v := range m.SupportedVersions {
+		if !isGREASE(uint16(v)) && v > max {
+			max = v
+		}
+	}
+	if max == 0 {
+		max = m.Version
+	}
+	return max
+}
+
+// JA3 returns the JA3 fingerprint string of the ClientHello
+// (version,ciphers,extensions,groups,point formats; GREASE values removed)
+// and its MD5 hash in hex.
+func (m *ClientHello) JA3() (string, string) {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(int(m.Version)))
+	b.WriteByte(',')
+	writeList16(&b, m.CipherSuites)
+	b.WriteByte(',')
+	writeList16(&b, m.Extensions)
+	b.WriteByte(',')
+	writeList16(&b, m.SupportedGroups)
+	b.WriteByte(',')
+	first := true
+	for _, f := range m.ECPointFormats {
+		if !first {
+			b.WriteByte('-')
+		}
+		first = false
+		b.WriteString(strconv.Itoa(int(f)))
+	}
+	s := b.String()
+	sum := md5.Sum([]byte(s))
+	return s, hex.EncodeToString(sum[:])
+}
+
+func writeList16(b *strings.Builder, l []uint16) {
+	first := true
+	for _, v := range l {
+		if isGREASE(v) {
+			continue
+		}
+		if !first {
+			b.WriteByte('-')
+		}
+		first = false
+		b.WriteString(strconv.Itoa(int(v)))
+	}
+}
+
+// helloRetryRequestRandom is the ServerHello.random of a HelloRetryRequest
+// (RFC 8446, 4.1.3).
+var helloRetryRequestRandom = []byte{
+	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+}
+
+// ServerHello is a parsed ServerHello or HelloRetryRequest (RFC 8446,
+// 4.1.3; RFC 5246, 7.4.1.3). Random and SessionID alias the input.
+type ServerHello struct {
+	Version              Version // legacy_version
+	Random               []byte
+	SessionID            []byte
+	CipherSuite          uint16
+	CompressionMethod    uint8
+	Extensions           []uint16
+	SupportedVersion     Version // from supported_versions, 0 when absent
+	KeyShareGroup        uint16
+	ALPN                 string
+	ExtendedMasterSecret bool
+	EncryptThenMAC       bool
+	SessionTicket        bool
+	PSK                  bool
+	HelloRetryRequest    bool
+}
+
+// ChosenVersion returns the negotiated version: supported_versions when
+// present (TLS 1.3), else legacy_version.
+func (m *ServerHello) ChosenVersion() Version {
+	if m.SupportedVersion != 0 {
+		return m.SupportedVersion
+	}
+	return m.Version
+}
+
+// ParseServerHello parses a ServerHello body. It recognises a
+// HelloRetryRequest by its special random.
+func ParseServerHello(body []byte) (ServerHello, error) {
+	var m ServerHello
+	s := cryptobyte.String(body)
+	var ver uint16
+	var sid cryptobyte.String
+	if !s.ReadUint16(&ver) || !s.ReadBytes(&m.Random, 32) || !s.ReadUint8LengthPrefixed(&sid) ||
+		!s.ReadUint16(&m.CipherSuite) || !s.ReadUint8(&m.CompressionMethod) {
+		return ServerHello{}, malformed("server hello", "short fixed part")
+	}
+	m.Version = Version(ver)
+	m.SessionID = sid
+	m.HelloRetryRequest = bytes.Equal(m.Random, helloRetryRequestRandom)
+	if s.Empty() {
+		return m, nil
+	}
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
+		return ServerHello{}, malformed("server hello", "extensions length does not match the body")
+	}
+	seen := map[uint16]bool{}
+	for !exts.Empty() {
+		var typ uint16
+		var d cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
+			return ServerHello{}, malformed("server hello", "truncated extension")
+		}
+		if seen[typ] {
+			return ServerHello{}, malformed("server hello", fmt.Sprintf("duplicate extension %d", typ))
+		}
+		seen[typ] = true
+		m.Extensions = append(m.Extensions, typ)
+		ok := true
+		switch typ {
+		case extSupportedVersions:
+			var v uint16
+			ok = d.ReadUint16(&v)
+			m.SupportedVersion = Version(v)
+		case extKeyShare: // a group (HRR) or a KeyShareEntry
+			ok = d.ReadUint16(&m.KeyShareGroup)
+			if ok && !m.HelloRetryRequest {
+				var ke cryptobyte.String
+				ok = d.ReadUint16LengthPrefixed(&ke)
+			}
+		case extALPN:
+			var list, p cryptobyte.String
+			ok = d.ReadUint16LengthPrefixed(&list) && list.ReadUint8LengthPrefixed(&p) && list.Empty()
+			m.ALPN = string(p)
+		case extExtendedMasterSecret:
+			m.ExtendedMasterSecret = true
+		case extEncryptThenMAC:
+			m.EncryptThenMAC = true
+		case extSessionTicket:
+			m.SessionTicket = true
+		case extPreSharedKey:
+			var id uint16
+			ok = d.ReadUint16(&id)
+			m.PSK = true
+		default:
+			d = nil
+		}
+		if !ok || !d.Empty() {
+			return ServerHello{}, malformed("server hello", fmt.Sprintf("bad extension %d", typ))
+		}
+	}
+	return m, nil
+}
+
+// EncryptedExtensions holds what the TLS 1.3 EncryptedExtensions message
+// (RFC 8446, 4.3.1) says that matters for analysis.
+type EncryptedExtensions struct {
+	Extensions []uint16
+	ALPN       string
+}
+
+// ParseEncryptedExtensions parses an EncryptedExtensions body.
+func ParseEncryptedExtensions(body []byte) (EncryptedExtensions, error) {
+	var m EncryptedExtensions
+	s := cryptobyte.String(body)
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
+		return EncryptedExtensions{}, malformed("encrypted extensions", "length does not match the body")
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var d cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
+			return EncryptedExtensions{}, malformed("encrypted extensions", "truncated extension")
+		}
+		m.Extensions = append(m.Extensions, typ)
+		if typ == extALPN {
+			var list, p cryptobyte.String
+			if !d.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&p) {
+				return EncryptedExtensions{}, malformed("encrypted extensions", "bad alpn")
+			}
+			m.ALPN = string(p)
+		}
+	}
+	return m, nil
+}

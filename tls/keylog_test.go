@@ -1,0 +1,136 @@
+package tls
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nettrace/nettrace/health"
+)
+
+func TestKeyLogAdd(t *testing.T) {
+	cr := strings.Repeat("ab", 32)
+	master := strings.Repeat("cd", 48)
+	tests := []struct {
+		name    string
+		text    string
+		entries int
+		wantErr bool
+	}{
+		{name: "one line", text: "CLIENT_RANDOM " + cr + " " + master + "\n", entries: 1},
+		{name: "crlf and comment", text: "# comment\r\n\r\nCLIENT_RANDOM " + cr + " " + master + "\r\n", entries: 1},
+		{name: "no final newline", text: "CLIENT_RANDOM " + cr + " " + master, entries: 1},
+		{name: "tls13 labels", text: "CLIENT_HANDSHAKE_TRAFFIC_SECRET " + cr + " " + strings.Repeat("01", 32) + "\nSERVER_TRAFFIC_SECRET_0 " + cr + " " + strings.Repeat("02", 48) + "\n", entries: 1},
+		{name: "unknown label skipped", text: "EXPORTER_SECRET " + cr + " " + strings.Repeat("01", 32) + "\n", entries: 0},
+		{name: "short random", text: "CLIENT_RANDOM abcd " + master + "\n", wantErr: true},
+		{name: "bad hex", text: "CLIENT_RANDOM " + strings.Repeat("zz", 32) + " " + master + "\n", wantErr: true},
+		{name: "master wrong size", text: "CLIENT_RANDOM " + cr + " " + strings.Repeat("cd", 32) + "\n", wantErr: true},
+		{name: "two fields", text: "CLIENT_RANDOM " + cr + "\n", wantErr: true},
+		{name: "long line", text: strings.Repeat("x", 5000) + "\nCLIENT_RANDOM " + cr + " " + master + "\n", entries: 1, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := NewKeyLog()
+			err := k.Add([]byte(tc.text))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Add() error = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrKeyLogLine) {
+					t.Errorf("error %v does not wrap ErrKeyLogLine", err)
+				}
+				if strings.Contains(err.Error(), master) || strings.Contains(err.Error(), "cdcdcdcd") {
+					t.Errorf("error %q contains a secret", err)
+				}
+			}
+			if k.Len() != tc.entries {
+				t.Errorf("Len() = %d, want %d", k.Len(), tc.entries)
+			}
+		})
+	}
+}
+
+func TestLoadKeyLogMergesFiles(t *testing.T) {
+	a, b := testdata("tls12-ecdhe-rsa-aes128gcm-curl-nginx.keys"), testdata("tls13-aes128gcm-curl-nginx.keys")
+	k, err := LoadKeyLog(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Len() != 2 {
+		t.Errorf("Len() = %d, want 2", k.Len())
+	}
+	if _, err := LoadKeyLog(filepath.Join(t.TempDir(), "missing.keys")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+// TestKeyLogFromPcapngDSB reads the key log from a pcapng Decryption Secrets
+// Block (made with `editcap --inject-secrets tls,…`) and decrypts with it.
+func TestKeyLogFromPcapngDSB(t *testing.T) {
+	k, err := LoadKeyLog(testdata("tls12-ecdhe-rsa-chacha20-dsb.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Len() != 1 {
+		t.Fatalf("Len() = %d, want 1", k.Len())
+	}
+	f, _ := os.Open(testdata("tls12-ecdhe-rsa-chacha20-dsb.pcapng"))
+	defer f.Close()
+	if n, err := NewKeyLog().AddPcapng(f); n != 1 || err != nil {
+		t.Errorf("AddPcapng = %d, %v", n, err)
+	}
+	col := decryptHTTP(t, testdata("tls12-ecdhe-rsa-chacha20-curl-nginx.pcap"), k, chunkWhole)
+	reqs, resps, _ := httpView(col)
+	if len(reqs) != 1 || reqs[0] != "GET /index.html" || len(resps) != 1 || resps[0] != "200" {
+		t.Errorf("requests %v responses %v", reqs, resps)
+	}
+	if _, err := NewKeyLog().AddPcapng(bytes.NewReader([]byte("not a pcapng file"))); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+// TestKeyLogConcurrentReads looks keys up from several goroutines while
+// lines are added (run with -race).
+func TestKeyLogConcurrentReads(t *testing.T) {
+	k := mustKeyLog(t, testdata("tls12-ecdhe-rsa-aes128gcm-curl-nginx.keys"))
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				k.lookup(make([]byte, 32), secretMaster)
+				k.Add([]byte("CLIENT_RANDOM " + strings.Repeat("0", 63) + "1 " + strings.Repeat("cd", 48)))
+			}
+		}()
+	}
+	wg.Wait()
+	_ = health.Discard
+}
+
+// TestTLS13OnlyTrafficSecrets: a key log with only the application traffic
+// secrets still decrypts the application data (the handshake stays
+// hidden).
+func TestTLS13OnlyTrafficSecrets(t *testing.T) {
+	b, err := os.ReadFile(testdata("tls13-aes256gcm-sclient-nginx.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "CLIENT_TRAFFIC_SECRET_0") || strings.HasPrefix(l, "SERVER_TRAFFIC_SECRET_0") {
+			keep = append(keep, l)
+		}
+	}
+	k := NewKeyLog()
+	k.Add([]byte(strings.Join(keep, "\n")))
+	col := decryptHTTP(t, testdata("tls13-aes256gcm-sclient-nginx.pcap"), k, chunkWhole)
+	reqs, resps, _ := httpView(col)
+	if len(reqs) != 1 || len(resps) != 1 || resps[0] != "200" {
+		t.Errorf("requests %v responses %v; events %+v", reqs, resps, col.Events)
+	}
+}

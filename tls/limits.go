@@ -1,0 +1,61 @@
+package tls
+
+import "github.com/nettrace/nettrace/tcpstate"
+
+// Limits bound what one Conn buffers and tries. The zero value of a field
+// means its default (DefaultConfig shows them).
+type Limits struct {
+	// MaxHandshakeBytes caps one handshake message other than Certificate
+	// (default 65536, as Go's crypto/tls). A longer one is malformed.
+	MaxHandshakeBytes int
+	// MaxCertificateBytes caps one Certificate message (default 262144).
+	MaxCertificateBytes int
+	// MaxCerts caps the certificates of a chain that are decoded (default
+	// 10); the others are counted.
+	MaxCerts int
+	// MaxResyncBytes is how far a direction is scanned for the next record
+	// header after a gap or a malformed record before it is abandoned
+	// (default 65536).
+	MaxResyncBytes int
+	// MaxSeqSkip is how many lost records are tried after a gap to find the
+	// sequence number of the next encrypted record (default 64).
+	MaxSeqSkip int
+	// MaxHostScan is how many bytes of decrypted client data are searched
+	// for an HTTP Host header when the ClientHello had no SNI (default 4096).
+	MaxHostScan int
+}
+
+// Config configures a Conn.
+type Config struct {
+	// KeyLog holds the secrets used to decrypt; nil disables decryption
+	// (and the tls.no_key notice).
+	KeyLog *KeyLog
+	// Plaintext builds the decoder of the decrypted application data (for
+	// example the HTTP decoder); it is called once per connection, on the
+	// first decrypted application data, with the Conn's StreamContext. nil
+	// drops the plaintext.
+	Plaintext tcpstate.NewHandler
+	// Limits bounds memory and work.
+	Limits Limits
+}
+
+// DefaultConfig returns a Config with no key log, no plaintext decoder and
+// the default limits.
+func DefaultConfig() Config {
+	return Config{Limits: Limits{}.withDefaults()}
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxHandshakeBytes, 65536)
+	def(&l.MaxCertificateBytes, 262144)
+	def(&l.MaxCerts, 10)
+	def(&l.MaxResyncBytes, 65536)
+	def(&l.MaxSeqSkip, 64)
+	def(&l.MaxHostScan, 4096)
+	return l
+}
