@@ -42,6 +42,9 @@ type decoders struct {
 	src  countingReader
 	out  []byte
 	hash hash.Hash
+	// noHash skips hashing the decoded bytes: the SHA-256 only appears in
+	// decoded messages, so it is computed only when they are wanted.
+	noHash bool
 }
 
 // countingReader serves a buffered compressed body and counts the bytes the
@@ -126,6 +129,7 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 		d.hash = sha256.New()
 	}
 	d.hash.Reset()
+	hashing := !d.noHash
 	if d.out == nil {
 		d.out = make([]byte, 32<<10)
 	}
@@ -136,7 +140,9 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 				n = int(lim.MaxBodyBytes - res.decoded)
 				res.limit = "size"
 			}
-			d.hash.Write(d.out[:n])
+			if hashing {
+				d.hash.Write(d.out[:n])
+			}
 			res.decoded += int64(n)
 			if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.off, 1) {
 				res.limit = "ratio"
@@ -160,7 +166,7 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 			break
 		}
 	}
-	if res.err == nil && res.limit == "" {
+	if res.err == nil && res.limit == "" && hashing {
 		res.sha256 = hex.EncodeToString(d.hash.Sum(nil))
 	}
 	return res

@@ -475,6 +475,9 @@ func (c *Conn) body(h *half, b []byte, at tcpstate.Position) {
 		m.comp = append(m.comp, b...)
 		return
 	}
+	if !c.ctx.Reporter.WantMessages() {
+		return // the hash is only shown in decoded messages
+	}
 	if h.hash == nil {
 		h.hash = sha256.New()
 	}
@@ -551,6 +554,7 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": reqLine})
 	case decoded && m.gap:
 	case decoded && m.bodyWire > 0:
+		c.dec.noHash = !c.ctx.Reporter.WantMessages()
 		res = c.dec.decode(m.coding, m.comp, c.lim)
 		if res.err != nil {
 			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
