@@ -303,6 +303,17 @@ func (c *Capture) emit(t time.Time, data []byte, wire int, link uint16, iface in
 // length in a short file never makes it allocate more than twice the bytes
 // that exist.
 func (c *Capture) readRecord(n int) ([]byte, error) {
+	// Zero-copy when the record fits the read buffer: the frame aliases
+	// it, which the Frame contract allows (valid until the next call).
+	if n <= c.r.Size() {
+		if b, err := c.r.Peek(n); err == nil {
+			c.r.Discard(n) // cannot fail after a successful Peek
+			c.off += int64(n)
+			return b, nil
+		}
+		// Fewer bytes than the record: the copying path below reads what
+		// there is and reports the damage.
+	}
 	b, err := c.readAppend(c.buf[:0], n)
 	c.buf = b[:0]
 	return b, err
