@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bench [-n 3] [-tshark=true] [-cpuprofile FILE] capture.pcap
+//	bench [-n 3] [-tshark=true] [-cpuprofile FILE] [-memprofile FILE] capture.pcap
 //
 // Build the benchmark input with examples/pcapsynth (see README.md).
 package main
@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("n", 3, "analysis runs (the best is reported)")
 	tshark := fs.Bool("tshark", true, "also time tshark -n -q -z conv,tcp when it is on the PATH")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the analysis runs to `file`")
+	memprofile := fs.String("memprofile", "", "write an allocation profile of the analysis runs to `file`")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: bench [-n runs] [-tshark=false] [-cpuprofile file] capture.pcap")
 		return 2
@@ -80,6 +81,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if d < best {
 			best, allocs, gcShare = d, a/float64(frames), g
+		}
+	}
+	if *memprofile != "" {
+		if f, err := os.Create(*memprofile); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
 		}
 	}
 	pps := float64(frames) / best.Seconds()
