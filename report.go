@@ -2,6 +2,7 @@ package nettrace
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -11,7 +12,8 @@ import (
 // Report is what an analysis found in one capture.
 type Report struct {
 	Capture CaptureInfo
-	// Findings group the events by kind, most severe first, then by count.
+	// Findings group the events by kind: most severe first; within a
+	// severity, cross-connection diagnoses before symptoms, then by count.
 	Findings []Finding
 	// Events holds the first Options.MaxEventsKept events in emission
 	// order (flow summaries excluded: see Flows).
@@ -141,8 +143,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// sortedFindings returns the findings, most severe first, then most
-// frequent, then by kind for a stable order.
+// isDiagnosis reports whether k is a conclusion drawn across connections
+// (a NAT in front of the clients, a server that stops accepting, a PMTU
+// black hole) rather than a symptom on one connection. A support engineer
+// wants the conclusion before the symptoms it explains.
+func isDiagnosis(k health.Kind) bool {
+	switch k {
+	case health.TCPNotAccepting, health.TCPSourcePortFailures, health.TCPResetAfterIdle:
+		return true
+	}
+	return strings.HasPrefix(string(k), "net.")
+}
+
+// sortedFindings returns the findings, most severe first; within a
+// severity, diagnoses before symptoms, then the most frequent, then by kind
+// for a stable order.
 func (c *collector) sortedFindings() []Finding {
 	out := make([]Finding, 0, len(c.findings))
 	for _, f := range c.findings {
@@ -152,6 +167,9 @@ func (c *collector) sortedFindings() []Finding {
 		a, b := out[i], out[j]
 		if a.Severity != b.Severity {
 			return a.Severity > b.Severity
+		}
+		if da, db := isDiagnosis(a.Kind), isDiagnosis(b.Kind); da != db {
+			return da
 		}
 		if a.Count != b.Count {
 			return a.Count > b.Count

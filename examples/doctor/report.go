@@ -140,7 +140,7 @@ func printConnections(w io.Writer, flows []nettrace.Flow, dropped int) {
 			fmt.Sprintf("%d–%d", f.FirstFrame, f.LastFrame),
 			fmt.Sprintf("%d/%d", f.Packets[0], f.Packets[1]),
 			byteSize(f.Bytes[0])+"/"+byteSize(f.Bytes[1]),
-			rtt(f.HandshakeRTT), orDash(f.CloseReason), findingsOf(f))
+			rtt(f.HandshakeRTT), endOf(f.CloseReason), findingsOf(f))
 	}
 	if dropped > 0 {
 		fmt.Fprintf(w, "  … %d more connections not kept (Options.MaxFlowsKept)\n", dropped)
@@ -189,6 +189,15 @@ func serverLabel(f nettrace.Flow) string {
 		return f.Server.String() + " (" + f.ServerName + ")"
 	}
 	return f.Server.String()
+}
+
+// endOf names how a connection ended, shortly: "open" for one still open
+// when the capture ended.
+func endOf(reason string) string {
+	if reason == "end_of_capture" {
+		return "open"
+	}
+	return orDash(reason)
 }
 
 func rtt(d time.Duration) string {
