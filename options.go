@@ -5,6 +5,7 @@ import (
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/layers/http"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )
@@ -29,6 +30,13 @@ type Options struct {
 	KeyLogFiles []string
 	// KeyLog, when set, is used (and extended) instead of loading KeyLogFiles.
 	KeyLog *tls.KeyLog
+
+	// HTTPBody, when set, receives every HTTP body as it is decoded
+	// (de-chunked, decompressed), in plaintext and decrypted TLS alike.
+	HTTPBody func(ctx *tcpstate.StreamContext, b http.Body)
+	// TLSPlaintext, when set, also receives each decrypted TLS stream
+	// (both directions), next to the HTTP decoder.
+	TLSPlaintext tcpstate.NewHandler
 
 	// DecodeAs forces a protocol on a TCP port ("tls", "http", "smb",
 	// "dcerpc", "tds"), like tshark's -d tcp.port==N,proto.

@@ -56,14 +56,48 @@ func (a *Analyzer) builtinDecoders() []Decoder {
 }
 
 func (a *Analyzer) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
-	return http.NewConn(ctx, http.DefaultConfig())
+	cfg := http.DefaultConfig()
+	cfg.Body = a.opts.HTTPBody
+	return http.NewConn(ctx, cfg)
 }
 
 func (a *Analyzer) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tls.DefaultConfig()
 	cfg.KeyLog = a.keylog
 	cfg.Plaintext = a.newHTTP
+	if user := a.opts.TLSPlaintext; user != nil {
+		cfg.Plaintext = func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+			return teeHandler{user(ctx), a.newHTTP(ctx)}
+		}
+	}
 	return tls.NewConn(ctx, cfg)
+}
+
+// teeHandler feeds one stream to two handlers; either may be nil.
+type teeHandler [2]tcpstate.StreamHandler
+
+func (t teeHandler) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	for _, h := range t {
+		if h != nil {
+			h.Feed(dir, data, at)
+		}
+	}
+}
+
+func (t teeHandler) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	for _, h := range t {
+		if h != nil {
+			h.Gap(dir, n, at)
+		}
+	}
+}
+
+func (t teeHandler) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
+	for _, h := range t {
+		if h != nil {
+			h.Close(reason, at)
+		}
+	}
 }
 
 func (a *Analyzer) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {

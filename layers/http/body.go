@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,38 +43,33 @@ type decoders struct {
 	src  countingReader
 	out  []byte
 	hash hash.Hash
+	// sink, when set, receives each decoded piece (Config.Body).
+	sink func([]byte)
 	// noHash skips hashing the decoded bytes: the SHA-256 only appears in
 	// decoded messages, so it is computed only when they are wanted.
 	noHash bool
 }
 
 // countingReader serves a buffered compressed body and counts the bytes the
-// decompressor consumed. It implements io.ByteReader, so flate and gzip
-// read it directly without a bufio layer and the count is exact.
+// decompressor consumed. It embeds a *bytes.Reader-compatible value: flate
+// and gzip read a *bytes.Reader directly (io.ByteReader, no bufio layer, so
+// the count is exact) and klauspost/compress selects its specialised,
+// non-interface Huffman loop for it.
 type countingReader struct {
-	b   []byte
-	off int64
+	r bytes.Reader
+	n int64 // len of the body
 }
 
-func (r *countingReader) Read(p []byte) (int, error) {
-	if r.off >= int64(len(r.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.off:])
-	r.off += int64(n)
-	return n, nil
+// reset serves b from its start.
+func (c *countingReader) reset(b []byte) {
+	c.r.Reset(b)
+	c.n = int64(len(b))
 }
 
-func (r *countingReader) ReadByte() (byte, error) {
-	if r.off >= int64(len(r.b)) {
-		return 0, io.EOF
-	}
-	c := r.b[r.off]
-	r.off++
-	return c, nil
-}
+// consumed is how many bytes of the body the decompressor has read.
+func (c *countingReader) consumed() int64 { return c.n - int64(c.r.Len()) }
 
-var _ flate.Reader = (*countingReader)(nil)
+var _ flate.Reader = (*bytes.Reader)(nil)
 
 // isZlibHeader reports whether b starts with a valid zlib CMF/FLG pair
 // (RFC 1950, 2.2) for deflate.
@@ -85,15 +81,15 @@ func isZlibHeader(b []byte) bool {
 // size and ratio caps.
 func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 	var res bodyResult
-	d.src = countingReader{b: comp}
+	d.src.reset(comp)
 	var r io.Reader
 	var err error
 	switch c {
 	case codingGzip:
 		if d.gz == nil {
-			d.gz, err = gzip.NewReader(&d.src)
+			d.gz, err = gzip.NewReader(&d.src.r)
 		} else {
-			err = d.gz.Reset(&d.src)
+			err = d.gz.Reset(&d.src.r)
 		}
 		if d.gz != nil {
 			d.gz.Multistream(true)
@@ -102,24 +98,24 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 	case codingDeflate:
 		if isZlibHeader(comp) {
 			if d.zl == nil {
-				d.zl, err = zlib.NewReader(&d.src)
+				d.zl, err = zlib.NewReader(&d.src.r)
 			} else {
-				err = d.zl.(zlib.Resetter).Reset(&d.src, nil)
+				err = d.zl.(zlib.Resetter).Reset(&d.src.r, nil)
 			}
 			r = d.zl
 		} else {
 			res.rawDefl = true
 			if d.fl == nil {
-				d.fl = flate.NewReader(&d.src)
+				d.fl = flate.NewReader(&d.src.r)
 			} else {
-				err = d.fl.(flate.Resetter).Reset(&d.src, nil)
+				err = d.fl.(flate.Resetter).Reset(&d.src.r, nil)
 			}
 			r = d.fl
 		}
 	}
 	if err != nil {
-		res.err = describeErr(c, err, len(comp), d.src.off)
-		res.offset = d.src.off
+		res.err = describeErr(c, err, len(comp), d.src.consumed())
+		res.offset = d.src.consumed()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			res.offset = int64(len(comp))
 		}
@@ -143,8 +139,11 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 			if hashing {
 				d.hash.Write(d.out[:n])
 			}
+			if d.sink != nil {
+				d.sink(d.out[:n])
+			}
 			res.decoded += int64(n)
-			if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.off, 1) {
+			if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.consumed(), 1) {
 				res.limit = "ratio"
 			}
 			if res.limit != "" {
@@ -155,14 +154,14 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 			break
 		}
 		if err != nil {
-			res.offset = d.src.off
-			res.err = describeErr(c, err, len(comp), d.src.off)
+			res.offset = d.src.consumed()
+			res.err = describeErr(c, err, len(comp), d.src.consumed())
 			break
 		}
 		if n == 0 {
 			// A reader that makes no progress: count it as truncated.
-			res.err = fmt.Errorf("decompressor made no progress at offset %d", d.src.off)
-			res.offset = d.src.off
+			res.err = fmt.Errorf("decompressor made no progress at offset %d", d.src.consumed())
+			res.offset = d.src.consumed()
 			break
 		}
 	}

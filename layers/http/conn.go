@@ -80,6 +80,7 @@ type Conn struct {
 	pending []request
 	dec     decoders
 	want    bool
+	onBody  func(ctx *tcpstate.StreamContext, b Body)
 }
 
 // NewConn returns a Conn reporting to ctx.Reporter.
@@ -87,7 +88,7 @@ func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
 	if ctx.Reporter == nil {
 		ctx.Reporter = health.Discard
 	}
-	return &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages()}
+	return &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages(), onBody: cfg.Body}
 }
 
 // Feed consumes bytes of one direction.
@@ -475,6 +476,9 @@ func (c *Conn) body(h *half, b []byte, at tcpstate.Position) {
 		m.comp = append(m.comp, b...)
 		return
 	}
+	if c.onBody != nil {
+		c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame))
+	}
 	if !c.ctx.Reporter.WantMessages() {
 		return // the hash is only shown in decoded messages
 	}
@@ -487,12 +491,37 @@ func (c *Conn) body(h *half, b []byte, at tcpstate.Position) {
 	h.hash.Write(b)
 }
 
+// bodyPiece describes b, a piece of m's decoded body, for Config.Body.
+func (c *Conn) bodyPiece(m *message, b []byte, frame int64) Body {
+	bp := Body{Response: m.isResp, Encoding: m.encoding, Frame: frame, Data: b}
+	switch {
+	case m.isResp:
+		bp.Status = m.resp.Status
+		if m.hasReq {
+			bp.Request = m.matched.method + " " + m.matched.uri
+		}
+	default:
+		bp.Request = m.req.Method + " " + m.req.URI
+	}
+	return bp
+}
+
+// finalPiece tells Config.Body that m's body ended.
+func (c *Conn) finalPiece(m *message, at tcpstate.Position, failed bool) {
+	bp := c.bodyPiece(m, nil, at.Frame)
+	bp.Final, bp.Failed = true, failed
+	c.onBody(c.ctx, bp)
+}
+
 // finish ends the current message of h: decodes its body, reports and
 // emits its message, and waits for the next start line.
 func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	m := &h.msg
 	if !m.isResp && !m.hasReq {
 		c.addRequest(m, at)
+	}
+	if !m.isResp && c.onBody != nil && m.bodyWire > 0 {
+		c.finalPiece(m, at, m.gap)
 	}
 	if m.isResp {
 		c.respond(h, at)
@@ -555,6 +584,10 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 	case decoded && m.gap:
 	case decoded && m.bodyWire > 0:
 		c.dec.noHash = !c.ctx.Reporter.WantMessages()
+		c.dec.sink = nil
+		if c.onBody != nil {
+			c.dec.sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
+		}
 		res = c.dec.decode(m.coding, m.comp, c.lim)
 		if res.err != nil {
 			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
@@ -578,6 +611,9 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		} else if m.bodyWire == 0 {
 			res.sha256 = fmt.Sprintf("%x", sha256.Sum256(nil))
 		}
+	}
+	if c.onBody != nil && m.bodyWire > 0 {
+		c.finalPiece(m, at, m.gap || res.err != nil || res.limit != "" || res.notBuf)
 	}
 	if c.want {
 		f := map[string]any{"status": st, "reason": m.resp.Reason, "version": m.resp.Proto,

@@ -1,5 +1,7 @@
 package http
 
+import "github.com/nettrace/nettrace/tcpstate"
+
 // Limits bound what a Conn buffers and decodes. A zero field means its
 // default (see DefaultConfig).
 type Limits struct {
@@ -31,6 +33,23 @@ type Limits struct {
 // Config configures a Conn.
 type Config struct {
 	Limits Limits
+	// Body, when set, receives every message body as it is decoded
+	// (de-chunked and decompressed), piece by piece, and once more with
+	// Final set when the body ends. It is how tools save bodies
+	// (examples/tlsdecrypt); nil costs nothing.
+	Body func(ctx *tcpstate.StreamContext, b Body)
+}
+
+// Body is one piece of a decoded HTTP message body, handed to Config.Body.
+type Body struct {
+	Response bool   // a response body; false for a request body
+	Request  string // "GET /path": the request, or the request a response answers
+	Status   int    // the response status; 0 for a request body
+	Encoding string // Content-Encoding, "" for identity
+	Frame    int64  // the frame holding these bytes (for compressed bodies: the frame completing the message)
+	Data     []byte // decoded bytes; valid only during the call
+	Final    bool   // the body ended (Data may be empty)
+	Failed   bool   // with Final: the body did not decode completely
 }
 
 // DefaultConfig returns the default limits.
