@@ -17,7 +17,7 @@ import (
 // heapCap is the peak heap the analysis of any capture stays under with the
 // default limits (README "Fuzzing"): tcpstate's MaxBufferTotal (64 MiB) +
 // MaxRetainTotal (16 MiB) of stream bytes, MaxConns (65536) tracked
-// connections (about 3.6 KiB each in tcpstate), MaxFlowsKept (100000) flow
+// connections (about 3.6 KiB each in tcpstate), MaxFlowsKept (10000) flow
 // summaries and MaxEventsKept (10000) events, plus the decoders'
 // per-connection state, times two for the garbage collector's headroom
 // (GOGC=100). Measured: live heap about 430 MiB and peak HeapInuse about

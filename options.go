@@ -53,7 +53,7 @@ type Options struct {
 	// MaxEventsKept caps the events kept in Report.Events (default 10000;
 	// -1 keeps none). Findings and counts always cover every event.
 	MaxEventsKept int
-	// MaxFlowsKept caps Report.Flows (default 100000; -1 keeps none). The
+	// MaxFlowsKept caps Report.Flows (default 10000; -1 keeps none). The
 	// cap keeps memory bounded on captures with millions of connections.
 	MaxFlowsKept int
 	// MaxExampleFrames is the number of example frames kept per finding
@@ -105,7 +105,7 @@ func (o *Options) maxFlowsKept() int {
 	case o.MaxFlowsKept < 0:
 		return 0
 	case o.MaxFlowsKept == 0:
-		return 100000
+		return 10000
 	}
 	return o.MaxFlowsKept
 }
