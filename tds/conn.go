@@ -1066,6 +1066,13 @@ func (c *Conn) endTokens(ms *msgState, at tcpstate.Position) {
 			ts.err.(*ParseError).Detail = fmt.Sprintf("%d bytes at the end of the response do not form a token", len(ts.pending))
 		}
 		ts.pending = ts.pending[:0]
+		// With the version known from the login, a complete response must
+		// end on a token boundary: bytes over are a broken token stream.
+		// Picked up mid-stream (version unknown) they may be a layout we
+		// guessed wrong, so they are only counted.
+		if c.version != 0 && !ts.stopped {
+			c.emitMalformed(tcpstate.ServerToClient, at, ts.err)
+		}
 	}
 	if ts.err != nil && errors.Is(ts.err, ErrMalformed) {
 		c.emitMalformed(tcpstate.ServerToClient, at, ts.err)

@@ -422,3 +422,27 @@ func TestMARSResyncAfterGap(t *testing.T) {
 		t.Fatalf("requests %+v", st.Requests)
 	}
 }
+
+// TestResponseEndingInsideATokenIsMalformed: once the version is known from
+// the login, a complete response whose last token is cut short is a broken
+// token stream (tds.malformed); picked up mid-stream, with the version
+// unknown, the leftover bytes are only counted.
+func TestResponseEndingInsideATokenIsMalformed(t *testing.T) {
+	cut := cat(doneTok(0, 0, 1)[:1], []byte{0xff, 0xff}) // a DONE token missing 10 of its 12 bytes
+	for _, tc := range []struct {
+		name    string
+		version TDSVersion
+		want    int
+	}{{"version known", TDS74, 1}, {"mid-stream", 0, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeder(DefaultConfig())
+			f.c.version = tc.version
+			f.send(cli, 0, pkt(TypeSQLBatch, StatusEOM, batchPayload("select 1")))
+			f.send(srv, time.Millisecond, pkt(TypeResponse, StatusEOM, cat(doneTok(0x10, 0xc1, 1), cut)))
+			f.close()
+			if got := len(f.rep.OfKind(health.TDSMalformed)); got != tc.want {
+				t.Errorf("%d tds.malformed events, want %d: %+v", got, tc.want, f.rep.Events)
+			}
+		})
+	}
+}
