@@ -50,28 +50,8 @@ func FuzzTDSStream(f *testing.F) {
 		cfg.TLS = func(*tcpstate.StreamContext) tcpstate.StreamHandler { return &tdsTLSSink{} }
 		cfg.Limits.MaxMessage = 8192
 		c := tds.NewConn(ctx, cfg)
-		n := int(chunk)%4096 + 1
-		frame := int64(0)
-		t0 := time.Unix(0, 0)
-		for i := 0; i < len(client) || i < len(server); i += n {
-			for d, b := range [][]byte{client, server} {
-				if i >= len(b) {
-					continue
-				}
-				frame++
-				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
-				if uint32(i) == gapAt {
-					c.Gap(tcpstate.Dir(d), 100, at)
-				}
-				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
-			}
-		}
-		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
-		for _, e := range col.Events {
-			if e.Frame < 0 || e.Frame > frame {
-				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
-			}
-		}
+		frame := feedStream(c, client, server, chunk, gapAt)
+		checkFrames(t, col.Events, frame)
 		_ = c.Stats()
 		tds.Detect(tcpstate.ClientToServer, client)
 		tds.Detect(tcpstate.ServerToClient, server)

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/internal/testcap"
@@ -54,28 +53,8 @@ func FuzzTLSStream(f *testing.F) {
 			return http.NewConn(ctx, http.DefaultConfig())
 		}
 		c := tls.NewConn(ctx, cfg)
-		n := int(chunk)%4096 + 1
-		frame := int64(0)
-		t0 := time.Unix(0, 0)
-		for i := 0; i < len(client) || i < len(server); i += n {
-			for d, b := range [][]byte{client, server} {
-				if i >= len(b) {
-					continue
-				}
-				frame++
-				at := tcpstate.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)}
-				if uint32(i) == gapAt {
-					c.Gap(tcpstate.Dir(d), 100, at)
-				}
-				c.Feed(tcpstate.Dir(d), b[i:min(i+n, len(b))], at)
-			}
-		}
-		c.Close(tcpstate.CloseEndOfCapture, tcpstate.Position{Frame: frame})
-		for _, e := range col.Events {
-			if e.Frame < 0 || e.Frame > frame {
-				t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, frame)
-			}
-		}
+		frame := feedStream(c, client, server, chunk, gapAt)
+		checkFrames(t, col.Events, frame)
 	})
 }
 
