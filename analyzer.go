@@ -73,6 +73,7 @@ func New(opts Options) (*Analyzer, error) {
 	a.installDecoders()
 	a.udp = newUDPRouter(a)
 	a.net = health.NewNetDiagnoser(health.NetConfig{})
+	a.col.onEvent = a.net.Event
 	a.diagnosers = []flowDiagnoser{health.NewTCPDiagnoser(health.DefaultTCPDiagConfig()), a.net}
 	return a, nil
 }

@@ -81,6 +81,7 @@ type collector struct {
 	flows     []Flow
 	flowsDrop int
 	now       *tcpstate.Position // the frame being analysed
+	onEvent   func(health.Event) // the network diagnoser sees every event
 }
 
 func newCollector(next health.Reporter, wantMsgs bool, maxKept, maxFrames int) *collector {
@@ -108,6 +109,9 @@ func (c *collector) Event(e health.Event) {
 		e.Time = c.now.Time // every event carries a capture time
 	}
 	c.next.Event(e)
+	if c.onEvent != nil {
+		c.onEvent(e)
+	}
 	if e.Kind == health.FlowSummary {
 		return // kept as typed FlowStats through the tracker's hook
 	}
