@@ -16,6 +16,49 @@ import (
 // connection picked up mid-stream, the side with the higher port).
 type connKey struct{ client, server netip.AddrPort }
 
+// connID is a connKey as plain bytes (per endpoint: the 16-byte address, an
+// IPv4 marker and the port), the key of the connection table: hashing it
+// is one memory hash instead of one per netip field. The two endpoints are
+// in byte order, so both directions of a connection have the same ID and
+// one lookup finds it (the table never holds both orientations of a tuple:
+// a connection is only created when neither is present). Packets carry no
+// IPv6 zones, the only part of an address it leaves out.
+type connID [2 * connIDSide]byte
+
+const connIDSide = 16 + 1 + 2
+
+func (k connKey) id() connID {
+	var a, b [connIDSide]byte
+	putEndpoint(a[:], k.client)
+	putEndpoint(b[:], k.server)
+	if string(b[:]) < string(a[:]) {
+		a, b = b, a
+	}
+	var id connID
+	copy(id[:connIDSide], a[:])
+	copy(id[connIDSide:], b[:])
+	return id
+}
+
+// lookup returns the connection between a and b and the direction of a→b
+// on it (0: a is its client).
+func (d *NetDiagnoser) lookup(a, b netip.AddrPort) (*netConn, int) {
+	c := d.conns[connKey{client: a, server: b}.id()]
+	if c == nil || c.key.client == a && c.key.server == b {
+		return c, 0
+	}
+	return c, 1
+}
+
+func putEndpoint(b []byte, ap netip.AddrPort) {
+	a := ap.Addr()
+	*(*[16]byte)(b) = a.As16()
+	if a.Is4() {
+		b[16] = 1
+	}
+	b[17], b[18] = byte(ap.Port()>>8), byte(ap.Port())
+}
+
 // netConn is one tracked TCP connection. Index 0 of the arrays is the
 // client→server direction.
 type netConn struct {
@@ -87,12 +130,7 @@ func (d *NetDiagnoser) tcpPacket(p *Packet) {
 	case lc != nil && lc.key.client == p.Dst && lc.key.server == p.Src:
 		c, dir = lc, 1
 	default:
-		c = d.conns[connKey{client: p.Src, server: p.Dst}]
-		if c == nil {
-			if c = d.conns[connKey{client: p.Dst, server: p.Src}]; c != nil {
-				dir = 1
-			}
-		}
+		c, dir = d.lookup(p.Src, p.Dst)
 	}
 	if c != nil && syn && !ack && dir == 0 && c.syns > 0 && (c.synSeq != p.TCPSeq || c.rst || c.fin[0] && c.fin[1]) {
 		// A new connection on a used tuple (port reuse).
@@ -175,7 +213,7 @@ func (d *NetDiagnoser) newConn(k connKey, p *Packet) *netConn {
 		d.markCapped("sources")
 	}
 	c.src = s
-	d.conns[k] = c
+	d.conns[k.id()] = c
 	d.destConn(k.server.Addr(), p)
 	return c
 }
@@ -214,7 +252,7 @@ func (d *NetDiagnoser) synSeen(c *netConn, p *Packet) {
 
 // dropConn removes c from the table.
 func (d *NetDiagnoser) dropConn(c *netConn) {
-	delete(d.conns, c.key)
+	delete(d.conns, c.key.id())
 	if d.lastConn == c {
 		d.lastConn = nil
 	}

@@ -188,7 +188,7 @@ func (d *NetDiagnoser) icmpPacket(p *Packet) {
 func (d *NetDiagnoser) flowKnown(src, dst netip.AddrPort, proto uint8) bool {
 	switch proto {
 	case protoTCP:
-		return d.conns[connKey{client: src, server: dst}] != nil || d.conns[connKey{client: dst, server: src}] != nil
+		return d.conns[connKey{client: src, server: dst}.id()] != nil // either direction
 	case protoUDP:
 		return d.udp[addrPair{src: src.Addr(), dst: dst.Addr()}] != nil
 	}

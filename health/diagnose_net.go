@@ -25,7 +25,7 @@ import (
 type NetDiagnoser struct {
 	cfg NetConfig
 
-	conns     map[connKey]*netConn
+	conns     map[connID]*netConn
 	lastConn  *netConn // the connection of the previous TCP packet (lookup cache)
 	services  map[svcKey]*service
 	sources   map[srcKey]*sourceAgg
@@ -58,7 +58,7 @@ type NetDiagnoser struct {
 func NewNetDiagnoser(cfg NetConfig) *NetDiagnoser {
 	return &NetDiagnoser{
 		cfg:       cfg.withDefaults(),
-		conns:     map[connKey]*netConn{},
+		conns:     map[connID]*netConn{},
 		services:  map[svcKey]*service{},
 		sources:   map[srcKey]*sourceAgg{},
 		synDst:    map[netip.AddrPort]*synAgg{},
@@ -161,7 +161,10 @@ func (d *NetDiagnoser) HTTPRequest(frame int64, at time.Time, client, server net
 	if d.finished {
 		return
 	}
-	c := d.conns[connKey{client: client, server: server}]
+	c, dir := d.lookup(client, server)
+	if dir != 0 {
+		c = nil // only the connection client opened to server
+	}
 	d.httpRequest(c, frame, at, client, server, line, "")
 }
 

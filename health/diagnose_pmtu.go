@@ -181,13 +181,9 @@ func (d *NetDiagnoser) pmtuICMP(p *Packet) bool {
 	if q.QuotedProto != protoTCP || q.MTU == 0 {
 		return false
 	}
-	dir := 0
-	c := d.conns[connKey{client: q.QuotedSrc, server: q.QuotedDst}]
+	c, dir := d.lookup(q.QuotedSrc, q.QuotedDst)
 	if c == nil {
-		if c = d.conns[connKey{client: q.QuotedDst, server: q.QuotedSrc}]; c == nil {
-			return false
-		}
-		dir = 1
+		return false
 	}
 	h := &c.dir[dir]
 	h.icmpN++

@@ -10,37 +10,49 @@ import (
 )
 
 // onesSum adds b, as big-endian 16-bit words (an odd last byte padded with
-// zero, RFC 1071), to the one's-complement accumulator acc. It adds 32-bit
-// words into independent 64-bit accumulators (no carry handling needed
-// below 2^32 words); fold reduces the result to 16 bits.
+// zero, RFC 1071), to the one's-complement accumulator acc; fold reduces
+// the result to 16 bits.
+//
+// It sums little-endian 64-bit words with end-around carry (no byte swaps)
+// and swaps the folded 16-bit sum once at the end: the one's-complement sum
+// is byte-order independent (RFC 1071, 2(B)). The result is 0 only when acc
+// is 0 and b is all zeroes, so fold gives exactly what a word-by-word
+// big-endian sum gives.
 func onesSum(b []byte, acc uint64) uint64 {
-	var a0, a1, a2, a3 uint64
+	var s, c uint64
 	for len(b) >= 32 {
-		x0 := binary.BigEndian.Uint64(b[0:8])
-		x1 := binary.BigEndian.Uint64(b[8:16])
-		x2 := binary.BigEndian.Uint64(b[16:24])
-		x3 := binary.BigEndian.Uint64(b[24:32])
-		a0 += x0>>32 + x0&0xffffffff
-		a1 += x1>>32 + x1&0xffffffff
-		a2 += x2>>32 + x2&0xffffffff
-		a3 += x3>>32 + x3&0xffffffff
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:24]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:32]), c)
 		b = b[32:]
 	}
-	for len(b) >= 4 {
-		a0 += uint64(binary.BigEndian.Uint32(b))
+	for len(b) >= 8 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
+		b = b[8:]
+	}
+	if len(b) >= 4 {
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint32(b)), c)
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		a1 += uint64(binary.BigEndian.Uint16(b))
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint16(b)), c)
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		a2 += uint64(b[0]) << 8
+		s, c = bits.Add64(s, uint64(b[0]), c)
 	}
-	// Each accumulator is below 2^62 for any frame we accept (MaxFrameLen).
-	s, c := bits.Add64(acc, a0+a1, 0)
-	s, c2 := bits.Add64(s, a2+a3, c)
-	return s + c2
+	s, c = bits.Add64(s, c, 0)
+	s += c
+	if s == 0 {
+		return acc
+	}
+	// Fold to 16 bits (non-zero stays non-zero), then swap to big-endian.
+	s = s>>32 + s&0xffffffff
+	s = s>>32 + s&0xffffffff
+	s = s>>16 + s&0xffff
+	s = s>>16 + s&0xffff
+	return acc + (s>>8 | s<<8&0xff00)
 }
 
 // fold reduces a one's-complement accumulator to 16 bits. A message whose
@@ -134,7 +146,22 @@ func (d *Decoder) checkChecksums() {
 	if !bad && p.IPChecksum != ChecksumGood && p.L4Checksum != ChecksumGood && !p.TSO {
 		return
 	}
-	st, known := d.sources[p.Src]
+	// One map lookup per new source run, none for consecutive packets of a
+	// source; a source over MaxTracked is classified on a scratch state
+	// that is not remembered.
+	st := d.lastSrcSt
+	if st == nil || d.lastSrc != p.Src {
+		if st = d.sources[p.Src]; st == nil && len(d.sources) < d.lim.MaxTracked {
+			st = new(srcState)
+			d.sources[p.Src] = st
+		}
+		if st != nil {
+			d.lastSrc, d.lastSrcSt = p.Src, st
+		} else {
+			d.untracked = srcState{}
+			st = &d.untracked
+		}
+	}
 	if p.TSO || p.IPLen > 1500 {
 		st.oversize = true
 	}
@@ -165,9 +192,6 @@ func (d *Decoder) checkChecksums() {
 			d.event(health.IPBadChecksum, FlowOf(p).String(), msg,
 				map[string]any{"layer": layer, "got": fmt.Sprintf("0x%04x", got), "want": fmt.Sprintf("0x%04x", want)})
 		}
-	}
-	if known || len(d.sources) < d.lim.MaxTracked {
-		d.sources[p.Src] = st
 	}
 }
 

@@ -69,7 +69,10 @@ type Decoder struct {
 	unsupported map[uint16]int
 	snaplenSeen bool
 	tsoFlows    map[Flow]struct{}
-	sources     map[netip.Addr]srcState
+	sources     map[netip.Addr]*srcState
+	lastSrc     netip.Addr // the source of the latest checksum classification
+	lastSrcSt   *srcState  // its entry in sources (nil: none)
+	untracked   srcState   // scratch state of a source over Limits.MaxTracked
 	defrag      defragger
 }
 
@@ -85,7 +88,7 @@ func NewDecoder(rep health.Reporter, lim Limits) *Decoder {
 		decoded:     make([]gopacket.LayerType, 0, 16),
 		unsupported: make(map[uint16]int),
 		tsoFlows:    make(map[Flow]struct{}),
-		sources:     make(map[netip.Addr]srcState),
+		sources:     make(map[netip.Addr]*srcState),
 	}
 	d.defrag.init(d.lim)
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {

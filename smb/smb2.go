@@ -161,23 +161,25 @@ func ParseBody2(h Header2, msg []byte) (Body2, error) {
 	if !r.ReadUint16(&size) {
 		return b, truncated("smb2 "+h.Command.String(), header2Len+2)
 	}
-	what := "smb2 " + h.Command.String()
 	resp := h.IsResponse()
-	if resp {
-		what += " response"
-		if size == 9 && isErrorBody(h) {
-			b.ErrorResponse = true
-			return b, nil
+	// what names the message in errors; built only on an error path, so
+	// that a well-formed message allocates no string.
+	what := func() string {
+		if resp {
+			return "smb2 " + h.Command.String() + " response"
 		}
-	} else {
-		what += " request"
+		return "smb2 " + h.Command.String() + " request"
+	}
+	if resp && size == 9 && isErrorBody(h) {
+		b.ErrorResponse = true
+		return b, nil
 	}
 	if want := structSize2(h.Command, resp); want != 0 && size != want &&
 		!(h.Command == SMB2OplockBreak && (size == 24 || size == 36 || size == 44)) {
-		return b, malformed(what, "structure size %d, want %d", size, want)
+		return b, malformed(what(), "structure size %d, want %d", size, want)
 	}
-	short := func() (Body2, error) { return Body2{}, truncated(what, 0) }
-	bad := func(format string, args ...any) (Body2, error) { return Body2{}, malformed(what, format, args...) }
+	short := func() (Body2, error) { return Body2{}, truncated(what(), 0) }
+	bad := func(format string, args ...any) (Body2, error) { return Body2{}, malformed(what(), format, args...) }
 	buffer := func(off uint32, n uint32) (wire.Reader, bool) {
 		if n == 0 {
 			return nil, true

@@ -1,7 +1,9 @@
 package smb
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -83,7 +85,7 @@ func (s *cmdStats) sorted() []time.Duration {
 	for i, x := range s.samples {
 		out[i] = x.d
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
 
@@ -154,10 +156,10 @@ func (c *Conn) analyseSlow() {
 		for i, x := range cs.samples {
 			srv[i] = x.server
 		}
-		sort.Slice(srv, func(i, j int) bool { return srv[i] < srv[j] })
+		slices.Sort(srv)
 		med, medSrv := percentile(lat, .5), percentile(srv, .5)
 		samples := append([]latSample(nil), cs.samples...)
-		sort.SliceStable(samples, func(i, j int) bool { return samples[i].frame < samples[j].frame })
+		slices.SortStableFunc(samples, func(a, b latSample) int { return cmp.Compare(a.frame, b.frame) })
 		for _, s := range samples {
 			slow := s.server >= c.lim.SlowResponse
 			if len(srv) >= 8 && s.server > 10*medSrv && s.server-medSrv >= 100*time.Millisecond {
@@ -202,7 +204,7 @@ func (c *Conn) analyseStalls() {
 			continue
 		}
 		srt := append([]time.Duration(nil), gaps...)
-		sort.Slice(srt, func(i, j int) bool { return srt[i] < srt[j] })
+		slices.Sort(srt)
 		med := percentile(srt, .5)
 		tol := med / 10
 		if tol < 10*time.Millisecond {

@@ -140,6 +140,13 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			want = c.lim.HeadBytes
 		}
 		take := min(want-len(h.buf), len(data))
+		if len(h.buf)+take < want && cap(h.buf) < want {
+			// The PDU spans deliveries: size the buffer once for all of it
+			// rather than letting append grow it step by step.
+			nb := make([]byte, len(h.buf), want)
+			copy(nb, h.buf)
+			h.buf = nb
+		}
 		h.buf = append(h.buf, data[:take]...)
 		data = data[take:]
 		if len(h.buf) < want {

@@ -9,9 +9,31 @@ import (
 )
 
 // connKey is a connection's tuple in canonical order (lo < hi), so that both
-// directions find the same entry. It is comparable and fixed-size: looking
-// it up allocates nothing.
-type connKey struct{ lo, hi netip.AddrPort }
+// directions find the same entry. It is a fixed-size byte array (per
+// endpoint: the 16-byte address, an IPv4 marker and the port), so map
+// lookups hash plain memory and allocate nothing. Decoded packets carry no
+// IPv6 zones, the only part of a netip.AddrPort it leaves out.
+type connKey [2 * keySide]byte
+
+// keySide is the size of one endpoint in a connKey.
+const keySide = 16 + 1 + 2
+
+// makeKey builds the key of the tuple (lo, hi).
+func makeKey(lo, hi netip.AddrPort) connKey {
+	var k connKey
+	putSide(k[:keySide], lo)
+	putSide(k[keySide:], hi)
+	return k
+}
+
+func putSide(b []byte, ap netip.AddrPort) {
+	a := ap.Addr()
+	*(*[16]byte)(b) = a.As16()
+	if a.Is4() {
+		b[16] = 1
+	}
+	b[17], b[18] = byte(ap.Port()>>8), byte(ap.Port())
+}
 
 // phase is where a connection is in its life.
 type phase uint8

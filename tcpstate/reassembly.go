@@ -24,10 +24,22 @@ var (
 	pool2 = sync.Pool{New: func() any { return new([class2]byte) }}
 )
 
-// getBuf returns a pooled buffer of length n (n ≤ class2).
-func getBuf(n int) []byte {
+// maxFree caps the Tracker's own list of free class-0 buffers (256 KiB);
+// beyond it buffers go back to the shared pool.
+const maxFree = 128
+
+// getBuf returns a pooled buffer of length n (n ≤ class2). Class-0 buffers
+// come first from the Tracker's free list: it is used by one goroutine, so
+// it needs none of sync.Pool's synchronisation on the per-segment path.
+func (t *Tracker) getBuf(n int) []byte {
 	switch {
 	case n <= class0:
+		if k := len(t.free0); k > 0 {
+			b := t.free0[k-1]
+			t.free0[k-1] = nil
+			t.free0 = t.free0[:k-1]
+			return b[:n]
+		}
 		return pool0.Get().(*[class0]byte)[:n]
 	case n <= class1:
 		return pool1.Get().(*[class1]byte)[:n]
@@ -36,10 +48,14 @@ func getBuf(n int) []byte {
 	}
 }
 
-// putBuf returns a buffer from getBuf to its pool.
-func putBuf(b []byte) {
+// putBuf returns a buffer from getBuf to the free list or its pool.
+func (t *Tracker) putBuf(b []byte) {
 	switch cap(b) {
 	case class0:
+		if len(t.free0) < maxFree {
+			t.free0 = append(t.free0, (*[class0]byte)(b[:class0]))
+			return
+		}
 		pool0.Put((*[class0]byte)(b[:class0]))
 	case class1:
 		pool1.Put((*[class1]byte)(b[:class1]))
@@ -244,7 +260,7 @@ func (c *conn) retain(h *dirHalf, seq uint32, data []byte, at Position) {
 		if h.keptMem+size > lim || c.t.retained+size > c.t.cfg.MaxRetainTotal {
 			return
 		}
-		buf := getBuf(n)
+		buf := c.t.getBuf(n)
 		copy(buf, data[:n])
 		c.keep(h, chunk{seq: seq, data: buf, at: at})
 		data, seq = data[n:], seq+uint32(n)
@@ -260,7 +276,7 @@ func (c *conn) keep(h *dirHalf, ch chunk) {
 		c.unkeep(h, 1)
 	}
 	if lim <= 0 || h.keptMem+size > lim || c.t.retained+size > c.t.cfg.MaxRetainTotal {
-		putBuf(ch.data)
+		c.t.putBuf(ch.data)
 		return
 	}
 	h.kept = append(h.kept, ch)
@@ -274,7 +290,7 @@ func (c *conn) unkeep(h *dirHalf, k int) {
 		size := cap(h.kept[i].data)
 		h.keptMem -= size
 		c.t.retained -= size
-		putBuf(h.kept[i].data)
+		c.t.putBuf(h.kept[i].data)
 		h.kept[i] = chunk{}
 	}
 	rest := copy(h.kept, h.kept[k:])
@@ -335,7 +351,7 @@ func (c *conn) buffer(d Dir, seq uint32, payload []byte, at Position) (limitHit,
 		if c.t.buffered+n > c.t.cfg.MaxBufferTotal {
 			return limitHit{}, false
 		}
-		buf := getBuf(n)
+		buf := c.t.getBuf(n)
 		copy(buf, payload[:n])
 		h.ooo = append(h.ooo, chunk{})
 		copy(h.ooo[i+1:], h.ooo[i:])
@@ -416,7 +432,7 @@ func (c *conn) release(h *dirHalf, k int) {
 		n := len(h.ooo[i].data)
 		h.buffered -= n
 		c.t.buffered -= n
-		putBuf(h.ooo[i].data)
+		c.t.putBuf(h.ooo[i].data)
 		h.ooo[i] = chunk{}
 	}
 	rest := copy(h.ooo, h.ooo[k:])
@@ -491,7 +507,7 @@ func (c *conn) holdSynData(h *dirHalf, payload []byte, at Position) {
 	if c.t.buffered+len(payload) > c.t.cfg.MaxBufferTotal {
 		return
 	}
-	h.synData = getBuf(len(payload))
+	h.synData = c.t.getBuf(len(payload))
 	copy(h.synData, payload)
 	h.synAt = at
 	c.t.buffered += len(payload)
@@ -502,7 +518,7 @@ func (c *conn) dropSynData(h *dirHalf) {
 		return
 	}
 	c.t.buffered -= len(h.synData)
-	putBuf(h.synData)
+	c.t.putBuf(h.synData)
 	h.synData = nil
 }
 
@@ -526,5 +542,5 @@ func (c *conn) ackSynData(d Dir, ack uint32) {
 		data = data[:n]
 	}
 	c.data(d, first, data, at)
-	putBuf(buf)
+	c.t.putBuf(buf)
 }

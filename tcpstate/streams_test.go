@@ -167,9 +167,9 @@ func TestStreamIDsMatchTsharkShared(t *testing.T) {
 			p := &pkts[i]
 			tr.Packet(p)
 			src, dst := p.SrcAddrPort(), p.DstAddrPort()
-			key := connKey{src, dst}
+			key := makeKey(src, dst)
 			if src.Compare(dst) > 0 {
-				key = connKey{dst, src}
+				key = makeKey(dst, src)
 			}
 			var id uint64
 			if c := tr.conns[key]; c != nil {

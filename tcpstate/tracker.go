@@ -37,6 +37,11 @@ type Tracker struct {
 
 	buffered int // out-of-order bytes held by all connections
 	retained int // buffer bytes kept for the overlap check (all connections)
+
+	free0 []*[class0]byte // free class-0 buffers (getBuf), at most maxFree
+
+	expireAt  time.Time // expire has nothing to do while now is not after it
+	expireSet bool
 }
 
 // NewTracker returns a Tracker with the limits of cfg (zero fields take
@@ -74,12 +79,16 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	if p.Time.After(t.now) {
 		t.now = p.Time
 	}
-	t.expire()
+	if !t.expireSet || t.now.After(t.expireAt) {
+		t.expire()
+	}
 
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
-	key := connKey{src, dst}
+	var key connKey
 	if src.Compare(dst) > 0 {
-		key = connKey{dst, src}
+		key = makeKey(dst, src)
+	} else {
+		key = makeKey(src, dst)
 	}
 	flags := p.TCP.Flags
 	pureSYN := flags&(layers.FlagSYN|layers.FlagACK) == layers.FlagSYN
@@ -100,7 +109,11 @@ func (t *Tracker) Packet(p *layers.Packet) {
 			c = nil
 		}
 	}
-	if tb := t.tombs[key]; c == nil && tb != nil {
+	var tb *tomb
+	if c == nil {
+		tb = t.tombs[key]
+	}
+	if tb != nil {
 		d := tb.dirOf(p)
 		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
 			// A late packet of a connection that ended: it belongs to it
@@ -196,6 +209,24 @@ func (t *Tracker) expire() {
 	for tb := t.tombList.head; tb != nil && t.now.Sub(tb.last) > t.cfg.ClosedLinger; tb = t.tombList.head {
 		t.dropTomb(tb)
 	}
+	// Until now passes expireAt nothing can expire: each list is ordered by
+	// last activity (entries join at the tail with last = now, which never
+	// decreases), so its head's deadline only moves later, and an empty
+	// list's first entry joins at now or later.
+	at := t.now.Add(t.cfg.ClosedLinger)
+	if tb := t.tombList.head; tb != nil {
+		at = tb.last.Add(t.cfg.ClosedLinger)
+	}
+	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
+		d := t.now.Add(l.timeout)
+		if l.head != nil {
+			d = l.head.last.Add(l.timeout)
+		}
+		if d.Before(at) {
+			at = d
+		}
+	}
+	t.expireAt, t.expireSet = at, true
 }
 
 // evict ends c before it closed by itself (tcp.evicted).
@@ -300,4 +331,5 @@ func (t *Tracker) Close(at Position) {
 	}
 	t.conns = make(map[connKey]*conn)
 	t.tombs = make(map[connKey]*tomb)
+	t.expireSet = false
 }

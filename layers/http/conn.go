@@ -271,6 +271,10 @@ func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
 		map[string]any{"error": err.Error(), "from": dir.String()})
 }
 
+// maxKeptComp is the largest compressed-body buffer a connection keeps for
+// its next message.
+const maxKeptComp = 64 << 10
+
 // line handles one start, header, chunk-size or trailer line.
 func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position) {
 	switch h.st {
@@ -278,7 +282,11 @@ func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position
 		if len(line) == 0 {
 			return // tolerated empty line between messages (RFC 9112, 2.2)
 		}
-		h.msg = message{start: h.msg.start, contentLen: -1, firstBody: 0}
+		comp := h.msg.comp[:0]
+		if cap(comp) > maxKeptComp {
+			comp = nil // do not keep a large buffer alive between messages
+		}
+		h.msg = message{start: h.msg.start, contentLen: -1, firstBody: 0, comp: comp}
 		var err error
 		if dir == tcpstate.ServerToClient {
 			h.msg.isResp = true
