@@ -231,6 +231,12 @@ func (t *Tracker) expire() {
 
 // evict ends c before it closed by itself (tcp.evicted).
 func (c *conn) evict(reason CloseReason, why string, at Position) {
+	if reason == CloseIdle && c.st.SYNACKs == 0 && !c.st.Established && !c.st.MidStream {
+		// A connection attempt that never got an answer simply times out:
+		// tcp.syn_unanswered explains it, an eviction notice would be noise.
+		c.end(reason, at)
+		return
+	}
 	c.ctx.Event(health.Event{
 		Kind: health.TCPEvicted, Severity: health.Notice,
 		Time: at.Time, Frame: at.Frame,

@@ -509,6 +509,30 @@ func TestIdleEviction(t *testing.T) {
 	}
 }
 
+// TestUnansweredSYNTimesOutWithoutEvictionNotice: a connection attempt that
+// never got an answer ends quietly at the half-open timeout (close reason
+// "idle"); tcp.syn_unanswered, not tcp.evicted, is its finding.
+func TestUnansweredSYNTimesOutWithoutEvictionNotice(t *testing.T) {
+	s := &synth{now: t0}
+	syn := s.pkt("10.0.0.1:40000", "10.0.0.2:80", S, 100, 0, nil)
+	col := &health.Collector{}
+	tr := NewTracker(Config{HalfOpenTimeout: time.Minute}, col, nil)
+	tr.Packet(&syn)
+	s.now = s.now.Add(2 * time.Minute)
+	p := s.pkt("10.0.0.3:5000", "10.0.0.2:80", S, 1, 0, nil)
+	tr.Packet(&p)
+	sums := col.OfKind(health.FlowSummary)
+	if n := len(col.OfKind(health.TCPEvicted)); n != 0 {
+		t.Errorf("%d tcp.evicted events for an unanswered SYN, want 0", n)
+	}
+	if len(sums) != 1 || sums[0].Evidence["close"] != "idle" {
+		t.Errorf("summaries %+v, want one closed by idle", sums)
+	}
+	if n := len(col.OfKind(health.TCPSynUnanswered)); n != 1 {
+		t.Errorf("%d tcp.syn_unanswered events, want 1", n)
+	}
+}
+
 // TestMidStreamPickup: no SYN; the higher port is the client.
 func TestMidStreamPickup(t *testing.T) {
 	s := &synth{now: t0}
