@@ -333,6 +333,35 @@ const (
 	NetResolvedDestination Kind = "net.resolved_destination"
 )
 
+// Two-capture kinds: one connection captured at two points (client side and
+// server side, possibly through NAT), compared by health.ComparePair.
+// Event.Frame names a frame of the capture named by Evidence "capture"
+// ("a" or "b"); Evidence also gives the matching frame of the other capture.
+const (
+	// PairMatched: the two captures hold the same connection; NAT (other
+	// addresses or ports) and MSS clamping are noted. Info. Evidence:
+	// capture, frame_a, frame_b, client_a, server_a, client_b, server_b,
+	// nat, matched_by, mss_a, mss_b, client_side.
+	PairMatched Kind = "pair.matched"
+	// PairPacketChanged: the same segment differs between the two points
+	// (payload length or IP total length), e.g. bytes added to a SYN-ACK in
+	// transit (C1). Warning. Evidence: capture, frame_a, frame_b,
+	// payload_a, payload_b, ip_len_a, ip_len_b, segment, changed_total.
+	PairPacketChanged Kind = "pair.packet_changed"
+	// PairLostBetween: segments sent at one capture point and never seen at
+	// the other: dropped between them (C13). Warning (Notice when a later
+	// copy arrived). Evidence: capture, frame_a or frame_b, direction,
+	// frames, copies_sent, copies_arrived, bytes, missing_bytes, seq,
+	// lost_total.
+	PairLostBetween Kind = "pair.lost_between"
+	// PairDelaySplit: per request, the time spent between the two capture
+	// points versus the server's (or client's) own time (C15). Notice when
+	// the network between the captures dominates, else Info. Evidence:
+	// capture, requests, network_ms, server_min_ms, server_max_ms,
+	// client_side_min_ms, client_side_max_ms, handshake_network_ms, frame_b.
+	PairDelaySplit Kind = "pair.delay_split"
+)
+
 // KindInfo describes one kind for documentation and tools.
 type KindInfo struct {
 	Kind     Kind
@@ -460,4 +489,8 @@ var catalogue = []KindInfo{
 	{NetICMPError, Notice, "ICMP time exceeded, parameter problem or redirect for a flow"},
 	{NetFragmented, Info, "datagrams fragmented and reassembled"},
 	{NetResolvedDestination, Info, "destination address resolved from a DNS name"},
+	{PairMatched, Info, "the two captures hold the same connection (NAT noted)"},
+	{PairPacketChanged, Warning, "a segment differs between the two capture points"},
+	{PairLostBetween, Warning, "segments sent at one capture point never seen at the other"},
+	{PairDelaySplit, Notice, "per-request time between the capture points vs server time"},
 }

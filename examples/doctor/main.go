@@ -19,6 +19,9 @@
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
 //	-profile      add the workload profile per service (casebook C21)
+//	-pair         compare two captures of the same traffic (doctor -pair
+//	              client.pcap server.pcap): each report, then what changed
+//	              BETWEEN THE TWO CAPTURES (casebook C1, C13, C15)
 //
 // Exit status: 0 when every capture was analysed (even if damaged part-way:
 // the report says where it stopped), 2 when a file cannot be read or is not
@@ -54,6 +57,7 @@ type config struct {
 	json    bool
 	all     bool
 	profile bool
+	pair    bool
 	keylogs listFlag
 	decode  listFlag
 }
@@ -69,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.json, "json", false, "print JSON-lines events instead of the report")
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
+	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	fs.Usage = func() {
@@ -84,6 +89,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	paths := fs.Args()
+	if cfg.pair && len(paths) != 2 {
+		fmt.Fprintln(stderr, "doctor: -pair needs exactly two captures (e.g. the client's and the server's)")
+		return 2
+	}
 	status := 0
 	out := stdout
 	if len(paths) == 0 {
@@ -98,6 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(out)
 		}
 		if err := analysePath(path, opts, cfg, out, stderr); err != nil {
+			fmt.Fprintf(stderr, "doctor: %v\n", err)
+			status = 2
+		}
+	}
+	if cfg.pair && status == 0 {
+		if err := analysePair(paths[0], paths[1], opts, cfg, out); err != nil {
 			fmt.Fprintf(stderr, "doctor: %v\n", err)
 			status = 2
 		}
