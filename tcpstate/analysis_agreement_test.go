@@ -123,7 +123,7 @@ func anaCompareTshark(t *testing.T, direct bool) {
 			}
 		}
 		ref := anaLoadReference(t, base)
-		pkts := anaReadCapture(t, path)
+		pkts := readPackets(t, path)
 		if len(pkts) == 0 {
 			continue
 		}
@@ -235,7 +235,7 @@ func TestHandshakeRTTMatchesTshark(t *testing.T) {
 			}
 		}
 		ref := anaLoadReference(t, base)
-		res := anaRun(anaReadCapture(t, path))
+		res := anaRun(readPackets(t, path))
 		byID := map[uint64]time.Duration{}
 		for _, f := range res.flows {
 			if f.HandshakeRTT > 0 {

@@ -11,7 +11,7 @@ import (
 // anaOneConn returns the packets of a single-connection capture with their
 // directions (the client sent the first packet).
 func anaOneConn(tb testing.TB, path string) ([]layers.Packet, []Dir, *StreamContext) {
-	pkts := anaReadCapture(tb, path)
+	pkts := readPackets(tb, path)
 	if len(pkts) == 0 {
 		tb.Fatalf("%s: no TCP", path)
 	}

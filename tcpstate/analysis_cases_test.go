@@ -58,7 +58,7 @@ func anaEv(e health.Event, keys ...string) map[string]string {
 }
 
 func anaTestdataCapture(t *testing.T, name string) []layers.Packet {
-	return anaReadCapture(t, filepath.Join(anaTestdata(), name))
+	return readPackets(t, filepath.Join(anaTestdata(), name))
 }
 
 func TestCaseC1_SynAckPayload(t *testing.T) {
@@ -269,7 +269,7 @@ func TestCaseC20_NotAcceptingNewConnections(t *testing.T) {
 	if sh == "" {
 		t.Skip("../shared not available (the synthetic variant covers the case)")
 	}
-	res, diag := anaDiagnose(anaReadCapture(t, filepath.Join(sh, "captures", "cases", "c20-new-connections-dropped-server.pcap")))
+	res, diag := anaDiagnose(readPackets(t, filepath.Join(sh, "captures", "cases", "c20-new-connections-dropped-server.pcap")))
 	if n := len(res.col.OfKind(health.TCPSynUnanswered)); n != 5 {
 		t.Errorf("%d tcp.syn_unanswered, want 5", n)
 	}

@@ -1,10 +1,7 @@
 package tcpstate
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/google/gopacket"
 	glayers "github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
@@ -46,44 +42,6 @@ func anaShared() string {
 
 // anaTestdata is where this package's analysis test captures live.
 func anaTestdata() string { return filepath.Join(anaRepoDir(), "testdata", "tcpstate", "analysis") }
-
-// anaReadCapture decodes the TCP frames of a pcap or pcapng file with
-// gopacket into layers.Packet values (independently of the layers
-// decoder), numbering frames as tshark does.
-func anaReadCapture(t testing.TB, path string) []layers.Packet {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type source interface {
-		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	}
-	var src source
-	var link gopacket.Decoder
-	if r, err := pcapgo.NewReader(bytes.NewReader(raw)); err == nil {
-		src, link = r, r.LinkType()
-	} else if r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions); err == nil {
-		src, link = r, r.LinkType()
-	} else {
-		t.Fatalf("%s: not a capture: %v", path, err)
-	}
-	var out []layers.Packet
-	var frame int64
-	for {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s frame %d: %v", path, frame+1, err)
-		}
-		frame++
-		if p, ok := anaDecode(data, link, ci, frame); ok {
-			out = append(out, p)
-		}
-	}
-}
 
 func be32(d []byte) uint32 {
 	return uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])

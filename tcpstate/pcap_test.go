@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,95 +60,8 @@ func readPackets(t testing.TB, path string) []layers.Packet {
 			t.Fatalf("%s frame %d: %v", path, frame+1, err)
 		}
 		frame++
-		if p, ok := decodeFrame(data, link, ci, frame); ok {
+		if p, ok := anaDecode(data, link, ci, frame); ok {
 			out = append(out, p)
 		}
 	}
-}
-
-// decodeFrame converts one frame to a layers.Packet with gopacket; ok is
-// false for frames that are not unfragmented TCP over IP.
-func decodeFrame(data []byte, link gopacket.Decoder, ci gopacket.CaptureInfo, frame int64) (layers.Packet, bool) {
-	pkt := gopacket.NewPacket(data, link, gopacket.DecodeOptions{Lazy: false, NoCopy: true})
-	p := layers.Packet{Frame: frame, Time: ci.Timestamp, CapLen: len(data), WireLen: ci.Length}
-	ipLen := -1
-	hdr := 0
-	switch ip := pkt.NetworkLayer().(type) {
-	case *glayers.IPv4:
-		p.Network = 4
-		p.Src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
-		p.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
-		p.IPProto = uint8(ip.Protocol)
-		if ip.Length != 0 {
-			ipLen = int(ip.Length)
-			hdr = int(ip.IHL) * 4
-		}
-		if ip.Flags&glayers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-			return layers.Packet{}, false // tests use unfragmented TCP
-		}
-	case *glayers.IPv6:
-		p.Network = 6
-		p.Src, _ = netip.AddrFromSlice(ip.SrcIP)
-		p.Dst, _ = netip.AddrFromSlice(ip.DstIP)
-		p.IPProto = uint8(ip.NextHeader)
-	default:
-		return layers.Packet{}, false
-	}
-	tcp, ok := pkt.TransportLayer().(*glayers.TCP)
-	if !ok {
-		return layers.Packet{}, false
-	}
-	p.Transport = layers.TransportTCP
-	h := &p.TCP
-	h.SrcPort, h.DstPort = uint16(tcp.SrcPort), uint16(tcp.DstPort)
-	h.Seq, h.Ack, h.Window, h.DataOffset = tcp.Seq, tcp.Ack, tcp.Window, tcp.DataOffset
-	h.WindowScale = -1
-	for _, f := range []struct {
-		on bool
-		f  layers.TCPFlags
-	}{{tcp.FIN, layers.FlagFIN}, {tcp.SYN, layers.FlagSYN}, {tcp.RST, layers.FlagRST},
-		{tcp.PSH, layers.FlagPSH}, {tcp.ACK, layers.FlagACK}, {tcp.URG, layers.FlagURG},
-		{tcp.ECE, layers.FlagECE}, {tcp.CWR, layers.FlagCWR}, {tcp.NS, layers.FlagNS}} {
-		if f.on {
-			h.Flags |= f.f
-		}
-	}
-	for _, o := range tcp.Options {
-		switch o.OptionType {
-		case glayers.TCPOptionKindMSS:
-			if len(o.OptionData) == 2 {
-				h.MSS = uint16(o.OptionData[0])<<8 | uint16(o.OptionData[1])
-			}
-		case glayers.TCPOptionKindWindowScale:
-			if len(o.OptionData) == 1 {
-				h.WindowScale = int8(o.OptionData[0])
-			}
-		case glayers.TCPOptionKindSACKPermitted:
-			h.SACKPermitted = true
-		case glayers.TCPOptionKindTimestamps:
-			if d := o.OptionData; len(d) == 8 {
-				h.HasTimestamps = true
-				h.TSval = uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])
-				h.TSecr = uint32(d[4])<<24 | uint32(d[5])<<16 | uint32(d[6])<<8 | uint32(d[7])
-			}
-		case glayers.TCPOptionKindSACK:
-			d := o.OptionData
-			for len(d) >= 8 && h.NumSACK < 4 {
-				l := uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])
-				r := uint32(d[4])<<24 | uint32(d[5])<<16 | uint32(d[6])<<8 | uint32(d[7])
-				h.SACK[h.NumSACK] = layers.SACKBlock{Left: l, Right: r}
-				h.NumSACK++
-				d = d[8:]
-			}
-		}
-	}
-	p.Payload = append([]byte(nil), tcp.Payload...)
-	p.PayloadLen = len(p.Payload)
-	if ipLen >= 0 {
-		if n := ipLen - hdr - int(tcp.DataOffset)*4; n > p.PayloadLen {
-			p.PayloadLen = n
-			p.Truncated = true
-		}
-	}
-	return p, true
 }

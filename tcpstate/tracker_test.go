@@ -66,7 +66,7 @@ func serialize(t *testing.T, frame int64, at time.Time, src, dst string, flags l
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	p, ok := decodeFrame(data, glayers.LinkTypeEthernet, gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(data), Length: len(data)}, frame)
+	p, ok := anaDecode(data, glayers.LinkTypeEthernet, gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(data), Length: len(data)}, frame)
 	if !ok {
 		t.Fatalf("frame %d did not decode", frame)
 	}
