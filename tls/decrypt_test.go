@@ -79,17 +79,8 @@ func decryptHTTP(t *testing.T, pcap string, kl *KeyLog, how chunking) *health.Co
 			return http.NewConn(ctx, http.DefaultConfig())
 		}
 		c := NewConn(ctx, cfg)
-		var last tcpstate.Position
 		rng := newRand()
-		for _, seg := range s.Segments {
-			dir := tcpstate.ServerToClient
-			if seg.ClientToServer {
-				dir = tcpstate.ClientToServer
-			}
-			last = tcpstate.Position{Frame: seg.Frame, Time: seg.Time}
-			feedChunks(c, dir, seg.Data, last, how, rng)
-		}
-		c.Close(tcpstate.CloseFIN, last)
+		s.Replay(c, how, rng)
 	}
 	return col
 }

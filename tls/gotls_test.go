@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -148,7 +149,7 @@ func feedWire(t testing.TB, w *wire, kl *KeyLog, how chunking) (*Conn, *plainSin
 	at := tcpstate.Position{Time: time.Now()}
 	for i, s := range w.segs {
 		at.Frame = int64(i + 1)
-		feedChunks(c, s.dir, s.data, at, how, rng)
+		testcap.Feed(c, s.dir, s.data, at, how, rng)
 	}
 	return c, sink, col
 }

@@ -41,12 +41,13 @@ func (p *plainSink) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) { p.gaps[
 func (p *plainSink) Close(tcpstate.CloseReason, tcpstate.Position)     { p.closed = true }
 
 // chunking says how a test splits each segment before feeding it.
-type chunking int
+// chunking is how a test splits streams (testcap.Replay).
+type chunking = testcap.Chunking
 
 const (
-	chunkWhole chunking = iota
-	chunkBytes
-	chunkRandom
+	chunkWhole  = testcap.Whole
+	chunkBytes  = testcap.Bytewise
+	chunkRandom = testcap.Random
 )
 
 // result is what one connection produced.
@@ -73,41 +74,11 @@ func runCapture(t testing.TB, path string, kl *KeyLog, how chunking) *result {
 		cfg.KeyLog = kl
 		cfg.Plaintext = func(*tcpstate.StreamContext) tcpstate.StreamHandler { return sink }
 		c := NewConn(ctx, cfg)
-		var last tcpstate.Position
-		for _, seg := range s.Segments {
-			dir := tcpstate.ServerToClient
-			if seg.ClientToServer {
-				dir = tcpstate.ClientToServer
-			}
-			at := tcpstate.Position{Frame: seg.Frame, Time: seg.Time}
-			last = at
-			feedChunks(c, dir, seg.Data, at, how, rng)
-		}
-		c.Close(tcpstate.CloseFIN, last)
+		s.Replay(c, how, rng)
 		res.sinks = append(res.sinks, sink)
 		res.conns = append(res.conns, c)
 	}
 	return res
-}
-
-func feedChunks(h tcpstate.StreamHandler, dir tcpstate.Dir, data []byte, at tcpstate.Position, how chunking, rng *rand.Rand) {
-	switch how {
-	case chunkWhole:
-		h.Feed(dir, data, at)
-	case chunkBytes:
-		for i := range data {
-			h.Feed(dir, data[i:i+1], at)
-		}
-	default:
-		for len(data) > 0 {
-			n := 1 + rng.Intn(len(data))
-			if rng.Intn(3) == 0 && n > 7 {
-				n = 1 + rng.Intn(7)
-			}
-			h.Feed(dir, append([]byte(nil), data[:n]...), at)
-			data = data[n:]
-		}
-	}
 }
 
 func mustKeyLog(t testing.TB, paths ...string) *KeyLog {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -85,7 +86,7 @@ func TestRFC8448Decrypt(t *testing.T) {
 			if r.From == "server" {
 				dir = tcpstate.ServerToClient
 			}
-			feedChunks(c, dir, unhex(t, r.Hex), at, how, rng)
+			testcap.Feed(c, dir, unhex(t, r.Hex), at, how, rng)
 		}
 		c.Close(tcpstate.CloseFIN, at)
 		want := make([]byte, 50)

@@ -62,17 +62,7 @@ func TestBodyHookGivesTheServedFiles(t *testing.T) {
 	}
 	for _, s := range streams {
 		ctx := &tcpstate.StreamContext{Client: s.Client, Server: s.Server, Reporter: health.Discard}
-		c := NewConn(ctx, cfg)
-		var last tcpstate.Position
-		for _, seg := range s.Segments {
-			dir := tcpstate.ServerToClient
-			if seg.ClientToServer {
-				dir = tcpstate.ClientToServer
-			}
-			last = tcpstate.Position{Frame: seg.Frame, Time: seg.Time}
-			c.Feed(dir, seg.Data, last)
-		}
-		c.Close(tcpstate.CloseFIN, last)
+		s.Replay(NewConn(ctx, cfg), testcap.Whole, nil)
 	}
 	sort.Strings(want)
 	sort.Strings(got)

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -33,7 +34,7 @@ func run(t *testing.T, cfg Config, segs []seg, how chunking) *health.Collector {
 	rng := newRand()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, s := range segs {
-		feedChunks(c, s.dir, []byte(s.data), tcpstate.Position{Frame: int64(i + 1), Time: t0.Add(time.Duration(i) * time.Millisecond)}, how, rng)
+		testcap.Feed(c, s.dir, []byte(s.data), tcpstate.Position{Frame: int64(i + 1), Time: t0.Add(time.Duration(i) * time.Millisecond)}, how, rng)
 	}
 	c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: int64(len(segs) + 1)})
 	return col

@@ -29,12 +29,13 @@ func repoTestdata(sub ...string) string {
 	return filepath.Join(append([]string{root, "testdata"}, sub...)...)
 }
 
-type chunking int
+// chunking is how a test splits streams (testcap.Replay).
+type chunking = testcap.Chunking
 
 const (
-	chunkWhole chunking = iota
-	chunkBytes
-	chunkRandom
+	chunkWhole  = testcap.Whole
+	chunkBytes  = testcap.Bytewise
+	chunkRandom = testcap.Random
 )
 
 // runCapture feeds every TCP connection of path to an HTTP Conn.
@@ -50,39 +51,9 @@ func runCapture(t testing.TB, path string, how chunking) *health.Collector {
 		ctx := &tcpstate.StreamContext{ID: uint64(i), Client: s.Client, Server: s.Server,
 			Flow: s.Client.String() + "->" + s.Server.String() + "/tcp", Reporter: col}
 		c := NewConn(ctx, DefaultConfig())
-		var last tcpstate.Position
-		for _, seg := range s.Segments {
-			dir := tcpstate.ServerToClient
-			if seg.ClientToServer {
-				dir = tcpstate.ClientToServer
-			}
-			at := tcpstate.Position{Frame: seg.Frame, Time: seg.Time}
-			last = at
-			feedChunks(c, dir, seg.Data, at, how, rng)
-		}
-		c.Close(tcpstate.CloseFIN, last)
+		s.Replay(c, how, rng)
 	}
 	return col
-}
-
-func feedChunks(h tcpstate.StreamHandler, dir tcpstate.Dir, data []byte, at tcpstate.Position, how chunking, rng *rand.Rand) {
-	switch how {
-	case chunkWhole:
-		h.Feed(dir, data, at)
-	case chunkBytes:
-		for i := range data {
-			h.Feed(dir, data[i:i+1], at)
-		}
-	default:
-		for len(data) > 0 {
-			n := 1 + rng.Intn(len(data))
-			if rng.Intn(3) == 0 && n > 5 {
-				n = 1 + rng.Intn(5)
-			}
-			h.Feed(dir, append([]byte(nil), data[:n]...), at)
-			data = data[n:]
-		}
-	}
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewSource(7)) }
