@@ -2,30 +2,18 @@ package fuzz
 
 import (
 	"net/netip"
-	"path/filepath"
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // addRPCSeeds adds the client and server bytes of the small DCE/RPC captures.
 func addRPCSeeds(f *testing.F) {
-	paths, _ := filepath.Glob("../testdata/rpc/*.pcap")
-	for _, p := range paths {
-		streams, err := testcap.ReadStreams(p)
-		if err != nil {
-			continue
-		}
-		for _, s := range streams {
-			c, srv := s.Bytes(true), s.Bytes(false)
-			if len(c)+len(srv) <= 64<<10 && len(c) > 0 && rpc.Detect(tcpstate.ClientToServer, c) {
-				f.Add(c, srv, uint16(1448), uint32(0))
-			}
-		}
-	}
+	addStreamSeeds(f, "../testdata/rpc/*.pcap", 0, func(c, _ []byte) bool {
+		return len(c) > 0 && rpc.Detect(tcpstate.ClientToServer, c)
+	})
 }
 
 // FuzzRPCStream feeds arbitrary client and server bytes to an rpc.Conn,

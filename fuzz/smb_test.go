@@ -1,31 +1,17 @@
 package fuzz
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // addSMBSeeds adds the client and server bytes of the small SMB captures.
 func addSMBSeeds(f *testing.F) {
-	paths, _ := filepath.Glob("../testdata/smb/*.pcap")
-	for _, p := range paths {
-		streams, err := testcap.ReadStreams(p)
-		if err != nil {
-			continue
-		}
-		for _, s := range streams {
-			c, srv := s.Bytes(true), s.Bytes(false)
-			if len(c)+len(srv) <= 64<<10 && len(c) > 0 {
-				f.Add(c, srv, uint16(1448), uint32(0))
-			}
-		}
-	}
+	addStreamSeeds(f, "../testdata/smb/*.pcap", 0, nil)
 }
 
 // FuzzSMBStream feeds arbitrary client and server bytes to an smb.Conn,

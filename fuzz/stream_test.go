@@ -1,10 +1,12 @@
 package fuzz
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -39,6 +41,27 @@ func checkFrames(t *testing.T, events []health.Event, last int64) {
 	for _, e := range events {
 		if e.Frame < 0 || e.Frame > last {
 			t.Fatalf("event %s names frame %d of %d", e.Kind, e.Frame, last)
+		}
+	}
+}
+
+// addStreamSeeds seeds a stream fuzzer (client, server, chunk, gapAt) with
+// the client and server bytes of every connection of the captures matching
+// glob that keep accepts (nil: every connection whose client sent bytes),
+// up to 64 KiB per connection.
+func addStreamSeeds(f *testing.F, glob string, gapAt uint32, keep func(client, server []byte) bool) {
+	paths, _ := filepath.Glob(glob)
+	for _, p := range paths {
+		streams, err := testcap.ReadStreams(p)
+		if err != nil {
+			continue
+		}
+		for _, s := range streams {
+			c, srv := s.Bytes(true), s.Bytes(false)
+			if len(c)+len(srv) > 64<<10 || (keep == nil && len(c) == 0) || (keep != nil && !keep(c, srv)) {
+				continue
+			}
+			f.Add(c, srv, uint16(1448), gapAt)
 		}
 	}
 }

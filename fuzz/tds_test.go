@@ -2,12 +2,10 @@ package fuzz
 
 import (
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tds"
@@ -15,19 +13,7 @@ import (
 
 // addTDSSeeds adds the client and server bytes of the small TDS captures.
 func addTDSSeeds(f *testing.F) {
-	paths, _ := filepath.Glob("../testdata/tds/*.pcap")
-	for _, p := range paths {
-		streams, err := testcap.ReadStreams(p)
-		if err != nil {
-			continue
-		}
-		for _, s := range streams {
-			c, srv := s.Bytes(true), s.Bytes(false)
-			if len(c)+len(srv) <= 64<<10 && len(c)+len(srv) > 0 {
-				f.Add(c, srv, uint16(1448), uint32(0))
-			}
-		}
-	}
+	addStreamSeeds(f, "../testdata/tds/*.pcap", 0, func(c, srv []byte) bool { return len(c)+len(srv) > 0 })
 }
 
 // tdsTLSSink is the TLS hand-off target: it swallows the bytes.

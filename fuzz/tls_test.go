@@ -1,13 +1,11 @@
 package fuzz
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/layers/http"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
@@ -17,23 +15,8 @@ import (
 // and returns a key log merging their .keys files, so that the fuzzer
 // reaches the decryption paths.
 func addTLSSeeds(f *testing.F) *tls.KeyLog {
-	paths, _ := filepath.Glob("../testdata/tls/*.pcap")
-	var keys []string
-	for _, p := range paths {
-		if k := strings.TrimSuffix(p, ".pcap") + ".keys"; fileExists(k) {
-			keys = append(keys, k)
-		}
-		streams, err := testcap.ReadStreams(p)
-		if err != nil {
-			continue
-		}
-		for _, s := range streams {
-			c, srv := s.Bytes(true), s.Bytes(false)
-			if len(c)+len(srv) <= 64<<10 && len(c) > 0 {
-				f.Add(c, srv, uint16(1448), uint32(1<<31))
-			}
-		}
-	}
+	addStreamSeeds(f, "../testdata/tls/*.pcap", 1<<31, nil)
+	keys, _ := filepath.Glob("../testdata/tls/*.keys")
 	kl, _ := tls.LoadKeyLog(keys...)
 	return kl
 }
@@ -66,9 +49,4 @@ func FuzzTLSKeyLog(f *testing.F) {
 		k.Add(b)
 		k.AddPcapng(strings.NewReader(string(b)))
 	})
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
