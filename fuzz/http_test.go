@@ -1,11 +1,9 @@
 package fuzz
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/layers/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -15,20 +13,7 @@ import (
 // under small body caps: it must never panic, and every event must name a
 // delivered frame.
 func FuzzHTTPStream(f *testing.F) {
-	paths, _ := filepath.Glob("../testdata/http/*.pcap")
-	for _, p := range paths {
-		streams, err := testcap.ReadStreams(p)
-		if err != nil {
-			continue
-		}
-		for _, s := range streams {
-			c, srv := s.Bytes(true), s.Bytes(false)
-			if len(srv) > 32<<10 {
-				srv = srv[:32<<10]
-			}
-			f.Add(c, srv, uint16(1448), uint32(1<<31))
-		}
-	}
+	addStreamSeeds(f, "../testdata/http/*.pcap", 1<<31, func([]byte, []byte) bool { return true })
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16, gapAt uint32) {
 		col := &health.Collector{KeepMessages: true}
 		cfg := http.DefaultConfig()
