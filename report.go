@@ -2,7 +2,6 @@ package nettrace
 
 import (
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -147,18 +146,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// isDiagnosis reports whether k is a conclusion drawn across connections
-// (a NAT in front of the clients, a server that stops accepting, a PMTU
-// black hole) rather than a symptom on one connection. A support engineer
-// wants the conclusion before the symptoms it explains.
-func isDiagnosis(k health.Kind) bool {
-	switch k {
-	case health.TCPNotAccepting, health.TCPSourcePortFailures, health.TCPResetAfterIdle:
-		return true
-	}
-	return strings.HasPrefix(string(k), "net.")
-}
-
 // sortedFindings returns the findings, most severe first; within a
 // severity, diagnoses before symptoms, then the most frequent, then by kind
 // for a stable order.
@@ -172,7 +159,7 @@ func (c *collector) sortedFindings() []Finding {
 		if a.Severity != b.Severity {
 			return a.Severity > b.Severity
 		}
-		if da, db := isDiagnosis(a.Kind), isDiagnosis(b.Kind); da != db {
+		if da, db := health.IsDiagnosis(a.Kind), health.IsDiagnosis(b.Kind); da != db {
 			return da
 		}
 		if a.Count != b.Count {

@@ -1,5 +1,7 @@
 package health
 
+import "strings"
+
 // This file is the one list of event kinds. Each constant's comment gives the
 // meaning, the default severity and the evidence fields. Kinds are part of the
 // public contract: once released, a kind keeps its name and meaning. Adding a
@@ -361,6 +363,19 @@ const (
 	// client_side_min_ms, client_side_max_ms, handshake_network_ms, frame_b.
 	PairDelaySplit Kind = "pair.delay_split"
 )
+
+// IsDiagnosis reports whether k is a conclusion drawn across connections
+// or captures (a NAT in front of the clients, a server that stops
+// accepting, a PMTU black hole, a packet changed between two capture
+// points) rather than a symptom on one connection. Reports list diagnoses
+// before the symptoms they explain.
+func IsDiagnosis(k Kind) bool {
+	switch k {
+	case TCPNotAccepting, TCPSourcePortFailures, TCPResetAfterIdle:
+		return true
+	}
+	return strings.HasPrefix(string(k), "net.") || strings.HasPrefix(string(k), "pair.")
+}
 
 // KindInfo describes one kind for documentation and tools.
 type KindInfo struct {
