@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"sort"
 	"time"
@@ -25,10 +24,15 @@ type Analyzer struct {
 	keylog  *tls.KeyLog
 	secrets int // bytes of the capture's Decryption Secrets Blocks already loaded
 
-	decoders []Decoder
-	byPort   map[uint16]int // server port → index in decoders
-	byName   map[string]int
-	learned  map[netip.AddrPort]learnedEndpoint
+	main    *scope         // decoders on the calling goroutine
+	byPort  map[uint16]int // server port → index in a scope's decoders
+	byName  map[string]int
+	learned learnedTable
+
+	// rep receives what the calling goroutine reports: the collector, or
+	// in a parallel run the pipeline's ordered record (pl).
+	rep health.Reporter
+	pl  *pipeline
 
 	udp        udpRouter
 	diagnosers []flowDiagnoser
@@ -42,35 +46,36 @@ type Analyzer struct {
 	ran        bool
 }
 
-// maxLearned caps the endpoints remembered from endpoint-mapper replies.
-const maxLearned = 4096
-
 // New returns an Analyzer for one capture. It fails only when a key-log
 // file cannot be read.
 func New(opts Options) (*Analyzer, error) {
 	a := &Analyzer{
 		opts:      opts,
-		learned:   map[netip.AddrPort]learnedEndpoint{},
 		protocols: map[string]int{},
 		flowProto: map[uint64]string{},
 	}
 	a.col = newCollector(opts.Reporter, opts.Messages, opts.maxEventsKept(), opts.maxExampleFrames())
 	a.col.now = &a.last
+	a.rep = a.col
 	if err := a.loadKeyLog(); err != nil {
 		return nil, err
+	}
+	a.installDecoders()
+	if opts.Workers > 1 {
+		a.pl = newPipeline(a, opts.Workers)
+		a.rep = a.pl.recorder()
 	}
 	lim := layers.DefaultLimits()
 	if opts.Layers != nil {
 		lim = *opts.Layers
 	}
-	a.decoder = layers.NewDecoder(a.col, lim)
+	a.decoder = layers.NewDecoder(a.rep, lim)
 	cfg := tcpstate.DefaultConfig()
 	if opts.TCP != nil {
 		cfg = *opts.TCP
 	}
-	a.tracker = tcpstate.NewTracker(cfg, a.col, a.attach)
+	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
 	a.tracker.OnSummary = a.flowClosed
-	a.installDecoders()
 	a.udp = newUDPRouter(a)
 	a.net = health.NewNetDiagnoser(health.NetConfig{})
 	a.col.onEvent = a.net.Event
@@ -135,6 +140,9 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if a.pl != nil {
+		a.pl.start()
+	}
 	a.info.Name = name
 	prog := newProgressTicker(a.opts, size)
 	for {
@@ -186,6 +194,9 @@ func (a *Analyzer) loadSecrets(c *layers.Capture) {
 	if len(s) == a.secrets {
 		return
 	}
+	if a.pl != nil {
+		a.pl.drain() // decoders see the keys from this point of the capture on, as in a single-worker run
+	}
 	if a.keylog == nil {
 		a.keylog = tls.NewKeyLog()
 	}
@@ -202,7 +213,7 @@ func (a *Analyzer) captureDamaged(err error) {
 		frame = ce.Frame
 		ev["offset"] = ce.Offset
 	}
-	a.col.Event(health.Event{
+	a.rep.Event(health.Event{
 		Kind: health.CaptureTruncated, Severity: health.Warning, Time: a.info.Last, Frame: frame,
 		Message:  fmt.Sprintf("capture damaged at frame %d: everything before it was analysed (%v)", frame, err),
 		Evidence: ev,
@@ -214,10 +225,25 @@ func (a *Analyzer) finish() {
 	a.decoder.Flush(end.Time)
 	a.tracker.Close(end)
 	a.udp.finish(end)
+	if a.pl != nil {
+		a.pl.stop()
+	}
 	a.finishDiagnoses()
 }
 
+// flowClosed receives each connection's summary from the tracker, right
+// after its flow.summary event.
 func (a *Analyzer) flowClosed(s *health.FlowStats) {
+	if a.pl != nil {
+		a.pl.flowClosed(s)
+	} else {
+		a.keepFlow(s)
+	}
+	a.diagnoseFlow(s)
+}
+
+// keepFlow adds a closed connection to the Report with its decoder.
+func (a *Analyzer) keepFlow(s *health.FlowStats) {
 	proto := a.flowProto[s.ID]
 	delete(a.flowProto, s.ID)
 	if len(a.col.flows) < a.opts.maxFlowsKept() {
@@ -225,7 +251,6 @@ func (a *Analyzer) flowClosed(s *health.FlowStats) {
 	} else {
 		a.col.flowsDrop++
 	}
-	a.diagnoseFlow(s)
 }
 
 func (a *Analyzer) report() *Report {

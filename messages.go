@@ -18,10 +18,10 @@ func (a *Analyzer) packetMessage(p *layers.Packet) {
 	if p.Transport == layers.TransportTCP || p.Transport == layers.TransportUDP {
 		flow = layers.FlowOf(p).String()
 	}
-	a.col.Message(health.Message{Frame: p.Frame, Time: p.Time, Flow: flow, Proto: proto, Fields: fields})
+	a.rep.Message(health.Message{Frame: p.Frame, Time: p.Time, Flow: flow, Proto: proto, Fields: fields})
 	if p.Transport == layers.TransportUDP && (p.UDP.SrcPort == dnsPort || p.UDP.DstPort == dnsPort) {
 		if m, err := layers.ParseDNS(p.Payload); err == nil {
-			a.col.Message(health.Message{Frame: p.Frame, Time: p.Time, Flow: flow, Proto: "dns", Fields: layers.DNSFields(m)})
+			a.rep.Message(health.Message{Frame: p.Frame, Time: p.Time, Flow: flow, Proto: "dns", Fields: layers.DNSFields(m)})
 		}
 	}
 }

@@ -65,6 +65,21 @@ type Options struct {
 	// results never depend on it.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+
+	// Workers is how many goroutines run the application decoders (TLS,
+	// HTTP, SMB, DCE/RPC, TDS and Decoders). 0 or 1: everything runs on the
+	// calling goroutine. With n ≥ 2 the calling goroutine still reads,
+	// decodes and tracks every packet, and n workers decode the
+	// connections' streams, sharded by stream ID so each connection stays
+	// in order on one worker; events are merged back into the order of a
+	// single-worker run, so the Reporter, the Report and every count are
+	// identical to Workers = 1 (tested on every capture in ../shared).
+	// Two limits: once MaxLearned endpoint-mapper endpoints are known,
+	// which further ones are remembered may differ; and HTTPBody,
+	// TLSPlaintext and Decoders' handlers are then called from several
+	// goroutines at once (each connection from one goroutine at a time).
+	// The Reporter is always called from one goroutine at a time.
+	Workers int
 }
 
 // Progress reports how far an analysis has come.

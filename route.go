@@ -2,6 +2,9 @@ package nettrace
 
 import (
 	"fmt"
+	"math"
+	"net/netip"
+	"sync"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers/http"
@@ -22,13 +25,14 @@ const (
 )
 
 // installDecoders builds the decoder table: the user's first, then the
-// built-in ones, and indexes them by port and name.
+// built-in ones, and indexes them by port and name. Every scope builds the
+// same list (scope.decoders), so one index serves them all.
 func (a *Analyzer) installDecoders() {
-	a.decoders = append(a.decoders, a.opts.Decoders...)
-	a.decoders = append(a.decoders, a.builtinDecoders()...)
+	a.main = &scope{a: a}
+	a.main.decs = a.main.decoders()
 	a.byPort = map[uint16]int{}
 	a.byName = map[string]int{}
-	for i, d := range a.decoders {
+	for i, d := range a.main.decs {
 		if _, dup := a.byName[d.Name]; !dup {
 			a.byName[d.Name] = i
 		}
@@ -45,29 +49,41 @@ func (a *Analyzer) installDecoders() {
 	}
 }
 
-func (a *Analyzer) builtinDecoders() []Decoder {
-	return []Decoder{
-		{Name: ProtoTLS, Ports: []uint16{443, 8443, 465, 636, 853, 993, 995, 3269}, Detect: tls.Detect, New: a.newTLS},
-		{Name: ProtoSMB, Ports: []uint16{445, 139}, Detect: smb.Detect, New: a.newSMB},
-		{Name: ProtoDCERPC, Ports: []uint16{135}, Detect: rpc.Detect, New: a.newRPC},
-		{Name: ProtoTDS, Ports: []uint16{1433}, Detect: tds.Detect, New: a.newTDS},
-		{Name: ProtoHTTP, Ports: []uint16{80, 8080, 8000, 3128}, Detect: http.Detect, New: a.newHTTP},
-	}
+// scope is where decoders run: on the calling goroutine (w nil), or on one
+// worker of a parallel run. The built-in decoders are bound to their scope
+// because the endpoint mapper's learned endpoints are read and written in
+// the order of a single-worker run (see learnedAt).
+type scope struct {
+	a    *Analyzer
+	w    *worker
+	decs []Decoder
 }
 
-func (a *Analyzer) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+// decoders returns the user's decoders followed by the built-in ones.
+func (s *scope) decoders() []Decoder {
+	list := append([]Decoder(nil), s.a.opts.Decoders...)
+	return append(list,
+		Decoder{Name: ProtoTLS, Ports: []uint16{443, 8443, 465, 636, 853, 993, 995, 3269}, Detect: tls.Detect, New: s.newTLS},
+		Decoder{Name: ProtoSMB, Ports: []uint16{445, 139}, Detect: smb.Detect, New: s.newSMB},
+		Decoder{Name: ProtoDCERPC, Ports: []uint16{135}, Detect: rpc.Detect, New: s.newRPC},
+		Decoder{Name: ProtoTDS, Ports: []uint16{1433}, Detect: tds.Detect, New: s.newTDS},
+		Decoder{Name: ProtoHTTP, Ports: []uint16{80, 8080, 8000, 3128}, Detect: http.Detect, New: s.newHTTP},
+	)
+}
+
+func (s *scope) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := http.DefaultConfig()
-	cfg.Body = a.opts.HTTPBody
+	cfg.Body = s.a.opts.HTTPBody
 	return http.NewConn(ctx, cfg)
 }
 
-func (a *Analyzer) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tls.DefaultConfig()
-	cfg.KeyLog = a.keylog
-	cfg.Plaintext = a.newHTTP
-	if user := a.opts.TLSPlaintext; user != nil {
+	cfg.KeyLog = s.a.keylog
+	cfg.Plaintext = s.newHTTP
+	if user := s.a.opts.TLSPlaintext; user != nil {
 		cfg.Plaintext = func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
-			return teeHandler{user(ctx), a.newHTTP(ctx)}
+			return teeHandler{user(ctx), s.newHTTP(ctx)}
 		}
 	}
 	return tls.NewConn(ctx, cfg)
@@ -100,65 +116,147 @@ func (t teeHandler) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	}
 }
 
-func (a *Analyzer) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+func (s *scope) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := smb.DefaultConfig()
 	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler {
-		return a.newRPC(ctx)
+		return s.newRPC(ctx)
 	}
 	return smb.NewConn(ctx, cfg)
 }
 
-func (a *Analyzer) newRPC(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+func (s *scope) newRPC(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := rpc.DefaultConfig()
-	cfg.Learned = a.learn
-	if ep, ok := a.learned[ctx.Server]; ok {
+	cfg.Learned = s.learn
+	if ep, ok := s.learned(ctx.Server); ok {
 		cfg.Interface = ep.Interface
 	}
 	return rpc.NewConn(ctx, cfg)
 }
 
-func (a *Analyzer) newTDS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+func (s *scope) newTDS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tds.DefaultConfig()
-	cfg.TLS = a.newTLS
+	cfg.TLS = s.newTLS
 	return tds.NewConn(ctx, cfg)
+}
+
+// learn remembers an endpoint from an EPM reply, stamped with the position
+// of the decoder call that learned it.
+func (s *scope) learn(ep rpc.Endpoint) {
+	var seq uint64
+	if s.w != nil {
+		seq = s.w.job.seq
+	}
+	s.a.learned.add(ep, seq)
+}
+
+// learned looks up an endpoint as a single-worker run would see it at this
+// point: on a worker, once every decoder call issued before the current one
+// has run, and ignoring what later calls have already learned.
+func (s *scope) learned(server netip.AddrPort) (learnedEndpoint, bool) {
+	if s.w == nil {
+		return s.a.learned.at(server, math.MaxUint64)
+	}
+	s.w.waitPrevious()
+	return s.a.learned.at(server, s.w.job.seq)
+}
+
+// now is the position of the frame being analysed when the current decoder
+// call was made.
+func (s *scope) now() tcpstate.Position {
+	if s.w != nil {
+		return s.w.job.now
+	}
+	return s.a.last
+}
+
+// chose records that flow id is decoded by the named decoder.
+func (s *scope) chose(id uint64, name string) {
+	if s.w != nil {
+		s.w.emit(item{kind: itemProto, id: id, name: name})
+		return
+	}
+	s.a.choseDecoder(id, name)
+}
+
+func (a *Analyzer) choseDecoder(id uint64, name string) {
+	a.protocols[name]++
+	a.flowProto[id] = name
 }
 
 // learnedEndpoint is a DCE/RPC endpoint advertised by an endpoint mapper.
 type learnedEndpoint struct {
 	Interface rpc.UUID
 	Frame     int64
+	seq       uint64 // the decoder call that learned it (parallel runs)
 }
 
-// learn remembers an endpoint from an EPM reply so that a later connection
-// to it is dissected as DCE/RPC. Both the tower's address and, when it
-// differs, the address the EPM request went to are remembered: behind a
-// load balancer or NAT (casebook C4) the client connects to the latter.
-func (a *Analyzer) learn(ep rpc.Endpoint) {
+// maxLearned caps the endpoints remembered from endpoint-mapper replies;
+// maxLearnedVersions caps what is remembered of one endpoint re-advertised.
+const (
+	maxLearned         = 4096
+	maxLearnedVersions = 4
+)
+
+// learnedTable holds the endpoints advertised by endpoint mappers. Workers
+// of a parallel run share it, hence the lock; each endpoint keeps its last
+// few versions so that a lookup sees exactly what was learned before it.
+type learnedTable struct {
+	mu sync.Mutex
+	m  map[netip.AddrPort][]learnedEndpoint
+}
+
+// add remembers ep so that a later connection to it is dissected as
+// DCE/RPC. Both the tower's address and, when it differs, the address the
+// EPM request went to are remembered: behind a load balancer or NAT
+// (casebook C4) the client connects to the latter.
+func (t *learnedTable) add(ep rpc.Endpoint, seq uint64) {
 	if ep.Protocol != "tcp" || ep.Port == 0 {
 		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[netip.AddrPort][]learnedEndpoint{}
 	}
 	for _, key := range ep.Addrs() {
 		if !key.Addr().IsValid() {
 			continue
 		}
-		if _, ok := a.learned[key]; !ok && len(a.learned) >= maxLearned {
+		versions, ok := t.m[key]
+		if !ok && len(t.m) >= maxLearned {
 			return
 		}
-		a.learned[key] = learnedEndpoint{Interface: ep.Interface, Frame: ep.Frame}
+		le := learnedEndpoint{Interface: ep.Interface, Frame: ep.Frame, seq: seq}
+		if len(versions) == maxLearnedVersions {
+			versions = append(versions[:0], versions[1:]...)
+		}
+		t.m[key] = append(versions, le)
 	}
+}
+
+// at returns the newest version of server's endpoint learned before the
+// decoder call numbered before.
+func (t *learnedTable) at(server netip.AddrPort, before uint64) (learnedEndpoint, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	versions := t.m[server]
+	for i := len(versions) - 1; i >= 0; i-- {
+		if versions[i].seq < before {
+			return versions[i], true
+		}
+	}
+	return learnedEndpoint{}, false
 }
 
 // attach is the tracker's NewHandler: it picks the decoder by learned
 // endpoint, DecodeAs and port, or else defers the choice to the first bytes.
+// In a parallel run the choice is made on the connection's worker.
 func (a *Analyzer) attach(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
-	r := &route{a: a, ctx: ctx}
-	if _, ok := a.learned[ctx.Server]; ok {
-		r.use(a.byName[ProtoDCERPC])
-		return r
+	if a.pl != nil {
+		return a.pl.attach(ctx)
 	}
-	if i, ok := a.byPort[ctx.Server.Port()]; ok {
-		r.use(i)
-	}
+	r := &route{s: a.main, ctx: ctx}
+	r.choose()
 	return r
 }
 
@@ -183,7 +281,7 @@ const (
 // the only place that recovers from a decoder panic: the panic becomes an
 // internal.error event for the flow, and that flow's decoding stops.
 type route struct {
-	a       *Analyzer
+	s       *scope
 	ctx     *tcpstate.StreamContext
 	state   routeState
 	name    string
@@ -199,8 +297,40 @@ type pendingChunk struct {
 	at   tcpstate.Position
 }
 
+// mayLearn reports whether a connection to port may carry DCE/RPC — and
+// so learn endpoints from endpoint-mapper replies or be one: ports of the
+// DCE/RPC and SMB decoders (named pipes) and ports no decoder claims. The
+// ports of the other decoders stay theirs even when an endpoint mapper
+// advertises them.
+func (a *Analyzer) mayLearn(port uint16) bool {
+	i, ok := a.byPort[port]
+	if !ok {
+		return true
+	}
+	name := a.main.decs[i].Name
+	return name == ProtoDCERPC || name == ProtoSMB
+}
+
+// choose picks the decoder known before any byte: an endpoint the
+// endpoint mapper advertised, else the server port.
+func (r *route) choose() {
+	a := r.s.a
+	port := r.ctx.Server.Port()
+	if !a.mayLearn(port) {
+		r.use(a.byPort[port])
+		return
+	}
+	if _, ok := r.s.learned(r.ctx.Server); ok {
+		r.use(a.byName[ProtoDCERPC])
+		return
+	}
+	if i, ok := a.byPort[port]; ok {
+		r.use(i)
+	}
+}
+
 func (r *route) use(i int) {
-	d := r.a.decoders[i]
+	d := r.s.decs[i]
 	r.name = d.Name
 	r.state = routeAttached
 	r.guard(func() { r.h = d.New(r.ctx) })
@@ -208,8 +338,7 @@ func (r *route) use(i int) {
 		r.state = routeNone
 		return
 	}
-	r.a.protocols[d.Name]++
-	r.a.flowProto[r.ctx.ID] = d.Name
+	r.s.chose(r.ctx.ID, d.Name)
 }
 
 func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
@@ -245,7 +374,7 @@ func (r *route) detect(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		r.held[dir] += len(data)
 	}
 	first := r.firstBytes(dir)
-	for i, d := range r.a.decoders {
+	for i, d := range r.s.decs {
 		if d.Detect != nil && d.Detect(dir, first) {
 			r.use(i)
 			r.replay()
@@ -292,8 +421,9 @@ func (r *route) guard(fn func()) {
 		if v := recover(); v != nil {
 			r.state = routeFailed
 			r.h = nil
+			now := r.s.now()
 			r.ctx.Event(health.Event{
-				Kind: health.InternalError, Severity: health.Error, Time: r.a.last.Time, Frame: r.a.last.Frame,
+				Kind: health.InternalError, Severity: health.Error, Time: now.Time, Frame: now.Frame,
 				Message:  fmt.Sprintf("%s decoder failed on this connection (a nettrace bug; please report it with the capture): %v", r.name, v),
 				Evidence: map[string]any{"decoder": r.name, "error": fmt.Sprint(v)},
 			})

@@ -16,7 +16,7 @@ type udpRouter struct {
 }
 
 func newUDPRouter(a *Analyzer) udpRouter {
-	return udpRouter{a: a, ssrp: tds.NewSSRP(a.col, tds.DefaultSSRPConfig())}
+	return udpRouter{a: a, ssrp: tds.NewSSRP(a.rep, tds.DefaultSSRPConfig())}
 }
 
 func (u *udpRouter) datagram(p *layers.Packet) {

@@ -5,7 +5,10 @@
 //
 // Usage:
 //
-//	bench [-n 3] [-tshark=true] [-cpuprofile FILE] [-memprofile FILE] capture.pcap
+//	bench [-n 3] [-workers 1,2] [-tshark=true] [-cpuprofile FILE] [-memprofile FILE] capture.pcap
+//
+// Each worker count is measured in turn (Options.Workers); the peak RSS is
+// reset between them where the kernel allows it (/proc/self/clear_refs).
 //
 // Build the benchmark input with examples/pcapsynth (see README.md).
 package main
@@ -19,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
@@ -42,8 +46,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tshark := fs.Bool("tshark", true, "also time tshark -n -q -z conv,tcp when it is on the PATH")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the analysis runs to `file`")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the analysis runs to `file`")
+	workerList := fs.String("workers", "1,2", "comma-separated worker counts to measure (Options.Workers)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: bench [-n runs] [-tshark=false] [-cpuprofile file] capture.pcap")
+		fmt.Fprintln(stderr, "usage: bench [-n runs] [-workers 1,2] [-tshark=false] [-cpuprofile file] capture.pcap")
+		return 2
+	}
+	workers, err := parseWorkers(*workerList)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench: -workers:", err)
 		return 2
 	}
 	path := fs.Arg(0)
@@ -75,19 +85,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	best := time.Duration(1<<63 - 1)
-	bestCPU := time.Duration(1<<63 - 1)
-	var allocs, gcShare float64
-	for i := 0; i < *runs; i++ {
-		cpu0 := processCPU()
-		d, a, g, err := analyse(path)
+	var pps1 float64
+	for _, w := range workers {
+		pps, err := measure(stdout, path, w, *runs, frames, mb, bare)
 		if err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
-		bestCPU = min(bestCPU, processCPU()-cpu0)
-		if d < best {
-			best, allocs, gcShare = d, a/float64(frames), g
+		if pps1 == 0 {
+			pps1 = pps
+		} else {
+			fmt.Fprintf(stdout, "                   %.2f× the first worker count\n", pps/pps1)
 		}
 	}
 	if *memprofile != "" {
@@ -96,18 +104,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			f.Close()
 		}
 	}
-	pps := float64(frames) / best.Seconds()
-	fmt.Fprintf(stdout, "nettrace analysis  %8.3f s  %9.0f packets/s  %6.0f MB/s  %.2f allocs/packet  GC %.1f%% of CPU  (best of %d, 1 worker)\n",
-		best.Seconds(), pps, mb/best.Seconds(), allocs, 100*gcShare, *runs)
-	fmt.Fprintf(stdout, "                   %.0f%% of bare gopacket decode\n", 100*bare.Seconds()/best.Seconds())
-	fmt.Fprintf(stdout, "process CPU time   %8.3f s  %9.0f packets per CPU-second (all threads, GC included; best run; steadier than wall time on a loaded machine)\n",
-		bestCPU.Seconds(), float64(frames)/bestCPU.Seconds())
-	fmt.Fprintf(stdout, "peak RSS           %s\n", peakRSS())
 
 	if *tshark {
 		if d, err := runTshark(path); err == nil {
 			tpps := float64(frames) / d.Seconds()
-			fmt.Fprintf(stdout, "tshark conv,tcp    %8.3f s  %9.0f packets/s  → nettrace is %.1f× tshark\n", d.Seconds(), tpps, pps/tpps)
+			fmt.Fprintf(stdout, "tshark conv,tcp    %8.3f s  %9.0f packets/s  → nettrace (%d worker) is %.1f× tshark\n", d.Seconds(), tpps, workers[0], pps1/tpps)
 		} else {
 			fmt.Fprintf(stdout, "tshark             not measured: %v\n", err)
 		}
@@ -115,15 +116,69 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// measure runs the analysis with the given workers runs times and prints
+// the best run; it returns its packets/s.
+func measure(stdout io.Writer, path string, workers, runs int, frames int64, mb float64, bare time.Duration) (float64, error) {
+	resetPeakRSS()
+	best := time.Duration(1<<63 - 1)
+	bestCPU := time.Duration(1<<63 - 1)
+	var allocs, gcShare float64
+	for i := 0; i < runs; i++ {
+		cpu0 := processCPU()
+		d, a, g, err := analyse(path, workers)
+		if err != nil {
+			return 0, err
+		}
+		bestCPU = min(bestCPU, processCPU()-cpu0)
+		if d < best {
+			best, allocs, gcShare = d, a/float64(frames), g
+		}
+	}
+	pps := float64(frames) / best.Seconds()
+	unit := "workers"
+	if workers == 1 {
+		unit = "worker"
+	}
+	fmt.Fprintf(stdout, "nettrace analysis  %8.3f s  %9.0f packets/s  %6.0f MB/s  %.2f allocs/packet  GC %.1f%% of CPU  (best of %d, %d %s)\n",
+		best.Seconds(), pps, mb/best.Seconds(), allocs, 100*gcShare, runs, workers, unit)
+	fmt.Fprintf(stdout, "                   %.0f%% of bare gopacket decode\n", 100*bare.Seconds()/best.Seconds())
+	fmt.Fprintf(stdout, "process CPU time   %8.3f s  %9.0f packets per CPU-second (all threads, GC included; best run)\n",
+		bestCPU.Seconds(), float64(frames)/bestCPU.Seconds())
+	fmt.Fprintf(stdout, "peak RSS           %s\n", peakRSS())
+	return pps, nil
+}
+
+// parseWorkers parses "1,2".
+func parseWorkers(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a worker count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// resetPeakRSS restarts the kernel's peak-RSS count (VmHWM) so that each
+// worker count reports its own; where that is not allowed the figure is
+// the process's peak so far.
+func resetPeakRSS() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
 // analyse runs the full analysis once and returns its wall time, the
 // allocations it made and the GC's share of CPU during it.
-func analyse(path string) (time.Duration, float64, float64, error) {
+func analyse(path string, workers int) (time.Duration, float64, float64, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	gc0, cpu0 := gcCPU()
 	start := time.Now()
-	_, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1})
+	_, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1, Workers: workers})
 	d := time.Since(start)
 	gc1, cpu1 := gcCPU()
 	runtime.ReadMemStats(&after)

@@ -60,6 +60,7 @@ type config struct {
 	pair    bool
 	keylogs listFlag
 	decode  listFlag
+	workers int
 }
 
 func main() {
@@ -75,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
+	fs.IntVar(&cfg.workers, "workers", 1, "goroutines decoding application protocols; the output is the same for any `n`")
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: doctor [flags] [capture ...]   (no capture: analyse the bundled demo)")
@@ -121,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func (c config) options() (nettrace.Options, error) {
-	opts := nettrace.Options{KeyLogFiles: c.keylogs}
+	opts := nettrace.Options{KeyLogFiles: c.keylogs, Workers: c.workers}
 	for _, d := range c.decode {
 		port, proto, ok := strings.Cut(d, "=")
 		n, err := strconv.ParseUint(port, 10, 16)
