@@ -16,4 +16,9 @@
 //	for _, f := range rep.Findings { fmt.Println(f.Severity, f.Kind, f.Count, f.Frames) }
 //
 // An Analyzer is not safe for concurrent use; run one per capture.
+//
+// Options.Workers runs the application decoders on several goroutines
+// (connections sharded by stream ID) while the calling goroutine reads,
+// decodes and tracks the packets; the events are merged back into the order
+// of a single-worker run, so the output is the same byte for byte.
 package nettrace

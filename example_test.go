@@ -30,6 +30,20 @@ func ExampleAnalyzeFile() {
 	// stream 1 10.200.1.10:58192 -> 10.200.3.100:49152: dcerpc
 }
 
+// Decode the streams on two workers: the Report is the same as with one.
+func ExampleOptions_workers() {
+	rep, err := nettrace.AnalyzeFile("testdata/root/c04-epm-vip-client.pcap", nettrace.Options{Workers: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, fl := range rep.Flows {
+		fmt.Printf("stream %d -> %s: %s\n", fl.ID, fl.Server, fl.Protocol)
+	}
+	// Output:
+	// stream 0 -> 10.200.3.100:135: dcerpc
+	// stream 1 -> 10.200.3.100:49152: dcerpc
+}
+
 // Stream every event as a JSON line while the capture is analysed, as
 // `doctor -json` does.
 func ExampleNew() {

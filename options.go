@@ -74,8 +74,8 @@ type Options struct {
 	// in order on one worker; events are merged back into the order of a
 	// single-worker run, so the Reporter, the Report and every count are
 	// identical to Workers = 1 (tested on every capture in ../shared).
-	// Two limits: once MaxLearned endpoint-mapper endpoints are known,
-	// which further ones are remembered may differ; and HTTPBody,
+	// Two limits: once 4,096 endpoint-mapper endpoints are known, which
+	// further ones are remembered may differ; and HTTPBody,
 	// TLSPlaintext and Decoders' handlers are then called from several
 	// goroutines at once (each connection from one goroutine at a time).
 	// The Reporter is always called from one goroutine at a time.
