@@ -170,22 +170,7 @@ func (d *Decoder) checkChecksums() {
 	if !bad && p.IPChecksum != ChecksumGood && p.L4Checksum != ChecksumGood && !p.TSO {
 		return
 	}
-	// One map lookup per new source run, none for consecutive packets of a
-	// source; a source over MaxTracked is classified on a scratch state
-	// that is not remembered.
-	st := d.lastSrcSt
-	if st == nil || d.lastSrc != p.Src {
-		if st = d.sources[p.Src]; st == nil && len(d.sources) < d.lim.MaxTracked {
-			st = new(srcState)
-			d.sources[p.Src] = st
-		}
-		if st != nil {
-			d.lastSrc, d.lastSrcSt = p.Src, st
-		} else {
-			d.untracked = srcState{}
-			st = &d.untracked
-		}
-	}
+	st := d.sourceState(p.Src)
 	if p.TSO || p.IPLen > 1500 {
 		st.oversize = true
 	}
@@ -217,6 +202,38 @@ func (d *Decoder) checkChecksums() {
 				map[string]any{"layer": layer, "got": fmt.Sprintf("0x%04x", got), "want": fmt.Sprintf("0x%04x", want)})
 		}
 	}
+}
+
+// sourceState returns the classifier state of src. The two most recent
+// sources (the two ends of the conversation being read) are cached, so a
+// map lookup happens only when a third source appears. A source over
+// MaxTracked is classified on a scratch state that is not remembered.
+func (d *Decoder) sourceState(src netip.Addr) *srcState {
+	c := &d.srcCache
+	for i := range c {
+		if c[i].st != nil && c[i].addr == src {
+			d.srcLast = uint8(i)
+			return c[i].st
+		}
+	}
+	st := d.sources[src]
+	if st == nil && len(d.sources) < d.lim.MaxTracked {
+		st = new(srcState)
+		d.sources[src] = st
+	}
+	if st == nil {
+		d.untracked = srcState{}
+		return &d.untracked
+	}
+	d.srcLast ^= 1 // replace the entry not used last
+	c[d.srcLast] = srcEntry{addr: src, st: st}
+	return st
+}
+
+// srcEntry is a cached entry of Decoder.sources.
+type srcEntry struct {
+	addr netip.Addr
+	st   *srcState
 }
 
 // badLayer names the layer whose checksum is bad.

@@ -70,9 +70,9 @@ type Decoder struct {
 	snaplenSeen bool
 	tsoFlows    map[Flow]struct{}
 	sources     map[netip.Addr]*srcState
-	lastSrc     netip.Addr // the source of the latest checksum classification
-	lastSrcSt   *srcState  // its entry in sources (nil: none)
-	untracked   srcState   // scratch state of a source over Limits.MaxTracked
+	srcCache    [2]srcEntry // the two latest sources classified
+	srcLast     uint8       // index of the srcCache entry used last
+	untracked   srcState    // scratch state of a source over Limits.MaxTracked
 	defrag      defragger
 }
 
@@ -125,7 +125,10 @@ func (d *Decoder) Decode(f *Frame) (*Packet, bool) {
 	d.frame = f
 	d.l4seg = nil
 	p := &d.pkt
-	*p = Packet{Frame: f.Number, Time: f.Time, CapLen: f.CapLen, WireLen: f.WireLen, Raw: f.Data}
+	// Cleared in place and filled field by field: a composite literal
+	// would build the 472-byte Packet on the stack and copy it.
+	*p = Packet{}
+	p.Frame, p.Time, p.CapLen, p.WireLen, p.Raw = f.Number, f.Time, f.CapLen, f.WireLen, f.Data
 	if f.WireLen > f.CapLen {
 		p.Truncated = true
 		if !d.snaplenSeen {
