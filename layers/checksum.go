@@ -94,9 +94,10 @@ func fold(acc uint64) uint16 {
 func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
 	var acc uint64
 	if src.Is4() {
+		// A big-endian 32-bit word is congruent to the sum of its two
+		// 16-bit halves modulo 0xffff, and zero only when both are.
 		s, d := src.As4(), dst.As4()
-		acc = onesSum(s[:], acc)
-		acc = onesSum(d[:], acc)
+		acc = uint64(binary.BigEndian.Uint32(s[:])) + uint64(binary.BigEndian.Uint32(d[:]))
 	} else {
 		s, d := src.As16(), dst.As16()
 		acc = onesSum(s[:], acc)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand"
+	"net/netip"
 	"testing"
 )
 
@@ -108,4 +109,32 @@ func BenchmarkOnesSum1460(b *testing.B) {
 		acc += onesSum(buf, 0)
 	}
 	_ = acc
+}
+
+// TestPseudoSumMatchesWordByWord checks the pseudo-header sum against the
+// RFC 1071 definition over the same bytes.
+func TestPseudoSumMatchesWordByWord(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for i := 0; i < 5000; i++ {
+		var a, b [16]byte
+		if i%5 != 0 {
+			r.Read(a[:])
+			r.Read(b[:])
+		}
+		proto, length := uint8(r.Intn(256)), r.Intn(1<<17)
+		src, dst := netip.AddrFrom16(a), netip.AddrFrom16(b)
+		var words []byte
+		if i%2 == 0 {
+			src, dst = netip.AddrFrom4([4]byte(a[:4])), netip.AddrFrom4([4]byte(b[:4]))
+			words = append(append(words, a[:4]...), b[:4]...)
+		} else {
+			words = append(append(words, a[:]...), b[:]...)
+		}
+		want := onesSumRef(words, uint64(proto)+uint64(length>>16)+uint64(length&0xffff))
+		for _, data := range [][]byte{nil, {0, 0}, {0xff, 0xff}, a[:7]} {
+			if got, want := fold(onesSum(data, pseudoSum(src, dst, proto, length))), fold(onesSumRef(data, want)); got != want {
+				t.Fatalf("%v > %v proto %d len %d data %x: got %#04x, want %#04x", src, dst, proto, length, data, got, want)
+			}
+		}
+	}
 }
