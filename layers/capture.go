@@ -288,16 +288,17 @@ func (c *Capture) nextPcap() error {
 func (c *Capture) emit(t time.Time, data []byte, wire int, link uint16, iface int) {
 	c.n++
 	c.last = t
-	c.frame = Frame{
-		Number:    c.n,
-		Time:      t,
-		Data:      data,
-		CapLen:    len(data),
-		WireLen:   wire,
-		LinkType:  glayers.LinkType(link),
-		Link:      link,
-		Interface: iface,
-	}
+	// Every field is set in place (a composite literal would be built on
+	// the stack and copied).
+	f := &c.frame
+	f.Number = c.n
+	f.Time = t
+	f.Data = data
+	f.CapLen = len(data)
+	f.WireLen = wire
+	f.LinkType = glayers.LinkType(link)
+	f.Link = link
+	f.Interface = iface
 }
 
 // readRecord reads n bytes (already capped by the caller) into c.buf and

@@ -13,36 +13,60 @@ import (
 // zero, RFC 1071), to the one's-complement accumulator acc; fold reduces
 // the result to 16 bits.
 //
-// It sums little-endian 64-bit words with end-around carry (no byte swaps)
-// and swaps the folded 16-bit sum once at the end: the one's-complement sum
-// is byte-order independent (RFC 1071, 2(B)). The result is 0 only when acc
-// is 0 and b is all zeroes, so fold gives exactly what a word-by-word
-// big-endian sum gives.
+// It adds little-endian 32-bit words into four independent 64-bit
+// accumulators (no carries to propagate: each would need 2^32 words to
+// overflow, far beyond any frame or reassembled datagram), 64 bytes per
+// iteration, and swaps the folded 16-bit sum once at the end: the
+// one's-complement sum is byte-order independent (RFC 1071, 2(B)) and
+// 2^16 = 1 modulo 0xffff, so 32-bit words sum like pairs of 16-bit ones.
+// The result is 0 only when acc is 0 and b is all zeroes, so fold gives
+// exactly what a word-by-word big-endian sum gives.
 func onesSum(b []byte, acc uint64) uint64 {
-	var s, c uint64
-	for len(b) >= 32 {
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:24]), c)
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:32]), c)
-		b = b[32:]
+	var s0, s1, s2, s3 uint64
+	for len(b) >= 64 {
+		w := (*[64]byte)(b)
+		s0 += uint64(binary.LittleEndian.Uint32(w[0:4]))
+		s1 += uint64(binary.LittleEndian.Uint32(w[4:8]))
+		s2 += uint64(binary.LittleEndian.Uint32(w[8:12]))
+		s3 += uint64(binary.LittleEndian.Uint32(w[12:16]))
+		s0 += uint64(binary.LittleEndian.Uint32(w[16:20]))
+		s1 += uint64(binary.LittleEndian.Uint32(w[20:24]))
+		s2 += uint64(binary.LittleEndian.Uint32(w[24:28]))
+		s3 += uint64(binary.LittleEndian.Uint32(w[28:32]))
+		s0 += uint64(binary.LittleEndian.Uint32(w[32:36]))
+		s1 += uint64(binary.LittleEndian.Uint32(w[36:40]))
+		s2 += uint64(binary.LittleEndian.Uint32(w[40:44]))
+		s3 += uint64(binary.LittleEndian.Uint32(w[44:48]))
+		s0 += uint64(binary.LittleEndian.Uint32(w[48:52]))
+		s1 += uint64(binary.LittleEndian.Uint32(w[52:56]))
+		s2 += uint64(binary.LittleEndian.Uint32(w[56:60]))
+		s3 += uint64(binary.LittleEndian.Uint32(w[60:64]))
+		b = b[64:]
 	}
-	for len(b) >= 8 {
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
-		b = b[8:]
+	for len(b) >= 16 {
+		w := (*[16]byte)(b)
+		s0 += uint64(binary.LittleEndian.Uint32(w[0:4]))
+		s1 += uint64(binary.LittleEndian.Uint32(w[4:8]))
+		s2 += uint64(binary.LittleEndian.Uint32(w[8:12]))
+		s3 += uint64(binary.LittleEndian.Uint32(w[12:16]))
+		b = b[16:]
 	}
-	if len(b) >= 4 {
-		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint32(b)), c)
+	for len(b) >= 4 {
+		s0 += uint64(binary.LittleEndian.Uint32(b))
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint16(b)), c)
+		s1 += uint64(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		s, c = bits.Add64(s, uint64(b[0]), c)
+		s2 += uint64(b[0])
 	}
-	s, c = bits.Add64(s, c, 0)
+	// Combine with end-around carries so no bit is lost however long b is.
+	s, c := bits.Add64(s0, s1, 0)
+	s, c = bits.Add64(s, s2, c)
+	s, c = bits.Add64(s, s3, c)
+	s, c = bits.Add64(s, 0, c)
 	s += c
 	if s == 0 {
 		return acc
@@ -70,9 +94,10 @@ func fold(acc uint64) uint16 {
 func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
 	var acc uint64
 	if src.Is4() {
+		// A big-endian 32-bit word is congruent to the sum of its two
+		// 16-bit halves modulo 0xffff, and zero only when both are.
 		s, d := src.As4(), dst.As4()
-		acc = onesSum(s[:], acc)
-		acc = onesSum(d[:], acc)
+		acc = uint64(binary.BigEndian.Uint32(s[:])) + uint64(binary.BigEndian.Uint32(d[:]))
 	} else {
 		s, d := src.As16(), dst.As16()
 		acc = onesSum(s[:], acc)
@@ -146,22 +171,7 @@ func (d *Decoder) checkChecksums() {
 	if !bad && p.IPChecksum != ChecksumGood && p.L4Checksum != ChecksumGood && !p.TSO {
 		return
 	}
-	// One map lookup per new source run, none for consecutive packets of a
-	// source; a source over MaxTracked is classified on a scratch state
-	// that is not remembered.
-	st := d.lastSrcSt
-	if st == nil || d.lastSrc != p.Src {
-		if st = d.sources[p.Src]; st == nil && len(d.sources) < d.lim.MaxTracked {
-			st = new(srcState)
-			d.sources[p.Src] = st
-		}
-		if st != nil {
-			d.lastSrc, d.lastSrcSt = p.Src, st
-		} else {
-			d.untracked = srcState{}
-			st = &d.untracked
-		}
-	}
+	st := d.sourceState(p.Src)
 	if p.TSO || p.IPLen > 1500 {
 		st.oversize = true
 	}
@@ -193,6 +203,38 @@ func (d *Decoder) checkChecksums() {
 				map[string]any{"layer": layer, "got": fmt.Sprintf("0x%04x", got), "want": fmt.Sprintf("0x%04x", want)})
 		}
 	}
+}
+
+// sourceState returns the classifier state of src. The two most recent
+// sources (the two ends of the conversation being read) are cached, so a
+// map lookup happens only when a third source appears. A source over
+// MaxTracked is classified on a scratch state that is not remembered.
+func (d *Decoder) sourceState(src netip.Addr) *srcState {
+	c := &d.srcCache
+	for i := range c {
+		if c[i].st != nil && c[i].addr == src {
+			d.srcLast = uint8(i)
+			return c[i].st
+		}
+	}
+	st := d.sources[src]
+	if st == nil && len(d.sources) < d.lim.MaxTracked {
+		st = new(srcState)
+		d.sources[src] = st
+	}
+	if st == nil {
+		d.untracked = srcState{}
+		return &d.untracked
+	}
+	d.srcLast ^= 1 // replace the entry not used last
+	c[d.srcLast] = srcEntry{addr: src, st: st}
+	return st
+}
+
+// srcEntry is a cached entry of Decoder.sources.
+type srcEntry struct {
+	addr netip.Addr
+	st   *srcState
 }
 
 // badLayer names the layer whose checksum is bad.

@@ -53,7 +53,6 @@ type Decoder struct {
 	loop  glayers.Loopback
 	ip4   glayers.IPv4
 	ip6   glayers.IPv6
-	tcp   glayers.TCP
 	udp   glayers.UDP
 
 	pEth, pSLL, pLoop, pIP4, pIP6 *gopacket.DecodingLayerParser
@@ -70,9 +69,9 @@ type Decoder struct {
 	snaplenSeen bool
 	tsoFlows    map[Flow]struct{}
 	sources     map[netip.Addr]*srcState
-	lastSrc     netip.Addr // the source of the latest checksum classification
-	lastSrcSt   *srcState  // its entry in sources (nil: none)
-	untracked   srcState   // scratch state of a source over Limits.MaxTracked
+	srcCache    [2]srcEntry // the two latest sources classified
+	srcLast     uint8       // index of the srcCache entry used last
+	untracked   srcState    // scratch state of a source over Limits.MaxTracked
 	defrag      defragger
 }
 
@@ -125,7 +124,10 @@ func (d *Decoder) Decode(f *Frame) (*Packet, bool) {
 	d.frame = f
 	d.l4seg = nil
 	p := &d.pkt
-	*p = Packet{Frame: f.Number, Time: f.Time, CapLen: f.CapLen, WireLen: f.WireLen, Raw: f.Data}
+	// Cleared in place and filled field by field: a composite literal
+	// would build the 472-byte Packet on the stack and copy it.
+	*p = Packet{}
+	p.Frame, p.Time, p.CapLen, p.WireLen, p.Raw = f.Number, f.Time, f.CapLen, f.WireLen, f.Data
 	if f.WireLen > f.CapLen {
 		p.Truncated = true
 		if !d.snaplenSeen {
@@ -461,10 +463,10 @@ func (d *Decoder) transport(proto uint8, b []byte, declared int) (*Packet, bool)
 // 3.1). It reports false for a header that can never be valid.
 func (d *Decoder) decodeTCP(b []byte, declared int) bool {
 	p := &d.pkt
-	t := &d.tcp
-	// gopacket's verdict is re-derived below: a bad option must not lose
-	// the header, and a header cut by the snapshot length is not an error.
-	_ = t.DecodeFromBytes(b, &d.df)
+	// The fixed header is read here rather than by gopacket's TCP layer,
+	// which would also parse the options that parseTCPOptions reads: a
+	// bad option must not lose the header, and a header cut by the
+	// snapshot length is not an error.
 	if len(b) < 20 {
 		if p.Truncated && declared >= 20 {
 			p.Transport = TransportNone // ports not captured
@@ -473,27 +475,26 @@ func (d *Decoder) decodeTCP(b []byte, declared int) bool {
 		d.decodeError("tcp", fmt.Sprintf("header needs 20 bytes, %d available", len(b)))
 		return false
 	}
-	hlen := int(t.DataOffset) * 4
-	if t.DataOffset < 5 || hlen > declared {
-		d.decodeError("tcp", fmt.Sprintf("data offset %d (%d bytes) outside the %d-byte segment", t.DataOffset, hlen, declared))
+	fixed := (*[20]byte)(b)
+	dataOffset := fixed[12] >> 4
+	hlen := int(dataOffset) * 4
+	if dataOffset < 5 || hlen > declared {
+		d.decodeError("tcp", fmt.Sprintf("data offset %d (%d bytes) outside the %d-byte segment", dataOffset, hlen, declared))
 		return false
 	}
 	h := &p.TCP
 	*h = TCPHeader{
-		SrcPort:     uint16(t.SrcPort),
-		DstPort:     uint16(t.DstPort),
-		Seq:         t.Seq,
-		Ack:         t.Ack,
-		Flags:       TCPFlags(b[13]) | TCPFlags(b[12]&1)<<8,
-		Window:      t.Window,
-		DataOffset:  t.DataOffset,
+		SrcPort:     binary.BigEndian.Uint16(fixed[0:2]),
+		DstPort:     binary.BigEndian.Uint16(fixed[2:4]),
+		Seq:         binary.BigEndian.Uint32(fixed[4:8]),
+		Ack:         binary.BigEndian.Uint32(fixed[8:12]),
+		Flags:       TCPFlags(fixed[13]) | TCPFlags(fixed[12]&1)<<8,
+		Window:      binary.BigEndian.Uint16(fixed[14:16]),
+		DataOffset:  dataOffset,
 		WindowScale: -1,
 	}
 	p.Transport = TransportTCP
-	opts := t.Contents[min(20, len(t.Contents)):]
-	if hlen > len(b) { // options cut by the snapshot length (p.Truncated)
-		opts = b[20:]
-	}
+	opts := b[20:min(hlen, len(b))] // shorter when cut by the snapshot length (p.Truncated)
 	if msg := parseTCPOptions(opts, h, hlen > len(b)); msg != "" {
 		d.decodeError("tcp options", msg) // the header itself is kept
 	}
