@@ -54,6 +54,7 @@ type pmtuDir struct {
 	ackValid          bool
 	ring              [pmtuRing]segRec
 	ringPos           int
+	ringUsed          int // entries of ring with used set
 	retrans           int
 	fullRetrans       int
 	fullFrames        netFrames
@@ -79,6 +80,9 @@ type pmtuDir struct {
 
 // deliver marks the remembered segments that ack covers as delivered.
 func (h *pmtuDir) deliver(ack uint32) {
+	if h.ringUsed == 0 {
+		return
+	}
 	for i := range h.ring {
 		r := &h.ring[i]
 		if !r.used || !netSeqLEQ(r.end, ack) {
@@ -88,11 +92,15 @@ func (h *pmtuDir) deliver(ack uint32) {
 			h.maxDelivered = int(r.ipLen)
 		}
 		r.used = false
+		h.ringUsed--
 	}
 }
 
 // markAmbiguous flags remembered segments overlapping [seq, end).
 func (h *pmtuDir) markAmbiguous(seq, end uint32) {
+	if h.ringUsed == 0 {
+		return
+	}
 	for i := range h.ring {
 		r := &h.ring[i]
 		if r.used && netSeqLT(r.seq, end) && netSeqLT(seq, r.end) {
@@ -145,6 +153,9 @@ func (d *NetDiagnoser) pmtuSegment(c *netConn, dir int, p *Packet) bool {
 				h.lostValid, h.lostSeq, h.lostEnd, h.lostSize, h.lostAt = true, p.TCPSeq, end, ipLen, p.Time
 			}
 		}
+	}
+	if !h.ring[h.ringPos].used {
+		h.ringUsed++
 	}
 	h.ring[h.ringPos] = segRec{seq: p.TCPSeq, end: end, ipLen: int32(min(ipLen, 1<<30)), ambiguous: retrans, used: true}
 	h.ringPos = (h.ringPos + 1) % pmtuRing

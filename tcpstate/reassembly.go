@@ -170,7 +170,9 @@ func (c *conn) data(d Dir, seq uint32, payload []byte, at Position) {
 	}
 	retried := false
 	for len(payload) > 0 {
-		c.drain(d)
+		if len(h.ooo) > 0 { // drain has nothing to do otherwise
+			c.drain(d)
+		}
 		if rsLT(seq, h.next) {
 			skip := h.next - seq
 			if uint32(len(payload)) <= skip {
@@ -204,7 +206,9 @@ func (c *conn) data(d Dir, seq uint32, payload []byte, at Position) {
 		h.next += uint32(n)
 		payload, seq = payload[n:], seq+uint32(n)
 	}
-	c.drain(d)
+	if len(h.ooo) > 0 {
+		c.drain(d)
+	}
 }
 
 // checkOverlap compares payload with the bytes kept for the same sequence
