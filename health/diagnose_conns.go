@@ -41,13 +41,62 @@ func (k connKey) id() connID {
 }
 
 // lookup returns the connection between a and b and the direction of a→b
-// on it (0: a is its client).
+// on it (0: a is its client). The connection cache answers first; the
+// table is searched on a miss and the connection found takes the slot.
 func (d *NetDiagnoser) lookup(a, b netip.AddrPort) (*netConn, int) {
-	c := d.conns[connKey{client: a, server: b}.id()]
-	if c == nil || c.key.client == a && c.key.server == b {
+	slot := &d.connCache[connSlot(a, b)]
+	c := *slot
+	switch {
+	case c != nil && c.key.client == a && c.key.server == b:
+		return c, 0
+	case c != nil && c.key.client == b && c.key.server == a:
+		return c, 1
+	}
+	c = d.conns[connKey{client: a, server: b}.id()]
+	if c == nil {
+		return nil, 0
+	}
+	*slot = c
+	if c.key.client == a && c.key.server == b {
 		return c, 0
 	}
 	return c, 1
+}
+
+// connCacheBits sizes the connection cache: 1024 slots, 8 KiB.
+const connCacheBits = 10
+
+// connSlot returns the connection cache slot of the tuple (a, b), the same
+// for both directions. Colliding tuples only share a slot: a miss falls
+// back to the table, so a crafted collision costs a lookup, never a result.
+func connSlot(a, b netip.AddrPort) uint {
+	return uint((endpointMix(a) ^ endpointMix(b)) >> (64 - connCacheBits))
+}
+
+// endpointMix spreads an endpoint's address and port over 64 bits.
+func endpointMix(ap netip.AddrPort) uint64 {
+	a := ap.Addr()
+	var x uint64
+	if a.Is4() {
+		b := a.As4()
+		x = uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	} else {
+		b := a.As16()
+		for i, v := range b {
+			x ^= uint64(v) << (8 * (i % 8))
+		}
+	}
+	return (x<<16 ^ x>>48 ^ uint64(ap.Port())) * 0x9e3779b97f4a7c15
+}
+
+// uncache forgets c in the connection cache (it leaves the table).
+func (d *NetDiagnoser) uncache(c *netConn) {
+	if slot := &d.connCache[connSlot(c.key.client, c.key.server)]; *slot == c {
+		*slot = nil
+	}
+	if d.lastConn == c {
+		d.lastConn = nil
+	}
 }
 
 func putEndpoint(b []byte, ap netip.AddrPort) {
@@ -253,9 +302,7 @@ func (d *NetDiagnoser) synSeen(c *netConn, p *Packet) {
 // dropConn removes c from the table.
 func (d *NetDiagnoser) dropConn(c *netConn) {
 	delete(d.conns, c.key.id())
-	if d.lastConn == c {
-		d.lastConn = nil
-	}
+	d.uncache(c)
 }
 
 // foldConn adds a finished (or abandoned) connection to the totals.

@@ -25,8 +25,11 @@ import (
 type NetDiagnoser struct {
 	cfg NetConfig
 
-	conns     map[connID]*netConn
-	lastConn  *netConn // the connection of the previous TCP packet (lookup cache)
+	conns    map[connID]*netConn
+	lastConn *netConn // the connection of the previous TCP packet (lookup cache)
+	// connCache holds recently used connections of conns by connSlot of
+	// their tuple (see lookup); a connection leaves it when it leaves conns.
+	connCache *[1 << connCacheBits]*netConn
 	services  map[svcKey]*service
 	sources   map[srcKey]*sourceAgg
 	synDst    map[netip.AddrPort]*synAgg
@@ -50,15 +53,19 @@ type NetDiagnoser struct {
 	capped                      map[string]bool
 	last                        time.Time
 	lastSweep                   time.Time
+	sweepGap                    time.Duration // capture time between sweeps
+	sweepAt                     time.Time     // lastSweep + sweepGap, when sweepAtExact
+	sweepAtExact                bool
 	finished                    bool
 }
 
 // NewNetDiagnoser returns a diagnoser with cfg (zero fields take their
 // defaults).
 func NewNetDiagnoser(cfg NetConfig) *NetDiagnoser {
-	return &NetDiagnoser{
+	d := &NetDiagnoser{
 		cfg:       cfg.withDefaults(),
 		conns:     map[connID]*netConn{},
+		connCache: new([1 << connCacheBits]*netConn),
 		services:  map[svcKey]*service{},
 		sources:   map[srcKey]*sourceAgg{},
 		synDst:    map[netip.AddrPort]*synAgg{},
@@ -77,6 +84,9 @@ func NewNetDiagnoser(cfg NetConfig) *NetDiagnoser {
 		echoPaths: map[addrKey]*echoPath{},
 		capped:    map[string]bool{},
 	}
+	d.sweepGap = min(d.cfg.ConnIdle/4, sweepEvery)
+	d.setSweepAt()
+	return d
 }
 
 // IP protocol numbers (IANA).
@@ -116,7 +126,7 @@ func (d *NetDiagnoser) Packet(p *Packet) {
 			d.udpPacket(p)
 		}
 	}
-	if d.last.Sub(d.lastSweep) >= min(d.cfg.ConnIdle/4, sweepEvery) {
+	if d.sweepDue() {
 		d.sweep(d.last)
 	}
 }
@@ -179,6 +189,7 @@ func (d *NetDiagnoser) Finish(rep Reporter) {
 	}
 	clear(d.conns)
 	d.lastConn = nil
+	clear(d.connCache[:])
 	var out []Event
 	out = append(out, d.icmpFindings()...)
 	out = append(out, d.pmtu...)
@@ -202,10 +213,32 @@ func (d *NetDiagnoser) Finish(rep Reporter) {
 // sweepEvery is the most capture time between two sweeps.
 const sweepEvery = 10 * time.Second
 
+// sweepDue reports whether sweepGap of capture time passed since the last
+// sweep (last − lastSweep ≥ sweepGap). sweepAt answers it with one time
+// comparison: since sweepGap ≥ 0, last ≥ lastSweep + sweepGap says the
+// same as time.Time.Sub, saturation included, as long as the addition
+// did not overflow; otherwise Sub answers.
+func (d *NetDiagnoser) sweepDue() bool {
+	if d.sweepAtExact {
+		return !d.last.Before(d.sweepAt)
+	}
+	return d.last.Sub(d.lastSweep) >= d.sweepGap
+}
+
+// setSweepAt derives sweepAt from lastSweep. Below 2^62 Unix seconds
+// adding at most sweepEvery cannot overflow time.Time's seconds.
+func (d *NetDiagnoser) setSweepAt() {
+	d.sweepAtExact = d.lastSweep.Unix() < 1<<62
+	if d.sweepAtExact {
+		d.sweepAt = d.lastSweep.Add(d.sweepGap)
+	}
+}
+
 // sweep folds TCP connections silent for ConnIdle (closed ones after
 // closedLinger) and forgets expired UDP requests and quiet UDP streams.
 func (d *NetDiagnoser) sweep(now time.Time) {
 	d.lastSweep = now
+	d.setSweepAt()
 	for _, c := range d.conns {
 		idle := now.Sub(c.last)
 		if idle >= d.cfg.ConnIdle || idle >= closedLinger && (c.rst || c.fin[0] && c.fin[1]) {

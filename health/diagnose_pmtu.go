@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"time"
 )
@@ -37,8 +38,12 @@ type segRec struct {
 	seq, end  uint32
 	ipLen     int32
 	ambiguous bool // retransmitted: the ACK may be for another copy
-	used      bool
 }
+
+// ringMask has one bit per entry of pmtuDir.ring (pmtuRing ≤ 16).
+type ringMask uint16
+
+var _ [16 - pmtuRing]struct{} // ringMask holds pmtuRing bits
 
 // pmtuDir is the path-MTU state of one direction of a connection.
 type pmtuDir struct {
@@ -54,6 +59,7 @@ type pmtuDir struct {
 	ackValid          bool
 	ring              [pmtuRing]segRec
 	ringPos           int
+	ringUsed          ringMask // bit i: ring[i] is in use (not yet delivered)
 	retrans           int
 	fullRetrans       int
 	fullFrames        netFrames
@@ -79,23 +85,24 @@ type pmtuDir struct {
 
 // deliver marks the remembered segments that ack covers as delivered.
 func (h *pmtuDir) deliver(ack uint32) {
-	for i := range h.ring {
+	for m := h.ringUsed; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros16(uint16(m))
 		r := &h.ring[i]
-		if !r.used || !netSeqLEQ(r.end, ack) {
+		if !netSeqLEQ(r.end, ack) {
 			continue
 		}
 		if !r.ambiguous && int(r.ipLen) > h.maxDelivered {
 			h.maxDelivered = int(r.ipLen)
 		}
-		r.used = false
+		h.ringUsed &^= 1 << i
 	}
 }
 
 // markAmbiguous flags remembered segments overlapping [seq, end).
 func (h *pmtuDir) markAmbiguous(seq, end uint32) {
-	for i := range h.ring {
-		r := &h.ring[i]
-		if r.used && netSeqLT(r.seq, end) && netSeqLT(seq, r.end) {
+	for m := h.ringUsed; m != 0; m &= m - 1 {
+		r := &h.ring[bits.TrailingZeros16(uint16(m))]
+		if netSeqLT(r.seq, end) && netSeqLT(seq, r.end) {
 			r.ambiguous = true
 		}
 	}
@@ -146,7 +153,8 @@ func (d *NetDiagnoser) pmtuSegment(c *netConn, dir int, p *Packet) bool {
 			}
 		}
 	}
-	h.ring[h.ringPos] = segRec{seq: p.TCPSeq, end: end, ipLen: int32(min(ipLen, 1<<30)), ambiguous: retrans, used: true}
+	h.ring[h.ringPos] = segRec{seq: p.TCPSeq, end: end, ipLen: int32(min(ipLen, 1<<30)), ambiguous: retrans}
+	h.ringUsed |= 1 << h.ringPos
 	h.ringPos = (h.ringPos + 1) % pmtuRing
 	if h.icmpN > 0 && p.Frame > h.icmpFrame {
 		h.afterSegs++

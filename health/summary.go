@@ -56,10 +56,11 @@ type Transition struct {
 
 // Event returns the flow.summary event for s.
 func (s *FlowStats) Event() Event {
+	client, server := s.Client.String(), s.Server.String()
 	ev := map[string]any{
 		"stream":       s.ID,
-		"client":       s.Client.String(),
-		"server":       s.Server.String(),
+		"client":       client,
+		"server":       server,
 		"first_frame":  s.FirstFrame,
 		"last_frame":   s.LastFrame,
 		"duration_ms":  ms(s.LastTime.Sub(s.FirstTime)),
@@ -101,7 +102,7 @@ func (s *FlowStats) Event() Event {
 		Severity: Info,
 		Time:     s.LastTime,
 		Frame:    s.FirstFrame,
-		Flow:     s.Client.String() + "->" + s.Server.String() + "/tcp",
+		Flow:     client + "->" + server + "/tcp",
 		Message:  "connection summary",
 		Evidence: ev,
 	}

@@ -1,9 +1,12 @@
 package tcpstate
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/nettrace/nettrace/layers"
 )
 
 // discardHandler consumes streams without keeping them.
@@ -68,6 +71,42 @@ func BenchmarkTrackerInOrder(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/packet")
 	b.ReportMetric(0, "allocs/packet") // see TestInOrderPathDoesNotAllocate
+}
+
+// BenchmarkTrackerInterleaved is BenchmarkTrackerInOrder over 1024
+// established connections in turn, so that consecutive packets belong to
+// different connections (the connection cache and table on every packet).
+func BenchmarkTrackerInterleaved(b *testing.B) {
+	s := &synth{now: t0}
+	const conns = 1024
+	const srv = "10.0.0.2:80"
+	h := &discardHandler{}
+	tr := NewTracker(Config{}, nil, func(*StreamContext) StreamHandler { return h })
+	var data, ack [conns]layers.Packet
+	var seq [conns]uint32
+	for i := range conns {
+		cli := fmt.Sprintf("10.1.%d.%d:%d", i>>8, i&0xff, 40000+i)
+		feedAll(tr, handshake(s, cli, srv, 100, 900))
+		data[i] = s.pkt(srv, cli, PA, 901, 101, make([]byte, 1448))
+		ack[i] = s.pkt(cli, srv, A, 101, 901, nil)
+		seq[i] = 901
+	}
+	b.ReportAllocs()
+	b.SetBytes(1448)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % conns
+		d, a := &data[k], &ack[k]
+		d.TCP.Seq = seq[k]
+		d.Frame++
+		tr.Packet(d)
+		seq[k] += 1448
+		a.TCP.Ack = seq[k]
+		a.Frame++
+		tr.Packet(a)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/packet")
 }
 
 // benchCapture runs a whole capture through a new tracker per iteration

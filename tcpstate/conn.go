@@ -35,6 +35,32 @@ func putSide(b []byte, ap netip.AddrPort) {
 	b[17], b[18] = byte(ap.Port()>>8), byte(ap.Port())
 }
 
+// cacheBits sizes the Tracker's connection cache: 1024 slots, 8 KiB.
+const cacheBits = 10
+
+// cacheSlot returns the connection cache slot of the tuple (a, b), the same
+// for both directions. Colliding tuples only share a slot: a miss falls
+// back to the table, so a crafted collision costs a lookup, never a result.
+func cacheSlot(a, b netip.AddrPort) uint {
+	return uint((endpointMix(a) ^ endpointMix(b)) >> (64 - cacheBits))
+}
+
+// endpointMix spreads an endpoint's address and port over 64 bits.
+func endpointMix(ap netip.AddrPort) uint64 {
+	a := ap.Addr()
+	var x uint64
+	if a.Is4() {
+		b := a.As4()
+		x = uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	} else {
+		b := a.As16()
+		for i, v := range b {
+			x ^= uint64(v) << (8 * (i % 8))
+		}
+	}
+	return (x<<16 ^ x>>48 ^ uint64(ap.Port())) * 0x9e3779b97f4a7c15
+}
+
 // phase is where a connection is in its life.
 type phase uint8
 

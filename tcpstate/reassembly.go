@@ -102,12 +102,20 @@ type dirHalf struct {
 	ooo      []chunk // buffered out-of-order bytes, sorted, non-overlapping
 	buffered int
 
-	// kept holds copies of delivered bytes that the receiver has not
-	// acknowledged yet, oldest first, to check retransmissions against
-	// (bounded by Config.MaxRetainPerConn; keptMem counts buffer sizes).
-	kept    []chunk
-	keptMem int
+	// kept[keptHead:] holds copies of delivered bytes that the receiver
+	// has not acknowledged yet, oldest first, to check retransmissions
+	// against (bounded by Config.MaxRetainPerConn; keptMem counts buffer
+	// sizes). Acknowledged chunks are dropped by moving keptHead, so that
+	// an ACK shifts nothing; their cleared slots are reclaimed when the
+	// slice is full (see pushKept). keptHead is 0 whenever kept is empty,
+	// so len(kept) > 0 says whether any bytes are kept.
+	kept     []chunk
+	keptHead int
+	keptMem  int
 }
+
+// liveKept returns the kept chunks of h, oldest first.
+func (h *dirHalf) liveKept() []chunk { return h.kept[h.keptHead:] }
 
 // limitHit says which cap stopped buffer.
 type limitHit struct{ perConn bool }
@@ -162,7 +170,9 @@ func (c *conn) data(d Dir, seq uint32, payload []byte, at Position) {
 	}
 	retried := false
 	for len(payload) > 0 {
-		c.drain(d)
+		if len(h.ooo) > 0 { // drain has nothing to do otherwise
+			c.drain(d)
+		}
 		if rsLT(seq, h.next) {
 			skip := h.next - seq
 			if uint32(len(payload)) <= skip {
@@ -196,7 +206,9 @@ func (c *conn) data(d Dir, seq uint32, payload []byte, at Position) {
 		h.next += uint32(n)
 		payload, seq = payload[n:], seq+uint32(n)
 	}
-	c.drain(d)
+	if len(h.ooo) > 0 {
+		c.drain(d)
+	}
 }
 
 // checkOverlap compares payload with the bytes kept for the same sequence
@@ -204,7 +216,7 @@ func (c *conn) data(d Dir, seq uint32, payload []byte, at Position) {
 // and reports the first difference (tcp.overlap_conflict).
 func (c *conn) checkOverlap(d Dir, seq uint32, payload []byte, at Position) {
 	h := &c.halves[d]
-	for _, list := range [2][]chunk{h.kept, h.ooo} {
+	for _, list := range [2][]chunk{h.liveKept(), h.ooo} {
 		if ch, lo, hi := firstConflict(list, seq, payload); ch != nil {
 			c.ctx.Event(health.Event{
 				Kind: health.TCPOverlapConflict, Severity: health.Warning,
@@ -260,49 +272,75 @@ func (c *conn) retain(h *dirHalf, seq uint32, data []byte, at Position) {
 		if h.keptMem+size > lim || c.t.retained+size > c.t.cfg.MaxRetainTotal {
 			return
 		}
+		// The caps were checked above for this buffer's size: keep it.
 		buf := c.t.getBuf(n)
 		copy(buf, data[:n])
-		c.keep(h, chunk{seq: seq, data: buf, at: at})
+		c.pushKept(h, seq, buf, at)
 		data, seq = data[n:], seq+uint32(n)
 	}
 }
 
-// keep appends ch (a pooled buffer) to the kept bytes, or returns it to
-// its pool when the caps leave no room.
-func (c *conn) keep(h *dirHalf, ch chunk) {
-	size := cap(ch.data)
+// keep appends the pooled buffer data (bytes from seq, of frame at) to the
+// kept bytes, or returns it to its pool when the caps leave no room.
+func (c *conn) keep(h *dirHalf, seq uint32, data []byte, at Position) {
+	size := cap(data)
 	lim := c.t.cfg.MaxRetainPerConn
 	for h.keptMem+size > lim && len(h.kept) > 0 {
 		c.unkeep(h, 1)
 	}
 	if lim <= 0 || h.keptMem+size > lim || c.t.retained+size > c.t.cfg.MaxRetainTotal {
-		c.t.putBuf(ch.data)
+		c.t.putBuf(data)
 		return
 	}
-	h.kept = append(h.kept, ch)
+	c.pushKept(h, seq, data, at)
+}
+
+// pushKept appends a chunk the caps have room for to the kept bytes. When
+// the slice is full and at least half of it is dropped slots, the live
+// chunks move to its front first, so the slice grows only with the number
+// of chunks kept and each chunk is moved O(1) times on average.
+func (c *conn) pushKept(h *dirHalf, seq uint32, data []byte, at Position) {
+	if n := len(h.kept); n == cap(h.kept) && h.keptHead > 0 && 2*h.keptHead >= n {
+		live := copy(h.kept, h.kept[h.keptHead:])
+		clear(h.kept[live:])
+		h.kept, h.keptHead = h.kept[:live], 0
+	}
+	// Fill the new slot field by field: a chunk literal is built on the
+	// stack and copied, and that copy stalls on store forwarding.
+	if n := len(h.kept); n < cap(h.kept) {
+		h.kept = h.kept[:n+1]
+	} else {
+		h.kept = append(h.kept, chunk{})
+	}
+	ch := &h.kept[len(h.kept)-1]
+	ch.seq, ch.data, ch.at = seq, data, at
+	size := cap(data)
 	h.keptMem += size
 	c.t.retained += size
 }
 
 // unkeep drops the k oldest kept chunks of h.
 func (c *conn) unkeep(h *dirHalf, k int) {
-	for i := 0; i < k; i++ {
-		size := cap(h.kept[i].data)
+	drop := h.kept[h.keptHead : h.keptHead+k]
+	for i := range drop {
+		size := cap(drop[i].data)
 		h.keptMem -= size
 		c.t.retained -= size
-		c.t.putBuf(h.kept[i].data)
-		h.kept[i] = chunk{}
+		c.t.putBuf(drop[i].data)
+		drop[i] = chunk{}
 	}
-	rest := copy(h.kept, h.kept[k:])
-	clear(h.kept[rest:])
-	h.kept = h.kept[:rest]
+	h.keptHead += k
+	if h.keptHead == len(h.kept) {
+		h.kept, h.keptHead = h.kept[:0], 0
+	}
 }
 
 // ackKept drops the kept bytes of d that ack acknowledges.
 func (c *conn) ackKept(d Dir, ack uint32) {
 	h := &c.halves[d]
+	live := h.liveKept()
 	k := 0
-	for k < len(h.kept) && rsLE(h.kept[k].end(), ack) {
+	for k < len(live) && rsLE(live[k].end(), ack) {
 		k++
 	}
 	if k > 0 {
@@ -412,7 +450,7 @@ func (c *conn) drain(d Dir) {
 				n := len(ch.data)
 				h.buffered -= n
 				c.t.buffered -= n
-				c.keep(h, *ch)
+				c.keep(h, ch.seq, ch.data, ch.at)
 				*ch = chunk{}
 			}
 		}
@@ -487,8 +525,8 @@ func (c *conn) freeBuffers() {
 		h := &c.halves[d]
 		c.release(h, len(h.ooo))
 		h.ooo = nil
-		c.unkeep(h, len(h.kept))
-		h.kept = nil
+		c.unkeep(h, len(h.liveKept()))
+		h.kept, h.keptHead = nil, 0
 		c.dropSynData(h)
 	}
 }

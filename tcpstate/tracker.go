@@ -25,7 +25,11 @@ type Tracker struct {
 	rep    health.Reporter
 	attach NewHandler
 
-	conns  map[connKey]*conn
+	conns map[connKey]*conn
+	// cache holds recently used connections of conns by cacheSlot of their
+	// tuple, so that most packets skip building the key and the map
+	// lookup. A connection leaves it when it leaves conns (drop).
+	cache  *[1 << cacheBits]*conn
 	nextID uint64
 	now    time.Time
 
@@ -52,7 +56,8 @@ func NewTracker(cfg Config, rep health.Reporter, attach NewHandler) *Tracker {
 	if rep == nil {
 		rep = health.Discard
 	}
-	t := &Tracker{cfg: cfg, rep: rep, attach: attach, conns: make(map[connKey]*conn), tombs: make(map[connKey]*tomb)}
+	t := &Tracker{cfg: cfg, rep: rep, attach: attach, conns: make(map[connKey]*conn), tombs: make(map[connKey]*tomb),
+		cache: new([1 << cacheBits]*conn)}
 	t.open.timeout = cfg.IdleTimeout
 	t.halfOpen.timeout = cfg.HalfOpenTimeout
 	return t
@@ -84,16 +89,25 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	}
 
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	slot := &t.cache[cacheSlot(src, dst)]
 	var key connKey
-	if src.Compare(dst) > 0 {
-		key = makeKey(dst, src)
+	c := *slot
+	if c != nil && c.phase != phaseDone && (src == c.ctx.Client && dst == c.ctx.Server || src == c.ctx.Server && dst == c.ctx.Client) {
+		key = c.key // a live connection is the table's entry for its tuple
 	} else {
-		key = makeKey(src, dst)
+		if src.Compare(dst) > 0 {
+			key = makeKey(dst, src)
+		} else {
+			key = makeKey(src, dst)
+		}
+		c = t.conns[key]
+		if c != nil {
+			*slot = c
+		}
 	}
 	flags := p.TCP.Flags
 	pureSYN := flags&(layers.FlagSYN|layers.FlagACK) == layers.FlagSYN
 
-	c := t.conns[key]
 	reuse, prevID := false, uint64(0)
 	if c != nil && pureSYN {
 		if h := &c.halves[c.dirOf(p)]; h.baseSet && p.TCP.Seq != h.base {
@@ -127,6 +141,7 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	}
 	if c == nil {
 		c = t.newConn(key, p, reuse, prevID)
+		*slot = c
 	}
 	c.last = t.now
 	moveTo(c, t.listFor(c))
@@ -182,6 +197,9 @@ func (t *Tracker) drop(c *conn) {
 	}
 	if t.conns[c.key] == c {
 		delete(t.conns, c.key)
+	}
+	if slot := &t.cache[cacheSlot(c.ctx.Client, c.ctx.Server)]; *slot == c {
+		*slot = nil
 	}
 }
 
@@ -337,5 +355,6 @@ func (t *Tracker) Close(at Position) {
 	}
 	t.conns = make(map[connKey]*conn)
 	t.tombs = make(map[connKey]*tomb)
+	clear(t.cache[:])
 	t.expireSet = false
 }
