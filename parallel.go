@@ -35,9 +35,9 @@ import (
 // copied stream bytes reach these; batchesInFlight bounds memory and how
 // far the calling goroutine runs ahead of the merger.
 const (
-	maxBatchRecords = 8192
-	maxBatchBytes   = 1 << 20
-	batchesInFlight = 6
+	maxBatchRecords = 4096
+	maxBatchBytes   = 512 << 10
+	batchesInFlight = 4
 )
 
 type pipeline struct {

@@ -211,7 +211,7 @@ func (d *NetDiagnoser) Finish(rep Reporter) {
 }
 
 // sweepEvery is the most capture time between two sweeps.
-const sweepEvery = 10 * time.Second
+const sweepEvery = time.Second
 
 // sweepDue reports whether sweepGap of capture time passed since the last
 // sweep (last − lastSweep ≥ sweepGap). sweepAt answers it with one time
