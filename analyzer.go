@@ -180,7 +180,11 @@ func (a *Analyzer) frame(f *layers.Frame) {
 		a.packetMessage(p)
 	}
 	toHealthPacket(p, &a.hp, &a.netScr)
-	a.net.Packet(&a.hp)
+	if a.pl != nil {
+		a.pl.packet(&a.hp)
+	} else {
+		a.net.Packet(&a.hp)
+	}
 	switch p.Transport {
 	case layers.TransportTCP:
 		a.tracker.Packet(p)
@@ -235,10 +239,10 @@ func (a *Analyzer) finish() {
 // after its flow.summary event.
 func (a *Analyzer) flowClosed(s *health.FlowStats) {
 	if a.pl != nil {
-		a.pl.flowClosed(s)
-	} else {
-		a.keepFlow(s)
+		a.pl.flowClosed(s) // kept and diagnosed by the merger
+		return
 	}
+	a.keepFlow(s)
 	a.diagnoseFlow(s)
 }
 

@@ -3,15 +3,16 @@ package nettrace
 // A parallel run (Options.Workers ≥ 2).
 //
 // The calling goroutine reads, decodes and tracks every packet exactly as
-// a single-worker run does — so stream numbers, TCP analysis, idle expiry,
-// the connection cap and the network diagnoses are those of one worker —
-// and writes, in order, a record of everything it reports plus one job
-// per call into an application decoder (attach, Feed, Gap, Close). The
-// jobs run on the workers, sharded by stream ID, so each connection's
-// calls run in order on one goroutine. The merger goroutine replays the
-// record batch by batch, splicing in each job's output where the call was
-// made, into the collector: the Reporter sees exactly the sequence of a
-// single-worker run.
+// a single-worker run does — so stream numbers, TCP analysis, idle expiry
+// and the connection cap are those of one worker — and writes, in order, a
+// record of everything it reports, of what the cross-connection diagnoses
+// observe (packets, closed connections), and one job per call into an
+// application decoder (attach, Feed, Gap, Close). The jobs run on the
+// workers, sharded by stream ID, so each connection's calls run in order
+// on one goroutine. The merger goroutine replays the record batch by
+// batch, splicing in each job's output where the call was made, into the
+// collector and the diagnosers: the Reporter sees exactly the sequence of
+// a single-worker run, and the diagnosers see what they see there.
 //
 // Two things cross connections and are kept in single-worker order
 // explicitly: endpoints learned from endpoint-mapper replies, and TLS keys
@@ -80,10 +81,11 @@ func newPipeline(a *Analyzer, n int) *pipeline {
 	return pl
 }
 
-// start launches the workers and the merger. The collector is the
-// merger's from now until stop: it no longer stamps times (the record is
-// stamped as it is written) nor feeds the network diagnoser (which sees
-// the calling goroutine's events as they are raised, see mainRecorder).
+// start launches the workers and the merger. The collector and the
+// diagnosers are the merger's from now until stop; the collector no longer
+// stamps times (the record is stamped as it is written) nor feeds the
+// network diagnoser every event (the merger feeds it the calling
+// goroutine's).
 func (pl *pipeline) start() {
 	pl.started = true
 	pl.a.col.now, pl.a.col.onEvent = nil, nil
@@ -99,6 +101,8 @@ type batch struct {
 	events  []health.Event
 	msgs    []health.Message
 	flows   []flowRecord
+	packets []packetRecord
+	payload []byte // the packets' payload prefixes
 	parts   []part // one per worker
 	pending sync.WaitGroup
 }
@@ -111,6 +115,9 @@ func (b *batch) reset() {
 	b.msgs = b.msgs[:0]
 	clear(b.flows)
 	b.flows = b.flows[:0]
+	clear(b.packets)
+	b.packets = b.packets[:0]
+	b.payload = b.payload[:0]
 	for i := range b.parts {
 		b.parts[i].reset()
 	}
@@ -140,6 +147,7 @@ const (
 	recMessage
 	recJob
 	recFlow
+	recPacket
 )
 
 // record is one entry of the ordered record: an index into the batch's
@@ -156,6 +164,40 @@ type flowRecord struct {
 	event health.Event
 	stats health.FlowStats
 	route *route
+}
+
+// packetRecord is the network diagnoser's view of one packet, with the
+// part of the payload it reads copied to batch.payload[off:off+n].
+type packetRecord struct {
+	p      health.Packet
+	off, n int
+}
+
+// packet records the network diagnoser's view of the current packet. The
+// rare parts (ICMP, ARP, DNS) point into the Analyzer's scratch space, so
+// they are copied.
+func (pl *pipeline) packet(hp *health.Packet) {
+	pl.flushSummary()
+	b := pl.cur
+	pr := packetRecord{p: *hp, off: len(b.payload), n: hp.PayloadUsed()}
+	b.payload = append(b.payload, hp.Payload[:pr.n]...)
+	pr.p.Payload = nil
+	if hp.ICMP != nil {
+		icmp := *hp.ICMP
+		pr.p.ICMP = &icmp
+	}
+	if hp.ARP != nil {
+		arp := *hp.ARP
+		pr.p.ARP = &arp
+	}
+	if hp.DNS != nil {
+		dns := *hp.DNS
+		dns.Answers = append([]health.DNSAnswer(nil), dns.Answers...)
+		pr.p.DNS = &dns
+	}
+	b.recs = append(b.recs, record{kind: recPacket, i: int32(len(b.packets))})
+	b.packets = append(b.packets, pr)
+	pl.full()
 }
 
 type jobOp uint8
@@ -211,9 +253,6 @@ func (m *mainRecorder) Event(e health.Event) {
 	if e.Time.IsZero() {
 		e.Time = a.last.Time // as the collector would stamp it
 	}
-	// The network diagnoser counts the defragmenter's events, which are
-	// all raised on this goroutine; it runs here, in packet order.
-	a.net.Event(e)
 	if e.Kind == health.FlowSummary {
 		pl.flushSummary()
 		pl.summary = &e
@@ -386,7 +425,14 @@ func (pl *pipeline) mergeLoop() {
 		for _, rec := range b.recs {
 			switch rec.kind {
 			case recEvent:
+				// The network diagnoser counts the defragmenter's
+				// events, all raised on the calling goroutine.
 				a.col.Event(b.events[rec.i])
+				a.net.Event(b.events[rec.i])
+			case recPacket:
+				pr := &b.packets[rec.i]
+				pr.p.Payload = b.payload[pr.off : pr.off+pr.n : pr.off+pr.n]
+				a.net.Packet(&pr.p)
 			case recMessage:
 				a.col.Message(b.msgs[rec.i])
 			case recJob:
@@ -445,6 +491,7 @@ func (pl *pipeline) mergeFlow(fr *flowRecord) {
 	}
 	if fr.stats.Client.IsValid() {
 		a.keepFlow(&fr.stats)
+		a.diagnoseFlow(&fr.stats)
 	}
 }
 

@@ -49,6 +49,23 @@ type Packet struct {
 	DNS  *DNSObs  // non-nil for a decoded DNS message (UDP or TCP)
 }
 
+// PayloadUsed returns how many leading bytes of p.Payload NetDiagnoser.Packet
+// may read: a caller that hands packets over to another goroutine copies
+// only those (the parallel pipeline does). Bounded by the HTTP header scan.
+func (p *Packet) PayloadUsed() int {
+	n := len(p.Payload)
+	switch {
+	case p.Proto == protoUDP:
+		return min(n, entropySample)
+	case p.Proto == protoTCP && n >= 14:
+		switch p.Payload[0] {
+		case 'G', 'P', 'H', 'D', 'O', 'C', 'T': // httpRequestLine's first test
+			return min(n, maxHeaderScan)
+		}
+	}
+	return 0
+}
+
 // TCPFlags is the TCP flags field (RFC 9293, 3.1), with the same bit values
 // as on the wire (NS in bit 8).
 type TCPFlags uint16
