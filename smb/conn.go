@@ -47,6 +47,7 @@ type Conn struct {
 	closed   []FileStats
 	sessions map[uint64]*session
 	cmds     map[string]*cmdStats
+	cmds2    [len(command2Names)]*cmdStats // cmds entries of the known SMB2 commands, by code
 	errs     map[string]*ErrorCount
 	stalls   [2][]stall
 	slow     int
@@ -177,6 +178,9 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		return
 	}
 	c.finished = true
+	for i := range c.half {
+		c.half[i].release(2 * c.lim.MaxBuffered)
+	}
 	for _, k := range c.sortedFileKeys() {
 		c.closeFile(k, at, reason)
 	}
@@ -370,8 +374,7 @@ func (c *Conn) errorEvent(at tcpstate.Position, sev health.Severity, msg string,
 
 // response does the bookkeeping shared by SMB1 and SMB2 responses: command
 // statistics, latency, error and auth-failure events.
-func (c *Conn) response(req *request, cmd string, st Status, stName string, failed bool, info pduInfo, sessionID uint64) {
-	cs := c.cmd(cmd)
+func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stName string, failed bool, info pduInfo, sessionID uint64) {
 	cs.responses++
 	if failed {
 		cs.errors++
@@ -463,6 +466,20 @@ func (c *Conn) cmd(name string) *cmdStats {
 	if cs == nil {
 		cs = &cmdStats{name: name}
 		c.cmds[name] = cs
+	}
+	return cs
+}
+
+// cmd2 is cmd(code.String()) for SMB2, remembering the entry of each known
+// command so that a message needs no map lookup.
+func (c *Conn) cmd2(code Command2) *cmdStats {
+	if int(code) >= len(c.cmds2) {
+		return c.cmd(code.String())
+	}
+	cs := c.cmds2[code]
+	if cs == nil {
+		cs = c.cmd(code.String())
+		c.cmds2[code] = cs
 	}
 	return cs
 }

@@ -3,6 +3,7 @@ package smb
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -17,6 +18,7 @@ import (
 // to buffer: buf holds its head and skip bytes remain to be discarded.
 type half struct {
 	buf     []byte
+	box     *[]byte // pduPool entry that buf came from (nil when buf is not pooled)
 	start   tcpstate.Position
 	need    int
 	skip    int
@@ -31,6 +33,34 @@ type half struct {
 	pdus    int64
 	multi   int64     // PDUs that spanned several deliveries
 	prevEnd time.Time // end of the previous complete PDU
+}
+
+// pduPool holds empty PDU buffers for all Conns: a direction needs one only
+// while a PDU spans deliveries, so buffers are taken when a partial PDU
+// starts and given back when a Feed ends with nothing pending.
+var pduPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// acquire makes buf a pooled buffer (kept as is when it already has room).
+func (h *half) acquire() {
+	if h.box != nil {
+		return
+	}
+	h.box = pduPool.Get().(*[]byte)
+	if cap(h.buf) == 0 {
+		h.buf = (*h.box)[:0]
+	}
+}
+
+// release gives an empty buf back to pduPool unless it is larger than max.
+func (h *half) release(max int) {
+	if len(h.buf) != 0 || h.box == nil {
+		return
+	}
+	if cap(h.buf) <= max {
+		*h.box = h.buf[:0]
+		pduPool.Put(h.box)
+	}
+	h.box, h.buf = nil, nil
 }
 
 // begin starts a new PDU at at.
@@ -98,6 +128,7 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 				}
 			}
 			h.begin(at)
+			h.acquire()
 		} else {
 			h.touch(at)
 		}
@@ -162,6 +193,7 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	if cap(h.buf) > 2*c.lim.MaxBuffered {
 		h.buf = nil // do not keep a large buffer alive between PDUs
 	}
+	h.release(2 * c.lim.MaxBuffered)
 }
 
 // Gap implements tcpstate.StreamHandler. Bytes lost inside the skipped data
