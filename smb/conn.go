@@ -342,7 +342,7 @@ func (c *Conn) serverTime(req *request, info pduInfo) time.Duration {
 	if info.prevEnd.After(from) {
 		from = info.prevEnd
 	}
-	d := info.start.Time.Sub(from)
+	d := sub(info.start.Time, from)
 	if d < 0 {
 		return 0
 	}
@@ -380,7 +380,7 @@ func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stNam
 		cs.errors++
 	}
 	if req != nil {
-		lat := info.end.Time.Sub(req.start.Time)
+		lat := sub(info.end.Time, req.start.Time)
 		if lat < 0 {
 			lat = 0
 		}

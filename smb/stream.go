@@ -70,12 +70,23 @@ func (h *half) begin(at tcpstate.Position) {
 
 // touch records a delivery that continues the current PDU.
 func (h *half) touch(at tcpstate.Position) {
-	if d := at.Time.Sub(h.last); d > h.gap {
+	d := sub(at.Time, h.last)
+	if d > h.gap {
 		h.gap, h.gapAt = d, at
 	}
-	if at.Time.After(h.last) {
+	if d > 0 { // at.Time.After(h.last): Sub keeps the sign even when it saturates
 		h.last = at.Time
 	}
+}
+
+// sub is t.Sub(u). Capture times carry no monotonic reading, and instants
+// less than 2^32 s apart cannot overflow a Duration, so for them the
+// difference is computed directly instead of through Sub's overflow check.
+func sub(t, u time.Time) time.Duration {
+	if s := t.Unix() - u.Unix(); s > -1<<32 && s < 1<<32 && t == t.Round(0) && u == u.Round(0) {
+		return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
+	}
+	return t.Sub(u)
 }
 
 // pduInfo is where and when a PDU was seen.
