@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -601,10 +602,6 @@ func (c *Conn) errorStatus(m *message) {
 // respond reports a final response.
 func (c *Conn) respond(h *half, at tcpstate.Position) {
 	m := &h.msg
-	reqLine := ""
-	if m.hasReq {
-		reqLine = m.matched.method + " " + m.matched.uri
-	}
 	st := m.resp.Status
 	var res bodyResult
 	decoded := m.coding == codingGzip || m.coding == codingDeflate
@@ -613,8 +610,8 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		res.notBuf = true
 		c.event(health.HTTPBodyLimit, health.Warning, m.start,
 			fmt.Sprintf("response %d to %s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
-				st, reqLine, m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
-			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": reqLine})
+				st, m.reqLine(), m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
+			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": m.reqLine()})
 	case decoded && m.gap:
 	case decoded && m.bodyWire > 0:
 		d := getDecoders()
@@ -631,8 +628,8 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		if res.err != nil {
 			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
 				fmt.Sprintf("response %d to %s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
-					st, reqLine, m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
-				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": reqLine,
+					st, m.reqLine(), m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
+				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": m.reqLine(),
 					"frames": fmt.Sprintf("%d-%d", m.firstBody, m.lastBody), "compressed_bytes": m.bodyWire,
 					"decoded_bytes": res.decoded, "error": res.err.Error()})
 		}
@@ -640,15 +637,15 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 			ratio := float64(res.decoded) / float64(max(m.bodyWire, 1))
 			c.event(health.HTTPBodyLimit, health.Warning, m.start,
 				fmt.Sprintf("response %d to %s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-					st, reqLine, m.encoding, res.decoded, res.limit, ratio),
-				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": reqLine})
+					st, m.reqLine(), m.encoding, res.decoded, res.limit, ratio),
+				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": m.reqLine()})
 		}
 	default:
 		res.decoded = m.bodyWire
 		if m.bodyWire > 0 && h.hash != nil && !m.gap {
 			res.sha256 = fmt.Sprintf("%x", h.hash.Sum(nil))
 		} else if m.bodyWire == 0 {
-			res.sha256 = fmt.Sprintf("%x", sha256.Sum256(nil))
+			res.sha256 = emptySHA256
 		}
 	}
 	if c.onBody != nil && m.bodyWire > 0 {
@@ -681,5 +678,19 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
 	}
 }
+
+// reqLine is "METHOD URI" of the request m answers, or "".
+func (m *message) reqLine() string {
+	if !m.hasReq {
+		return ""
+	}
+	return m.matched.method + " " + m.matched.uri
+}
+
+// emptySHA256 is the hex SHA-256 of an empty body.
+var emptySHA256 = func() string {
+	s := sha256.Sum256(nil)
+	return hex.EncodeToString(s[:])
+}()
 
 var _ tcpstate.StreamHandler = (*Conn)(nil)
