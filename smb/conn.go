@@ -52,6 +52,7 @@ type Conn struct {
 	stalls   [2][]stall
 	slow     int
 	pipes    int
+	pipeTree bool // a pipe share (IPC$) was connected: files may be pipes
 	// last CREATE of the current SMB2 compound (related requests use FileId -1)
 	lastCreate *request
 
@@ -315,6 +316,9 @@ func (c *Conn) addTree(k treeKey, t *tree) {
 		}
 	}
 	c.trees[k] = t
+	if t.pipe {
+		c.pipeTree = true
+	}
 }
 
 // benign reports statuses that are part of normal operation and do not

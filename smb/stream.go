@@ -15,13 +15,16 @@ import (
 // Invariant: buf holds the first bytes of exactly one incomplete PDU (its
 // NBSS header first) that started at start; need is that PDU's total size
 // once its header is known (0 before). When skip > 0 the PDU was too large
-// to buffer: buf holds its head and skip bytes remain to be discarded.
+// to buffer, or (lazy) its head is all that its decoding reads: buf holds
+// its head and skip bytes remain to be discarded.
 type half struct {
 	buf     []byte
 	box     *[]byte // pduPool entry that buf came from (nil when buf is not pooled)
 	start   tcpstate.Position
 	need    int
 	skip    int
+	probed  bool              // the head of the current PDU was checked by headOnly
+	lazy    bool              // headOnly: skip holds the rest of a PDU whose head is all that is decoded
 	last    time.Time         // time of the latest delivery to the current PDU
 	gap     time.Duration     // largest stall between deliveries inside the current PDU
 	gapAt   tcpstate.Position // delivery that ended that stall
@@ -66,6 +69,7 @@ func (h *half) release(max int) {
 // begin starts a new PDU at at.
 func (h *half) begin(at tcpstate.Position) {
 	h.start, h.last, h.gap, h.gapAt = at, at.Time, 0, tcpstate.Position{}
+	h.probed, h.lazy = false, false
 }
 
 // touch records a delivery that continues the current PDU.
@@ -178,8 +182,10 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			}
 		}
 		want := h.need
-		if want > c.lim.MaxBuffered {
+		if want > c.lim.MaxBuffered || h.lazy {
 			want = c.lim.HeadBytes
+		} else if want > c.lim.HeadBytes && !h.probed {
+			want = c.lim.HeadBytes // the head decides whether the rest is copied (headOnly)
 		}
 		take := min(want-len(h.buf), len(data))
 		if len(h.buf)+take < want && cap(h.buf) < want {
@@ -195,6 +201,13 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			continue
 		}
 		if h.need > want {
+			if !h.probed && h.need <= c.lim.MaxBuffered {
+				h.probed = true
+				if !c.headOnly(h.buf) {
+					continue // buffer the whole PDU
+				}
+				h.lazy = true
+			}
 			h.skip = h.need - want
 			continue
 		}
@@ -219,7 +232,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	if h.dead {
 		return
 	}
-	if h.skip >= n && len(h.buf) > 0 {
+	if h.skip >= n && len(h.buf) > 0 && !h.lazy { // a lazy PDU is dropped as a buffered one would be
 		h.touch(at)
 		h.skip -= n
 		if h.skip == 0 {
@@ -230,6 +243,20 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	}
 	h.buf, h.need, h.skip = h.buf[:0], 0, 0
 	c.startResync(dir)
+}
+
+// headOnly reports whether decoding the PDU that starts with head uses no
+// byte past head, so that the rest need not be copied: a single (not
+// compounded) successful SMB2 READ response, whose data only a named-pipe
+// handler would read, on a connection that has never connected a pipe
+// share (IPC$), so that no file can be a pipe. Only the data is then not
+// copied; the response is decoded exactly as when buffered whole.
+func (c *Conn) headOnly(head []byte) bool {
+	if c.pipeTree || len(head) < NBSSHeaderLen+header2Len+16 || head[0] != byte(NBSSMessage) {
+		return false
+	}
+	h, _, err := ParseHeader2(head[NBSSHeaderLen:])
+	return err == nil && h.IsResponse() && h.Command == SMB2Read && h.NextCommand == 0 && h.Status == StatusSuccess
 }
 
 func (c *Conn) startResync(dir tcpstate.Dir) {

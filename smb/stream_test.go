@@ -3,6 +3,11 @@ package smb
 import (
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
 )
 
 func TestSubMatchesTimeSub(t *testing.T) {
@@ -24,6 +29,38 @@ func TestSubMatchesTimeSub(t *testing.T) {
 			if got, want := sub(a, b), a.Sub(b); got != want {
 				t.Errorf("sub(%v, %v) = %v, want %v", a, b, got, want)
 			}
+		}
+	}
+}
+
+// TestHeadOnlyReadMatchesBuffered checks that READ responses decoded from
+// their head (the data is skipped, not copied) give the same statistics,
+// files, events and messages as when every PDU is buffered whole, however
+// the stream is chunked.
+func TestHeadOnlyReadMatchesBuffered(t *testing.T) {
+	s := c8Script()
+	run := func(cfg Config, split splitter) (Stats, []FileStats, *health.Collector) {
+		col := &health.Collector{KeepMessages: true}
+		c := NewConn(&tcpstate.StreamContext{Reporter: col}, cfg)
+		s.run(c, split)
+		return c.Stats(), c.Files(), col
+	}
+	buffered := DefaultConfig()
+	buffered.Limits.HeadBytes = buffered.Limits.MaxBuffered // no PDU is decoded from its head alone
+	wantStats, wantFiles, wantCol := run(buffered, whole)
+	for name, split := range map[string]splitter{"whole": whole, "random": randomSplit(7)} {
+		gotStats, gotFiles, gotCol := run(DefaultConfig(), split)
+		if diff := cmp.Diff(wantStats, gotStats); diff != "" {
+			t.Errorf("%s: stats (-buffered +head-only):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(wantFiles, gotFiles); diff != "" {
+			t.Errorf("%s: files (-buffered +head-only):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(wantCol.Events, gotCol.Events); diff != "" {
+			t.Errorf("%s: events (-buffered +head-only):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(wantCol.Messages, gotCol.Messages); diff != "" {
+			t.Errorf("%s: messages (-buffered +head-only):\n%s", name, diff)
 		}
 	}
 }
