@@ -248,15 +248,29 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 // headOnly reports whether decoding the PDU that starts with head uses no
 // byte past head, so that the rest need not be copied: a single (not
 // compounded) successful SMB2 READ response, whose data only a named-pipe
-// handler would read, on a connection that has never connected a pipe
-// share (IPC$), so that no file can be a pipe. Only the data is then not
+// handler would read, for a file that is not a pipe. That holds when no
+// pipe share (IPC$) was ever connected, or when the pending READ request
+// names a tracked file that is not a pipe: a file becomes a pipe only when
+// it is opened, and until this response is complete the responses that
+// open files, from the same server, cannot arrive. Only the data is not
 // copied; the response is decoded exactly as when buffered whole.
 func (c *Conn) headOnly(head []byte) bool {
-	if c.pipeTree || len(head) < NBSSHeaderLen+header2Len+16 || head[0] != byte(NBSSMessage) {
+	if len(head) < NBSSHeaderLen+header2Len+16 || head[0] != byte(NBSSMessage) {
 		return false
 	}
 	h, _, err := ParseHeader2(head[NBSSHeaderLen:])
-	return err == nil && h.IsResponse() && h.Command == SMB2Read && h.NextCommand == 0 && h.Status == StatusSuccess
+	if err != nil || !h.IsResponse() || h.Command != SMB2Read || h.NextCommand != 0 || h.Status != StatusSuccess {
+		return false
+	}
+	if !c.pipeTree {
+		return true
+	}
+	req := c.pending[reqKey{id: h.MessageID}]
+	if req == nil || req.op != opRead || !req.hasFile {
+		return false
+	}
+	fl := c.files[req.fkey]
+	return fl != nil && !fl.stats.Pipe
 }
 
 func (c *Conn) startResync(dir tcpstate.Dir) {

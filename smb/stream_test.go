@@ -64,3 +64,54 @@ func TestHeadOnlyReadMatchesBuffered(t *testing.T) {
 		}
 	}
 }
+
+type pipeSink struct{ got map[tcpstate.Dir]int }
+
+func (p *pipeSink) Feed(dir tcpstate.Dir, b []byte, _ tcpstate.Position) { p.got[dir] += len(b) }
+func (p *pipeSink) Gap(tcpstate.Dir, int, tcpstate.Position)             {}
+func (p *pipeSink) Close(tcpstate.CloseReason, tcpstate.Position)        {}
+
+// TestHeadOnlyReadKeepsPipeData checks that on a connection with an IPC$
+// tree, a large READ of a pipe is still buffered whole and handed to the
+// pipe handler, while a large READ of a disk file is decoded from its head.
+func TestHeadOnlyReadKeepsPipeData(t *testing.T) {
+	s := &script{t0: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	disk, pipe := FileID{7, 9}, FileID{8, 10}
+	ms := time.Millisecond
+	s.send(c2s, nbssWrap(msg2(SMB2TreeConnect, 1, false, 0, 0, treeConnectReq2(`\\fs1\dist`))), 0, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2TreeConnect, 1, true, 0, 5, treeConnectResp2(1))), 1*ms, 0)
+	s.send(c2s, nbssWrap(msg2(SMB2TreeConnect, 2, false, 0, 0, treeConnectReq2(`\\fs1\IPC$`))), 2*ms, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2TreeConnect, 2, true, 0, 6, treeConnectResp2(2))), 3*ms, 0)
+	s.send(c2s, nbssWrap(msg2(SMB2Create, 3, false, 0, 5, createReq2(`a.bin`))), 4*ms, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2Create, 3, true, 0, 5, createResp2(disk, 65536))), 5*ms, 0)
+	s.send(c2s, nbssWrap(msg2(SMB2Create, 4, false, 0, 6, createReq2(`srvsvc`))), 6*ms, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2Create, 4, true, 0, 6, createResp2(pipe, 0))), 7*ms, 0)
+	s.send(c2s, nbssWrap(msg2(SMB2Read, 5, false, 0, 5, readReq2(disk, 0, 65536))), 8*ms, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2Read, 5, true, 0, 5, readResp2(make([]byte, 65536)))), 9*ms, 10*time.Microsecond)
+	s.send(c2s, nbssWrap(msg2(SMB2Read, 6, false, 0, 6, readReq2(pipe, 0, 20000))), 10*ms, 0)
+	s.send(s2c, nbssWrap(msg2(SMB2Read, 6, true, 0, 6, readResp2(make([]byte, 20000)))), 11*ms, 10*time.Microsecond)
+	run := func(cfg Config) (Stats, []FileStats, []health.Event, int) {
+		sink := &pipeSink{got: map[tcpstate.Dir]int{}}
+		cfg.Pipe = func(*tcpstate.StreamContext, string) tcpstate.StreamHandler { return sink }
+		col := &health.Collector{}
+		c := NewConn(&tcpstate.StreamContext{Reporter: col}, cfg)
+		s.run(c, whole)
+		return c.Stats(), c.Files(), col.Events, sink.got[s2c]
+	}
+	buffered := DefaultConfig()
+	buffered.Limits.HeadBytes = buffered.Limits.MaxBuffered
+	wantStats, wantFiles, wantEvents, wantPipe := run(buffered)
+	gotStats, gotFiles, gotEvents, gotPipe := run(DefaultConfig())
+	if wantPipe != 20000 || gotPipe != 20000 {
+		t.Errorf("pipe bytes: buffered %d, head-only %d; want 20000", wantPipe, gotPipe)
+	}
+	if diff := cmp.Diff(wantStats, gotStats); diff != "" {
+		t.Errorf("stats (-buffered +head-only):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantFiles, gotFiles); diff != "" {
+		t.Errorf("files (-buffered +head-only):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
+		t.Errorf("events (-buffered +head-only):\n%s", diff)
+	}
+}
