@@ -47,10 +47,12 @@ type Conn struct {
 	closed   []FileStats
 	sessions map[uint64]*session
 	cmds     map[string]*cmdStats
+	cmds2    [len(command2Names)]*cmdStats // cmds entries of the known SMB2 commands, by code
 	errs     map[string]*ErrorCount
 	stalls   [2][]stall
 	slow     int
 	pipes    int
+	pipeTree bool // a pipe share (IPC$) was connected: files may be pipes
 	// last CREATE of the current SMB2 compound (related requests use FileId -1)
 	lastCreate *request
 
@@ -177,6 +179,9 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		return
 	}
 	c.finished = true
+	for i := range c.half {
+		c.half[i].release(2 * c.lim.MaxBuffered)
+	}
 	for _, k := range c.sortedFileKeys() {
 		c.closeFile(k, at, reason)
 	}
@@ -311,6 +316,9 @@ func (c *Conn) addTree(k treeKey, t *tree) {
 		}
 	}
 	c.trees[k] = t
+	if t.pipe {
+		c.pipeTree = true
+	}
 }
 
 // benign reports statuses that are part of normal operation and do not
@@ -338,7 +346,7 @@ func (c *Conn) serverTime(req *request, info pduInfo) time.Duration {
 	if info.prevEnd.After(from) {
 		from = info.prevEnd
 	}
-	d := info.start.Time.Sub(from)
+	d := sub(info.start.Time, from)
 	if d < 0 {
 		return 0
 	}
@@ -370,14 +378,13 @@ func (c *Conn) errorEvent(at tcpstate.Position, sev health.Severity, msg string,
 
 // response does the bookkeeping shared by SMB1 and SMB2 responses: command
 // statistics, latency, error and auth-failure events.
-func (c *Conn) response(req *request, cmd string, st Status, stName string, failed bool, info pduInfo, sessionID uint64) {
-	cs := c.cmd(cmd)
+func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stName string, failed bool, info pduInfo, sessionID uint64) {
 	cs.responses++
 	if failed {
 		cs.errors++
 	}
 	if req != nil {
-		lat := info.end.Time.Sub(req.start.Time)
+		lat := sub(info.end.Time, req.start.Time)
 		if lat < 0 {
 			lat = 0
 		}
@@ -463,6 +470,20 @@ func (c *Conn) cmd(name string) *cmdStats {
 	if cs == nil {
 		cs = &cmdStats{name: name}
 		c.cmds[name] = cs
+	}
+	return cs
+}
+
+// cmd2 is cmd(code.String()) for SMB2, remembering the entry of each known
+// command so that a message needs no map lookup.
+func (c *Conn) cmd2(code Command2) *cmdStats {
+	if int(code) >= len(c.cmds2) {
+		return c.cmd(code.String())
+	}
+	cs := c.cmds2[code]
+	if cs == nil {
+		cs = c.cmd(code.String())
+		c.cmds2[code] = cs
 	}
 	return cs
 }

@@ -175,7 +175,7 @@ func (c *Conn) smb1Response(h Header1, blocks []Body1, info pduInfo) {
 			}
 		}
 		if i == 0 || req != nil {
-			c.response(req, cmd, h.Status, stName, failed && i == 0, info, uint64(h.UID))
+			c.response(req, c.cmd(cmd), cmd, h.Status, stName, failed && i == 0, info, uint64(h.UID))
 		}
 		switch b.Command {
 		case SMB1Negotiate:

@@ -90,7 +90,7 @@ func (c *Conn) fileFor2(id FileID) (fileKey, *file) {
 
 func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[string]any) {
 	cmd := h.Command.String()
-	c.cmd(cmd).requests++
+	c.cmd2(h.Command).requests++
 	req := &request{cmd: cmd, cmd2: h.Command, start: info.start, sessionID: h.SessionID, treeKey: treeKey{id: h.TreeID}}
 	if t := c.trees[req.treeKey]; t != nil && !h.IsAsync() {
 		req.tree = t.path
@@ -305,7 +305,7 @@ func (c *Conn) smb2Response(h Header2, b Body2, ok bool, info pduInfo, f map[str
 		f["latency_ms"] = msf(info.end.Time.Sub(req.start.Time))
 		c.fileFields(req, f)
 	}
-	c.response(req, cmd, st, st.String(), failed, info, h.SessionID)
+	c.response(req, c.cmd2(h.Command), cmd, st, st.String(), failed, info, h.SessionID)
 	switch h.Command {
 	case SMB2Negotiate:
 		if ok && !b.ErrorResponse {

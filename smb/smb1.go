@@ -42,9 +42,17 @@ var command1Names = map[Command1]string{
 	0xc0: "OPEN_PRINT_FILE", 0xff: "NO_ANDX_COMMAND",
 }
 
+// command1Table is command1Names indexed by code (no map lookup per message).
+var command1Table = func() (t [256]string) {
+	for c, n := range command1Names {
+		t[c] = n
+	}
+	return t
+}()
+
 // String returns the [MS-CIFS] name without the SMB_COM_ prefix, or "Command1(0x42)".
 func (c Command1) String() string {
-	if n, ok := command1Names[c]; ok {
+	if n := command1Table[c]; n != "" {
 		return n
 	}
 	return fmt.Sprintf("Command1(0x%02x)", uint8(c))

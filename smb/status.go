@@ -142,6 +142,9 @@ var statusNames = map[Status]string{
 // String returns the [MS-ERREF] name ("STATUS_ACCESS_DENIED"), or
 // "Status(0x...)" for codes not in the table.
 func (s Status) String() string {
+	if s == StatusSuccess { // most responses: no map lookup
+		return "STATUS_SUCCESS"
+	}
 	if n, ok := statusNames[s]; ok {
 		return n
 	}

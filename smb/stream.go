@@ -3,6 +3,7 @@ package smb
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -14,12 +15,16 @@ import (
 // Invariant: buf holds the first bytes of exactly one incomplete PDU (its
 // NBSS header first) that started at start; need is that PDU's total size
 // once its header is known (0 before). When skip > 0 the PDU was too large
-// to buffer: buf holds its head and skip bytes remain to be discarded.
+// to buffer, or (lazy) its head is all that its decoding reads: buf holds
+// its head and skip bytes remain to be discarded.
 type half struct {
 	buf     []byte
+	box     *[]byte // pduPool entry that buf came from (nil when buf is not pooled)
 	start   tcpstate.Position
 	need    int
 	skip    int
+	probed  bool              // the head of the current PDU was checked by headOnly
+	lazy    bool              // headOnly: skip holds the rest of a PDU whose head is all that is decoded
 	last    time.Time         // time of the latest delivery to the current PDU
 	gap     time.Duration     // largest stall between deliveries inside the current PDU
 	gapAt   tcpstate.Position // delivery that ended that stall
@@ -33,19 +38,59 @@ type half struct {
 	prevEnd time.Time // end of the previous complete PDU
 }
 
+// pduPool holds empty PDU buffers for all Conns: a direction needs one only
+// while a PDU spans deliveries, so buffers are taken when a partial PDU
+// starts and given back when a Feed ends with nothing pending.
+var pduPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// acquire makes buf a pooled buffer (kept as is when it already has room).
+func (h *half) acquire() {
+	if h.box != nil {
+		return
+	}
+	h.box = pduPool.Get().(*[]byte)
+	if cap(h.buf) == 0 {
+		h.buf = (*h.box)[:0]
+	}
+}
+
+// release gives an empty buf back to pduPool unless it is larger than max.
+func (h *half) release(max int) {
+	if len(h.buf) != 0 || h.box == nil {
+		return
+	}
+	if cap(h.buf) <= max {
+		*h.box = h.buf[:0]
+		pduPool.Put(h.box)
+	}
+	h.box, h.buf = nil, nil
+}
+
 // begin starts a new PDU at at.
 func (h *half) begin(at tcpstate.Position) {
 	h.start, h.last, h.gap, h.gapAt = at, at.Time, 0, tcpstate.Position{}
+	h.probed, h.lazy = false, false
 }
 
 // touch records a delivery that continues the current PDU.
 func (h *half) touch(at tcpstate.Position) {
-	if d := at.Time.Sub(h.last); d > h.gap {
+	d := sub(at.Time, h.last)
+	if d > h.gap {
 		h.gap, h.gapAt = d, at
 	}
-	if at.Time.After(h.last) {
+	if d > 0 { // at.Time.After(h.last): Sub keeps the sign even when it saturates
 		h.last = at.Time
 	}
+}
+
+// sub is t.Sub(u). Capture times carry no monotonic reading, and instants
+// less than 2^32 s apart cannot overflow a Duration, so for them the
+// difference is computed directly instead of through Sub's overflow check.
+func sub(t, u time.Time) time.Duration {
+	if s := t.Unix() - u.Unix(); s > -1<<32 && s < 1<<32 && t == t.Round(0) && u == u.Round(0) {
+		return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
+	}
+	return t.Sub(u)
 }
 
 // pduInfo is where and when a PDU was seen.
@@ -98,6 +143,7 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 				}
 			}
 			h.begin(at)
+			h.acquire()
 		} else {
 			h.touch(at)
 		}
@@ -136,8 +182,10 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			}
 		}
 		want := h.need
-		if want > c.lim.MaxBuffered {
+		if want > c.lim.MaxBuffered || h.lazy {
 			want = c.lim.HeadBytes
+		} else if want > c.lim.HeadBytes && !h.probed {
+			want = c.lim.HeadBytes // the head decides whether the rest is copied (headOnly)
 		}
 		take := min(want-len(h.buf), len(data))
 		if len(h.buf)+take < want && cap(h.buf) < want {
@@ -153,6 +201,13 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			continue
 		}
 		if h.need > want {
+			if !h.probed && h.need <= c.lim.MaxBuffered {
+				h.probed = true
+				if !c.headOnly(h.buf) {
+					continue // buffer the whole PDU
+				}
+				h.lazy = true
+			}
 			h.skip = h.need - want
 			continue
 		}
@@ -162,6 +217,7 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	if cap(h.buf) > 2*c.lim.MaxBuffered {
 		h.buf = nil // do not keep a large buffer alive between PDUs
 	}
+	h.release(2 * c.lim.MaxBuffered)
 }
 
 // Gap implements tcpstate.StreamHandler. Bytes lost inside the skipped data
@@ -176,7 +232,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	if h.dead {
 		return
 	}
-	if h.skip >= n && len(h.buf) > 0 {
+	if h.skip >= n && len(h.buf) > 0 && !h.lazy { // a lazy PDU is dropped as a buffered one would be
 		h.touch(at)
 		h.skip -= n
 		if h.skip == 0 {
@@ -187,6 +243,34 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	}
 	h.buf, h.need, h.skip = h.buf[:0], 0, 0
 	c.startResync(dir)
+}
+
+// headOnly reports whether decoding the PDU that starts with head uses no
+// byte past head, so that the rest need not be copied: a single (not
+// compounded) successful SMB2 READ response, whose data only a named-pipe
+// handler would read, for a file that is not a pipe. That holds when no
+// pipe share (IPC$) was ever connected, or when the pending READ request
+// names a tracked file that is not a pipe: a file becomes a pipe only when
+// it is opened, and until this response is complete the responses that
+// open files, from the same server, cannot arrive. Only the data is not
+// copied; the response is decoded exactly as when buffered whole.
+func (c *Conn) headOnly(head []byte) bool {
+	if len(head) < NBSSHeaderLen+header2Len+16 || head[0] != byte(NBSSMessage) {
+		return false
+	}
+	h, _, err := ParseHeader2(head[NBSSHeaderLen:])
+	if err != nil || !h.IsResponse() || h.Command != SMB2Read || h.NextCommand != 0 || h.Status != StatusSuccess {
+		return false
+	}
+	if !c.pipeTree {
+		return true
+	}
+	req := c.pending[reqKey{id: h.MessageID}]
+	if req == nil || req.op != opRead || !req.hasFile {
+		return false
+	}
+	fl := c.files[req.fkey]
+	return fl != nil && !fl.stats.Pipe
 }
 
 func (c *Conn) startResync(dir tcpstate.Dir) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -53,7 +54,8 @@ type Conn struct {
 
 // halfConn is the state of one direction.
 type halfConn struct {
-	buf      []byte // an incomplete record carried to the next Feed
+	buf      []byte  // an incomplete record carried to the next Feed
+	box      *[]byte // recordPool entry that buf came from (nil when buf is not pooled)
 	bufPos   tcpstate.Position
 	hs       []byte // handshake bytes not yet forming a whole message
 	hsPos    tcpstate.Position
@@ -179,9 +181,11 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	}
 	if h.err != nil {
 		h.buf = h.buf[:0]
+		h.release()
 		return
 	}
 	c.keep(h, buf, pend, at, fromBuf)
+	h.release()
 }
 
 // keep stores the unparsed tail (at most one record) for the next Feed.
@@ -199,7 +203,40 @@ func (c *Conn) keep(h *halfConn, buf []byte, pend int, at tcpstate.Position, fro
 		h.buf = h.buf[:n]
 		return
 	}
+	h.acquire()
 	h.buf = append(h.buf[:0], buf...)
+}
+
+// recordPool holds empty carry-over buffers for all Conns: a direction
+// needs one only while a record spans deliveries, so one is taken when a
+// partial record is kept and given back when a Feed leaves nothing over.
+var recordPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledRecordBuf is the largest carry-over buffer returned to recordPool
+// (a whole record of the largest size with room for a following segment).
+const maxPooledRecordBuf = 4 * (recordHeaderLen + maxRecordLen)
+
+// acquire makes buf a pooled buffer (kept as is when it already has room).
+func (h *halfConn) acquire() {
+	if h.box != nil {
+		return
+	}
+	h.box = recordPool.Get().(*[]byte)
+	if cap(h.buf) == 0 {
+		h.buf = (*h.box)[:0]
+	}
+}
+
+// release gives an empty buf back to recordPool.
+func (h *halfConn) release() {
+	if len(h.buf) != 0 || h.box == nil {
+		return
+	}
+	if cap(h.buf) <= maxPooledRecordBuf {
+		*h.box = h.buf[:0]
+		recordPool.Put(h.box)
+	}
+	h.box, h.buf = nil, nil
 }
 
 // recordIncomplete reports whether b holds a plausible record header (or

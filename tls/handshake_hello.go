@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,6 +80,7 @@ func ParseClientHello(body []byte) (ClientHello, error) {
 	if len(cs)%2 != 0 {
 		return ClientHello{}, malformed("client hello", fmt.Sprintf("odd cipher suites length %d", len(cs)))
 	}
+	m.CipherSuites = slices.Grow(m.CipherSuites, min(len(cs)/2, maxPresize))
 	for !cs.Empty() {
 		var c uint16
 		cs.ReadUint16(&c)
@@ -93,6 +95,7 @@ func ParseClientHello(body []byte) (ClientHello, error) {
 		return ClientHello{}, malformed("client hello", "extensions length does not match the body")
 	}
 	seen := map[uint16]bool{}
+	m.Extensions = slices.Grow(m.Extensions, min(len(exts)/4, maxPresize))
 	for !exts.Empty() {
 		var typ uint16
 		var d cryptobyte.String
@@ -111,11 +114,16 @@ func ParseClientHello(body []byte) (ClientHello, error) {
 	return m, nil
 }
 
+// maxPresize caps the capacity reserved for a list from its wire length
+// (the bytes are present, but a list longer than this grows as it parses).
+const maxPresize = 64
+
 func readU16List(d *cryptobyte.String, out *[]uint16) bool {
 	var l cryptobyte.String
 	if !d.ReadUint16LengthPrefixed(&l) || len(l)%2 != 0 {
 		return false
 	}
+	*out = slices.Grow(*out, min(len(l)/2, maxPresize))
 	for !l.Empty() {
 		var v uint16
 		l.ReadUint16(&v)

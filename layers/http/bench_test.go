@@ -45,3 +45,30 @@ func BenchmarkIdentityResponses(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGzipConns decodes one 16 KiB gzip response per new Conn, as in a
+// capture of many short connections: decompressors and body buffers are
+// not reused within a Conn.
+func BenchmarkGzipConns(b *testing.B) {
+	words := strings.Fields("the quick brown fox jumps over a lazy dog while seven zebras quietly vex jovial kings")
+	var sb strings.Builder
+	for i := uint32(1); sb.Len() < 16<<10; i = i*1103515245 + 12345 {
+		sb.WriteString(words[i>>16%uint32(len(words))])
+		sb.WriteByte(" \n"[i>>8&1])
+	}
+	body := []byte(sb.String())
+	z := gz(body)
+	resp := []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(z), z))
+	req := []byte("GET /x HTTP/1.1\r\nHost: bench\r\n\r\n")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := NewConn(&tcpstate.StreamContext{Reporter: health.Discard}, DefaultConfig())
+		c.Feed(tcpstate.ClientToServer, req, tcpstate.Position{})
+		for off := 0; off < len(resp); off += 1448 {
+			c.Feed(tcpstate.ServerToClient, resp[off:min(off+1448, len(resp))], tcpstate.Position{})
+		}
+		c.Close(tcpstate.CloseFIN, tcpstate.Position{})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -48,6 +49,44 @@ type decoders struct {
 	// noHash skips hashing the decoded bytes: the SHA-256 only appears in
 	// decoded messages, so it is computed only when they are wanted.
 	noHash bool
+}
+
+// decoderPool shares decoders between Conns. A Conn needs its decompressors,
+// output scratch and hash only during one respond call, so one set per
+// goroutine that is decoding replaces one set (about 80 KiB) per connection.
+var decoderPool = sync.Pool{New: func() any { return new(decoders) }}
+
+// getDecoders returns a decoders from the pool; putDecoders gives it back
+// without references to the body or the Conn.
+func getDecoders() *decoders { return decoderPool.Get().(*decoders) }
+
+func putDecoders(d *decoders) {
+	d.sink = nil
+	d.src.reset(nil)
+	decoderPool.Put(d)
+}
+
+// maxPooledComp is the largest compressed-body buffer returned to compPool.
+const maxPooledComp = 1 << 20
+
+// compPool holds empty compressed-body buffers between messages, so that a
+// connection does not grow a fresh buffer for each body it decodes.
+var compPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// getComp returns an empty buffer from compPool.
+func getComp() *[]byte {
+	p := compPool.Get().(*[]byte)
+	*p = (*p)[:0]
+	return p
+}
+
+// putComp returns p to compPool unless it is nil or its buffer too large.
+func putComp(p *[]byte) {
+	if p == nil || cap(*p) > maxPooledComp {
+		return
+	}
+	*p = (*p)[:0]
+	compPool.Put(p)
 }
 
 // countingReader serves a buffered compressed body and counts the bytes the

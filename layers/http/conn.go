@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -55,7 +56,7 @@ type message struct {
 	remaining  int64
 	firstBody  int64
 	lastBody   int64
-	comp       []byte
+	comp       *[]byte // buffered compressed body (from compPool), nil when none
 	compOver   bool
 	gap        bool
 	matched    request
@@ -78,7 +79,6 @@ type Conn struct {
 	lim     Limits
 	half    [2]half
 	pending []request
-	dec     decoders
 	want    bool
 	onBody  func(ctx *tcpstate.StreamContext, b Body)
 }
@@ -141,6 +141,12 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			}
 			if h.st == stStart && len(h.line) == 0 && len(chunk) > 0 {
 				h.msg.start = at
+			}
+			if i >= 0 && len(h.line) == 0 {
+				// The whole line is in data: parse it in place.
+				data = data[i+1:]
+				c.line(dir, h, bytes.TrimSuffix(chunk, []byte("\r")), at)
+				continue
 			}
 			h.line = append(h.line, chunk...)
 			if i < 0 {
@@ -271,10 +277,6 @@ func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
 		map[string]any{"error": err.Error(), "from": dir.String()})
 }
 
-// maxKeptComp is the largest compressed-body buffer a connection keeps for
-// its next message.
-const maxKeptComp = 64 << 10
-
 // line handles one start, header, chunk-size or trailer line.
 func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position) {
 	switch h.st {
@@ -282,11 +284,8 @@ func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position
 		if len(line) == 0 {
 			return // tolerated empty line between messages (RFC 9112, 2.2)
 		}
-		comp := h.msg.comp[:0]
-		if cap(comp) > maxKeptComp {
-			comp = nil // do not keep a large buffer alive between messages
-		}
-		h.msg = message{start: h.msg.start, contentLen: -1, firstBody: 0, comp: comp}
+		putComp(h.msg.comp)
+		h.msg = message{start: h.msg.start, contentLen: -1, firstBody: 0}
 		var err error
 		if dir == tcpstate.ServerToClient {
 			h.msg.isResp = true
@@ -359,7 +358,11 @@ func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position
 func (c *Conn) header(m *message, name, value []byte) error {
 	switch {
 	case eqFold(name, "content-length"):
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+		n, ok := smallDecimal(value)
+		var err error
+		if !ok {
+			n, err = strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+		}
 		if err != nil || n < 0 {
 			return fmt.Errorf("http: Content-Length %q is not a number", clip(value))
 		}
@@ -368,6 +371,10 @@ func (c *Conn) header(m *message, name, value []byte) error {
 		}
 		m.contentLen = n
 	case eqFold(name, "transfer-encoding"):
+		if eqFold(value, "chunked") { // the common case, without splitting
+			m.chunked, m.teOther = true, false
+			break
+		}
 		codings := strings.Split(strings.ToLower(string(value)), ",")
 		last := strings.TrimSpace(codings[len(codings)-1])
 		m.chunked = last == "chunked"
@@ -390,6 +397,21 @@ func (c *Conn) header(m *message, name, value []byte) error {
 		m.upgrade = true
 	}
 	return nil
+}
+
+// smallDecimal parses b when it is 1 to 18 ASCII digits (so it cannot
+// overflow); ok is false for anything else, which strconv then judges.
+func smallDecimal(b []byte) (n int64, ok bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 func eqFold(b []byte, s string) bool { return len(b) == len(s) && strings.EqualFold(string(b), s) }
@@ -476,12 +498,16 @@ func (c *Conn) body(h *half, b []byte, at tcpstate.Position) {
 	m.lastBody = at.Frame
 	m.bodyWire += int64(len(b))
 	if m.coding == codingGzip || m.coding == codingDeflate {
-		if m.compOver || len(m.comp)+len(b) > c.lim.MaxCompressedBytes {
+		if m.comp == nil && !m.compOver {
+			m.comp = getComp()
+		}
+		if m.compOver || len(*m.comp)+len(b) > c.lim.MaxCompressedBytes {
 			m.compOver = true
+			putComp(m.comp)
 			m.comp = nil
 			return
 		}
-		m.comp = append(m.comp, b...)
+		*m.comp = append(*m.comp, b...)
 		return
 	}
 	if c.onBody != nil {
@@ -549,7 +575,8 @@ func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	if h.st != stTunnel {
 		h.st = stStart
 	}
-	m.comp = m.comp[:0]
+	putComp(m.comp)
+	m.comp = nil
 }
 
 // errorStatus reports a 4xx/5xx response with its request line.
@@ -575,10 +602,6 @@ func (c *Conn) errorStatus(m *message) {
 // respond reports a final response.
 func (c *Conn) respond(h *half, at tcpstate.Position) {
 	m := &h.msg
-	reqLine := ""
-	if m.hasReq {
-		reqLine = m.matched.method + " " + m.matched.uri
-	}
 	st := m.resp.Status
 	var res bodyResult
 	decoded := m.coding == codingGzip || m.coding == codingDeflate
@@ -587,21 +610,26 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		res.notBuf = true
 		c.event(health.HTTPBodyLimit, health.Warning, m.start,
 			fmt.Sprintf("response %d to %s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
-				st, reqLine, m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
-			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": reqLine})
+				st, m.reqLine(), m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
+			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": m.reqLine()})
 	case decoded && m.gap:
 	case decoded && m.bodyWire > 0:
-		c.dec.noHash = !c.ctx.Reporter.WantMessages()
-		c.dec.sink = nil
+		d := getDecoders()
+		d.noHash = !c.ctx.Reporter.WantMessages()
 		if c.onBody != nil {
-			c.dec.sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
+			d.sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
 		}
-		res = c.dec.decode(m.coding, m.comp, c.lim)
+		var comp []byte
+		if m.comp != nil {
+			comp = *m.comp
+		}
+		res = d.decode(m.coding, comp, c.lim)
+		putDecoders(d)
 		if res.err != nil {
 			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
 				fmt.Sprintf("response %d to %s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
-					st, reqLine, m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
-				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": reqLine,
+					st, m.reqLine(), m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
+				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": m.reqLine(),
 					"frames": fmt.Sprintf("%d-%d", m.firstBody, m.lastBody), "compressed_bytes": m.bodyWire,
 					"decoded_bytes": res.decoded, "error": res.err.Error()})
 		}
@@ -609,15 +637,15 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 			ratio := float64(res.decoded) / float64(max(m.bodyWire, 1))
 			c.event(health.HTTPBodyLimit, health.Warning, m.start,
 				fmt.Sprintf("response %d to %s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-					st, reqLine, m.encoding, res.decoded, res.limit, ratio),
-				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": reqLine})
+					st, m.reqLine(), m.encoding, res.decoded, res.limit, ratio),
+				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": m.reqLine()})
 		}
 	default:
 		res.decoded = m.bodyWire
 		if m.bodyWire > 0 && h.hash != nil && !m.gap {
 			res.sha256 = fmt.Sprintf("%x", h.hash.Sum(nil))
 		} else if m.bodyWire == 0 {
-			res.sha256 = fmt.Sprintf("%x", sha256.Sum256(nil))
+			res.sha256 = emptySHA256
 		}
 	}
 	if c.onBody != nil && m.bodyWire > 0 {
@@ -650,5 +678,19 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
 	}
 }
+
+// reqLine is "METHOD URI" of the request m answers, or "".
+func (m *message) reqLine() string {
+	if !m.hasReq {
+		return ""
+	}
+	return m.matched.method + " " + m.matched.uri
+}
+
+// emptySHA256 is the hex SHA-256 of an empty body.
+var emptySHA256 = func() string {
+	s := sha256.Sum256(nil)
+	return hex.EncodeToString(s[:])
+}()
 
 var _ tcpstate.StreamHandler = (*Conn)(nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -58,16 +59,48 @@ type StatusLine struct {
 	Reason string
 }
 
+// tokenChars marks the bytes allowed in a token (RFC 9110, 5.6.2): visible
+// ASCII except the delimiters.
+var tokenChars = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
+	}
+	return t
+}()
+
 func isToken(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte("\"(),/:;<=>?@[\\]{}"), c) >= 0 {
+		if !tokenChars[c] {
 			return false
 		}
 	}
 	return true
+}
+
+// protoString returns the HTTP version b as a string, without allocating
+// for the two common versions.
+func protoString(b []byte) string {
+	switch string(b) {
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/1.0":
+		return "HTTP/1.0"
+	}
+	return string(b)
+}
+
+// methodString returns the method b as a string, without allocating for
+// the known methods.
+func methodString(b []byte) string {
+	for _, m := range methods {
+		if string(b) == m {
+			return m
+		}
+	}
+	return string(b)
 }
 
 func isHTTPVersion(b []byte) bool {
@@ -85,7 +118,7 @@ func ParseRequestLine(line []byte) (RequestLine, error) {
 	if !isToken(m) || !isHTTPVersion(ver) || bytes.ContainsAny(uri, " \t") {
 		return RequestLine{}, malformed("request line", fmt.Sprintf("method %q or version %q invalid", clip(m), clip(ver)))
 	}
-	return RequestLine{Method: string(m), URI: string(uri), Proto: string(ver)}, nil
+	return RequestLine{Method: methodString(m), URI: string(uri), Proto: protoString(ver)}, nil
 }
 
 // ParseStatusLine parses a status line without its CRLF.
@@ -98,9 +131,13 @@ func ParseStatusLine(line []byte) (StatusLine, error) {
 	if err != nil || n < 100 || n > 999 || (len(line) > 12 && line[12] != ' ') {
 		return StatusLine{}, malformed("status line", fmt.Sprintf("status code %q invalid", clip(code)))
 	}
-	s := StatusLine{Proto: string(line[:8]), Status: n}
+	s := StatusLine{Proto: protoString(line[:8]), Status: n}
 	if len(line) > 13 {
-		s.Reason = string(line[13:])
+		if r := line[13:]; string(r) == "OK" {
+			s.Reason = "OK"
+		} else {
+			s.Reason = string(r)
+		}
 	}
 	return s, nil
 }
