@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -136,10 +137,15 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 	}
 	a.ran = true
 	counted := &countingReader{r: r}
-	capture, err := layers.NewCapture(counted)
+	open := layers.NewCapture
+	if a.pl != nil {
+		open = layers.NewCaptureReadAhead // reading beside the decode, on the core the workers leave
+	}
+	capture, err := open(counted)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	defer capture.Close()
 	if a.pl != nil {
 		a.pl.start()
 	}
@@ -156,7 +162,7 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 		a.loadSecrets(capture)
 		a.frame(frame)
 		if prog.due(frame.Number) {
-			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n, BytesSize: size, Active: a.tracker.Active()})
+			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n.Load(), BytesSize: size, Active: a.tracker.Active()})
 		}
 	}
 	a.finish()
@@ -275,15 +281,16 @@ func (a *Analyzer) report() *Report {
 	}
 }
 
-// countingReader counts the bytes read from the capture for progress.
+// countingReader counts the bytes read from the capture for progress
+// (atomically: with read-ahead, another goroutine reads).
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

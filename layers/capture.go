@@ -114,8 +114,9 @@ type Capture struct {
 	name   string
 	closer io.Closer
 	gz     *gzip.Reader
-	r      *bufio.Reader
-	off    int64 // bytes consumed from r
+	r      source
+	ra     *readAhead // r when reading ahead
+	off    int64      // bytes consumed from r
 	format captureFormat
 
 	// classic pcap
@@ -156,6 +157,22 @@ func Open(path string) (*Capture, error) {
 // does not close r.
 func NewCapture(r io.Reader) (*Capture, error) {
 	return newCapture(r, "")
+}
+
+// NewCaptureReadAhead is NewCapture with the input read — and inflated,
+// when gzip-compressed — on a goroutine of its own, up to 4 MiB ahead of
+// the frames returned, so that a caller decoding on other goroutines too
+// does not wait for the reads. Frames are still returned without copying.
+// Call Close when done to stop the goroutine; it then stops once a Read
+// of r in progress returns.
+func NewCaptureReadAhead(r io.Reader) (*Capture, error) {
+	c, err := newCapture(r, "")
+	if err != nil {
+		return nil, err
+	}
+	c.ra = newReadAhead(c.r, readAheadBlock)
+	c.r = c.ra
+	return c, nil
 }
 
 func newCapture(r io.Reader, name string) (*Capture, error) {
@@ -209,10 +226,13 @@ func newCapture(r io.Reader, name string) (*Capture, error) {
 	return c, nil
 }
 
-// Close releases the file opened by Open.
+// Close releases the file opened by Open and stops reading ahead.
 func (c *Capture) Close() error {
 	var err error
-	if c.gz != nil {
+	if c.ra != nil {
+		c.ra.close()
+	}
+	if c.gz != nil && c.ra == nil { // else the reading goroutine may still use it
 		err = c.gz.Close()
 	}
 	if c.closer != nil {
