@@ -71,22 +71,47 @@ const (
 )
 
 // flowReporter counts the events raised on one flow (for FlowStats.Counts)
-// and fills their Flow. It allocates its map on the first event only.
+// and fills their Flow. A flow raises few distinct kinds, so they are
+// counted in a short list, made into a map once, in the summary.
 type flowReporter struct {
 	inner  health.Reporter
 	flow   string
-	counts map[health.Kind]int
+	counts []kindCount
+}
+
+type kindCount struct {
+	kind health.Kind
+	n    int
 }
 
 func (r *flowReporter) Event(e health.Event) {
-	if r.counts == nil {
-		r.counts = make(map[health.Kind]int, 4)
-	}
-	r.counts[e.Kind]++
+	r.count(e.Kind)
 	if e.Flow == "" {
 		e.Flow = r.flow
 	}
 	r.inner.Event(e)
+}
+
+func (r *flowReporter) count(k health.Kind) {
+	for i := range r.counts {
+		if r.counts[i].kind == k {
+			r.counts[i].n++
+			return
+		}
+	}
+	r.counts = append(r.counts, kindCount{k, 1})
+}
+
+// countMap returns the counts as FlowStats.Counts has them (nil if none).
+func (r *flowReporter) countMap() map[health.Kind]int {
+	if len(r.counts) == 0 {
+		return nil
+	}
+	m := make(map[health.Kind]int, len(r.counts))
+	for _, kc := range r.counts {
+		m[kc.kind] = kc.n
+	}
+	return m
 }
 
 func (r *flowReporter) Message(m health.Message) {
@@ -386,7 +411,7 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.ana.finish(&c.ctx, reason, at, &c.st)
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()
-	c.st.Counts = c.rep.counts
+	c.st.Counts = c.rep.countMap()
 	c.t.rep.Event(c.st.Event())
 	if c.t.OnSummary != nil {
 		c.t.OnSummary(&c.st)
