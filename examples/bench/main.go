@@ -64,16 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	mb := float64(st.Size()) / 1e6
 
-	bareCPU0 := processCPU()
-	bare, frames, err := bareDecode(path)
-	bareCPU := processCPU() - bareCPU0
+	bare, bareCPU, frames, err := bestBareDecode(path, *runs)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
 	fmt.Fprintf(stdout, "capture            %s: %d packets, %.0f MB\n", path, frames, mb)
-	fmt.Fprintf(stdout, "gopacket decode    %8.3f s  %9.0f packets/s  (DecodingLayerParser, zero-copy read)\n",
-		bare.Seconds(), float64(frames)/bare.Seconds())
+	fmt.Fprintf(stdout, "gopacket decode    %8.3f s  %9.0f packets/s  (DecodingLayerParser, zero-copy read, best of %d)\n",
+		bare.Seconds(), float64(frames)/bare.Seconds(), *runs)
 	fmt.Fprintf(stdout, "                   %8.3f s CPU  %9.0f packets per CPU-second\n", bareCPU.Seconds(), float64(frames)/bareCPU.Seconds())
 
 	if *cpuprofile != "" {
@@ -114,6 +112,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// bestBareDecode runs the bare gopacket decode runs times and returns the
+// best wall and CPU times, as the analysis runs are reported.
+func bestBareDecode(path string, runs int) (wall, cpu time.Duration, frames int64, err error) {
+	wall, cpu = 1<<63-1, 1<<63-1
+	for i := 0; i < max(runs, 1); i++ {
+		cpu0 := processCPU()
+		var d time.Duration
+		d, frames, err = bareDecode(path)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		wall, cpu = min(wall, d), min(cpu, processCPU()-cpu0)
+	}
+	return wall, cpu, frames, nil
 }
 
 // measure runs the analysis with the given workers runs times and prints

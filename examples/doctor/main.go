@@ -22,6 +22,8 @@
 //	-pair         compare two captures of the same traffic (doctor -pair
 //	              client.pcap server.pcap): each report, then what changed
 //	              BETWEEN THE TWO CAPTURES (casebook C1, C13, C15)
+//	-workers N    goroutines decoding application protocols (default: one
+//	              per CPU, at most 4); the output is the same for any N
 //
 // Exit status: 0 when every capture was analysed (even if damaged part-way:
 // the report says where it stopped), 2 when a file cannot be read or is not
@@ -35,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
-	fs.IntVar(&cfg.workers, "workers", 1, "goroutines decoding application protocols; the output is the same for any `n`")
+	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: doctor [flags] [capture ...]   (no capture: analyse the bundled demo)")
@@ -124,6 +127,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func (c config) options() (nettrace.Options, error) {
 	opts := nettrace.Options{KeyLogFiles: c.keylogs, Workers: c.workers}
+	if opts.Workers <= 0 {
+		opts.Workers = min(runtime.GOMAXPROCS(0), 4) // 1 CPU: everything on one goroutine
+	}
 	for _, d := range c.decode {
 		port, proto, ok := strings.Cut(d, "=")
 		n, err := strconv.ParseUint(port, 10, 16)
