@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,4 +48,42 @@ func FuzzAnalyzeCapture(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzAnalyzeWorkers analyses the input with one worker and with three:
+// every event, message and the Report must be the same (Options.Workers).
+func FuzzAnalyzeWorkers(f *testing.F) {
+	addCaptureSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		one, err1 := analyzeJSON(data, 1)
+		three, err3 := analyzeJSON(data, 3)
+		if (err1 == nil) != (err3 == nil) {
+			t.Fatalf("1 worker: error %v; 3 workers: error %v", err1, err3)
+		}
+		if !bytes.Equal(one, three) {
+			t.Fatalf("3 workers differ from 1:\n%s\n---\n%s", one, three)
+		}
+	})
+}
+
+// analyzeJSON returns every event and message as JSON lines, then the
+// Report as JSON.
+func analyzeJSON(data []byte, workers int) ([]byte, error) {
+	var out bytes.Buffer
+	sink := health.NewJSONSink(&out, true, true)
+	a, err := nettrace.New(nettrace.Options{Reporter: sink, Messages: true, PacketMessages: true, Workers: workers})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := a.Analyze("fuzz", bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	sink.Flush()
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	out.Write(b)
+	return out.Bytes(), nil
 }

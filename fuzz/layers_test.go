@@ -54,6 +54,47 @@ func FuzzLayersCapture(f *testing.F) {
 	})
 }
 
+// FuzzLayersCaptureReadAhead reads the same input with and without read-ahead
+// (1 MiB blocks: small inputs sit in one block, larger ones found by the
+// fuzzer straddle): the frames, their bytes and the error must be the same.
+func FuzzLayersCaptureReadAhead(f *testing.F) {
+	for _, pattern := range []string{"../testdata/layers/*.pcap", "../testdata/layers/*.pcapng", "../testdata/layers/*.gz"} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= 8<<10 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain, err := layers.NewCapture(bytes.NewReader(data))
+		ahead, aerr := layers.NewCaptureReadAhead(bytes.NewReader(data))
+		if (err == nil) != (aerr == nil) {
+			t.Fatalf("NewCapture error %v, with read-ahead %v", err, aerr)
+		}
+		if err != nil {
+			return
+		}
+		defer ahead.Close()
+		for i := 0; i < 5000; i++ {
+			f1, e1 := plain.Next()
+			f2, e2 := ahead.Next()
+			if (e1 == nil) != (e2 == nil) || e1 != nil && e1.Error() != e2.Error() {
+				t.Fatalf("frame %d: error %v, with read-ahead %v", i+1, e1, e2)
+			}
+			if e1 != nil {
+				break
+			}
+			if f1.Number != f2.Number || !f1.Time.Equal(f2.Time) || !bytes.Equal(f1.Data, f2.Data) {
+				t.Fatalf("frame %d differs with read-ahead", f1.Number)
+			}
+		}
+		if !bytes.Equal(plain.Secrets(), ahead.Secrets()) {
+			t.Fatal("secrets differ with read-ahead")
+		}
+	})
+}
+
 // FuzzLayersFragments feeds a sequence of raw IPv4/IPv6 packets (each
 // prefixed by a 2-byte length) to one Decoder with small reassembly limits:
 // fragments in any order, overlapping, oversized, never completed.
