@@ -238,3 +238,22 @@ func TestTinyLimits(t *testing.T) {
 		t.Errorf("files %+v unanswered %d", f, st.Unanswered)
 	}
 }
+
+// TestTinyLimitsWithLargePooledBuffer: a PDU still pending at the end of a
+// Feed keeps its buffer even when that buffer, taken from the pool shared
+// by all Conns, is far larger than this Conn's limits (it was once dropped,
+// losing the PDU's header and panicking on the next Feed).
+func TestTinyLimitsWithLargePooledBuffer(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Limits = Limits{MaxBuffered: 1, HeadBytes: 1, MaxFiles: 1}
+	for i := 0; i < 4; i++ {
+		big := make([]byte, 0, 1<<20)
+		pduPool.Put(&big)
+	}
+	col := &health.Collector{}
+	c := NewConn(synthCtx(col, 20*time.Millisecond), cfg)
+	c8Script().run(c, randomSplit(5))
+	if f := c.Files(); len(f) != 1 || f[0].Reads != 64 {
+		t.Errorf("files %+v", f)
+	}
+}

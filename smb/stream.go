@@ -214,8 +214,8 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt})
 		h.buf, h.need = h.buf[:0], 0
 	}
-	if cap(h.buf) > 2*c.lim.MaxBuffered {
-		h.buf = nil // do not keep a large buffer alive between PDUs
+	if len(h.buf) == 0 && cap(h.buf) > 2*c.lim.MaxBuffered {
+		h.buf = nil // do not keep a large buffer alive between PDUs (a pending one is in use)
 	}
 	h.release(2 * c.lim.MaxBuffered)
 }
