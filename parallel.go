@@ -195,9 +195,7 @@ func (pl *pipeline) packet(hp *health.Packet) {
 		dns.Answers = append([]health.DNSAnswer(nil), dns.Answers...)
 		pr.p.DNS = &dns
 	}
-	b.recs = append(b.recs, record{kind: recPacket, i: int32(len(b.packets))})
-	b.packets = append(b.packets, pr)
-	pl.full()
+	add(pl, recPacket, &b.packets, pr)
 }
 
 type jobOp uint8
@@ -259,10 +257,7 @@ func (m *mainRecorder) Event(e health.Event) {
 		return
 	}
 	pl.flushSummary()
-	b := pl.cur
-	b.recs = append(b.recs, record{kind: recEvent, i: int32(len(b.events))})
-	b.events = append(b.events, e)
-	pl.full()
+	add(pl, recEvent, &pl.cur.events, e)
 }
 
 func (m *mainRecorder) Message(msg health.Message) {
@@ -271,10 +266,7 @@ func (m *mainRecorder) Message(msg health.Message) {
 		return
 	}
 	pl.flushSummary()
-	b := pl.cur
-	b.recs = append(b.recs, record{kind: recMessage, i: int32(len(b.msgs))})
-	b.msgs = append(b.msgs, msg)
-	pl.full()
+	add(pl, recMessage, &pl.cur.msgs, msg)
 }
 
 func (m *mainRecorder) WantMessages() bool { return m.a.col.wantMsgs }
@@ -300,9 +292,14 @@ func (pl *pipeline) flowClosed(s *health.FlowStats) {
 
 func (pl *pipeline) recordFlow(fr flowRecord) {
 	pl.summary = nil
+	add(pl, recFlow, &pl.cur.flows, fr)
+}
+
+// add appends v to one of the current batch's lists, and its record.
+func add[T any](pl *pipeline, kind recordKind, list *[]T, v T) {
 	b := pl.cur
-	b.recs = append(b.recs, record{kind: recFlow, i: int32(len(b.flows))})
-	b.flows = append(b.flows, fr)
+	b.recs = append(b.recs, record{kind: kind, i: int32(len(*list))})
+	*list = append(*list, v)
 	pl.full()
 }
 

@@ -3,8 +3,6 @@ package fuzz
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -13,14 +11,7 @@ import (
 
 // addCaptureSeeds adds the project's own small captures as seeds.
 func addCaptureSeeds(f *testing.F) {
-	for _, pattern := range []string{"../testdata/*/*.pcap", "../testdata/*/*.pcapng", "../examples/doctor/demo/*.pcapng"} {
-		paths, _ := filepath.Glob(pattern)
-		for _, p := range paths {
-			if b, err := os.ReadFile(p); err == nil && len(b) <= 64<<10 {
-				f.Add(b)
-			}
-		}
-	}
+	addFileSeeds(f, 64<<10, "../testdata/*/*.pcap", "../testdata/*/*.pcapng", "../examples/doctor/demo/*.pcapng")
 }
 
 // FuzzAnalyzeCapture runs the whole analysis over arbitrary capture bytes:

@@ -18,14 +18,7 @@ import (
 // (layers.NewCapture, Capture.Next, Decoder.Decode, Decoder.Flush,
 // PacketFields, ParseDNS on UDP payloads) over arbitrary capture bytes.
 func FuzzLayersCapture(f *testing.F) {
-	for _, pattern := range []string{"../testdata/layers/*.pcap", "../testdata/layers/*.pcapng"} {
-		paths, _ := filepath.Glob(pattern)
-		for _, p := range paths {
-			if b, err := os.ReadFile(p); err == nil && len(b) <= 8<<10 {
-				f.Add(b)
-			}
-		}
-	}
+	addFileSeeds(f, 8<<10, "../testdata/layers/*.pcap", "../testdata/layers/*.pcapng")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := layers.NewCapture(bytes.NewReader(data))
 		if err != nil {
@@ -54,18 +47,24 @@ func FuzzLayersCapture(f *testing.F) {
 	})
 }
 
-// FuzzLayersCaptureReadAhead reads the same input with and without read-ahead
-// (1 MiB blocks: small inputs sit in one block, larger ones found by the
-// fuzzer straddle): the frames, their bytes and the error must be the same.
-func FuzzLayersCaptureReadAhead(f *testing.F) {
-	for _, pattern := range []string{"../testdata/layers/*.pcap", "../testdata/layers/*.pcapng", "../testdata/layers/*.gz"} {
+// addFileSeeds adds the files matching patterns, up to max bytes each, as
+// seeds.
+func addFileSeeds(f *testing.F, max int, patterns ...string) {
+	for _, pattern := range patterns {
 		paths, _ := filepath.Glob(pattern)
 		for _, p := range paths {
-			if b, err := os.ReadFile(p); err == nil && len(b) <= 8<<10 {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= max {
 				f.Add(b)
 			}
 		}
 	}
+}
+
+// FuzzLayersCaptureReadAhead reads the same input with and without read-ahead
+// (1 MiB blocks: small inputs sit in one block, larger ones found by the
+// fuzzer straddle): the frames, their bytes and the error must be the same.
+func FuzzLayersCaptureReadAhead(f *testing.F) {
+	addFileSeeds(f, 8<<10, "../testdata/layers/*.pcap", "../testdata/layers/*.pcapng", "../testdata/layers/*.gz")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		plain, err := layers.NewCapture(bytes.NewReader(data))
 		ahead, aerr := layers.NewCaptureReadAhead(bytes.NewReader(data))

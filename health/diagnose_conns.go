@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/nettrace/nettrace/internal/flowhash"
 )
 
 // This file keeps the diagnoser's own light TCP connection table (it does
@@ -70,23 +72,7 @@ const connCacheBits = 10
 // for both directions. Colliding tuples only share a slot: a miss falls
 // back to the table, so a crafted collision costs a lookup, never a result.
 func connSlot(a, b netip.AddrPort) uint {
-	return uint((endpointMix(a) ^ endpointMix(b)) >> (64 - connCacheBits))
-}
-
-// endpointMix spreads an endpoint's address and port over 64 bits.
-func endpointMix(ap netip.AddrPort) uint64 {
-	a := ap.Addr()
-	var x uint64
-	if a.Is4() {
-		b := a.As4()
-		x = uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
-	} else {
-		b := a.As16()
-		for i, v := range b {
-			x ^= uint64(v) << (8 * (i % 8))
-		}
-	}
-	return (x<<16 ^ x>>48 ^ uint64(ap.Port())) * 0x9e3779b97f4a7c15
+	return flowhash.Slot(a, b, connCacheBits)
 }
 
 // uncache forgets c in the connection cache (it leaves the table).
