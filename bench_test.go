@@ -3,6 +3,7 @@ package nettrace_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"testing"
 
@@ -25,23 +26,25 @@ func BenchmarkAnalyze(b *testing.B) {
 		if err != nil {
 			continue // ../shared is absent
 		}
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			var frames int64
-			for i := 0; i < b.N; i++ {
-				a, err := nettrace.New(nettrace.Options{MaxEventsKept: -1})
-				if err != nil {
-					b.Fatal(err)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", c.name, workers), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				var frames int64
+				for i := 0; i < b.N; i++ {
+					a, err := nettrace.New(nettrace.Options{MaxEventsKept: -1, Workers: workers})
+					if err != nil {
+						b.Fatal(err)
+					}
+					rep, err := a.Analyze(c.name, bytes.NewReader(data))
+					if err != nil {
+						b.Fatal(err)
+					}
+					frames += rep.Capture.Frames
 				}
-				rep, err := a.Analyze(c.name, bytes.NewReader(data))
-				if err != nil {
-					b.Fatal(err)
-				}
-				frames += rep.Capture.Frames
-			}
-			b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "packets/s")
-		})
+				b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "packets/s")
+			})
+		}
 	}
 }
 
