@@ -61,7 +61,7 @@ func addFileSeeds(f *testing.F, max int, patterns ...string) {
 }
 
 // FuzzLayersCaptureReadAhead reads the same input with and without read-ahead
-// (1 MiB blocks: small inputs sit in one block, larger ones found by the
+// (256 KiB blocks: small inputs sit in one block, larger ones found by the
 // fuzzer straddle): the frames, their bytes and the error must be the same.
 func FuzzLayersCaptureReadAhead(f *testing.F) {
 	addFileSeeds(f, 8<<10, "../testdata/layers/*.pcap", "../testdata/layers/*.pcapng", "../testdata/layers/*.gz")

@@ -160,7 +160,7 @@ func NewCapture(r io.Reader) (*Capture, error) {
 }
 
 // NewCaptureReadAhead is NewCapture with the input read — and inflated,
-// when gzip-compressed — on a goroutine of its own, up to 4 MiB ahead of
+// when gzip-compressed — on a goroutine of its own, up to 1 MiB ahead of
 // the frames returned, so that a caller decoding on other goroutines too
 // does not wait for the reads. Frames are still returned without copying.
 // Call Close when done to stop the goroutine; it then stops once a Read

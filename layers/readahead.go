@@ -17,7 +17,7 @@ type source interface {
 // Read-ahead geometry: blocks of readAheadBlock bytes, at most
 // readAheadBlocks of them filled or in use at a time.
 const (
-	readAheadBlock  = 1 << 20
+	readAheadBlock  = 256 << 10
 	readAheadBlocks = 4
 )
 
