@@ -47,6 +47,10 @@ type Analyzer struct {
 	ran        bool
 }
 
+// maxWorkers caps Options.Workers: beyond it more goroutines only add
+// batches to fill and merge.
+const maxWorkers = 64
+
 // New returns an Analyzer for one capture. It fails only when a key-log
 // file cannot be read.
 func New(opts Options) (*Analyzer, error) {
@@ -63,7 +67,7 @@ func New(opts Options) (*Analyzer, error) {
 	}
 	a.installDecoders()
 	if opts.Workers > 1 {
-		a.pl = newPipeline(a, opts.Workers)
+		a.pl = newPipeline(a, min(opts.Workers, maxWorkers))
 		a.rep = a.pl.recorder()
 	}
 	lim := layers.DefaultLimits()

@@ -78,7 +78,8 @@ type Options struct {
 	// further ones are remembered may differ; and HTTPBody,
 	// TLSPlaintext and Decoders' handlers are then called from several
 	// goroutines at once (each connection from one goroutine at a time).
-	// The Reporter is always called from one goroutine at a time.
+	// The Reporter is always called from one goroutine at a time. At
+	// most 64 workers are started.
 	Workers int
 }
 
