@@ -23,14 +23,19 @@ type periodKey struct {
 const periodRing = 32
 
 type periodAgg struct {
-	times      [periodRing]int64 // UnixNano, ring
-	frames     [periodRing]int64
+	// ring holds the last periodRing attempts: appended to until full,
+	// then overwritten in turn (a key seen once costs one entry, not
+	// periodRing).
+	ring       []attemptObs
 	n          int // attempts in total
 	last       time.Time
 	unanswered int // TCP attempts never answered by a SYN-ACK
 	firstFrame int64
 	first      time.Time
 }
+
+// attemptObs is one attempt: its time (UnixNano) and frame.
+type attemptObs struct{ at, frame int64 }
 
 // attempt records a new attempt from src to dst and returns its aggregate
 // (nil when the table is full).
@@ -45,8 +50,12 @@ func (d *NetDiagnoser) attempt(src netip.Addr, dst netip.AddrPort, proto uint8, 
 		a = &periodAgg{firstFrame: p.Frame, first: p.Time}
 		d.periodic[k] = a
 	}
-	i := a.n % periodRing
-	a.times[i], a.frames[i] = p.Time.UnixNano(), p.Frame
+	o := attemptObs{at: p.Time.UnixNano(), frame: p.Frame}
+	if len(a.ring) < periodRing {
+		a.ring = append(a.ring, o) // at index a.n % periodRing, as a.n < periodRing
+	} else {
+		a.ring[a.n%periodRing] = o
+	}
 	a.n++
 	a.last = p.Time
 	return a
@@ -80,8 +89,8 @@ func (a *periodAgg) period(jitterPct int) (median, dev time.Duration, ok bool) {
 	start := a.n - kept
 	var ivs [periodRing]time.Duration
 	for i := 1; i < kept; i++ {
-		prev := a.times[(start+i-1)%periodRing]
-		cur := a.times[(start+i)%periodRing]
+		prev := a.ring[(start+i-1)%periodRing].at
+		cur := a.ring[(start+i)%periodRing].at
 		ivs[i-1] = time.Duration(cur - prev)
 	}
 	s := ivs[:kept-1]
@@ -121,7 +130,7 @@ func (d *NetDiagnoser) periodicFindings() []Event {
 		kept := min(a.n, periodRing)
 		frames := make([]int64, 0, min(kept, d.cfg.MaxFrames))
 		for i := a.n - kept; i < a.n && len(frames) < d.cfg.MaxFrames; i++ {
-			frames = append(frames, a.frames[i%periodRing])
+			frames = append(frames, a.ring[i%periodRing].frame)
 		}
 		what := "connection attempts"
 		if k.proto == protoUDP {

@@ -57,7 +57,7 @@ type pmtuDir struct {
 	maxDelivered      int
 	acked             uint32
 	ackValid          bool
-	ring              [pmtuRing]segRec
+	ring              *[pmtuRing]segRec // allocated with the first data segment
 	ringPos           int
 	ringUsed          ringMask // bit i: ring[i] is in use (not yet delivered)
 	retrans           int
@@ -152,6 +152,9 @@ func (d *NetDiagnoser) pmtuSegment(c *netConn, dir int, p *Packet) bool {
 				h.lostValid, h.lostSeq, h.lostEnd, h.lostSize, h.lostAt = true, p.TCPSeq, end, ipLen, p.Time
 			}
 		}
+	}
+	if h.ring == nil {
+		h.ring = new([pmtuRing]segRec)
 	}
 	h.ring[h.ringPos] = segRec{seq: p.TCPSeq, end: end, ipLen: int32(min(ipLen, 1<<30)), ambiguous: retrans}
 	h.ringUsed |= 1 << h.ringPos
