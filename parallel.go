@@ -42,19 +42,20 @@ const (
 )
 
 type pipeline struct {
-	a       *Analyzer
-	workers []*worker
-	cur     *batch
-	free    chan *batch
-	merge   chan *batch
-	merged  chan struct{}
-	issued  []uint64 // jobs issued per worker
-	learns  []uint64 // of those, jobs of connections that may learn endpoints
-	seq     uint64   // jobs issued in all
-	routes  map[uint64]*route
-	summary *health.Event // the flow.summary waiting for its FlowStats
-	started bool
-	stopped bool
+	a          *Analyzer
+	workers    []*worker
+	cur        *batch
+	free       chan *batch
+	merge      chan *batch
+	merged     chan struct{}
+	issued     []uint64 // jobs issued per worker
+	learns     []uint64 // of those, jobs of connections that may learn endpoints
+	seq        uint64   // jobs issued in all
+	routes     map[uint64]*route
+	summary    health.Event // the flow.summary waiting for its FlowStats
+	hasSummary bool         // (by value: a pointer would move every event to the heap)
+	started    bool
+	stopped    bool
 }
 
 func newPipeline(a *Analyzer, n int) *pipeline {
@@ -253,7 +254,7 @@ func (m *mainRecorder) Event(e health.Event) {
 	}
 	if e.Kind == health.FlowSummary {
 		pl.flushSummary()
-		pl.summary = &e
+		pl.summary, pl.hasSummary = e, true
 		return
 	}
 	pl.flushSummary()
@@ -274,24 +275,24 @@ func (m *mainRecorder) WantMessages() bool { return m.a.col.wantMsgs }
 // flushSummary records a flow.summary that no FlowStats followed (the
 // tracker always sends both; this keeps the record whole regardless).
 func (pl *pipeline) flushSummary() {
-	if pl.summary == nil {
+	if !pl.hasSummary {
 		return
 	}
-	pl.recordFlow(flowRecord{event: *pl.summary})
+	pl.recordFlow(flowRecord{event: pl.summary})
 }
 
 // flowClosed records a closed connection's summary and FlowStats.
 func (pl *pipeline) flowClosed(s *health.FlowStats) {
 	fr := flowRecord{stats: *s, route: pl.routes[s.ID]}
 	delete(pl.routes, s.ID)
-	if pl.summary != nil {
-		fr.event = *pl.summary
+	if pl.hasSummary {
+		fr.event = pl.summary
 	}
 	pl.recordFlow(fr)
 }
 
 func (pl *pipeline) recordFlow(fr flowRecord) {
-	pl.summary = nil
+	pl.summary, pl.hasSummary = health.Event{}, false
 	add(pl, recFlow, &pl.cur.flows, fr)
 }
 
