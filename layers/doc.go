@@ -12,6 +12,8 @@
 //     collected for Capture.Secrets. Record and block lengths are capped
 //     (MaxFrameLen, MaxBlockLen); damage ends the file with a *CaptureError
 //     naming the frame and offset, after every good frame before it.
+//     NewCaptureReadAhead reads (and inflates) the input on a goroutine of
+//     its own, for callers that decode on other goroutines (readahead.go).
 //   - Link, IP and transport decoding (decode.go), over gopacket's
 //     DecodingLayerParser with preallocated layers: Ethernet with 802.1Q and
 //     QinQ, Linux cooked SLL and SLL2, BSD null/loopback (either byte
