@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/google/gopacket"
 
@@ -114,4 +115,33 @@ func Example_layerTypes() {
 	// Output:
 	// [NBSS SMB2] 68 0 7 31 4
 	// 7
+}
+
+// ExampleNewCaptureReadAhead counts the frames of a gzip-compressed capture
+// while its reading and inflating run on a goroutine of their own.
+func ExampleNewCaptureReadAhead() {
+	f, err := os.Open("../testdata/layers/tls12-gcm.pcap.gz")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	c, err := layers.NewCaptureReadAhead(f)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close() // stops the reading goroutine
+	var frames, bytes int
+	for {
+		fr, err := c.Next()
+		if err != nil {
+			break // io.EOF, or a *layers.CaptureError
+		}
+		frames++
+		bytes += fr.CapLen
+	}
+	fmt.Println(frames, "frames,", bytes, "bytes")
+	// Output:
+	// 15 frames, 3221 bytes
 }
