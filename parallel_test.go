@@ -99,6 +99,34 @@ func TestWorkersOutputIdenticalOnSharedCaptures(t *testing.T) {
 	}
 }
 
+// A parallel run reads the capture ahead on its own goroutine: it still
+// counts the frames and TCP streams tshark counts (the *.summary.json
+// references), on every capture of ../shared that has one.
+func TestWorkersFramesAndStreamsAsTshark(t *testing.T) {
+	checked := 0
+	for _, path := range sharedCaptures(t) {
+		frames, streams, ok := summaryOf(t, path)
+		if !ok {
+			continue
+		}
+		rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Workers: 2, MaxFlowsKept: 100000})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if rep.Capture.Frames != int64(frames) {
+			t.Errorf("%s: %d frames with 2 workers, tshark %d", path, rep.Capture.Frames, frames)
+		}
+		if got := len(rep.Flows) + rep.FlowsDropped; got != streams {
+			t.Errorf("%s: %d TCP connections with 2 workers, tshark %d tcp.stream values", path, got, streams)
+		}
+		checked++
+	}
+	if checked < 50 {
+		t.Fatalf("only %d captures had a tshark summary", checked)
+	}
+	t.Logf("frames and tcp.stream counts equal tshark's on %d captures", checked)
+}
+
 // The endpoint mapper's reply is decoded on one worker and the connection
 // to the endpoint it names starts on another: the lookup must still see it.
 func TestWorkersLearnedEndpointCrossesWorkers(t *testing.T) {
