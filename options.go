@@ -5,7 +5,7 @@ import (
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )

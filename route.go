@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tcpstate"

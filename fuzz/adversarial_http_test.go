@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 

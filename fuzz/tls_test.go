@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )

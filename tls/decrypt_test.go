@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/internal/testcap"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -61,7 +61,7 @@ func readJSON(t *testing.T, path string, v any) bool {
 	return true
 }
 
-// decryptHTTP runs a capture through tls.Conn with layers/http as the
+// decryptHTTP runs a capture through tls.Conn with http as the
 // plaintext decoder and returns the collector.
 func decryptHTTP(t *testing.T, pcap string, kl *KeyLog, how chunking) *health.Collector {
 	t.Helper()

@@ -15,7 +15,7 @@
 // traffic keys and KeyUpdate (RFC 8446, 7). The TLS 1.3 encrypted
 // handshake is decrypted too, so the server certificate is checked.
 // Decrypted application data is handed to the next decoder
-// (Config.Plaintext, for example layers/http) as a plaintext stream.
+// (Config.Plaintext, for example http) as a plaintext stream.
 // All cryptography is crypto/* and golang.org/x/crypto.
 //
 // It owns records, handshake messages, alerts, certificates, the key log

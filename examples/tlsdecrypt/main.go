@@ -28,7 +28,7 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers/http"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 

@@ -178,7 +178,7 @@ func main() {
 	// HTTP.
 	streams(glob("testdata/http/*.pcap"), "fuzz", "FuzzHTTPStream", func(_ bool, b []byte) {
 		if i := strings.Index(string(b), "\r\n\r\n"); i > 0 {
-			add("layers/http", "FuzzParseLines", b[:i+4])
+			add("http", "FuzzParseLines", b[:i+4])
 		}
 	})
 
