@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/http"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )

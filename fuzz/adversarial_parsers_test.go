@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/http"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tds"

@@ -15,7 +15,7 @@ import (
 func sharedDir(t testing.TB, sub ...string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	root := filepath.Dir(filepath.Dir(file))
 	p := filepath.Join(append([]string{root, "..", "shared"}, sub...)...)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("shared corpus absent: %v", err)
@@ -25,7 +25,7 @@ func sharedDir(t testing.TB, sub ...string) string {
 
 func repoTestdata(sub ...string) string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	root := filepath.Dir(filepath.Dir(file))
 	return filepath.Join(append([]string{root, "testdata"}, sub...)...)
 }
 

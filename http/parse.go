@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nettrace/nettrace/internal/parseerr"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -18,33 +19,15 @@ var (
 	ErrMalformed = errors.New("malformed")
 )
 
-// ParseError describes why a parser rejected its input.
-type ParseError struct {
-	What   string
-	Detail string
-	Need   int
-	Frame  int64
-	Err    error
-}
+// ParseError describes why a parser rejected its input: Pkg "http", What
+// the structure ("request line", "header"), Detail what was wrong, Frame
+// where it started (filled in by Conn) and Err ErrTruncated or
+// ErrMalformed. Every protocol package shares this one type.
+type ParseError = parseerr.Error
 
-// Error returns "http: <what>: <detail>".
-func (e *ParseError) Error() string {
-	s := "http: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" at frame %d", e.Frame)
-	}
-	return s
-}
+var perr = parseerr.Maker{Pkg: "http", Truncated: ErrTruncated, Malformed: ErrMalformed}
 
-// Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
-
-func malformed(what, detail string) error {
-	return &ParseError{What: what, Detail: detail, Err: ErrMalformed}
-}
+func malformed(what, detail string) error { return perr.Malform(what, detail) }
 
 // RequestLine is "METHOD SP request-target SP HTTP-version" (RFC 9112,
 // 3). Fields are copies.

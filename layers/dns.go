@@ -69,7 +69,7 @@ func ParseDNS(payload []byte) (DNSMessage, error) {
 	var flags uint16
 	if !s.ReadUint16(&m.ID) || !s.ReadUint16(&flags) || !s.ReadUint16(&m.QDCount) ||
 		!s.ReadUint16(&m.ANCount) || !s.ReadUint16(&m.NSCount) || !s.ReadUint16(&m.ARCount) {
-		return m, &ParseError{What: "dns header", Need: 12, Err: ErrTruncated}
+		return m, perr.Truncate("dns header", 12)
 	}
 	m.Response = flags&0x8000 != 0
 	m.Opcode = uint8(flags>>11) & 0xf
@@ -84,7 +84,7 @@ func ParseDNS(payload []byte) (DNSMessage, error) {
 			return m, err
 		}
 		if !s.ReadUint16(&q.Type) || !s.ReadUint16(&q.Class) {
-			return m, &ParseError{What: "dns question", Detail: fmt.Sprintf("question %d", i+1), Err: ErrTruncated}
+			return m, perr.TruncateDetail("dns question", fmt.Sprintf("question %d", i+1))
 		}
 		if i < maxDNSQuestions {
 			m.Questions = append(m.Questions, q)
@@ -98,19 +98,19 @@ func ParseDNS(payload []byte) (DNSMessage, error) {
 		}
 		var rdata cryptobyte.String
 		if !s.ReadUint16(&a.Type) || !s.ReadUint16(&a.Class) || !s.ReadUint32(&a.TTL) || !s.ReadUint16LengthPrefixed(&rdata) {
-			return m, &ParseError{What: "dns answer", Detail: fmt.Sprintf("answer %d", i+1), Err: ErrTruncated}
+			return m, perr.TruncateDetail("dns answer", fmt.Sprintf("answer %d", i+1))
 		}
 		switch a.Type {
 		case DNSTypeA:
 			var ip [4]byte
 			if len(rdata) != 4 || !rdata.CopyBytes(ip[:]) {
-				return m, &ParseError{What: "dns answer", Detail: fmt.Sprintf("A record of %d bytes", len(rdata)), Err: ErrMalformed}
+				return m, perr.Malform("dns answer", fmt.Sprintf("A record of %d bytes", len(rdata)))
 			}
 			a.Addr = netip.AddrFrom4(ip)
 		case DNSTypeAAAA:
 			var ip [16]byte
 			if len(rdata) != 16 || !rdata.CopyBytes(ip[:]) {
-				return m, &ParseError{What: "dns answer", Detail: fmt.Sprintf("AAAA record of %d bytes", len(rdata)), Err: ErrMalformed}
+				return m, perr.Malform("dns answer", fmt.Sprintf("AAAA record of %d bytes", len(rdata)))
 			}
 			a.Addr = netip.AddrFrom16(ip)
 		case DNSTypeCNAME, DNSTypeNS, DNSTypePTR:
@@ -133,7 +133,7 @@ func readDNSName(msg []byte, s *cryptobyte.String) (string, error) {
 	for ptrs := 0; ; {
 		var l uint8
 		if !cur.ReadUint8(&l) {
-			return "", &ParseError{What: "dns name", Err: ErrTruncated}
+			return "", perr.Truncate("dns name", 0)
 		}
 		switch {
 		case l == 0:
@@ -147,29 +147,29 @@ func readDNSName(msg []byte, s *cryptobyte.String) (string, error) {
 		case l&0xc0 == 0xc0:
 			var lo uint8
 			if !cur.ReadUint8(&lo) {
-				return "", &ParseError{What: "dns name", Detail: "compression pointer", Err: ErrTruncated}
+				return "", perr.TruncateDetail("dns name", "compression pointer")
 			}
 			if !jumped {
 				*s = cur
 				jumped = true
 			}
 			if ptrs++; ptrs > maxDNSPointers {
-				return "", &ParseError{What: "dns name", Detail: fmt.Sprintf("more than %d compression pointers (loop)", maxDNSPointers), Err: ErrMalformed}
+				return "", perr.Malform("dns name", fmt.Sprintf("more than %d compression pointers (loop)", maxDNSPointers))
 			}
 			off := int(l&0x3f)<<8 | int(lo)
 			cur = cryptobyte.String(msg)
 			if !cur.Skip(off) || cur.Empty() {
-				return "", &ParseError{What: "dns name", Detail: fmt.Sprintf("pointer %d outside the %d-byte message", off, len(msg)), Err: ErrMalformed}
+				return "", perr.Malform("dns name", fmt.Sprintf("pointer %d outside the %d-byte message", off, len(msg)))
 			}
 		case l&0xc0 != 0:
-			return "", &ParseError{What: "dns name", Detail: fmt.Sprintf("label type 0x%02x", l&0xc0), Err: ErrMalformed}
+			return "", perr.Malform("dns name", fmt.Sprintf("label type 0x%02x", l&0xc0))
 		default:
 			var label []byte
 			if !cur.ReadBytes(&label, int(l)) {
-				return "", &ParseError{What: "dns name", Detail: fmt.Sprintf("label of %d bytes", l), Err: ErrTruncated}
+				return "", perr.TruncateDetail("dns name", fmt.Sprintf("label of %d bytes", l))
 			}
 			if n+len(label)+1 > maxDNSName {
-				return "", &ParseError{What: "dns name", Detail: fmt.Sprintf("longer than %d bytes", maxDNSName), Err: ErrMalformed}
+				return "", perr.Malform("dns name", fmt.Sprintf("longer than %d bytes", maxDNSName))
 			}
 			if n > 0 {
 				name[n] = '.'

@@ -2,7 +2,8 @@ package layers
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
 // Sentinel errors wrapped by ParseError.
@@ -14,30 +15,10 @@ var (
 )
 
 // ParseError is returned by the pure parsers of this package (ParseDNS,
-// ParseICMP). It wraps ErrTruncated or ErrMalformed. Frame is 0: a parser
-// does not know it, the caller fills it in.
-type ParseError struct {
-	What   string // the structure, e.g. "dns question"
-	Detail string // what is wrong, with the numbers
-	Need   int    // bytes needed, when known (truncation)
-	Frame  int64
-	Err    error
-}
+// ParseICMP): Pkg "layers", What the structure ("dns question"), Detail
+// what is wrong, Need the bytes needed when truncated, Frame 0 (a parser
+// does not know it; the caller fills it in) and Err ErrTruncated or
+// ErrMalformed. Every protocol package shares this one type.
+type ParseError = parseerr.Error
 
-// Error implements error.
-func (e *ParseError) Error() string {
-	s := "layers: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.Need > 0 {
-		s += fmt.Sprintf(" (need %d bytes)", e.Need)
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" in frame %d", e.Frame)
-	}
-	return s + ": " + e.Err.Error()
-}
-
-// Unwrap returns e.Err.
-func (e *ParseError) Unwrap() error { return e.Err }
+var perr = parseerr.Maker{Pkg: "layers", Truncated: ErrTruncated, Malformed: ErrMalformed}

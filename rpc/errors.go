@@ -3,6 +3,8 @@ package rpc
 import (
 	"errors"
 	"fmt"
+
+	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
 // Sentinel errors wrapped by ParseError.
@@ -14,45 +16,22 @@ var (
 	ErrMalformed = errors.New("malformed")
 )
 
-// ParseError describes why a DCE/RPC structure could not be parsed. Err is
-// ErrTruncated or ErrMalformed. Parsers leave Frame at zero; the Conn that
-// saw the PDU start fills it in.
-type ParseError struct {
-	What   string // the structure: "pdu header", "bind", "epm map response", …
-	Detail string // what is wrong, with the numbers
-	Need   int    // bytes needed, when known (ErrTruncated)
-	Frame  int64  // frame of the PDU start, 0 when unknown
-	Err    error  // ErrTruncated or ErrMalformed
-}
+// ParseError describes why a DCE/RPC structure could not be parsed: Pkg
+// "dcerpc", What the structure ("pdu header", "bind", "epm map response"),
+// Detail what is wrong with the numbers, Need the bytes needed when
+// truncated, Frame the PDU's first frame (left at zero by parsers, filled
+// in by Conn) and Err ErrTruncated or ErrMalformed. Every protocol package
+// shares this one type.
+type ParseError = parseerr.Error
 
-// Error returns "dcerpc: <what>: <detail>".
-func (e *ParseError) Error() string {
-	s := "dcerpc: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	} else if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	if e.Need > 0 && errors.Is(e.Err, ErrTruncated) && e.Detail == "" {
-		s += fmt.Sprintf(" (need %d bytes)", e.Need)
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" (frame %d)", e.Frame)
-	}
-	return s
-}
+var perr = parseerr.Maker{Pkg: "dcerpc", Truncated: ErrTruncated, Malformed: ErrMalformed}
 
-// Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
-
-func truncated(what string, need int) error {
-	return &ParseError{What: what, Need: need, Err: ErrTruncated}
-}
+func truncated(what string, need int) error { return perr.Truncate(what, need) }
 
 func malformed(what, format string, args ...any) error {
-	return &ParseError{What: what, Detail: fmt.Sprintf(format, args...), Err: ErrMalformed}
+	return perr.Malform(what, fmt.Sprintf(format, args...))
 }
 
 func truncatedf(what, format string, args ...any) error {
-	return &ParseError{What: what, Detail: fmt.Sprintf(format, args...), Err: ErrTruncated}
+	return perr.TruncateDetail(what, fmt.Sprintf(format, args...))
 }

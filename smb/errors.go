@@ -3,6 +3,8 @@ package smb
 import (
 	"errors"
 	"fmt"
+
+	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
 // Sentinel errors wrapped by ParseError.
@@ -13,40 +15,18 @@ var (
 	ErrMalformed = errors.New("malformed")
 )
 
-// ParseError describes why a parser rejected its input. Parsers leave Frame
-// at zero; the Conn that saw the PDU start fills it in.
-type ParseError struct {
-	What   string // structure being parsed ("smb2 header", "nbss")
-	Detail string // what was wrong, with the numbers
-	Need   int    // total bytes needed, when Err is ErrTruncated and known
-	Frame  int64  // frame holding the PDU's first byte, when known
-	Err    error  // ErrTruncated, ErrMalformed or a narrower sentinel
-}
+// ParseError describes why a parser rejected its input: Pkg "smb", What
+// the structure ("smb2 header", "nbss"), Detail what was wrong with the
+// numbers, Need the total bytes needed when truncated, Frame the frame
+// holding the PDU's first byte (left at zero by parsers, filled in by Conn)
+// and Err ErrTruncated or ErrMalformed. Every protocol package shares this
+// one type.
+type ParseError = parseerr.Error
 
-// Error returns "smb: <what>: <detail>".
-func (e *ParseError) Error() string {
-	s := "smb: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	} else if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	if e.Need > 0 {
-		s += fmt.Sprintf(" (need %d bytes)", e.Need)
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" (frame %d)", e.Frame)
-	}
-	return s
-}
+var perr = parseerr.Maker{Pkg: "smb", Truncated: ErrTruncated, Malformed: ErrMalformed}
 
-// Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
-
-func truncated(what string, need int) error {
-	return &ParseError{What: what, Need: need, Err: ErrTruncated}
-}
+func truncated(what string, need int) error { return perr.Truncate(what, need) }
 
 func malformed(what, format string, args ...any) error {
-	return &ParseError{What: what, Detail: fmt.Sprintf(format, args...), Err: ErrMalformed}
+	return perr.Malform(what, fmt.Sprintf(format, args...))
 }

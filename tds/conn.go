@@ -608,8 +608,7 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 		// server (other than PRELOGIN): count it, decode nothing.
 		if !(dir == tcpstate.ServerToClient && p.Type == TypePrelogin) {
 			// Framing is intact: report once and skip the packet.
-			c.emitMalformed(dir, at, &ParseError{What: "packet", Frame: at.Frame, Err: ErrMalformed,
-				Detail: fmt.Sprintf("%s packet from the %s", p.Type, dir)})
+			c.emitMalformed(dir, at, withFrame(malformed("packet", fmt.Sprintf("%s packet from the %s", p.Type, dir)), at.Frame))
 			return
 		}
 	}

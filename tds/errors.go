@@ -2,7 +2,8 @@ package tds
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
 // Sentinel errors wrapped by ParseError.
@@ -17,38 +18,22 @@ var (
 	ErrNoMetadata = errors.New("rows without column metadata")
 )
 
-// ParseError describes why a parser rejected its input. Err is ErrTruncated,
-// ErrMalformed or ErrNoMetadata. Frame is left at zero by parsers and filled in by Conn.
-type ParseError struct {
-	What   string // the structure being parsed ("packet header", "login7")
-	Detail string // what was wrong, with the numbers
-	Need   int    // bytes needed in total, when Err is ErrTruncated and known
-	Frame  int64  // frame where the structure started, 0 when unknown
-	Err    error
-}
+// ParseError describes why a parser rejected its input: Pkg "tds", What
+// the structure ("packet header", "login7"), Detail what was wrong with the
+// numbers, Need the bytes needed when truncated, Frame where the structure
+// started (left at zero by parsers, filled in by Conn) and Err
+// ErrTruncated, ErrMalformed or ErrNoMetadata. Every protocol package
+// shares this one type.
+type ParseError = parseerr.Error
 
-// Error returns "tds: <what>: <detail>".
-func (e *ParseError) Error() string {
-	s := "tds: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.Err != nil {
-		s += " (" + e.Err.Error() + ")"
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" at frame %d", e.Frame)
-	}
-	return s
-}
+var perr = parseerr.Maker{Pkg: "tds", Truncated: ErrTruncated, Malformed: ErrMalformed}
 
-// Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
+func truncated(what string, need int) *ParseError { return perr.Truncate(what, need) }
 
-func truncated(what string, need int) *ParseError {
-	return &ParseError{What: what, Need: need, Err: ErrTruncated}
-}
+func malformed(what, detail string) *ParseError { return perr.Malform(what, detail) }
 
-func malformed(what, detail string) *ParseError {
-	return &ParseError{What: what, Detail: detail, Err: ErrMalformed}
+// withFrame sets e's frame and returns e.
+func withFrame(e *ParseError, frame int64) *ParseError {
+	e.Frame = frame
+	return e
 }

@@ -232,7 +232,7 @@ func ParseToken(b []byte, ctx *TokenContext) (Token, []byte, error) {
 		return parseColMetadata(r, b, tok, ctx)
 	case TokenRow, TokenNBCRow:
 		if ctx.NoMetadata || len(ctx.Columns) == 0 {
-			return Token{}, b, &ParseError{What: tok.Type.String(), Detail: "row without decodable column metadata", Err: ErrNoMetadata}
+			return Token{}, b, perr.Wrap(tok.Type.String(), "row without decodable column metadata", ErrNoMetadata)
 		}
 		ctx.row = ctx.row[:0]
 		var bitmap []byte

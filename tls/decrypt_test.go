@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/nettrace/nettrace/health"
-	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/http"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 

@@ -2,7 +2,8 @@ package tls
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
 // Sentinel errors wrapped by ParseError.
@@ -13,38 +14,15 @@ var (
 	ErrMalformed = errors.New("malformed")
 )
 
-// ParseError describes why a parser rejected its input. Err is ErrTruncated
-// or ErrMalformed. Frame is left at zero by parsers and filled in by Conn.
-type ParseError struct {
-	What   string // the structure being parsed ("record", "client hello")
-	Detail string // what was wrong, with the numbers
-	Need   int    // bytes needed in total, when Err is ErrTruncated and known
-	Frame  int64  // frame where the structure started, 0 when unknown
-	Err    error
-}
+// ParseError describes why a parser rejected its input: Pkg "tls", What
+// the structure ("record", "client hello"), Detail what was wrong with the
+// numbers, Need the bytes needed when truncated, Frame where the structure
+// started (left at zero by parsers, filled in by Conn) and Err ErrTruncated
+// or ErrMalformed. Every protocol package shares this one type.
+type ParseError = parseerr.Error
 
-// Error returns "tls: <what>: <detail>".
-func (e *ParseError) Error() string {
-	s := "tls: " + e.What
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.Err != nil {
-		s += " (" + e.Err.Error() + ")"
-	}
-	if e.Frame > 0 {
-		s += fmt.Sprintf(" at frame %d", e.Frame)
-	}
-	return s
-}
+var perr = parseerr.Maker{Pkg: "tls", Truncated: ErrTruncated, Malformed: ErrMalformed}
 
-// Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
+func truncated(what string, need int) *ParseError { return perr.Truncate(what, need) }
 
-func truncated(what string, need int) *ParseError {
-	return &ParseError{What: what, Need: need, Err: ErrTruncated}
-}
-
-func malformed(what, detail string) *ParseError {
-	return &ParseError{What: what, Detail: detail, Err: ErrMalformed}
-}
+func malformed(what, detail string) *ParseError { return perr.Malform(what, detail) }
