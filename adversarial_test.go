@@ -16,18 +16,19 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	ntlayers "github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // smallHTTP is a 12-frame HTTP exchange (about 1 KB of pcap).
-func smallHTTP(t testing.TB) *capBuilder {
-	c := newCap(t, 0)
-	v := c.conv("10.0.0.1", "10.0.0.2", 40000, 80, 1000, 5000)
-	v.handshake()
-	v.send(true, []byte("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
-	v.send(false, []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), 1460)
-	v.fin()
+func smallHTTP(t testing.TB) *testcap.Builder {
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 80, 1000, 5000)
+	v.Handshake()
+	v.Send(true, []byte("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
+	v.Send(false, []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), 1460)
+	v.Fin()
 	return c
 }
 
@@ -36,8 +37,8 @@ func smallHTTP(t testing.TB) *capBuilder {
 // names the frame that was cut.
 func TestAdversarialTruncatedAtEveryOffset(t *testing.T) {
 	c := smallHTTP(t)
-	full := c.buf.Bytes()
-	t.Logf("capture: %d bytes, %d frames", len(full), len(c.ends))
+	full := c.Buf.Bytes()
+	t.Logf("capture: %d bytes, %d frames", len(full), len(c.Ends))
 	for off := 0; off <= len(full); off++ {
 		col := &health.Collector{}
 		a, err := nettrace.New(nettrace.Options{Reporter: col, Messages: true, PacketMessages: true})
@@ -55,7 +56,7 @@ func TestAdversarialTruncatedAtEveryOffset(t *testing.T) {
 			t.Fatalf("cut at %d: %v", off, err)
 		}
 		complete := 0
-		for _, e := range c.ends {
+		for _, e := range c.Ends {
 			if e <= off {
 				complete++
 			}
@@ -64,7 +65,7 @@ func TestAdversarialTruncatedAtEveryOffset(t *testing.T) {
 			t.Fatalf("cut at %d: %d frames analysed, want %d", off, rep.Capture.Frames, complete)
 		}
 		trunc := col.OfKind(health.CaptureTruncated)
-		boundary := off == 24 || slices.Contains(c.ends, off)
+		boundary := off == 24 || slices.Contains(c.Ends, off)
 		switch {
 		case boundary && len(trunc) != 0:
 			t.Fatalf("cut at %d (a record boundary): unexpected %+v", off, trunc)
@@ -84,13 +85,13 @@ func TestAdversarialTruncatedAtEveryOffset(t *testing.T) {
 // Frames cut by a 60-byte snapshot length: one capture.snaplen event, the
 // connection is still tracked, and its missing bytes are gaps, not data.
 func TestAdversarialSnaplen(t *testing.T) {
-	c := newCap(t, 60)
-	v := c.conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1, 1)
-	v.handshake()
-	v.send(true, bytes.Repeat([]byte("x"), 3000), 1000)
-	v.fin()
+	c := testcap.NewBuilder(60)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1, 1)
+	v.Handshake()
+	v.Send(true, bytes.Repeat([]byte("x"), 3000), 1000)
+	v.Fin()
 	var rs []*recorder
-	rep, col := run(t, c.buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)}})
+	rep, col := run(t, c.Buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)}})
 	if n := len(col.OfKind(health.CaptureSnaplen)); n != 1 {
 		t.Errorf("%d capture.snaplen events, want 1", n)
 	}
@@ -107,8 +108,8 @@ func TestAdversarialSnaplen(t *testing.T) {
 // Frames with impossible IP and TCP lengths are decode errors naming the
 // frame; the good connection after them is analysed normally.
 func TestAdversarialBogusLengths(t *testing.T) {
-	c := newCap(t, 0)
-	good := c.tcpFrame(net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}, 1234, 9999, 1, 0, "S", []byte("payload!"))
+	c := testcap.NewBuilder(0)
+	good := c.TCPFrame(net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}, 1234, 9999, 1, 0, "S", []byte("payload!"))
 	type bogus struct {
 		name  string
 		patch func(b []byte) []byte
@@ -127,14 +128,14 @@ func TestAdversarialBogusLengths(t *testing.T) {
 		}},
 	}
 	for _, bc := range cases {
-		c.raw(bc.patch(slices.Clone(good)))
+		c.Raw(bc.patch(slices.Clone(good)))
 	}
-	v := c.conv("10.0.0.3", "10.0.0.4", 40000, 9999, 7, 9)
-	v.handshake()
-	v.send(true, []byte("after the damage"), 100)
-	v.fin()
+	v := c.Conv("10.0.0.3", "10.0.0.4", 40000, 9999, 7, 9)
+	v.Handshake()
+	v.Send(true, []byte("after the damage"), 100)
+	v.Fin()
 	var rs []*recorder
-	rep, col := run(t, c.buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
+	rep, col := run(t, c.Buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
 		Layers: &ntlayers.Limits{SkipChecksums: true}})
 	errs := map[int64]bool{}
 	for _, e := range col.OfKind(health.CaptureDecodeError) {
@@ -164,21 +165,21 @@ func TestAdversarialTCPOptionLoops(t *testing.T) {
 	}
 	for i, opt := range optionSets {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			c := newCap(t, 0)
-			v := c.conv("10.0.0.1", "10.0.0.2", 40000, 9999, 100, 200)
-			syn := c.tcpFrame(v.cli, v.srv, v.cport, v.sport, v.cseq, 0, "S", nil, nopOptions(len(opt))...)
+			c := testcap.NewBuilder(0)
+			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 9999, 100, 200)
+			syn := c.TCPFrame(v.Cli, v.Srv, v.CPort, v.SPort, v.CSeq, 0, "S", nil, nopOptions(len(opt))...)
 			copy(syn[14+20+20:], opt)
-			c.raw(syn)
-			c.raw(c.tcpFrame(v.srv, v.cli, v.sport, v.cport, v.sseq, v.cseq+1, "SA", nil))
-			v.cseq++
-			v.sseq++
-			data := c.tcpFrame(v.cli, v.srv, v.cport, v.sport, v.cseq, v.sseq, "PA", []byte("hello"), nopOptions(len(opt))...)
+			c.Raw(syn)
+			c.Raw(c.TCPFrame(v.Srv, v.Cli, v.SPort, v.CPort, v.SSeq, v.CSeq+1, "SA", nil))
+			v.CSeq++
+			v.SSeq++
+			data := c.TCPFrame(v.Cli, v.Srv, v.CPort, v.SPort, v.CSeq, v.SSeq, "PA", []byte("hello"), nopOptions(len(opt))...)
 			copy(data[14+20+20:], opt)
-			c.raw(data)
-			v.cseq += 5
-			v.fin()
+			c.Raw(data)
+			v.CSeq += 5
+			v.Fin()
 			var rs []*recorder
-			_, _ = run(t, c.buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
+			_, _ = run(t, c.Buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
 				Layers: &ntlayers.Limits{SkipChecksums: true}})
 			if len(rs) != 1 || string(rs[0].data[0]) != "hello" {
 				t.Errorf("options % x: connection lost or bytes wrong: %d decoders", opt, len(rs))
@@ -193,18 +194,18 @@ func TestAdversarialTCPOptionLoops(t *testing.T) {
 // Sequence numbers that wrap past 2^32 in the middle of both directions:
 // every byte is delivered once, in order, with no gap.
 func TestAdversarialSequenceWrap(t *testing.T) {
-	c := newCap(t, 0)
-	v := c.conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1<<32-1000, 1<<32-1)
-	v.handshake()
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1<<32-1000, 1<<32-1)
+	v.Handshake()
 	up := make([]byte, 5000)
 	down := make([]byte, 7000)
 	rand.New(rand.NewSource(1)).Read(up)
 	rand.New(rand.NewSource(2)).Read(down)
-	v.send(true, up, 700)
-	v.send(false, down, 1460)
-	v.fin()
+	v.Send(true, up, 700)
+	v.Send(false, down, 1460)
+	v.Fin()
 	var rs []*recorder
-	_, col := run(t, c.buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)}})
+	_, col := run(t, c.Buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)}})
 	if len(rs) != 1 {
 		t.Fatalf("%d connections, want 1", len(rs))
 	}
@@ -224,11 +225,11 @@ func TestAdversarialSequenceWrap(t *testing.T) {
 // MaxConns connections and reports the evictions.
 func TestAdversarialSYNFlood(t *testing.T) {
 	const conns, maxConns = 20000, 64
-	c := newCap(t, 0)
+	c := testcap.NewBuilder(0)
 	rng := rand.New(rand.NewSource(3))
 	for i := 0; i < conns; i++ {
 		src := net.IP{10, byte(rng.Intn(256)), byte(rng.Intn(256)), byte(1 + rng.Intn(254))}
-		c.raw(c.tcpFrame(src, net.IP{192, 168, 0, 1}, uint16(1024+rng.Intn(60000)), 80, rng.Uint32(), 0, "S", nil))
+		c.Raw(c.TCPFrame(src, net.IP{192, 168, 0, 1}, uint16(1024+rng.Intn(60000)), 80, rng.Uint32(), 0, "S", nil))
 	}
 	maxActive := 0
 	opts := nettrace.Options{
@@ -242,13 +243,13 @@ func TestAdversarialSYNFlood(t *testing.T) {
 	runtime.GC()
 	stop := make(chan struct{})
 	peak := peakHeap(stop)
-	rep, _ := run(t, c.buf.Bytes(), opts)
+	rep, _ := run(t, c.Buf.Bytes(), opts)
 	close(stop)
 	evicted := findingCount(rep, health.TCPEvicted)
 	t.Logf("%d SYNs: %d evictions, max active %d (sampled), %d flows, peak HeapInuse %d MiB", conns, evicted, maxActive, len(rep.Flows), peak()>>20)
 	// The tracker's share is MaxConns connections; most of the live heap
-	// (about 35 MiB) is the 1.4 MB capture and health.NetDiagnoser's own
-	// table of 16384 connections (NetConfig.MaxConns, about 1.5 KiB each),
+	// (about 35 MiB) is the 1.4 MB capture and health.Network's own
+	// table of 16384 connections (NetworkConfig.MaxConns, about 1.5 KiB each),
 	// which Options does not expose; the rest is garbage not yet collected.
 	if p := peak(); p > 128<<20 {
 		t.Errorf("peak heap %d MiB during a flood held to %d connections", p>>20, maxConns)
@@ -269,19 +270,19 @@ func TestAdversarialSYNFlood(t *testing.T) {
 // stream continues with an explicit gap, and no byte is delivered twice.
 func TestAdversarialOutOfOrderStorm(t *testing.T) {
 	const segs, size, limit = 400, 100, 8192
-	c := newCap(t, 0)
-	v := c.conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1, 1)
-	v.handshake()
-	base := v.sseq
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 9999, 1, 1)
+	v.Handshake()
+	base := v.SSeq
 	payload := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, size) }
 	for i := segs - 1; i >= 1; i-- {
-		c.raw(c.tcpFrame(v.srv, v.cli, v.sport, v.cport, base+uint32(i*size), v.cseq, "PA", payload(i)))
+		c.Raw(c.TCPFrame(v.Srv, v.Cli, v.SPort, v.CPort, base+uint32(i*size), v.CSeq, "PA", payload(i)))
 	}
-	c.raw(c.tcpFrame(v.srv, v.cli, v.sport, v.cport, base, v.cseq, "PA", payload(0)))
-	v.sseq = base + segs*size
-	v.fin()
+	c.Raw(c.TCPFrame(v.Srv, v.Cli, v.SPort, v.CPort, base, v.CSeq, "PA", payload(0)))
+	v.SSeq = base + segs*size
+	v.Fin()
 	var rs []*recorder
-	_, col := run(t, c.buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
+	_, col := run(t, c.Buf.Bytes(), nettrace.Options{Decoders: []nettrace.Decoder{recordOn(9999, &rs)},
 		TCP: &tcpstate.Config{MaxBufferPerConn: limit, MaxBufferTotal: 2 * limit}})
 	if n := len(col.OfKind(health.TCPBufferLimit)); n == 0 {
 		t.Errorf("no tcp.buffer_limit event")
@@ -335,12 +336,12 @@ func TestAdversarialHugeDeclaredLengths(t *testing.T) {
 		{"TDS LOGIN7 length 4 GB", 1433, login7, u32(login7, 8, 0xffffffff, true)},
 	}
 	build := func(port uint16, payload []byte) []byte {
-		c := newCap(t, 0)
-		v := c.conv("10.0.0.1", "10.0.0.2", 40000, port, 1, 1)
-		v.handshake()
-		v.send(true, payload, 1460)
-		v.fin()
-		return c.buf.Bytes()
+		c := testcap.NewBuilder(0)
+		v := c.Conv("10.0.0.1", "10.0.0.2", 40000, port, 1, 1)
+		v.Handshake()
+		v.Send(true, payload, 1460)
+		v.Fin()
+		return c.Buf.Bytes()
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,15 +384,15 @@ func TestAdversarialCompressionBombs(t *testing.T) {
 				w.Write(zeros)
 			}
 			w.Close()
-			c := newCap(t, 0)
-			v := c.conv("10.0.0.1", "10.0.0.2", 40000, 80, 1, 1)
-			v.handshake()
-			v.send(true, []byte("GET /bomb HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
-			v.send(false, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n", enc, body.Len()), 1460)
-			v.send(false, body.Bytes(), 1460)
-			v.fin()
+			c := testcap.NewBuilder(0)
+			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 80, 1, 1)
+			v.Handshake()
+			v.Send(true, []byte("GET /bomb HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
+			v.Send(false, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n", enc, body.Len()), 1460)
+			v.Send(false, body.Bytes(), 1460)
+			v.Fin()
 			var col *health.Collector
-			alloc := allocated(func() { _, col = run(t, c.buf.Bytes(), nettrace.Options{}) })
+			alloc := allocated(func() { _, col = run(t, c.Buf.Bytes(), nettrace.Options{}) })
 			t.Logf("%s bomb: %d compressed bytes for %d MiB; analysis allocated %d MiB", enc, body.Len(), expanded>>20, alloc>>20)
 			if len(col.OfKind(health.HTTPBodyLimit)) != 1 {
 				t.Errorf("%d http.body_limit events, want 1", len(col.OfKind(health.HTTPBodyLimit)))
@@ -405,14 +406,14 @@ func TestAdversarialCompressionBombs(t *testing.T) {
 
 // A TLS record longer than 2^14+2048 is malformed (RFC 8446 5.2).
 func TestAdversarialTLSRecordTooLong(t *testing.T) {
-	c := newCap(t, 0)
-	v := c.conv("10.0.0.1", "10.0.0.2", 40000, 443, 1, 1)
-	v.handshake()
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 443, 1, 1)
+	v.Handshake()
 	n := 1<<14 + 2048 + 1
 	rec := append([]byte{0x16, 3, 3, byte(n >> 8), byte(n)}, make([]byte, n)...)
-	v.send(true, rec, 1460)
-	v.fin()
-	_, col := run(t, c.buf.Bytes(), nettrace.Options{})
+	v.Send(true, rec, 1460)
+	v.Fin()
+	_, col := run(t, c.Buf.Bytes(), nettrace.Options{})
 	if len(col.OfKind(health.TLSMalformed)) == 0 {
 		t.Errorf("no tls.malformed event for a %d-byte record", n)
 	}
@@ -449,14 +450,14 @@ func TestAdversarialSMBCompoundLoops(t *testing.T) {
 	}
 	for name, msg := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := newCap(t, 0)
-			v := c.conv("10.0.0.1", "10.0.0.2", 40000, 445, 1, 1)
-			v.handshake()
-			v.send(true, nbssMessage(msg), 1460)
-			v.fin()
+			c := testcap.NewBuilder(0)
+			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 445, 1, 1)
+			v.Handshake()
+			v.Send(true, nbssMessage(msg), 1460)
+			v.Fin()
 			var rep *nettrace.Report
 			var col *health.Collector
-			alloc := allocated(func() { rep, col = run(t, c.buf.Bytes(), nettrace.Options{Messages: true}) })
+			alloc := allocated(func() { rep, col = run(t, c.Buf.Bytes(), nettrace.Options{Messages: true}) })
 			mal := col.OfKind(health.SMBMalformed)
 			t.Logf("%d smb.malformed, allocated %d KiB, protocols %v", len(mal), alloc>>10, rep.Protocols)
 			if len(mal) == 0 {
@@ -493,14 +494,14 @@ func TestAdversarialTDSTokenLengths(t *testing.T) {
 	}
 	for name, tokens := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := newCap(t, 0)
-			v := c.conv("10.0.0.1", "10.0.0.2", 40000, 1433, 1, 1)
-			v.handshake()
-			v.send(true, tdsPacket(0x01, batch), 1460)
-			v.send(false, tdsPacket(0x04, tokens), 1460)
-			v.fin()
+			c := testcap.NewBuilder(0)
+			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 1433, 1, 1)
+			v.Handshake()
+			v.Send(true, tdsPacket(0x01, batch), 1460)
+			v.Send(false, tdsPacket(0x04, tokens), 1460)
+			v.Fin()
 			var col *health.Collector
-			alloc := allocated(func() { _, col = run(t, c.buf.Bytes(), nettrace.Options{Messages: true}) })
+			alloc := allocated(func() { _, col = run(t, c.Buf.Bytes(), nettrace.Options{Messages: true}) })
 			t.Logf("%d tds.malformed, allocated %d KiB", len(col.OfKind(health.TDSMalformed)), alloc>>10)
 			// A response that ends inside a token (the two first cases) is
 			// dropped silently by tds today: reported to its owner, not

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -37,9 +38,7 @@ type Analyzer struct {
 
 	udp        udpRouter
 	diagnosers []flowDiagnoser
-	net        *health.NetDiagnoser
-	hp         health.Packet // the network diagnoser's view of the current packet
-	netScr     netScratch
+	net        *diagnose.Network
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
 	info       CaptureInfo
@@ -82,9 +81,9 @@ func New(opts Options) (*Analyzer, error) {
 	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
 	a.tracker.OnSummary = a.flowClosed
 	a.udp = newUDPRouter(a)
-	a.net = health.NewNetDiagnoser(health.NetConfig{})
+	a.net = diagnose.NewNetwork(diagnose.NetworkConfig{})
 	a.col.onEvent = a.net.Event
-	a.diagnosers = []flowDiagnoser{health.NewTCPDiagnoser(health.DefaultTCPDiagConfig()), a.net}
+	a.diagnosers = []flowDiagnoser{diagnose.NewConnections(diagnose.DefaultConnectionsConfig()), a.net}
 	return a, nil
 }
 
@@ -189,11 +188,10 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if a.opts.PacketMessages && a.col.wantMsgs {
 		a.packetMessage(p)
 	}
-	toHealthPacket(p, &a.hp, &a.netScr)
 	if a.pl != nil {
-		a.pl.packet(&a.hp)
+		a.pl.packet(p)
 	} else {
-		a.net.Packet(&a.hp)
+		a.net.Packet(p)
 	}
 	switch p.Transport {
 	case layers.TransportTCP:

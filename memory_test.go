@@ -11,6 +11,7 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/testcap"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -47,8 +48,8 @@ func synthConns(w io.Writer, n int) error {
 		binary.LittleEndian.PutUint32(f[8:], uint32(54+payload))
 		binary.LittleEndian.PutUint32(f[12:], uint32(54+payload))
 		e := f[16:]
-		copy(e[0:6], macB)
-		copy(e[6:12], macA)
+		copy(e[0:6], testcap.MACB)
+		copy(e[6:12], testcap.MACA)
 		e[12], e[13] = 0x08, 0x00
 		ip := e[14:34]
 		ip[0], ip[1] = 0x45, 0

@@ -28,7 +28,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -167,34 +169,23 @@ type flowRecord struct {
 	route *route
 }
 
-// packetRecord is the network diagnoser's view of one packet, with the
-// part of the payload it reads copied to batch.payload[off:off+n].
+// packetRecord is one decoded packet for the network diagnoser, with the
+// part of the payload it reads copied to batch.payload[off:off+n]; what
+// aliases the frame (Raw, Payload) is left out, FragFrames is copied.
 type packetRecord struct {
-	p      health.Packet
+	p      layers.Packet
 	off, n int
 }
 
-// packet records the network diagnoser's view of the current packet. The
-// rare parts (ICMP, ARP, DNS) point into the Analyzer's scratch space, so
-// they are copied.
-func (pl *pipeline) packet(hp *health.Packet) {
+// packet records the current packet for the network diagnoser.
+func (pl *pipeline) packet(p *layers.Packet) {
 	pl.flushSummary()
 	b := pl.cur
-	pr := packetRecord{p: *hp, off: len(b.payload), n: hp.PayloadUsed()}
-	b.payload = append(b.payload, hp.Payload[:pr.n]...)
-	pr.p.Payload = nil
-	if hp.ICMP != nil {
-		icmp := *hp.ICMP
-		pr.p.ICMP = &icmp
-	}
-	if hp.ARP != nil {
-		arp := *hp.ARP
-		pr.p.ARP = &arp
-	}
-	if hp.DNS != nil {
-		dns := *hp.DNS
-		dns.Answers = append([]health.DNSAnswer(nil), dns.Answers...)
-		pr.p.DNS = &dns
+	pr := packetRecord{p: *p, off: len(b.payload), n: diagnose.PayloadUsed(p)}
+	b.payload = append(b.payload, p.Payload[:pr.n]...)
+	pr.p.Raw, pr.p.Payload = nil, nil
+	if len(p.FragFrames) > 0 {
+		pr.p.FragFrames = append([]int64(nil), p.FragFrames...)
 	}
 	add(pl, recPacket, &b.packets, pr)
 }

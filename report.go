@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -27,7 +28,7 @@ type Report struct {
 	Protocols map[string]int
 	// Workload profiles each service (server address, port and protocol):
 	// connections, concurrency, request rates, sizes (casebook C21).
-	Workload *health.Workload
+	Workload *diagnose.Workload
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.

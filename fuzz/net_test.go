@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
 )
@@ -20,50 +21,61 @@ var netAddrs = []netip.Addr{
 
 var netPorts = []uint16{0, 53, 80, 139, 443, 1434, 40000, 40001}
 
-// netPacket builds one health.Packet from 16 fuzz bytes.
-func netPacket(b []byte, frame int64, at time.Time) health.Packet {
+// netDNSLoop is a DNS response whose CNAMEs loop (q.example → c.example →
+// q.example) and whose address record is patched in at netDNSAddrAt.
+var netDNSLoop = []byte("\x00\x07\x81\x80\x00\x01\x00\x03\x00\x00\x00\x00" +
+	"\x01q\x07example\x00\x00\x01\x00\x01" +
+	"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x04\x01c\xc0\x0e" +
+	"\xc0\x27\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x02\xc0\x0c" +
+	"\xc0\x27\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\x00\x00\x01")
+
+// netDNSAddrAt is the offset of the address in netDNSLoop.
+var netDNSAddrAt = len(netDNSLoop) - 4
+
+// netPacket builds one decoded packet from 16 fuzz bytes.
+func netPacket(b []byte, frame int64, at time.Time) layers.Packet {
 	addr := func(i byte) netip.Addr { return netAddrs[int(i)%len(netAddrs)] }
 	port := func(i byte) uint16 { return netPorts[int(i)%len(netPorts)] }
-	p := health.Packet{
-		Frame: frame, Time: at,
-		Src:        netip.AddrPortFrom(addr(b[1]), port(b[2])),
-		Dst:        netip.AddrPortFrom(addr(b[3]), port(b[4])),
+	src, dst := addr(b[1]), addr(b[3])
+	p := layers.Packet{
+		Frame: frame, Time: at, Src: src, Dst: dst, Network: 4,
 		IPLen:      int(binary.BigEndian.Uint16(b[5:7])),
 		PayloadLen: int(binary.BigEndian.Uint16(b[5:7])) - 40,
-		TCPFlags:   health.TCPFlags(b[7]),
-		TCPSeq:     uint32(b[8]) << 10,
-		TCPAck:     uint32(b[9]) << 10,
-		MSS:        uint16(b[10]) << 4,
 		DF:         b[11]&1 != 0,
 		Payload:    b[12:],
 	}
+	tcp := layers.TCPHeader{SrcPort: port(b[2]), DstPort: port(b[4]), Flags: layers.TCPFlags(b[7]),
+		Seq: uint32(b[8]) << 10, Ack: uint32(b[9]) << 10, MSS: uint16(b[10]) << 4, WindowScale: -1}
+	udp := layers.UDPHeader{SrcPort: port(b[2]), DstPort: port(b[4])}
 	switch b[0] % 8 {
 	case 0, 1:
-		p.Proto = 6
+		p.IPProto, p.Transport, p.TCP = layers.ProtoTCP, layers.TransportTCP, tcp
 	case 2:
-		p.Proto = 17
+		p.IPProto, p.Transport, p.UDP = layers.ProtoUDP, layers.TransportUDP, udp
 		p.Reassembled = b[11]&2 != 0
-		p.FragCount = int(b[11] >> 4)
+		p.FragFrames = make([]int64, b[11]>>4)
 	case 3:
-		p.Proto = 17
-		p.Fragment = true
+		p.IPProto, p.Fragment = layers.ProtoUDP, true
 	case 4:
-		p.Proto = 1
-		p.ICMP = &health.ICMPObs{V6: b[11]&4 != 0, Type: b[8] % 13, Code: b[9] % 17, MTU: binary.BigEndian.Uint16(b[5:7]),
-			QuotedValid: b[11]&8 != 0, QuotedSrc: netip.AddrPortFrom(addr(b[2]), port(b[4])),
-			QuotedDst: netip.AddrPortFrom(addr(b[4]), port(b[2])), QuotedProto: []uint8{6, 17, 1}[int(b[10])%3], QuotedSeq: uint32(b[8]) << 10,
-			Echo: b[11]&16 != 0, ID: uint16(b[1] % 2), Seq: uint16(b[2] % 4)}
+		p.IPProto, p.Transport = layers.ProtoICMP, layers.TransportICMP
+		p.ICMP = layers.ICMPHeader{V6: b[11]&4 != 0, Type: b[8] % 13, Code: b[9] % 17, MTU: binary.BigEndian.Uint16(b[5:7]),
+			IsError: b[11]&16 == 0, ID: uint16(b[1] % 2), Seq: uint16(b[2] % 4)}
+		if b[11]&8 != 0 {
+			p.ICMP.Quoted = layers.Quoted{Valid: true, Src: addr(b[2]), Dst: addr(b[4]), SrcPort: port(b[4]), DstPort: port(b[2]),
+				Proto: []uint8{6, 17, 1}[int(b[10])%3], TCPSeq: uint32(b[8]) << 10}
+		}
 	case 5:
-		p.ARP = &health.ARPObs{Op: uint16(b[7]%3) + 1, SenderMAC: [6]byte{2, 0, 0, 0, 0, b[8] % 4}, SenderIP: addr(b[1]), TargetIP: addr(b[3])}
+		p = layers.Packet{Frame: frame, Time: at, Transport: layers.TransportARP}
+		p.ARP = layers.ARPHeader{Op: uint16(b[7]%3) + 1, SenderMAC: [6]byte{2, 0, 0, 0, 0, b[8] % 4}, SenderIP: src, TargetIP: dst}
 	case 6:
-		p.Proto = 17
-		p.DNS = &health.DNSObs{Response: true, Question: "q.example", Answers: []health.DNSAnswer{
-			{Name: "q.example", Type: health.DNSTypeCNAME, Target: "c.example"},
-			{Name: "c.example", Type: health.DNSTypeCNAME, Target: "q.example"}, // a loop
-			{Name: "c.example", Type: health.DNSTypeA, Addr: addr(b[8])},
-		}}
+		dns := append([]byte(nil), netDNSLoop...)
+		if a := addr(b[8]); a.Is4() {
+			copy(dns[netDNSAddrAt:], a.AsSlice())
+		}
+		udp.SrcPort = 53
+		p.IPProto, p.Transport, p.UDP, p.Payload, p.PayloadLen = layers.ProtoUDP, layers.TransportUDP, udp, dns, len(dns)
 	default:
-		p.Proto = b[8]
+		p.IPProto = b[8]
 	}
 	return p
 }
@@ -85,10 +97,10 @@ func FuzzNetDiagnoser(f *testing.F) {
 
 // fuzzNetSequence is FuzzNetDiagnoser's body.
 func fuzzNetSequence(t *testing.T, data []byte) {
-	cfg := health.NetConfig{MaxConns: 16, MaxKeys: 16, MaxNames: 8, MaxIntervals: 64, MaxEventsPerKind: 4,
+	cfg := diagnose.NetworkConfig{MaxConns: 16, MaxKeys: 16, MaxNames: 8, MaxIntervals: 64, MaxEventsPerKind: 4,
 		FloodMinDatagrams: 3, FloodMinRate: 2, SYNFloodMinRate: 3, ManyConnsMin: 2, ARPBurstMin: 2, PeriodicMinCount: 3,
 		BlackholeMinRetrans: 2, PMTUMinSegments: 2}
-	d := health.NewNetDiagnoser(cfg)
+	d := diagnose.NewNetwork(cfg)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var frame int64
 	for len(data) >= 16 && frame < 2000 {
@@ -98,9 +110,10 @@ func fuzzNetSequence(t *testing.T, data []byte) {
 		p := netPacket(data[:16], frame, at)
 		d.Packet(&p)
 		if frame%7 == 0 {
+			src, dst := p.SrcAddrPort(), p.DstAddrPort()
 			d.Event(health.Event{Kind: health.NetFragmentIncomplete, Frame: frame})
-			d.Flow(&health.FlowStats{Client: p.Src, Server: p.Dst, HandshakeRTT: time.Millisecond})
-			d.HTTPRequest(frame, at, p.Src, p.Dst, "GET /x HTTP/1.1")
+			d.Flow(&health.FlowStats{Client: src, Server: dst, HandshakeRTT: time.Millisecond})
+			d.HTTPRequest(frame, at, src, dst, "GET /x HTTP/1.1")
 		}
 		data = data[16:]
 	}
@@ -122,43 +135,39 @@ func fuzzNetSequence(t *testing.T, data []byte) {
 	}
 }
 
-// FuzzNetDNS parses arbitrary DNS responses with layers.ParseDNS, hands
-// their answers to the diagnoser as the root package does, then connects to
-// every answered address: NameOf must agree with the answers and nothing may
-// panic (CNAME loops, empty names, odd types).
+// FuzzNetDNS hands arbitrary DNS responses to the diagnoser as UDP payload
+// from port 53, then connects to every answered address: NameOf must agree
+// with the answers layers.ParseDNS finds and nothing may panic (CNAME
+// loops, empty names, odd types).
 func FuzzNetDNS(f *testing.F) {
 	// A response for crl.example.test: CNAME crl.cdn.example.test, A 10.200.3.80.
 	f.Add([]byte("\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00" +
 		"\x03crl\x07example\x04test\x00\x00\x01\x00\x01" +
 		"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x06\x03cdn\xc0\x10" +
 		"\xc0\x2e\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\xc8\x03\x50"))
+	f.Add(netDNSLoop)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := layers.ParseDNS(b)
 		if err != nil {
 			return
 		}
-		obs := &health.DNSObs{ID: m.ID, Response: m.Response}
-		if len(m.Questions) > 0 {
-			obs.Question = m.Questions[0].Name
-		}
-		for _, a := range m.Answers {
-			obs.Answers = append(obs.Answers, health.DNSAnswer{Name: a.Name, Type: a.Type, Addr: a.Addr, Target: a.Host})
-		}
-		d := health.NewNetDiagnoser(health.NetConfig{})
+		d := diagnose.NewNetwork(diagnose.NetworkConfig{})
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		dns := health.Packet{Frame: 1, Time: at, Src: netip.MustParseAddrPort("10.0.0.53:53"), Dst: netip.MustParseAddrPort("10.0.0.1:40000"),
-			Proto: 17, DNS: obs}
+		dns := layers.Packet{Frame: 1, Time: at, Network: 4, Src: netip.MustParseAddr("10.0.0.53"), Dst: netip.MustParseAddr("10.0.0.1"),
+			IPProto: layers.ProtoUDP, Transport: layers.TransportUDP, UDP: layers.UDPHeader{SrcPort: 53, DstPort: 40000},
+			Payload: b, PayloadLen: len(b)}
 		d.Packet(&dns)
-		for i, a := range obs.Answers {
+		for i, a := range m.Answers {
 			if !a.Addr.IsValid() {
 				continue
 			}
-			p := health.Packet{Frame: int64(i + 2), Time: at.Add(time.Millisecond), Src: netip.MustParseAddrPort("10.0.0.1:40001"),
-				Dst: netip.AddrPortFrom(a.Addr, 80), Proto: 6, TCPFlags: health.TCPFlagSYN}
+			p := layers.Packet{Frame: int64(i + 2), Time: at.Add(time.Millisecond), Network: 4, Src: netip.MustParseAddr("10.0.0.1"),
+				Dst: a.Addr, IPProto: layers.ProtoTCP, Transport: layers.TransportTCP,
+				TCP: layers.TCPHeader{SrcPort: 40001, DstPort: 80, Flags: layers.FlagSYN, WindowScale: -1}}
 			d.Packet(&p)
-			if m.Response && (a.Type == health.DNSTypeA || a.Type == health.DNSTypeAAAA) {
-				if _, ok := d.NameOf(a.Addr); !ok {
-					t.Fatalf("answer %v for %q not named", a.Addr, obs.Question)
+			if m.Response && (a.Type == layers.DNSTypeA || a.Type == layers.DNSTypeAAAA) {
+				if _, ok := d.NameOf(a.Addr.Unmap()); !ok {
+					t.Fatalf("answer %v not named", a.Addr)
 				}
 			}
 		}
@@ -179,18 +188,20 @@ func FuzzNetICMPQuote(f *testing.F) {
 		if layers.ParseICMP(b, v6, &h) != nil || !h.IsError {
 			return
 		}
-		d := health.NewNetDiagnoser(health.NetConfig{})
+		d := diagnose.NewNetwork(diagnose.NetworkConfig{})
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		cl, sv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80")
-		pkts := []health.Packet{
-			{Frame: 1, Time: at, Src: cl, Dst: sv, Proto: 6, IPLen: 60, TCPFlags: health.TCPFlagSYN, MSS: 1460},
-			{Frame: 2, Time: at, Src: sv, Dst: cl, Proto: 6, IPLen: 60, TCPFlags: health.TCPFlagSYN | health.TCPFlagACK, MSS: 1460, TCPAck: 1},
-			{Frame: 3, Time: at, Src: sv, Dst: cl, Proto: 6, IPLen: 1500, PayloadLen: 1448, TCPFlags: health.TCPFlagACK, TCPSeq: 1},
-			{Frame: 4, Time: at, Src: netip.MustParseAddrPort("10.0.0.254:0"), Dst: netip.AddrPortFrom(sv.Addr(), 0), Proto: 1, IPLen: 576,
-				ICMP: &health.ICMPObs{V6: h.V6, Type: h.Type, Code: h.Code, MTU: h.MTU, QuotedValid: h.Quoted.Valid,
-					QuotedSrc: netip.AddrPortFrom(h.Quoted.Src, h.Quoted.SrcPort), QuotedDst: netip.AddrPortFrom(h.Quoted.Dst, h.Quoted.DstPort),
-					QuotedProto: h.Quoted.Proto, QuotedSeq: h.Quoted.TCPSeq, QuotedIPLen: int(h.Quoted.IPLen)}},
-			{Frame: 5, Time: at, Src: sv, Dst: cl, Proto: 6, IPLen: 1400, PayloadLen: 1348, TCPFlags: health.TCPFlagACK, TCPSeq: 1},
+		cl, sv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+		tcp := func(frame int64, src, dst netip.Addr, sp, dp uint16, ipLen int, flags layers.TCPFlags, seq, ack uint32) layers.Packet {
+			return layers.Packet{Frame: frame, Time: at, Network: 4, Src: src, Dst: dst, IPProto: layers.ProtoTCP, Transport: layers.TransportTCP,
+				IPLen: ipLen, PayloadLen: max(ipLen-52, 0), TCP: layers.TCPHeader{SrcPort: sp, DstPort: dp, Flags: flags, Seq: seq, Ack: ack, MSS: 1460, WindowScale: -1}}
+		}
+		pkts := []layers.Packet{
+			tcp(1, cl, sv, 40000, 80, 60, layers.FlagSYN, 0, 0),
+			tcp(2, sv, cl, 80, 40000, 60, layers.FlagSYN|layers.FlagACK, 0, 1),
+			tcp(3, sv, cl, 80, 40000, 1500, layers.FlagACK, 1, 0),
+			{Frame: 4, Time: at, Network: 4, Src: netip.MustParseAddr("10.0.0.254"), Dst: sv, IPProto: layers.ProtoICMP,
+				Transport: layers.TransportICMP, IPLen: 576, ICMP: h},
+			tcp(5, sv, cl, 80, 40000, 1400, layers.FlagACK, 1, 0),
 		}
 		for i := range pkts {
 			d.Packet(&pkts[i])

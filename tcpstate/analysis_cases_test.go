@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
 )
@@ -16,10 +17,10 @@ import (
 // Scenario tests named after the casebook cases (../shared/CASEBOOK.md).
 
 // anaDiagnose runs pkts through the tracker, feeds every summary to a
-// TCPDiagnoser and returns the analysis result and the diagnoses.
+// Connections and returns the analysis result and the diagnoses.
 func anaDiagnose(pkts []layers.Packet) (anaResult, *health.Collector) {
 	res := anaRun(pkts)
-	d := health.NewTCPDiagnoser(health.TCPDiagConfig{})
+	d := diagnose.NewConnections(diagnose.ConnectionsConfig{})
 	for i := range res.flows {
 		d.Flow(&res.flows[i])
 	}

@@ -20,6 +20,10 @@ type Tracker struct {
 	// afterwards. Do not modify it; copy what you keep, since the pointer
 	// holds the whole connection in memory.
 	OnSummary func(*health.FlowStats)
+	// OnSegment, when set, is called for every TCP packet after the
+	// tracker has analysed it, with the connection it belongs to (see
+	// Segment). p is the caller's packet: valid only during the call.
+	OnSegment func(p *layers.Packet, s Segment)
 
 	cfg    Config
 	rep    health.Reporter
@@ -132,6 +136,9 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
 			// A late packet of a connection that ended: it belongs to it
 			// (as in tshark) but nothing is left to do with it.
+			if t.OnSegment != nil {
+				t.OnSegment(p, Segment{ID: tb.id, Dir: d, Late: true})
+			}
 			return
 		}
 		if !reuse {
@@ -145,10 +152,24 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	}
 	c.last = t.now
 	moveTo(c, t.listFor(c))
-	c.packet(c.dirOf(p), p)
+	dir := c.dirOf(p)
+	c.packet(dir, p)
 	if c.phase != phaseDone {
 		t.relist(c)
 	}
+	if t.OnSegment != nil {
+		t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir})
+	}
+}
+
+// Segment says where the tracker put one TCP packet: the connection's
+// stream ID (tshark's tcp.stream) and the packet's direction in it. Late
+// marks a packet of a connection that had already ended (FIN or RST) and
+// was not analysed further.
+type Segment struct {
+	ID   uint64
+	Dir  Dir
+	Late bool
 }
 
 // listFor returns the LRU list c belongs in.

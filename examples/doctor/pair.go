@@ -7,14 +7,14 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/pair"
 )
 
 // analysePair compares two captures of the same traffic (doctor -pair) and
 // prints what changed between the two capture points, after the report of
 // each capture. With -json it writes the pair events as JSON lines.
 func analysePair(pathA, pathB string, opts nettrace.Options, cfg config, out io.Writer) error {
-	opts.Reporter = nil
-	rep, err := nettrace.AnalyzePair(pathA, pathB, opts)
+	rep, err := pair.AnalyzeFiles(pathA, pathB, pair.Options{Layers: opts.Layers})
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func analysePair(pathA, pathB string, opts nettrace.Options, cfg config, out io.
 // printPair prints the BETWEEN THE TWO CAPTURES section: the connections
 // seen in both captures, then the pair findings most serious first, in the
 // style of the findings list.
-func printPair(w io.Writer, rep *nettrace.PairReport) {
+func printPair(w io.Writer, rep *pair.Report) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "BETWEEN THE TWO CAPTURES — a: %s · b: %s\n", rep.A.Name, rep.B.Name)
 	if len(rep.Matches) == 0 {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/diagnose"
 )
 
 // maxProfileRows bounds the services printed by -profile (busiest first).
@@ -13,7 +13,7 @@ const maxProfileRows = 20
 // printProfile prints the workload profile (casebook C21): per service, its
 // connections and peak concurrency, requests and the peak request rate, the
 // response size distribution and the throughput per direction.
-func printProfile(w io.Writer, p *health.Workload) {
+func printProfile(w io.Writer, p *diagnose.Workload) {
 	fmt.Fprintln(w)
 	if p == nil || len(p.Services) == 0 {
 		fmt.Fprintln(w, "Workload profile: no services seen")
@@ -32,7 +32,7 @@ func printProfile(w io.Writer, p *health.Workload) {
 	}
 }
 
-func printService(w io.Writer, s *health.ServiceProfile) {
+func printService(w io.Writer, s *diagnose.ServiceProfile) {
 	title := fmt.Sprintf("%s/%s", s.Server, s.Proto)
 	if s.App != "" {
 		title += " (" + s.App + ")"

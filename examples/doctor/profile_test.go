@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/diagnose"
 )
 
 func TestPrintProfile(t *testing.T) {
 	at := time.Date(2026, 11, 22, 1, 39, 10, 795000000, time.UTC)
-	w := &health.Workload{Services: []health.ServiceProfile{{
+	w := &diagnose.Workload{Services: []diagnose.ServiceProfile{{
 		Server: netip.MustParseAddrPort("10.200.3.20:80"), Proto: "tcp", App: "http", Clients: 1,
 		Duration: 5 * time.Second, Connections: 60, PeakConcurrent: 54, PeakConcurrentAt: at,
 		Requests: 29, DistinctRequests: 1, RepeatPct: 96, PeakRequestsPerS: 6, MeanRequestsPerS: 5.8, Bytes: [2]int64{2000, 24000},
 		MeanMbps: [2]float64{0, 0.04}, PeakMbps: [2]float64{0.01, 0.03},
-		Responses: health.SizeDist{Count: 29, Min: 834, Max: 834, Mean: 834, P50: 834, P90: 834, P99: 834, Unit: "response"},
+		Responses: diagnose.SizeDist{Count: 29, Min: 834, Max: 834, Mean: 834, P50: 834, P90: 834, P99: 834, Unit: "response"},
 	}, {
 		Server: netip.MustParseAddrPort("10.0.0.3:53"), Proto: "udp", Clients: 2, Requests: 4,
-		Responses: health.SizeDist{Count: 4, Max: 100, Unit: "reply datagram"},
+		Responses: diagnose.SizeDist{Count: 4, Max: 100, Unit: "reply datagram"},
 	}}}
 	var b strings.Builder
 	printProfile(&b, w)
