@@ -11,7 +11,9 @@ import (
 
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/pipeline"
 	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )
@@ -29,26 +31,23 @@ type Analyzer struct {
 	main    *scope         // decoders on the calling goroutine
 	byPort  map[uint16]int // server port → index in a scope's decoders
 	byName  map[string]int
-	learned learnedTable
+	learned rpc.Endpoints
 
 	// rep receives what the calling goroutine reports: the collector, or
 	// in a parallel run the pipeline's ordered record (pl).
-	rep health.Reporter
-	pl  *pipeline
+	rep    health.Reporter
+	pl     *pipeline.Pipeline
+	scopes []*scope // decoders on each worker of pl
 
 	udp        udpRouter
 	diagnosers []flowDiagnoser
 	net        *diagnose.Network
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
-	info       CaptureInfo
+	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool
 }
-
-// maxWorkers caps Options.Workers: beyond it more goroutines only add
-// batches to fill and merge.
-const maxWorkers = 64
 
 // New returns an Analyzer for one capture. It fails only when a key-log
 // file cannot be read.
@@ -66,8 +65,7 @@ func New(opts Options) (*Analyzer, error) {
 	}
 	a.installDecoders()
 	if opts.Workers > 1 {
-		a.pl = newPipeline(a, min(opts.Workers, maxWorkers))
-		a.rep = a.pl.recorder()
+		a.startPipeline()
 	}
 	lim := layers.DefaultLimits()
 	if opts.Layers != nil {
@@ -150,7 +148,10 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 	}
 	defer capture.Close()
 	if a.pl != nil {
-		a.pl.start()
+		// The collector and the diagnosers are the merger's until Stop;
+		// events reach the collector already stamped.
+		a.col.now = nil
+		a.pl.Start()
 	}
 	a.info.Name = name
 	prog := newProgressTicker(a.opts, size)
@@ -174,12 +175,7 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 
 // frame runs one frame through decode, TCP tracking and the UDP routes.
 func (a *Analyzer) frame(f *layers.Frame) {
-	a.info.Frames = f.Number
-	a.info.Bytes += int64(f.CapLen)
-	if a.info.First.IsZero() {
-		a.info.First = f.Time
-	}
-	a.info.Last = f.Time
+	a.info.Add(f)
 	a.last = tcpstate.Position{Frame: f.Number, Time: f.Time}
 	p, ok := a.decoder.Decode(f)
 	if !ok {
@@ -189,7 +185,7 @@ func (a *Analyzer) frame(f *layers.Frame) {
 		a.packetMessage(p)
 	}
 	if a.pl != nil {
-		a.pl.packet(p)
+		a.pl.Packet(p, diagnose.PayloadUsed(p))
 	} else {
 		a.net.Packet(p)
 	}
@@ -207,7 +203,7 @@ func (a *Analyzer) loadSecrets(c *layers.Capture) {
 		return
 	}
 	if a.pl != nil {
-		a.pl.drain() // decoders see the keys from this point of the capture on, as in a single-worker run
+		a.pl.Drain() // decoders see the keys from this point of the capture on, as in a single-worker run
 	}
 	if a.keylog == nil {
 		a.keylog = tls.NewKeyLog()
@@ -238,7 +234,8 @@ func (a *Analyzer) finish() {
 	a.tracker.Close(end)
 	a.udp.finish(end)
 	if a.pl != nil {
-		a.pl.stop()
+		a.pl.Stop()
+		a.col.now = &a.last
 	}
 	a.finishDiagnoses()
 }
@@ -247,7 +244,7 @@ func (a *Analyzer) finish() {
 // after its flow.summary event.
 func (a *Analyzer) flowClosed(s *health.FlowStats) {
 	if a.pl != nil {
-		a.pl.flowClosed(s) // kept and diagnosed by the merger
+		a.pl.FlowClosed(s) // kept and diagnosed by the merger
 		return
 	}
 	a.keepFlow(s)
@@ -319,4 +316,33 @@ func (t *progressTicker) due(frame int64) bool {
 func (t *progressTicker) report(p Progress) {
 	t.next = time.Now().Add(t.every)
 	t.fn(p)
+}
+
+// startPipeline sets up a parallel run (Options.Workers ≥ 2): the calling
+// goroutine's components report into the pipeline's record, and each
+// worker gets its own decoders.
+func (a *Analyzer) startPipeline() {
+	a.pl = pipeline.New(pipeline.Config{
+		Workers:      a.opts.Workers,
+		WantMessages: a.col.wantMsgs,
+		Now:          func() tcpstate.Position { return a.last },
+		Merger:       (*merger)(a),
+	})
+	a.rep = a.pl.Recorder()
+	a.scopes = make([]*scope, a.pl.Workers())
+}
+
+// merger receives a parallel run's merged output, in single-worker order,
+// and sends it where a single-worker run sends it.
+type merger Analyzer
+
+func (m *merger) Event(e health.Event)        { m.col.Event(e) }
+func (m *merger) Message(msg health.Message)  { m.col.Message(msg) }
+func (m *merger) Packet(p *layers.Packet)     { m.net.Packet(p) }
+func (m *merger) Note(id uint64, name string) { (*Analyzer)(m).choseDecoder(id, name) }
+
+func (m *merger) Flow(s *health.FlowStats) {
+	a := (*Analyzer)(m)
+	a.keepFlow(s)
+	a.diagnoseFlow(s)
 }

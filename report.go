@@ -2,16 +2,16 @@ package nettrace
 
 import (
 	"sort"
-	"time"
 
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // Report is what an analysis found in one capture.
 type Report struct {
-	Capture CaptureInfo
+	Capture layers.CaptureInfo
 	// Findings group the events by kind: most severe first; within a
 	// severity, cross-connection diagnoses before symptoms, then by count.
 	Findings []Finding
@@ -41,19 +41,6 @@ type Flow struct {
 	// earlier in the capture (casebook C16), or "".
 	ServerName string
 }
-
-// CaptureInfo describes the capture that was read.
-type CaptureInfo struct {
-	Name      string
-	Frames    int64
-	Bytes     int64 // bytes of frames as captured
-	First     time.Time
-	Last      time.Time
-	Truncated string // why reading stopped early, "" when the file was read to its end
-}
-
-// Duration is the time from the first to the last frame.
-func (c CaptureInfo) Duration() time.Duration { return c.Last.Sub(c.First) }
 
 // Finding groups the events of one kind.
 type Finding struct {

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"sync"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
+	"github.com/nettrace/nettrace/internal/pipeline"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -28,8 +28,7 @@ const (
 // built-in ones, and indexes them by port and name. Every scope builds the
 // same list (scope.decoders), so one index serves them all.
 func (a *Analyzer) installDecoders() {
-	a.main = &scope{a: a}
-	a.main.decs = a.main.decoders()
+	a.main = newScope(a, nil)
 	a.byPort = map[uint16]int{}
 	a.byName = map[string]int{}
 	for i, d := range a.main.decs {
@@ -52,11 +51,17 @@ func (a *Analyzer) installDecoders() {
 // scope is where decoders run: on the calling goroutine (w nil), or on one
 // worker of a parallel run. The built-in decoders are bound to their scope
 // because the endpoint mapper's learned endpoints are read and written in
-// the order of a single-worker run (see learnedAt).
+// the order of a single-worker run (see learned).
 type scope struct {
 	a    *Analyzer
-	w    *worker
+	w    *pipeline.Worker
 	decs []Decoder
+}
+
+func newScope(a *Analyzer, w *pipeline.Worker) *scope {
+	s := &scope{a: a, w: w}
+	s.decs = s.decoders()
+	return s
 }
 
 // decoders returns the user's decoders followed by the built-in ones.
@@ -142,29 +147,29 @@ func (s *scope) newTDS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 // learn remembers an endpoint from an EPM reply, stamped with the position
 // of the decoder call that learned it.
 func (s *scope) learn(ep rpc.Endpoint) {
-	var seq uint64
+	var stamp uint64
 	if s.w != nil {
-		seq = s.w.job.seq
+		stamp = s.w.Seq()
 	}
-	s.a.learned.add(ep, seq)
+	s.a.learned.Add(ep, stamp)
 }
 
 // learned looks up an endpoint as a single-worker run would see it at this
 // point: on a worker, once every decoder call issued before the current one
 // has run, and ignoring what later calls have already learned.
-func (s *scope) learned(server netip.AddrPort) (learnedEndpoint, bool) {
+func (s *scope) learned(server netip.AddrPort) (rpc.Learned, bool) {
 	if s.w == nil {
-		return s.a.learned.at(server, math.MaxUint64)
+		return s.a.learned.Lookup(server, math.MaxUint64)
 	}
-	s.w.waitPrevious()
-	return s.a.learned.at(server, s.w.job.seq)
+	s.w.WaitPrevious()
+	return s.a.learned.Lookup(server, s.w.Seq())
 }
 
 // now is the position of the frame being analysed when the current decoder
 // call was made.
 func (s *scope) now() tcpstate.Position {
 	if s.w != nil {
-		return s.w.job.now
+		return s.w.Now()
 	}
 	return s.a.last
 }
@@ -172,7 +177,7 @@ func (s *scope) now() tcpstate.Position {
 // chose records that flow id is decoded by the named decoder.
 func (s *scope) chose(id uint64, name string) {
 	if s.w != nil {
-		s.w.emit(item{kind: itemProto, id: id, name: name})
+		s.w.Note(id, name)
 		return
 	}
 	s.a.choseDecoder(id, name)
@@ -183,79 +188,26 @@ func (a *Analyzer) choseDecoder(id uint64, name string) {
 	a.flowProto[id] = name
 }
 
-// learnedEndpoint is a DCE/RPC endpoint advertised by an endpoint mapper.
-type learnedEndpoint struct {
-	Interface rpc.UUID
-	Frame     int64
-	seq       uint64 // the decoder call that learned it (parallel runs)
-}
-
-// maxLearned caps the endpoints remembered from endpoint-mapper replies;
-// maxLearnedVersions caps what is remembered of one endpoint re-advertised.
-const (
-	maxLearned         = 4096
-	maxLearnedVersions = 4
-)
-
-// learnedTable holds the endpoints advertised by endpoint mappers. Workers
-// of a parallel run share it, hence the lock; each endpoint keeps its last
-// few versions so that a lookup sees exactly what was learned before it.
-type learnedTable struct {
-	mu sync.Mutex
-	m  map[netip.AddrPort][]learnedEndpoint
-}
-
-// add remembers ep so that a later connection to it is dissected as
-// DCE/RPC. Both the tower's address and, when it differs, the address the
-// EPM request went to are remembered: behind a load balancer or NAT
-// (casebook C4) the client connects to the latter.
-func (t *learnedTable) add(ep rpc.Endpoint, seq uint64) {
-	if ep.Protocol != "tcp" || ep.Port == 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[netip.AddrPort][]learnedEndpoint{}
-	}
-	for _, key := range ep.Addrs() {
-		if !key.Addr().IsValid() {
-			continue
-		}
-		versions, ok := t.m[key]
-		if !ok && len(t.m) >= maxLearned {
-			return
-		}
-		le := learnedEndpoint{Interface: ep.Interface, Frame: ep.Frame, seq: seq}
-		if len(versions) == maxLearnedVersions {
-			versions = append(versions[:0], versions[1:]...)
-		}
-		t.m[key] = append(versions, le)
-	}
-}
-
-// at returns the newest version of server's endpoint learned before the
-// decoder call numbered before.
-func (t *learnedTable) at(server netip.AddrPort, before uint64) (learnedEndpoint, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	versions := t.m[server]
-	for i := len(versions) - 1; i >= 0; i-- {
-		if versions[i].seq < before {
-			return versions[i], true
-		}
-	}
-	return learnedEndpoint{}, false
-}
-
 // attach is the tracker's NewHandler: it picks the decoder by learned
 // endpoint, DecodeAs and port, or else defers the choice to the first bytes.
 // In a parallel run the choice is made on the connection's worker.
 func (a *Analyzer) attach(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	if a.pl != nil {
-		return a.pl.attach(ctx)
+		return a.pl.Attach(ctx, a.mayLearn(ctx.Server.Port()), a.attachOnWorker)
 	}
 	r := &route{s: a.main, ctx: ctx}
+	r.choose()
+	return r
+}
+
+// attachOnWorker builds a connection's route on its worker (pipeline.Builder).
+func (a *Analyzer) attachOnWorker(w *pipeline.Worker, ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+	s := a.scopes[w.ID()] // each worker reads and writes only its own entry
+	if s == nil {
+		s = newScope(a, w)
+		a.scopes[w.ID()] = s
+	}
+	r := &route{s: s, ctx: ctx}
 	r.choose()
 	return r
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
 )
 
 // sharedDir is the capture corpus beside the repository; tests that read it
@@ -107,7 +108,7 @@ func keysFor(capture string) []string {
 
 // checkJSONLines validates every line and returns the number of
 // flow.summary events.
-func checkJSONLines(t *testing.T, name string, out []byte, capture nettrace.CaptureInfo) int {
+func checkJSONLines(t *testing.T, name string, out []byte, capture layers.CaptureInfo) int {
 	frames := capture.Frames
 	t.Helper()
 	summaries := 0
