@@ -1,6 +1,7 @@
 package nettrace
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -90,11 +91,34 @@ func (a *Analyzer) loadKeyLog() error {
 	case a.opts.KeyLog != nil:
 		a.keylog = a.opts.KeyLog
 	case len(a.opts.KeyLogFiles) > 0:
-		kl, err := tls.LoadKeyLog(a.opts.KeyLogFiles...)
-		if err != nil {
-			return fmt.Errorf("nettrace: key log: %w", err)
+		a.keylog = tls.NewKeyLog()
+		for _, path := range a.opts.KeyLogFiles {
+			if err := addKeyLogFile(a.keylog, path); err != nil {
+				return fmt.Errorf("nettrace: key log: %w", err)
+			}
 		}
-		a.keylog = kl
+	}
+	return nil
+}
+
+// addKeyLogFile adds the secrets of an NSS key-log file, or of the pcapng
+// Decryption Secrets Blocks of a capture (editcap --inject-secrets), to kl.
+func addKeyLogFile(kl *tls.KeyLog, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if head, _ := br.Peek(4); layers.IsCapture(head) {
+		secrets, err := layers.ReadSecrets(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return kl.Add(secrets)
+	}
+	if err := kl.AddFrom(br); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -123,5 +124,33 @@ func TestTruncatedCaptureAnalysedUpToTheCut(t *testing.T) {
 		if rep.Capture.Truncated == "" {
 			t.Errorf("cut at %d: Report.Capture.Truncated is empty", cut)
 		}
+	}
+}
+
+// TestKeyLogFromPcapngDSB: a capture whose pcapng Decryption Secrets Block
+// holds the key log (made with `editcap --inject-secrets tls,…`) serves as
+// a key-log file, and its key decrypts another capture of the connection;
+// a file that is neither a key log nor a capture fails with its name.
+func TestKeyLogFromPcapngDSB(t *testing.T) {
+	var reqs []string
+	opts := nettrace.Options{
+		KeyLogFiles: []string{"testdata/tls/tls12-ecdhe-rsa-chacha20-dsb.pcapng"},
+		HTTPBody: func(_ *tcpstate.StreamContext, b http.Body) {
+			reqs = append(reqs, b.Request)
+		},
+	}
+	rep, col := analyze(t, "testdata/tls/tls12-ecdhe-rsa-chacha20-curl-nginx.pcap", opts)
+	if n := len(col.OfKind(health.TLSNoKey)); n != 0 || rep.Protocols[nettrace.ProtoTLS] != 1 {
+		t.Errorf("tls.no_key ×%d, protocols %v", n, rep.Protocols)
+	}
+	if len(reqs) == 0 {
+		t.Errorf("no HTTP decoded inside TLS")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.keys")
+	if err := os.WriteFile(bad, []byte("\xa1\xb2\xc3\xd4 not a capture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nettrace.New(nettrace.Options{KeyLogFiles: []string{bad}}); err == nil || !strings.Contains(err.Error(), "bad.keys") {
+		t.Errorf("broken pcap key log: error %v, want one naming the file", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )
@@ -41,12 +42,17 @@ func FuzzTLSStream(f *testing.F) {
 	})
 }
 
-// FuzzTLSKeyLog reads arbitrary bytes as a key log and as a pcapng file.
+// FuzzTLSKeyLog reads arbitrary bytes as a key log and as a pcapng file
+// whose Decryption Secrets Blocks hold one.
 func FuzzTLSKeyLog(f *testing.F) {
 	f.Add([]byte("CLIENT_RANDOM 00 11\r\n# x\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k := tls.NewKeyLog()
 		k.Add(b)
-		k.AddPcapng(strings.NewReader(string(b)))
+		if s, _ := layers.ReadSecrets(strings.NewReader(string(b))); len(s) > layers.MaxSecretsLen {
+			t.Fatalf("%d bytes of secrets, over the %d cap", len(s), layers.MaxSecretsLen)
+		} else {
+			k.Add(s)
+		}
 	})
 }

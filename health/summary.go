@@ -63,7 +63,7 @@ func (s *FlowStats) Event() Event {
 		"server":       server,
 		"first_frame":  s.FirstFrame,
 		"last_frame":   s.LastFrame,
-		"duration_ms":  ms(s.LastTime.Sub(s.FirstTime)),
+		"duration_ms":  Millis(s.LastTime.Sub(s.FirstTime)),
 		"packets_c2s":  s.Packets[0],
 		"packets_s2c":  s.Packets[1],
 		"bytes_c2s":    s.Bytes[0],
@@ -73,12 +73,12 @@ func (s *FlowStats) Event() Event {
 		"close":        s.CloseReason,
 	}
 	if s.HandshakeRTT > 0 {
-		ev["handshake_rtt_ms"] = ms(s.HandshakeRTT)
+		ev["handshake_rtt_ms"] = Millis(s.HandshakeRTT)
 	}
 	if s.RTTSamples > 0 {
-		ev["rtt_min_ms"] = ms(s.RTTMin)
-		ev["rtt_median_ms"] = ms(s.RTTMedian)
-		ev["rtt_max_ms"] = ms(s.RTTMax)
+		ev["rtt_min_ms"] = Millis(s.RTTMin)
+		ev["rtt_median_ms"] = Millis(s.RTTMedian)
+		ev["rtt_max_ms"] = Millis(s.RTTMax)
 	}
 	if s.RetransBytes[0]+s.RetransBytes[1] > 0 {
 		ev["retrans_bytes_c2s"] = s.RetransBytes[0]
@@ -88,7 +88,7 @@ func (s *FlowStats) Event() Event {
 		ev["reset_by"] = s.ResetBy
 	}
 	if s.MaxIdle > 0 {
-		ev["max_idle_ms"] = ms(s.MaxIdle)
+		ev["max_idle_ms"] = Millis(s.MaxIdle)
 	}
 	if len(s.Counts) > 0 {
 		c := make(map[string]int, len(s.Counts))
@@ -107,6 +107,3 @@ func (s *FlowStats) Event() Event {
 		Evidence: ev,
 	}
 }
-
-// ms converts d to milliseconds with microsecond precision.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

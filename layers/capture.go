@@ -391,3 +391,37 @@ func noEOF(err error) error {
 	}
 	return err
 }
+
+// ReadSecrets reads a whole capture from r and returns the TLS key-log text
+// of its pcapng Decryption Secrets Blocks (nil for classic pcap), as
+// Secrets would at the end: a capture given as a key log (editcap
+// --inject-secrets) is read this way. A capture damaged part-way returns
+// the secrets before the damage with the error.
+func ReadSecrets(r io.Reader) ([]byte, error) {
+	c, err := NewCapture(r)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	for {
+		if _, err := c.Next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return c.Secrets(), err
+		}
+	}
+}
+
+// IsCapture reports whether head, the first bytes of a file, start a pcap
+// or pcapng capture (gzip-compressed ones are not recognised by it).
+func IsCapture(head []byte) bool {
+	if len(head) < 4 {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(head) {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a:
+		return true
+	}
+	return false
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/internal/testcap"

@@ -30,7 +30,7 @@
 // cipher_suite, sni, alpn, cert_subjects, cert_names, cert_name_match,
 // alert, ja3. Secrets never appear in events, messages or errors.
 //
-// Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddPcapng
+// Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddFrom
 // build the key log; NewConn(ctx, Config{KeyLog, Plaintext, Limits}) returns
 // the per-connection decoder (a tcpstate.StreamHandler, usable on any byte
 // stream of TLS records); Detect recognises the first bytes of a TLS

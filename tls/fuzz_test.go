@@ -77,7 +77,6 @@ func FuzzKeyLog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k := NewKeyLog()
 		k.Add(b)
-		k.AddPcapng(bytes.NewReader(b))
 	})
 }
 

@@ -51,8 +51,9 @@ type keyEntry struct {
 // KeyLog holds TLS secrets keyed by client random, read from NSS key log
 // files (CLIENT_RANDOM, CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET,
 // CLIENT_/SERVER_TRAFFIC_SECRET_0, CLIENT_EARLY_TRAFFIC_SECRET; comments,
-// blank lines and CRLF accepted, unknown labels skipped) or from pcapng
-// Decryption Secrets Blocks. Several sources may be merged; a later line
+// blank lines and CRLF accepted, unknown labels skipped), whatever carried
+// them (layers reads pcapng Decryption Secrets Blocks into the same text).
+// Several sources may be merged; a later line
 // for the same client random and label replaces the earlier one. Later
 // TLS 1.3 traffic secret generations (after KeyUpdate) are derived by Conn.
 //
@@ -88,10 +89,13 @@ var ErrKeyLogLine = errors.New("bad key log line")
 // returns an error naming the first bad line number (never its content)
 // after adding every good line. Text without any newline is one line.
 func (k *KeyLog) Add(text []byte) error {
-	return k.addReader(bytes.NewReader(text))
+	return k.AddFrom(bytes.NewReader(text))
 }
 
-func (k *KeyLog) addReader(r io.Reader) error {
+// AddFrom reads key log text from r, line by line (a line is at most 1024
+// bytes: the buffer never grows to fit a longer one), and adds its secrets
+// as Add does. It returns the first read error, else the first bad line's.
+func (k *KeyLog) AddFrom(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 4096)
 	var firstErr error
 	line := 0
@@ -235,10 +239,11 @@ func (k *KeyLog) Has(clientRandom []byte) bool {
 	return false
 }
 
-// LoadKeyLog reads NSS key log files, or pcapng captures whose Decryption
-// Secrets Blocks hold TLS key logs (recognised by the pcapng magic), and
-// merges them into one KeyLog. It returns the KeyLog with every good line
-// and the first error (file not found, bad line: never the secret itself).
+// LoadKeyLog reads NSS key log files and merges them into one KeyLog. It
+// returns the KeyLog with every good line and the first error (file not
+// found, bad line: never the secret itself). A capture holding its key log
+// in pcapng Decryption Secrets Blocks is read with layers.ReadSecrets and
+// added with Add.
 func LoadKeyLog(paths ...string) (*KeyLog, error) {
 	k := NewKeyLog()
 	var firstErr error
@@ -256,12 +261,7 @@ func (k *KeyLog) addFile(path string) error {
 		return fmt.Errorf("tls: key log: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	if magic, _ := br.Peek(4); bytes.Equal(magic, pcapngSHB) {
-		_, err := k.AddPcapng(br)
-		return err
-	}
-	if err := k.addReader(br); err != nil {
+	if err := k.AddFrom(f); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package tls
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -65,31 +64,6 @@ func TestLoadKeyLogMergesFiles(t *testing.T) {
 	}
 	if _, err := LoadKeyLog(filepath.Join(t.TempDir(), "missing.keys")); err == nil {
 		t.Error("missing file: no error")
-	}
-}
-
-// TestKeyLogFromPcapngDSB reads the key log from a pcapng Decryption Secrets
-// Block (made with `editcap --inject-secrets tls,…`) and decrypts with it.
-func TestKeyLogFromPcapngDSB(t *testing.T) {
-	k, err := LoadKeyLog(testdata("tls12-ecdhe-rsa-chacha20-dsb.pcapng"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.Len() != 1 {
-		t.Fatalf("Len() = %d, want 1", k.Len())
-	}
-	f, _ := os.Open(testdata("tls12-ecdhe-rsa-chacha20-dsb.pcapng"))
-	defer f.Close()
-	if n, err := NewKeyLog().AddPcapng(f); n != 1 || err != nil {
-		t.Errorf("AddPcapng = %d, %v", n, err)
-	}
-	col := decryptHTTP(t, testdata("tls12-ecdhe-rsa-chacha20-curl-nginx.pcap"), k, chunkWhole)
-	reqs, resps, _ := httpView(col)
-	if len(reqs) != 1 || reqs[0] != "GET /index.html" || len(resps) != 1 || resps[0] != "200" {
-		t.Errorf("requests %v responses %v", reqs, resps)
-	}
-	if _, err := NewKeyLog().AddPcapng(bytes.NewReader([]byte("not a pcapng file"))); err == nil {
-		t.Error("garbage accepted")
 	}
 }
 
