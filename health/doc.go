@@ -1,12 +1,13 @@
 // Package health owns nettrace's output vocabulary: the stream-health Event
 // (what went wrong on the wire, in which frame, and the likely cause), the
 // decoded-message record printed by examples/dissect, the catalogue of event
-// kinds (kinds.go), the sinks that write both as JSON lines or text, and the
-// diagnoses that reason over events and per-flow summaries across
-// connections.
+// kinds and their severities (kinds.go), the sinks that write both as JSON
+// lines or text, and the typed per-connection summary (FlowStats).
 //
-// health imports no protocol package: protocol decoders depend on it, never
-// the other way round.
+// health is the ground floor: it imports no other package of the project,
+// and every other package reports through its Reporter. The diagnoses that
+// reason across connections live in package diagnose, the comparison of
+// two captures in package pair.
 //
 // Types in this package are not safe for concurrent use unless a type's doc
 // says otherwise.
