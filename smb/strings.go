@@ -75,3 +75,23 @@ func readOEMZ(r *wire.Reader) (string, bool) {
 	}
 	return oemString(start[:n]), true
 }
+
+// equalFoldASCII reports whether a and b are equal under ASCII case folding.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
