@@ -117,17 +117,44 @@ func ParseBody2(h Header2, msg []byte) (Body2, error) {
 	if err := p.checkSize(); err != nil {
 		return Body2{}, err
 	}
-	var b Body2
-	var err error
-	if resp {
-		err = p.response(&b)
-	} else {
-		err = p.request(&b)
+	var parse func(body2) (Body2, error)
+	if int(h.Command) < len(body2Parsers) {
+		parse = body2Parsers[h.Command].request
+		if resp {
+			parse = body2Parsers[h.Command].response
+		}
 	}
+	if parse == nil {
+		return Body2{}, nil
+	}
+	b, err := parse(p)
 	if err != nil {
 		return Body2{}, err
 	}
 	return b, nil
+}
+
+// body2Parsers holds the parsers of each command's request and response
+// body, by command code. Each is given the body with its reader after
+// StructureSize. A nil parser has nothing to decode: LOGOFF,
+// TREE_DISCONNECT, CANCEL and ECHO (StructureSize 4, Reserved 2), and the
+// responses whose fields after StructureSize are not used.
+var body2Parsers = [...]struct{ request, response func(body2) (Body2, error) }{
+	SMB2Negotiate:      {parseNegotiateRequest, parseNegotiateResponse},
+	SMB2SessionSetup:   {parseSessionSetupRequest, parseSessionSetupResponse},
+	SMB2TreeConnect:    {parseTreeConnectRequest, parseTreeConnectResponse},
+	SMB2Create:         {parseCreateRequest, parseCreateResponse},
+	SMB2Close:          {parseCloseRequest, nil},
+	SMB2Flush:          {parseCloseRequest, nil},
+	SMB2Read:           {parseReadRequest, parseReadResponse},
+	SMB2Write:          {parseWriteRequest, parseWriteResponse},
+	SMB2Lock:           {parseLockRequest, nil},
+	SMB2Ioctl:          {parseIoctlRequest, parseIoctlResponse},
+	SMB2QueryDirectory: {parseQueryDirectoryRequest, nil},
+	SMB2ChangeNotify:   {parseChangeNotifyRequest, nil},
+	SMB2QueryInfo:      {parseQueryInfoRequest, nil},
+	SMB2SetInfo:        {parseSetInfoRequest, nil},
+	SMB2OplockBreak:    {parseOplockBreak, parseOplockBreak},
 }
 
 // body2 is what the SMB2 body parsers share: the header that selects the
@@ -138,70 +165,6 @@ type body2 struct {
 	msg  []byte
 	r    wire.Reader
 	size uint16
-}
-
-// request decodes the fixed part and the buffers of a request body.
-func (p *body2) request(b *Body2) error {
-	switch p.h.Command {
-	case SMB2Negotiate:
-		return p.negotiateRequest(b)
-	case SMB2SessionSetup:
-		return p.sessionSetupRequest(b)
-	case SMB2TreeConnect:
-		return p.treeConnectRequest(b)
-	case SMB2Create:
-		return p.createRequest(b)
-	case SMB2Close, SMB2Flush:
-		return p.closeRequest(b)
-	case SMB2Read:
-		return p.readRequest(b)
-	case SMB2Write:
-		return p.writeRequest(b)
-	case SMB2Lock:
-		return p.lockRequest(b)
-	case SMB2Ioctl:
-		return p.ioctlRequest(b)
-	case SMB2QueryDirectory:
-		return p.queryDirectoryRequest(b)
-	case SMB2ChangeNotify:
-		return p.changeNotifyRequest(b)
-	case SMB2QueryInfo:
-		return p.queryInfoRequest(b)
-	case SMB2SetInfo:
-		return p.setInfoRequest(b)
-	case SMB2OplockBreak:
-		return p.oplockBreak(b)
-	}
-	// LOGOFF, TREE_DISCONNECT, CANCEL, ECHO: StructureSize 4 and Reserved
-	// 2, nothing to decode; unknown commands are not decoded.
-	return nil
-}
-
-// response decodes the fixed part and the buffers of a response body
-// (not the ERROR body, which ParseBody2 recognises first).
-func (p *body2) response(b *Body2) error {
-	switch p.h.Command {
-	case SMB2Negotiate:
-		return p.negotiateResponse(b)
-	case SMB2SessionSetup:
-		return p.sessionSetupResponse(b)
-	case SMB2TreeConnect:
-		return p.treeConnectResponse(b)
-	case SMB2Create:
-		return p.createResponse(b)
-	case SMB2Read:
-		return p.readResponse(b)
-	case SMB2Write:
-		return p.writeResponse(b)
-	case SMB2Ioctl:
-		return p.ioctlResponse(b)
-	case SMB2OplockBreak:
-		return p.oplockBreak(b)
-	}
-	// CLOSE, FLUSH, LOCK, QUERY_DIRECTORY, CHANGE_NOTIFY, QUERY_INFO,
-	// SET_INFO: the fields after StructureSize are not decoded. LOGOFF,
-	// TREE_DISCONNECT, ECHO: nothing to decode.
-	return nil
 }
 
 // checkSize rejects a StructureSize that is not the command's. OPLOCK_BREAK

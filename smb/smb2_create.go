@@ -15,9 +15,10 @@ func (f FileID) String() string { return fmt.Sprintf("%016x:%016x", f.Persistent
 // maxCreateContexts caps the names listed from one CREATE context chain.
 const maxCreateContexts = 32
 
-// createRequest reads an SMB2 CREATE request ([MS-SMB2] 2.2.13): access,
+// parseCreateRequest reads an SMB2 CREATE request ([MS-SMB2] 2.2.13): access,
 // disposition, options, the file name and the create context names.
-func (p *body2) createRequest(b *Body2) error {
+func parseCreateRequest(p body2) (Body2, error) {
+	var b Body2
 	r := &p.r
 	var nameOff, nameLen uint16
 	var ctxOff, ctxLen uint32
@@ -26,42 +27,49 @@ func (p *body2) createRequest(b *Body2) error {
 	if !r.Skip(1+1+4+8+8) || !r.ReadUint32(&b.DesiredAccess) || !r.Skip(4+4) || !r.ReadUint32(&b.Disposition) ||
 		!r.ReadUint32(&b.CreateOptions) || !r.ReadUint16(&nameOff) || !r.ReadUint16(&nameLen) ||
 		!r.ReadUint32(&ctxOff) || !r.ReadUint32(&ctxLen) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	name, err := p.buffer("name", uint32(nameOff), uint32(nameLen))
 	if err != nil {
-		return err
+		return Body2{}, err
 	}
 	b.FileName = utf16String(name)
-	return p.createContexts(b, ctxOff, ctxLen)
+	if b.CreateContexts, err = p.createContexts(ctxOff, ctxLen); err != nil {
+		return Body2{}, err
+	}
+	return b, nil
 }
 
-// createResponse reads an SMB2 CREATE response ([MS-SMB2] 2.2.14): the
+// parseCreateResponse reads an SMB2 CREATE response ([MS-SMB2] 2.2.14): the
 // create action, end of file, the FileId and the create context names.
-func (p *body2) createResponse(b *Body2) error {
+func parseCreateResponse(p body2) (Body2, error) {
+	var b Body2
 	r := &p.r
 	var ctxOff, ctxLen uint32
 	// OplockLevel 1, Flags 1; four times 8, AllocationSize 8;
 	// FileAttributes 4, Reserved2 4.
 	if !r.Skip(1+1) || !r.ReadUint32(&b.CreateAction) || !r.Skip(8*4+8) || !r.ReadUint64(&b.EndOfFile) ||
 		!r.Skip(4+4) || !p.readFileID(&b.FileID) || !r.ReadUint32(&ctxOff) || !r.ReadUint32(&ctxLen) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return p.createContexts(b, ctxOff, ctxLen)
+	var err error
+	if b.CreateContexts, err = p.createContexts(ctxOff, ctxLen); err != nil {
+		return Body2{}, err
+	}
+	return b, nil
 }
 
-// createContexts sets b.CreateContexts from the context chain at off with
-// n bytes, when there is one.
-func (p *body2) createContexts(b *Body2, off, n uint32) error {
+// createContexts returns the names of the context chain at off with n
+// bytes, nil when there is none.
+func (p *body2) createContexts(off, n uint32) ([]string, error) {
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	cc, err := p.buffer("create contexts", off, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b.CreateContexts = createContextNames(cc)
-	return nil
+	return createContextNames(cc), nil
 }
 
 // createContextNames lists the names of an SMB2 CREATE context chain
@@ -93,26 +101,28 @@ func createContextNames(base []byte) []string {
 	return out
 }
 
-// closeRequest reads an SMB2 CLOSE request ([MS-SMB2] 2.2.15) or FLUSH
+// parseCloseRequest reads an SMB2 CLOSE request ([MS-SMB2] 2.2.15) or FLUSH
 // request (2.2.17), which share their layout: 2 bytes of flags or
 // reserved, 4 reserved, the FileId.
-func (p *body2) closeRequest(b *Body2) error {
+func parseCloseRequest(p body2) (Body2, error) {
+	var b Body2
 	if !p.r.Skip(2+4) || !p.readFileID(&b.FileID) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }
 
-// oplockBreak reads an SMB2 OPLOCK_BREAK notification, acknowledgment or
+// parseOplockBreak reads an SMB2 OPLOCK_BREAK notification, acknowledgment or
 // response ([MS-SMB2] 2.2.23-2.2.25): the oplock level and FileId of the
 // oplock form (StructureSize 24); the lease forms only set Lease.
-func (p *body2) oplockBreak(b *Body2) error {
+func parseOplockBreak(p body2) (Body2, error) {
+	var b Body2
 	if p.size != 24 {
 		b.Lease = true
-		return nil
+		return b, nil
 	}
 	if !p.r.ReadUint8(&b.OplockLevel) || !p.r.Skip(1+4) || !p.readFileID(&b.FileID) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }

@@ -9,36 +9,35 @@ const (
 	FSCTLValidateNegotiate = 0x00140204
 )
 
-// ioctlRequest reads an SMB2 IOCTL request ([MS-SMB2] 2.2.31): the control
-// code, FileId and the input that is present. The request's output buffer
-// is empty by definition and is not kept.
-func (p *body2) ioctlRequest(b *Body2) error {
-	if err := p.ioctl(b); err != nil {
-		return err
-	}
+// parseIoctlRequest reads an SMB2 IOCTL request ([MS-SMB2] 2.2.31): the
+// control code, FileId and the input that is present. The request's output
+// buffer is empty by definition and is not kept.
+func parseIoctlRequest(p body2) (Body2, error) {
+	b, err := parseIoctl(p)
 	b.Output = nil
-	return nil
+	return b, err
 }
 
-// ioctlResponse reads an SMB2 IOCTL response ([MS-SMB2] 2.2.32): the
+// parseIoctlResponse reads an SMB2 IOCTL response ([MS-SMB2] 2.2.32): the
 // control code, FileId, and the input and output that are present.
-func (p *body2) ioctlResponse(b *Body2) error { return p.ioctl(b) }
+func parseIoctlResponse(p body2) (Body2, error) { return parseIoctl(p) }
 
-// ioctl reads the fields the IOCTL request and response share; the request
-// has MaxInputResponse between the input and the output fields.
-func (p *body2) ioctl(b *Body2) error {
+// parseIoctl reads the fields the IOCTL request and response share; the
+// request has MaxInputResponse between the input and the output fields.
+func parseIoctl(p body2) (Body2, error) {
+	var b Body2
 	r := &p.r
 	var inOff, inLen, outOff, outLen uint32
 	if !r.Skip(2) || !r.ReadUint32(&b.CtlCode) || !p.readFileID(&b.FileID) || !r.ReadUint32(&inOff) || !r.ReadUint32(&inLen) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	if !p.h.IsResponse() && !r.Skip(4) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	if !r.ReadUint32(&outOff) || !r.ReadUint32(&outLen) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	b.Input = p.partial(inOff, inLen)
 	b.Output = p.partial(outOff, outLen)
-	return nil
+	return b, nil
 }

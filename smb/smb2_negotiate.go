@@ -38,21 +38,22 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(0x%04x)", uint16(d))
 }
 
-// negotiateRequest reads an SMB2 NEGOTIATE request ([MS-SMB2] 2.2.3): the
+// parseNegotiateRequest reads an SMB2 NEGOTIATE request ([MS-SMB2] 2.2.3): the
 // dialects and, when 3.1.1 is offered, the negotiate context types.
-func (p *body2) negotiateRequest(b *Body2) error {
+func parseNegotiateRequest(p body2) (Body2, error) {
+	var b Body2
 	r := &p.r
 	var count, ctxCount uint16
 	var ctxOff uint32
 	if !r.ReadUint16(&count) || !r.ReadUint16(&b.SecurityMode) || !r.Skip(2) || !r.ReadUint32(&b.Capabilities) ||
 		!r.Skip(16) || !r.ReadUint32(&ctxOff) || !r.ReadUint16(&ctxCount) || !r.Skip(2) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	has311 := false
 	for i := 0; i < int(count); i++ {
 		var d uint16
 		if !r.ReadUint16(&d) {
-			return malformed(p.what(), "dialect count %d exceeds buffer", count)
+			return Body2{}, malformed(p.what(), "dialect count %d exceeds buffer", count)
 		}
 		b.Dialects = append(b.Dialects, Dialect(d))
 		has311 = has311 || Dialect(d) == Dialect311
@@ -60,30 +61,31 @@ func (p *body2) negotiateRequest(b *Body2) error {
 	if has311 && ctxCount > 0 {
 		b.NegotiateContexts = negotiateContexts(p.msg, ctxOff, ctxCount)
 	}
-	return nil
+	return b, nil
 }
 
-// negotiateResponse reads an SMB2 NEGOTIATE response ([MS-SMB2] 2.2.4):
+// parseNegotiateResponse reads an SMB2 NEGOTIATE response ([MS-SMB2] 2.2.4):
 // the chosen dialect, capabilities, sizes, security buffer and, for 3.1.1,
 // the negotiate context types.
-func (p *body2) negotiateResponse(b *Body2) error {
+func parseNegotiateResponse(p body2) (Body2, error) {
+	var b Body2
 	r := &p.r
 	var d, ctxCount, secOff, secLen uint16
 	var ctxOff uint32
 	if !r.ReadUint16(&b.SecurityMode) || !r.ReadUint16(&d) || !r.ReadUint16(&ctxCount) || !r.Skip(16) ||
 		!r.ReadUint32(&b.Capabilities) || !r.Skip(4) || !r.ReadUint32(&b.MaxReadSize) || !r.ReadUint32(&b.MaxWriteSize) ||
 		!r.Skip(16) || !r.ReadUint16(&secOff) || !r.ReadUint16(&secLen) || !r.ReadUint32(&ctxOff) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	b.Dialect = Dialect(d)
 	var err error
 	if b.SecurityBlob, err = p.buffer("security buffer", uint32(secOff), uint32(secLen)); err != nil {
-		return err
+		return Body2{}, err
 	}
 	if b.Dialect == Dialect311 && ctxCount > 0 {
 		b.NegotiateContexts = negotiateContexts(p.msg, ctxOff, ctxCount)
 	}
-	return nil
+	return b, nil
 }
 
 // negotiateContexts lists the context types of an SMB 3.1.1 NEGOTIATE

@@ -1,51 +1,56 @@
 package smb
 
-// readRequest reads an SMB2 READ request ([MS-SMB2] 2.2.19): length,
+// parseReadRequest reads an SMB2 READ request ([MS-SMB2] 2.2.19): length,
 // offset and FileId.
-func (p *body2) readRequest(b *Body2) error {
+func parseReadRequest(p body2) (Body2, error) {
+	var b Body2
 	// Padding 1, Flags 1.
 	if !p.r.Skip(1+1) || !p.r.ReadUint32(&b.Length) || !p.r.ReadUint64(&b.Offset) || !p.readFileID(&b.FileID) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }
 
-// readResponse reads an SMB2 READ response ([MS-SMB2] 2.2.20): the length
+// parseReadResponse reads an SMB2 READ response ([MS-SMB2] 2.2.20): the length
 // read and the data that is present.
-func (p *body2) readResponse(b *Body2) error {
+func parseReadResponse(p body2) (Body2, error) {
+	var b Body2
 	var off uint8
 	if !p.r.ReadUint8(&off) || !p.r.Skip(1) || !p.r.ReadUint32(&b.Length) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	b.Data = p.partial(uint32(off), b.Length)
-	return nil
+	return b, nil
 }
 
-// writeRequest reads an SMB2 WRITE request ([MS-SMB2] 2.2.21): length,
+// parseWriteRequest reads an SMB2 WRITE request ([MS-SMB2] 2.2.21): length,
 // offset, FileId and the data that is present.
-func (p *body2) writeRequest(b *Body2) error {
+func parseWriteRequest(p body2) (Body2, error) {
+	var b Body2
 	var off uint16
 	if !p.r.ReadUint16(&off) || !p.r.ReadUint32(&b.Length) || !p.r.ReadUint64(&b.Offset) || !p.readFileID(&b.FileID) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	b.Data = p.partial(uint32(off), b.Length)
-	return nil
+	return b, nil
 }
 
-// writeResponse reads an SMB2 WRITE response ([MS-SMB2] 2.2.22): the
+// parseWriteResponse reads an SMB2 WRITE response ([MS-SMB2] 2.2.22): the
 // length written.
-func (p *body2) writeResponse(b *Body2) error {
+func parseWriteResponse(p body2) (Body2, error) {
+	var b Body2
 	if !p.r.Skip(2) || !p.r.ReadUint32(&b.Length) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }
 
-// lockRequest reads an SMB2 LOCK request ([MS-SMB2] 2.2.26): the lock
+// parseLockRequest reads an SMB2 LOCK request ([MS-SMB2] 2.2.26): the lock
 // count and FileId.
-func (p *body2) lockRequest(b *Body2) error {
+func parseLockRequest(p body2) (Body2, error) {
+	var b Body2
 	if !p.r.ReadUint16(&b.LockCount) || !p.r.Skip(4) || !p.readFileID(&b.FileID) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }

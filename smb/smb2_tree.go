@@ -1,25 +1,27 @@
 package smb
 
-// treeConnectRequest reads an SMB2 TREE_CONNECT request ([MS-SMB2] 2.2.9):
+// parseTreeConnectRequest reads an SMB2 TREE_CONNECT request ([MS-SMB2] 2.2.9):
 // the share path, \\server\share.
-func (p *body2) treeConnectRequest(b *Body2) error {
+func parseTreeConnectRequest(p body2) (Body2, error) {
+	var b Body2
 	var off, n uint16
 	if !p.r.Skip(2) || !p.r.ReadUint16(&off) || !p.r.ReadUint16(&n) {
-		return p.short()
+		return Body2{}, p.short()
 	}
 	path, err := p.buffer("path", uint32(off), uint32(n))
 	if err != nil {
-		return err
+		return Body2{}, err
 	}
 	b.Path = utf16String(path)
-	return nil
+	return b, nil
 }
 
-// treeConnectResponse reads an SMB2 TREE_CONNECT response ([MS-SMB2]
+// parseTreeConnectResponse reads an SMB2 TREE_CONNECT response ([MS-SMB2]
 // 2.2.10): the share type and flags.
-func (p *body2) treeConnectResponse(b *Body2) error {
+func parseTreeConnectResponse(p body2) (Body2, error) {
+	var b Body2
 	if !p.r.ReadUint8(&b.ShareType) || !p.r.Skip(1) || !p.r.ReadUint32(&b.ShareFlags) {
-		return p.short()
+		return Body2{}, p.short()
 	}
-	return nil
+	return b, nil
 }
