@@ -100,12 +100,14 @@ func parseBlock1(h Header1, cmd Command1, msg []byte, pos int) (b Body1, next Co
 	if cmd.isAndX() && k.wc >= 2 {
 		next, nextPos = k.readAndX()
 	}
+	parse := block1Parsers[cmd].request
 	if h.IsResponse() {
-		err = k.response(&b)
-	} else {
-		err = k.request(&b)
+		parse = block1Parsers[cmd].response
 	}
-	if err != nil {
+	if parse == nil {
+		return b, next, nextPos, nil
+	}
+	if b, err = parse(k, b); err != nil {
 		return b, next, 0, err
 	}
 	return b, next, nextPos, nil
@@ -155,53 +157,25 @@ func (k *block1) readAndX() (Command1, int) {
 	return Command1(c & 0xff), int(off)
 }
 
-// request decodes the words and bytes of a request block.
-func (k *block1) request(b *Body1) error {
-	switch k.cmd {
-	case SMB1Negotiate:
-		return k.negotiateRequest(b)
-	case SMB1SessionSetup:
-		return k.sessionSetupRequest(b)
-	case SMB1TreeConnect:
-		return k.treeConnectRequest(b)
-	case SMB1NTCreateAndX:
-		return k.ntCreateRequest(b)
-	case SMB1ReadAndX:
-		return k.readRequest(b)
-	case SMB1WriteAndX:
-		return k.writeRequest(b)
-	case SMB1Close:
-		k.closeRequest(b)
-	case SMB1Echo:
-		k.echoRequest(b)
-	case SMB1Trans, SMB1Trans2:
-		k.trans(b)
-	case SMB1NTTransact:
-		k.ntTransactRequest(b)
-	}
-	return nil
-}
-
-// response decodes the words and bytes of a response block (not an
-// error response, which parseBlock1 recognises first).
-func (k *block1) response(b *Body1) error {
-	switch k.cmd {
-	case SMB1Negotiate:
-		k.negotiateResponse(b)
-	case SMB1SessionSetup:
-		k.sessionSetupResponse(b)
-	case SMB1TreeConnect:
-		k.treeConnectResponse(b)
-	case SMB1NTCreateAndX:
-		k.ntCreateResponse(b)
-	case SMB1ReadAndX:
-		k.readResponse(b)
-	case SMB1WriteAndX:
-		k.writeResponse(b)
-	case SMB1Trans, SMB1Trans2:
-		k.trans(b)
-	}
-	return nil
+// block1Parsers holds the readers of each command's request and response
+// block, by command code. Each is given the block, with its words after
+// the AndX header, and the body with Command, WordCount and the -1
+// defaults set, and returns the body. A command without a reader is
+// decoded no further than its name.
+var block1Parsers = [256]struct {
+	request, response func(block1, Body1) (Body1, error)
+}{
+	SMB1Negotiate:    {parseNegotiateRequest1, parseNegotiateResponse1},
+	SMB1SessionSetup: {parseSessionSetupRequest1, parseSessionSetupResponse1},
+	SMB1TreeConnect:  {parseTreeConnectRequest1, parseTreeConnectResponse1},
+	SMB1NTCreateAndX: {parseNTCreateRequest1, parseNTCreateResponse1},
+	SMB1Close:        {parseCloseRequest1, nil},
+	SMB1ReadAndX:     {parseReadRequest1, parseReadResponse1},
+	SMB1WriteAndX:    {parseWriteRequest1, parseWriteResponse1},
+	SMB1Echo:         {parseEchoRequest1, nil},
+	SMB1Trans:        {parseTrans1, parseTrans1},
+	SMB1Trans2:       {parseTrans1, parseTrans1},
+	SMB1NTTransact:   {parseNTTransactRequest1, nil},
 }
 
 // what names the block in errors.
@@ -235,10 +209,11 @@ func (k *block1) clip(off, n int) []byte {
 	return k.msg[off : off+n]
 }
 
-// echoRequest reads an SMB1 ECHO request ([MS-CIFS] 2.2.4.39.1): the echo
-// count. The response only repeats the data.
-func (k *block1) echoRequest(b *Body1) {
+// parseEchoRequest1 reads an SMB1 ECHO request ([MS-CIFS] 2.2.4.39.1): the
+// echo count. The response only repeats the data.
+func parseEchoRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc >= 1 {
 		k.words.ReadUint16(&b.EchoCount)
 	}
+	return b, nil
 }

@@ -1,10 +1,10 @@
 package smb
 
-// ntCreateRequest reads an SMB1 NT_CREATE_ANDX request ([MS-CIFS]
+// parseNTCreateRequest1 reads an SMB1 NT_CREATE_ANDX request ([MS-CIFS]
 // 2.2.4.64.1): access, disposition and the file name.
-func (k *block1) ntCreateRequest(b *Body1) error {
+func parseNTCreateRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc < 24 {
-		return malformed(k.what(), "word count %d", k.wc)
+		return b, malformed(k.what(), "word count %d", k.wc)
 	}
 	w := &k.words
 	var nameLen uint16
@@ -16,24 +16,24 @@ func (k *block1) ntCreateRequest(b *Body1) error {
 	w.ReadUint32(&b.Disposition)
 	if !k.h.Unicode() {
 		b.FileName = k.str()
-		return nil
+		return b, nil
 	}
 	if k.bytesOff%2 == 1 {
 		k.bytes.Skip(1)
 	}
 	var name []byte
 	if !k.bytes.ReadBytes(&name, min(int(nameLen), k.bytes.Len())) {
-		return truncated(k.what()+" name", 0)
+		return b, truncated(k.what()+" name", 0)
 	}
 	b.FileName = utf16String(name)
-	return nil
+	return b, nil
 }
 
-// ntCreateResponse reads an SMB1 NT_CREATE_ANDX response ([MS-CIFS]
+// parseNTCreateResponse1 reads an SMB1 NT_CREATE_ANDX response ([MS-CIFS]
 // 2.2.4.64.2): the FID, the create action and the end of file.
-func (k *block1) ntCreateResponse(b *Body1) {
+func parseNTCreateResponse1(k block1, b Body1) (Body1, error) {
 	if k.wc < 34 {
-		return
+		return b, nil
 	}
 	w := &k.words
 	w.Skip(1) // OplockLevel
@@ -42,12 +42,14 @@ func (k *block1) ntCreateResponse(b *Body1) {
 	w.Skip(32 + 4 + 8) // four times, ExtFileAttributes, AllocationSize
 	w.ReadUint64(&b.EndOfFile)
 	b.HasFID = true
+	return b, nil
 }
 
-// closeRequest reads an SMB1 CLOSE request ([MS-CIFS] 2.2.4.5.1): the FID.
-func (k *block1) closeRequest(b *Body1) {
+// parseCloseRequest1 reads an SMB1 CLOSE request ([MS-CIFS] 2.2.4.5.1): the FID.
+func parseCloseRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc >= 1 {
 		k.words.ReadUint16(&b.FID)
 		b.HasFID = true
 	}
+	return b, nil
 }

@@ -1,10 +1,10 @@
 package smb
 
-// readRequest reads an SMB1 READ_ANDX request ([MS-CIFS] 2.2.4.42.1, 10
+// parseReadRequest1 reads an SMB1 READ_ANDX request ([MS-CIFS] 2.2.4.42.1, 10
 // or 12 words): FID, offset and length.
-func (k *block1) readRequest(b *Body1) error {
+func parseReadRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc != 10 && k.wc != 12 {
-		return malformed(k.what(), "word count %d", k.wc)
+		return b, malformed(k.what(), "word count %d", k.wc)
 	}
 	w := &k.words
 	var off, high, maxHigh uint32
@@ -24,14 +24,14 @@ func (k *block1) readRequest(b *Body1) error {
 	if maxHigh != 0xffffffff {
 		b.Length |= (maxHigh & 0xffff) << 16
 	}
-	return nil
+	return b, nil
 }
 
-// readResponse reads an SMB1 READ_ANDX response ([MS-CIFS] 2.2.4.42.2):
+// parseReadResponse1 reads an SMB1 READ_ANDX response ([MS-CIFS] 2.2.4.42.2):
 // the length read and the data that is present.
-func (k *block1) readResponse(b *Body1) {
+func parseReadResponse1(k block1, b Body1) (Body1, error) {
 	if k.wc < 12 {
-		return
+		return b, nil
 	}
 	w := &k.words
 	var n, off, high uint16
@@ -41,13 +41,14 @@ func (k *block1) readResponse(b *Body1) {
 	w.ReadUint16(&high)
 	b.Length = uint32(high)<<16 | uint32(n)
 	b.Data = k.clip(int(off), int(b.Length))
+	return b, nil
 }
 
-// writeRequest reads an SMB1 WRITE_ANDX request ([MS-CIFS] 2.2.4.43.1, 12
+// parseWriteRequest1 reads an SMB1 WRITE_ANDX request ([MS-CIFS] 2.2.4.43.1, 12
 // or 14 words): FID, offset, length and the data that is present.
-func (k *block1) writeRequest(b *Body1) error {
+func parseWriteRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc != 12 && k.wc != 14 {
-		return malformed(k.what(), "word count %d", k.wc)
+		return b, malformed(k.what(), "word count %d", k.wc)
 	}
 	w := &k.words
 	var off, high uint32
@@ -65,18 +66,19 @@ func (k *block1) writeRequest(b *Body1) error {
 	b.Offset = uint64(high)<<32 | uint64(off)
 	b.Length = uint32(nHigh)<<16 | uint32(n)
 	b.Data = k.clip(int(dataOff), int(b.Length))
-	return nil
+	return b, nil
 }
 
-// writeResponse reads an SMB1 WRITE_ANDX response ([MS-CIFS] 2.2.4.43.2):
+// parseWriteResponse1 reads an SMB1 WRITE_ANDX response ([MS-CIFS] 2.2.4.43.2):
 // the length written.
-func (k *block1) writeResponse(b *Body1) {
+func parseWriteResponse1(k block1, b Body1) (Body1, error) {
 	if k.wc < 6 {
-		return
+		return b, nil
 	}
 	var n, high uint16
 	k.words.ReadUint16(&n)
 	k.words.Skip(2) // Available
 	k.words.ReadUint16(&high)
 	b.Length = uint32(high)<<16 | uint32(n)
+	return b, nil
 }

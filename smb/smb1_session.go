@@ -1,11 +1,11 @@
 package smb
 
-// sessionSetupRequest reads an SMB1 SESSION_SETUP_ANDX request: with
+// parseSessionSetupRequest1 reads an SMB1 SESSION_SETUP_ANDX request: with
 // extended security ([MS-SMB] 2.2.4.6.1, 12 words) the security blob; in
 // the NT LM 0.12 (13 words) and LANMAN (10 words) forms ([MS-CIFS]
 // 2.2.4.53.1) the account and domain, skipping the passwords, which are
 // never decoded. Both give the native OS.
-func (k *block1) sessionSetupRequest(b *Body1) error {
+func parseSessionSetupRequest1(k block1, b Body1) (Body1, error) {
 	w := &k.words
 	switch k.wc {
 	case 12:
@@ -22,21 +22,21 @@ func (k *block1) sessionSetupRequest(b *Body1) error {
 			w.ReadUint16(&uniLen)
 		}
 		if !k.bytes.Skip(int(oemLen)) || !k.bytes.Skip(int(uniLen)) {
-			return truncated(k.what()+" passwords", 0)
+			return b, truncated(k.what()+" passwords", 0)
 		}
 		b.Account = k.str()
 		b.Domain = k.str()
 		b.NativeOS = k.str()
 	}
-	return nil
+	return b, nil
 }
 
-// sessionSetupResponse reads an SMB1 SESSION_SETUP_ANDX response
+// parseSessionSetupResponse1 reads an SMB1 SESSION_SETUP_ANDX response
 // ([MS-CIFS] 2.2.4.53.2; [MS-SMB] 2.2.4.6.2 with extended security, 4
 // words): the action, the security blob and the native OS.
-func (k *block1) sessionSetupResponse(b *Body1) {
+func parseSessionSetupResponse1(k block1, b Body1) (Body1, error) {
 	if k.wc < 3 {
-		return
+		return b, nil
 	}
 	k.words.ReadUint16(&b.Action)
 	if k.wc == 4 {
@@ -45,4 +45,5 @@ func (k *block1) sessionSetupResponse(b *Body1) {
 		k.bytes.ReadBytes(&b.SecurityBlob, int(n))
 	}
 	b.NativeOS = k.str()
+	return b, nil
 }

@@ -15,19 +15,20 @@ const (
 	getDFSReferral2 = 0x10 // TRANS2_GET_DFS_REFERRAL ([MS-CIFS] 2.2.6.16)
 )
 
-// trans reads an SMB1 TRANSACTION or TRANSACTION2 request or response
+// parseTrans1 reads an SMB1 TRANSACTION or TRANSACTION2 request or response
 // ([MS-CIFS] 2.2.4.33, 2.2.4.46): the setup words, the parameter and data
 // bytes, and for requests the transaction name (TRANS, with the RAP opcode
 // of \PIPE\LANMAN) or the file name in the parameters (TRANS2).
-func (k *block1) trans(b *Body1) {
-	if !k.transWords(b) || k.h.IsResponse() {
-		return
+func parseTrans1(k block1, b Body1) (Body1, error) {
+	if !k.transWords(&b) || k.h.IsResponse() {
+		return b, nil
 	}
 	if k.cmd == SMB1Trans {
-		k.transName(b)
-		return
+		k.transName(&b)
+		return b, nil
 	}
 	b.FileName = trans2FileName(b.SubCommand, b.Params, k.h.Unicode())
+	return b, nil
 }
 
 // transWords reads the counts and offsets of the parameter and data bytes
@@ -115,14 +116,15 @@ func trans2FileName(sub uint16, params []byte, unicode bool) string {
 
 // ntTransactRequest reads the function of an SMB1 NT_TRANSACT request
 // ([MS-CIFS] 2.2.4.62.1), at word 18.
-func (k *block1) ntTransactRequest(b *Body1) {
+func parseNTTransactRequest1(k block1, b Body1) (Body1, error) {
 	if k.wc < 19 {
-		return
+		return b, nil
 	}
 	var fn uint16
 	k.words.Skip(36)
 	k.words.ReadUint16(&fn)
 	b.SubCommand, b.HasSub = fn, true
+	return b, nil
 }
 
 // Trans2Name names a TRANS2 subcommand ([MS-CIFS] 2.2.6).

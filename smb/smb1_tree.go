@@ -1,21 +1,22 @@
 package smb
 
-// treeConnectRequest reads an SMB1 TREE_CONNECT_ANDX request ([MS-CIFS]
+// parseTreeConnectRequest1 reads an SMB1 TREE_CONNECT_ANDX request ([MS-CIFS]
 // 2.2.4.55.1): the share path and service, skipping the password.
-func (k *block1) treeConnectRequest(b *Body1) error {
+func parseTreeConnectRequest1(k block1, b Body1) (Body1, error) {
 	var pw uint16
 	k.words.Skip(2) // Flags
 	k.words.ReadUint16(&pw)
 	if !k.bytes.Skip(int(pw)) {
-		return truncated(k.what()+" password", 0)
+		return b, truncated(k.what()+" password", 0)
 	}
 	b.Path = k.str()
 	b.Service, _ = readOEMZ(&k.bytes)
-	return nil
+	return b, nil
 }
 
-// treeConnectResponse reads an SMB1 TREE_CONNECT_ANDX response ([MS-CIFS]
+// parseTreeConnectResponse1 reads an SMB1 TREE_CONNECT_ANDX response ([MS-CIFS]
 // 2.2.4.55.2): the service ("A:", "IPC", ...).
-func (k *block1) treeConnectResponse(b *Body1) {
+func parseTreeConnectResponse1(k block1, b Body1) (Body1, error) {
 	b.Service, _ = readOEMZ(&k.bytes)
+	return b, nil
 }

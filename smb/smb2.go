@@ -140,21 +140,21 @@ func ParseBody2(h Header2, msg []byte) (Body2, error) {
 // TREE_DISCONNECT, CANCEL and ECHO (StructureSize 4, Reserved 2), and the
 // responses whose fields after StructureSize are not used.
 var body2Parsers = [...]struct{ request, response func(body2) (Body2, error) }{
-	SMB2Negotiate:      {parseNegotiateRequest, parseNegotiateResponse},
-	SMB2SessionSetup:   {parseSessionSetupRequest, parseSessionSetupResponse},
-	SMB2TreeConnect:    {parseTreeConnectRequest, parseTreeConnectResponse},
-	SMB2Create:         {parseCreateRequest, parseCreateResponse},
-	SMB2Close:          {parseCloseRequest, nil},
-	SMB2Flush:          {parseCloseRequest, nil},
-	SMB2Read:           {parseReadRequest, parseReadResponse},
-	SMB2Write:          {parseWriteRequest, parseWriteResponse},
-	SMB2Lock:           {parseLockRequest, nil},
-	SMB2Ioctl:          {parseIoctlRequest, parseIoctlResponse},
-	SMB2QueryDirectory: {parseQueryDirectoryRequest, nil},
-	SMB2ChangeNotify:   {parseChangeNotifyRequest, nil},
-	SMB2QueryInfo:      {parseQueryInfoRequest, nil},
-	SMB2SetInfo:        {parseSetInfoRequest, nil},
-	SMB2OplockBreak:    {parseOplockBreak, parseOplockBreak},
+	SMB2Negotiate:      {parseNegotiateRequest2, parseNegotiateResponse2},
+	SMB2SessionSetup:   {parseSessionSetupRequest2, parseSessionSetupResponse2},
+	SMB2TreeConnect:    {parseTreeConnectRequest2, parseTreeConnectResponse2},
+	SMB2Create:         {parseCreateRequest2, parseCreateResponse2},
+	SMB2Close:          {parseCloseRequest2, nil},
+	SMB2Flush:          {parseCloseRequest2, nil},
+	SMB2Read:           {parseReadRequest2, parseReadResponse2},
+	SMB2Write:          {parseWriteRequest2, parseWriteResponse2},
+	SMB2Lock:           {parseLockRequest2, nil},
+	SMB2Ioctl:          {parseIoctlRequest2, parseIoctlResponse2},
+	SMB2QueryDirectory: {parseQueryDirectoryRequest2, nil},
+	SMB2ChangeNotify:   {parseChangeNotifyRequest2, nil},
+	SMB2QueryInfo:      {parseQueryInfoRequest2, nil},
+	SMB2SetInfo:        {parseSetInfoRequest2, nil},
+	SMB2OplockBreak:    {parseOplockBreak2, parseOplockBreak2},
 }
 
 // body2 is what the SMB2 body parsers share: the header that selects the
@@ -206,6 +206,16 @@ func (p *body2) buffer(name string, off, n uint32) ([]byte, error) {
 		}
 	}
 	return nil, malformed(p.what(), "%s %d+%d outside %d bytes", name, off, n, len(p.msg))
+}
+
+// utf16Buffer returns the UTF-16LE string in the buffer at off with n
+// bytes (see buffer).
+func (p *body2) utf16Buffer(name string, off, n uint16) (string, error) {
+	v, err := p.buffer(name, uint32(off), uint32(n))
+	if err != nil {
+		return "", err
+	}
+	return utf16String(v), nil
 }
 
 // partial returns the field at off with n bytes clipped to what is present:

@@ -15,9 +15,9 @@ func (f FileID) String() string { return fmt.Sprintf("%016x:%016x", f.Persistent
 // maxCreateContexts caps the names listed from one CREATE context chain.
 const maxCreateContexts = 32
 
-// parseCreateRequest reads an SMB2 CREATE request ([MS-SMB2] 2.2.13): access,
+// parseCreateRequest2 reads an SMB2 CREATE request ([MS-SMB2] 2.2.13): access,
 // disposition, options, the file name and the create context names.
-func parseCreateRequest(p body2) (Body2, error) {
+func parseCreateRequest2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var nameOff, nameLen uint16
@@ -29,20 +29,19 @@ func parseCreateRequest(p body2) (Body2, error) {
 		!r.ReadUint32(&ctxOff) || !r.ReadUint32(&ctxLen) {
 		return Body2{}, p.short()
 	}
-	name, err := p.buffer("name", uint32(nameOff), uint32(nameLen))
-	if err != nil {
+	var err error
+	if b.FileName, err = p.utf16Buffer("name", nameOff, nameLen); err != nil {
 		return Body2{}, err
 	}
-	b.FileName = utf16String(name)
 	if b.CreateContexts, err = p.createContexts(ctxOff, ctxLen); err != nil {
 		return Body2{}, err
 	}
 	return b, nil
 }
 
-// parseCreateResponse reads an SMB2 CREATE response ([MS-SMB2] 2.2.14): the
+// parseCreateResponse2 reads an SMB2 CREATE response ([MS-SMB2] 2.2.14): the
 // create action, end of file, the FileId and the create context names.
-func parseCreateResponse(p body2) (Body2, error) {
+func parseCreateResponse2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var ctxOff, ctxLen uint32
@@ -101,10 +100,10 @@ func createContextNames(base []byte) []string {
 	return out
 }
 
-// parseCloseRequest reads an SMB2 CLOSE request ([MS-SMB2] 2.2.15) or FLUSH
+// parseCloseRequest2 reads an SMB2 CLOSE request ([MS-SMB2] 2.2.15) or FLUSH
 // request (2.2.17), which share their layout: 2 bytes of flags or
 // reserved, 4 reserved, the FileId.
-func parseCloseRequest(p body2) (Body2, error) {
+func parseCloseRequest2(p body2) (Body2, error) {
 	var b Body2
 	if !p.r.Skip(2+4) || !p.readFileID(&b.FileID) {
 		return Body2{}, p.short()
@@ -112,10 +111,10 @@ func parseCloseRequest(p body2) (Body2, error) {
 	return b, nil
 }
 
-// parseOplockBreak reads an SMB2 OPLOCK_BREAK notification, acknowledgment or
+// parseOplockBreak2 reads an SMB2 OPLOCK_BREAK notification, acknowledgment or
 // response ([MS-SMB2] 2.2.23-2.2.25): the oplock level and FileId of the
 // oplock form (StructureSize 24); the lease forms only set Lease.
-func parseOplockBreak(p body2) (Body2, error) {
+func parseOplockBreak2(p body2) (Body2, error) {
 	var b Body2
 	if p.size != 24 {
 		b.Lease = true

@@ -9,22 +9,22 @@ const (
 	FSCTLValidateNegotiate = 0x00140204
 )
 
-// parseIoctlRequest reads an SMB2 IOCTL request ([MS-SMB2] 2.2.31): the
+// parseIoctlRequest2 reads an SMB2 IOCTL request ([MS-SMB2] 2.2.31): the
 // control code, FileId and the input that is present. The request's output
 // buffer is empty by definition and is not kept.
-func parseIoctlRequest(p body2) (Body2, error) {
-	b, err := parseIoctl(p)
+func parseIoctlRequest2(p body2) (Body2, error) {
+	b, err := parseIoctl2(p)
 	b.Output = nil
 	return b, err
 }
 
-// parseIoctlResponse reads an SMB2 IOCTL response ([MS-SMB2] 2.2.32): the
+// parseIoctlResponse2 reads an SMB2 IOCTL response ([MS-SMB2] 2.2.32): the
 // control code, FileId, and the input and output that are present.
-func parseIoctlResponse(p body2) (Body2, error) { return parseIoctl(p) }
+func parseIoctlResponse2(p body2) (Body2, error) { return parseIoctl2(p) }
 
-// parseIoctl reads the fields the IOCTL request and response share; the
+// parseIoctl2 reads the fields the IOCTL request and response share; the
 // request has MaxInputResponse between the input and the output fields.
-func parseIoctl(p body2) (Body2, error) {
+func parseIoctl2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var inOff, inLen, outOff, outLen uint32

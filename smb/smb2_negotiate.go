@@ -38,9 +38,9 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(0x%04x)", uint16(d))
 }
 
-// parseNegotiateRequest reads an SMB2 NEGOTIATE request ([MS-SMB2] 2.2.3): the
+// parseNegotiateRequest2 reads an SMB2 NEGOTIATE request ([MS-SMB2] 2.2.3): the
 // dialects and, when 3.1.1 is offered, the negotiate context types.
-func parseNegotiateRequest(p body2) (Body2, error) {
+func parseNegotiateRequest2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var count, ctxCount uint16
@@ -64,10 +64,10 @@ func parseNegotiateRequest(p body2) (Body2, error) {
 	return b, nil
 }
 
-// parseNegotiateResponse reads an SMB2 NEGOTIATE response ([MS-SMB2] 2.2.4):
+// parseNegotiateResponse2 reads an SMB2 NEGOTIATE response ([MS-SMB2] 2.2.4):
 // the chosen dialect, capabilities, sizes, security buffer and, for 3.1.1,
 // the negotiate context types.
-func parseNegotiateResponse(p body2) (Body2, error) {
+func parseNegotiateResponse2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var d, ctxCount, secOff, secLen uint16

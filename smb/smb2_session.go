@@ -1,8 +1,8 @@
 package smb
 
-// parseSessionSetupRequest reads an SMB2 SESSION_SETUP request ([MS-SMB2]
+// parseSessionSetupRequest2 reads an SMB2 SESSION_SETUP request ([MS-SMB2]
 // 2.2.5): the capabilities and the security buffer (SPNEGO/NTLMSSP).
-func parseSessionSetupRequest(p body2) (Body2, error) {
+func parseSessionSetupRequest2(p body2) (Body2, error) {
 	var b Body2
 	r := &p.r
 	var off, n uint16
@@ -17,9 +17,9 @@ func parseSessionSetupRequest(p body2) (Body2, error) {
 	return b, nil
 }
 
-// parseSessionSetupResponse reads an SMB2 SESSION_SETUP response ([MS-SMB2]
+// parseSessionSetupResponse2 reads an SMB2 SESSION_SETUP response ([MS-SMB2]
 // 2.2.6): the session flags and the security buffer.
-func parseSessionSetupResponse(p body2) (Body2, error) {
+func parseSessionSetupResponse2(p body2) (Body2, error) {
 	var b Body2
 	var off, n uint16
 	if !p.r.ReadUint16(&b.SessionFlags) || !p.r.ReadUint16(&off) || !p.r.ReadUint16(&n) {

@@ -1,24 +1,23 @@
 package smb
 
-// parseTreeConnectRequest reads an SMB2 TREE_CONNECT request ([MS-SMB2] 2.2.9):
+// parseTreeConnectRequest2 reads an SMB2 TREE_CONNECT request ([MS-SMB2] 2.2.9):
 // the share path, \\server\share.
-func parseTreeConnectRequest(p body2) (Body2, error) {
+func parseTreeConnectRequest2(p body2) (Body2, error) {
 	var b Body2
 	var off, n uint16
 	if !p.r.Skip(2) || !p.r.ReadUint16(&off) || !p.r.ReadUint16(&n) {
 		return Body2{}, p.short()
 	}
-	path, err := p.buffer("path", uint32(off), uint32(n))
-	if err != nil {
+	var err error
+	if b.Path, err = p.utf16Buffer("path", off, n); err != nil {
 		return Body2{}, err
 	}
-	b.Path = utf16String(path)
 	return b, nil
 }
 
-// parseTreeConnectResponse reads an SMB2 TREE_CONNECT response ([MS-SMB2]
+// parseTreeConnectResponse2 reads an SMB2 TREE_CONNECT response ([MS-SMB2]
 // 2.2.10): the share type and flags.
-func parseTreeConnectResponse(p body2) (Body2, error) {
+func parseTreeConnectResponse2(p body2) (Body2, error) {
 	var b Body2
 	if !p.r.ReadUint8(&b.ShareType) || !p.r.Skip(1) || !p.r.ReadUint32(&b.ShareFlags) {
 		return Body2{}, p.short()
