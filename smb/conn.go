@@ -383,68 +383,55 @@ func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stNam
 	if failed {
 		cs.errors++
 	}
-	if req != nil {
-		lat := sub(info.end.Time, req.start.Time)
-		if lat < 0 {
-			lat = 0
-		}
-		if !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipeName != "" && req.op == opRead) {
-			cs.add(lat, c.serverTime(req, info), info.start.Frame, c.lim.MaxLatencySamples)
-		}
+	if req != nil && !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipeName != "" && req.op == opRead) {
+		lat := max(sub(info.end.Time, req.start.Time), 0)
+		cs.add(lat, c.serverTime(req, info), info.start.Frame, c.lim.MaxLatencySamples)
 	}
 	if !failed {
 		return
 	}
 	c.countError(cmd, stName)
-	if cmd == "SESSION_SETUP" || cmd == "SESSION_SETUP_ANDX" {
-		if st == StatusMoreProcessingRequired {
-			return
+	switch {
+	case cmd == "SESSION_SETUP" || cmd == "SESSION_SETUP_ANDX":
+		if st != StatusMoreProcessingRequired {
+			c.authFailed(req, cmd, stName, info)
 		}
-		ev := map[string]any{"status": stName, "command": cmd}
-		who := ""
-		if req != nil && req.ntlm != nil {
-			ev["user"], ev["domain"] = req.ntlm.User, req.ntlm.Domain
-			if req.ntlm.Workstation != "" {
-				ev["workstation"] = req.ntlm.Workstation
-			}
-			who = fmt.Sprintf(" for %s\\%s", req.ntlm.Domain, req.ntlm.User)
-			if req.ntlm.Workstation != "" {
-				who += " from " + req.ntlm.Workstation
-			}
-		}
-		if req != nil {
-			ev["request_frame"] = req.start.Frame
-		}
-		c.stats.AuthFailures++
-		c.ctx.Event(health.Event{Kind: health.SMBAuthFailed, Severity: health.Error, Time: info.start.Time, Frame: info.start.Frame,
-			Message: fmt.Sprintf("SMB session setup failed%s: %s", who, stName), Evidence: ev})
-		return
+	case !benign(cmd, st):
+		c.statusEvent(req, cmd, st, stName, info)
 	}
-	if benign(cmd, st) {
-		return
+}
+
+// authFailed emits smb.auth_failed for a failed session setup, naming the
+// user of its NTLMSSP AUTHENTICATE when known.
+func (c *Conn) authFailed(req *request, cmd, stName string, info pduInfo) {
+	ev := map[string]any{"status": stName, "command": cmd}
+	who := ""
+	if req != nil && req.ntlm != nil {
+		ev["user"], ev["domain"] = req.ntlm.User, req.ntlm.Domain
+		if req.ntlm.Workstation != "" {
+			ev["workstation"] = req.ntlm.Workstation
+		}
+		who = fmt.Sprintf(" for %s\\%s", req.ntlm.Domain, req.ntlm.User)
+		if req.ntlm.Workstation != "" {
+			who += " from " + req.ntlm.Workstation
+		}
 	}
+	if req != nil {
+		ev["request_frame"] = req.start.Frame
+	}
+	c.stats.AuthFailures++
+	c.ctx.Event(health.Event{Kind: health.SMBAuthFailed, Severity: health.Error, Time: info.start.Time, Frame: info.start.Frame,
+		Message: fmt.Sprintf("SMB session setup failed%s: %s", who, stName), Evidence: ev})
+}
+
+// statusEvent emits smb.error_status for a response with an error or
+// warning status, naming the file or share of its request when known.
+func (c *Conn) statusEvent(req *request, cmd string, st Status, stName string, info pduInfo) {
 	ev := map[string]any{"status": stName, "command": cmd}
 	what := cmd
 	if req != nil {
 		ev["request_frame"] = req.start.Frame
-		if req.name != "" {
-			ev["file"] = req.name
-			what += " " + req.name
-		} else if req.path != "" {
-			ev["share"] = req.path
-			what += " " + req.path
-		} else if req.hasFile {
-			if f := c.files[req.fkey]; f != nil && f.stats.Name != "" {
-				ev["file"] = f.stats.Name
-				what += " " + f.stats.Name
-			}
-		}
-		if req.tree != "" {
-			ev["share"] = req.tree
-			if req.path == "" {
-				what += " on " + req.tree
-			}
-		}
+		what += c.statusObject(req, ev)
 	}
 	sev := health.Notice
 	if st.IsError() {
@@ -455,6 +442,31 @@ func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stNam
 		msg += fmt.Sprintf(" (request in frame %d)", req.start.Frame)
 	}
 	c.errorEvent(info.start, sev, msg, ev)
+}
+
+// statusObject adds the file and share of a failed request to the event
+// evidence ev and returns them as they follow the command in the message.
+func (c *Conn) statusObject(req *request, ev map[string]any) string {
+	what := ""
+	if req.name != "" {
+		ev["file"] = req.name
+		what += " " + req.name
+	} else if req.path != "" {
+		ev["share"] = req.path
+		what += " " + req.path
+	} else if req.hasFile {
+		if f := c.files[req.fkey]; f != nil && f.stats.Name != "" {
+			ev["file"] = f.stats.Name
+			what += " " + f.stats.Name
+		}
+	}
+	if req.tree != "" {
+		ev["share"] = req.tree
+		if req.path == "" {
+			what += " on " + req.tree
+		}
+	}
+	return what
 }
 
 // maxCommandNames caps the per-command statistics (SMB2 has 19 commands,

@@ -1,8 +1,6 @@
 package smb
 
 import (
-	"fmt"
-
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -27,6 +25,8 @@ func (c *Conn) smb1PDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 	}
 }
 
+// smb1Fields starts the message fields of block i of an SMB1 message with
+// those of its header.
 func (c *Conn) smb1Fields(h Header1, b Body1, i int) map[string]any {
 	f := map[string]any{"cmd": b.Command.String(), "is_response": h.IsResponse(), "msg_id": uint64(h.MID),
 		"tid": h.TID, "uid": h.UID, "pid": h.PID}
@@ -36,213 +36,250 @@ func (c *Conn) smb1Fields(h Header1, b Body1, i int) map[string]any {
 	return f
 }
 
+// smb1Request records the requests of an SMB1 AndX chain and keeps the
+// chain pending under the first one, unless it is an NT_CANCEL.
 func (c *Conn) smb1Request(h Header1, blocks []Body1, info pduInfo) {
-	var main *request
 	var chain []*request
 	for i, b := range blocks {
-		cmd := b.Command.String()
-		c.cmd(cmd).requests++
-		req := &request{v1: true, cmd: cmd, cmd1: b.Command, start: info.start, treeKey: treeKey{v1: true, id: uint32(h.TID)}}
-		if t := c.trees[req.treeKey]; t != nil {
-			req.tree = t.path
-		}
-		var f map[string]any
-		if c.want() {
-			f = c.smb1Fields(h, b, i)
-		}
-		var fl *file
-		if b.HasFID && b.Command != SMB1NTCreateAndX {
-			req.fkey = fileKey{v1: true, id: FileID{Volatile: uint64(b.FID)}}
-			req.hasFile = true
-			fl = c.files[req.fkey]
-			if fl != nil {
-				req.name, req.pipeName = fl.stats.Name, fl.pipeName
-			}
-		}
-		switch b.Command {
-		case SMB1Negotiate:
-			c.stats.Dialects = append([]string(nil), b.Dialects...)
-			if f != nil {
-				f["dialect"] = b.Dialects
-			}
-		case SMB1SessionSetup:
-			c.securityBlob(req, b.SecurityBlob, f)
-			if len(b.SecurityBlob) == 0 && (b.Account != "" || b.Domain != "") {
-				req.ntlm = &NTLM{Type: NTLMAuthenticate, User: b.Account, Domain: b.Domain}
-				c.stats.User, c.stats.Domain = b.Account, b.Domain
-				if f != nil {
-					f["ntlm_user"], f["ntlm_domain"] = b.Account, b.Domain
-				}
-			}
-			if f != nil && b.NativeOS != "" {
-				f["native_os"] = b.NativeOS
-			}
-		case SMB1TreeConnect:
-			req.path = b.Path
-			if f != nil {
-				f["tree"], f["service"] = b.Path, b.Service
-			}
-		case SMB1NTCreateAndX:
-			req.name = b.FileName
-			if f != nil {
-				f["filename"] = b.FileName
-				f["disposition"] = b.Disposition
-				f["access"] = fmt.Sprintf("0x%08x", b.DesiredAccess)
-			}
-		case SMB1ReadAndX:
-			req.op, req.length = opRead, b.Length
-			fl = c.adopt(fl, req, info)
-			c.ioIssue(fl, opRead, b.Length, info.start)
-		case SMB1WriteAndX:
-			req.op, req.length = opWrite, b.Length
-			if !info.partial {
-				c.pipeFeed(fl, tcpstate.ClientToServer, b.Data, info.start)
-			}
-			fl = c.adopt(fl, req, info)
-			c.ioIssue(fl, opWrite, b.Length, info.start)
-		case SMB1Trans:
-			if b.HasSub && b.SubCommand == 0x26 && fl != nil { // TransactNmPipe ([MS-CIFS] 2.2.5.6)
-				req.transPipe = true
-				c.pipeFeed(fl, tcpstate.ClientToServer, b.TransData, info.start)
-			}
-			if f != nil {
-				f["trans_name"] = b.TransName
-				if b.HasSub {
-					f["subcommand"] = b.SubCommand
-				}
-				if b.RAPOpcode >= 0 {
-					f["rap"] = RAPName(b.RAPOpcode)
-				}
-			}
-		case SMB1Trans2:
-			req.sub = b.SubCommand
-			if f != nil && b.HasSub {
-				f["subcommand"] = Trans2Name(b.SubCommand)
-			}
-			if f != nil && b.FileName != "" {
-				f["filename"] = b.FileName
-			}
-		case SMB1NTTransact:
-			if f != nil && b.HasSub {
-				f["subcommand"] = b.SubCommand
-			}
-		case SMB1Echo:
-			if f != nil {
-				f["echo_count"] = b.EchoCount
-			}
-		}
-		if f != nil {
-			c.fileFields(req, f)
-			if req.op != opNone {
-				f["offset"], f["length"] = b.Offset, b.Length
-			}
-			if b.HasFID {
-				f["fid"] = b.FID
-			}
-			c.message("smb", info, f)
-		}
-		if main == nil {
-			main = req
-		}
-		chain = append(chain, req)
+		chain = append(chain, c.request1Block(h, b, i, info))
 	}
-	if main == nil || blocks[0].Command == SMB1NTCancel {
+	if len(chain) == 0 || blocks[0].Command == SMB1NTCancel {
 		return
 	}
+	main := chain[0]
 	main.chain1 = chain
 	c.addPending(reqKey{v1: true, pid: h.PID, id: uint64(h.MID)}, main)
 }
 
+// request1Block records block i of an SMB1 request and emits its message.
+func (c *Conn) request1Block(h Header1, b Body1, i int, info pduInfo) *request {
+	cmd := b.Command.String()
+	c.cmd(cmd).requests++
+	req, fl := c.newRequest1(h, b, cmd, info)
+	var f map[string]any
+	if c.want() {
+		f = c.smb1Fields(h, b, i)
+	}
+	c.request1(req, fl, b, info, f)
+	if f != nil {
+		c.requestFields(req, f, b.Offset, b.Length)
+		if b.HasFID {
+			f["fid"] = b.FID
+		}
+		c.message("smb", info, f)
+	}
+	return req
+}
+
+// newRequest1 starts the record of an SMB1 request block: its tree and, for
+// a request on an open file, the file and its state (nil when untracked).
+func (c *Conn) newRequest1(h Header1, b Body1, cmd string, info pduInfo) (*request, *file) {
+	req := &request{v1: true, cmd: cmd, cmd1: b.Command, start: info.start, treeKey: treeKey{v1: true, id: uint32(h.TID)}}
+	if t := c.trees[req.treeKey]; t != nil {
+		req.tree = t.path
+	}
+	if !b.HasFID || b.Command == SMB1NTCreateAndX {
+		return req, nil
+	}
+	req.fkey = fileKey{v1: true, id: FileID{Volatile: uint64(b.FID)}}
+	req.hasFile = true
+	fl := c.files[req.fkey]
+	if fl != nil {
+		req.name, req.pipeName = fl.stats.Name, fl.pipeName
+	}
+	return req, fl
+}
+
+// request1 applies an SMB1 request block to the connection state and the
+// message fields.
+func (c *Conn) request1(req *request, fl *file, b Body1, info pduInfo, f map[string]any) {
+	switch b.Command {
+	case SMB1Negotiate:
+		c.stats.Dialects = append([]string(nil), b.Dialects...)
+		if f != nil {
+			f["dialect"] = b.Dialects
+		}
+	case SMB1SessionSetup:
+		c.sessionSetupRequest1(req, b, f)
+	case SMB1TreeConnect:
+		req.path = b.Path
+		if f != nil {
+			f["tree"], f["service"] = b.Path, b.Service
+		}
+	case SMB1NTCreateAndX:
+		req.name = b.FileName
+		if f != nil {
+			createFields(f, b.FileName, b.Disposition, b.DesiredAccess)
+		}
+	case SMB1ReadAndX:
+		c.issueIO(req, fl, opRead, b.Length, nil, info)
+	case SMB1WriteAndX:
+		c.issueIO(req, fl, opWrite, b.Length, b.Data, info)
+	case SMB1Trans:
+		c.transRequest1(req, fl, b, info, f)
+	case SMB1Trans2:
+		req.sub = b.SubCommand
+		if f != nil && b.HasSub {
+			f["subcommand"] = Trans2Name(b.SubCommand)
+		}
+		if f != nil && b.FileName != "" {
+			f["filename"] = b.FileName
+		}
+	case SMB1NTTransact:
+		if f != nil && b.HasSub {
+			f["subcommand"] = b.SubCommand
+		}
+	case SMB1Echo:
+		if f != nil {
+			f["echo_count"] = b.EchoCount
+		}
+	}
+}
+
+// sessionSetupRequest1 records the user of an SMB1 SESSION_SETUP_ANDX: from
+// the NTLMSSP token with extended security, or from the account and domain
+// fields without it.
+func (c *Conn) sessionSetupRequest1(req *request, b Body1, f map[string]any) {
+	c.securityBlob(req, b.SecurityBlob, f)
+	if len(b.SecurityBlob) == 0 && (b.Account != "" || b.Domain != "") {
+		req.ntlm = &NTLM{Type: NTLMAuthenticate, User: b.Account, Domain: b.Domain}
+		c.stats.User, c.stats.Domain = b.Account, b.Domain
+		if f != nil {
+			f["ntlm_user"], f["ntlm_domain"] = b.Account, b.Domain
+		}
+	}
+	if f != nil && b.NativeOS != "" {
+		f["native_os"] = b.NativeOS
+	}
+}
+
+// transRequest1 hands the data of a TransactNmPipe ([MS-CIFS] 2.2.5.6) to
+// the pipe handler and names the transaction.
+func (c *Conn) transRequest1(req *request, fl *file, b Body1, info pduInfo, f map[string]any) {
+	if b.HasSub && b.SubCommand == transactNmPipe1 && fl != nil {
+		req.transPipe = true
+		c.pipeFeed(fl, tcpstate.ClientToServer, b.TransData, info.start)
+	}
+	if f == nil {
+		return
+	}
+	f["trans_name"] = b.TransName
+	if b.HasSub {
+		f["subcommand"] = b.SubCommand
+	}
+	if b.RAPOpcode >= 0 {
+		f["rap"] = RAPName(b.RAPOpcode)
+	}
+}
+
+// smb1Response pairs an SMB1 response with its request chain and applies
+// each block.
 func (c *Conn) smb1Response(h Header1, blocks []Body1, info pduInfo) {
 	main := c.takePending(reqKey{v1: true, pid: h.PID, id: uint64(h.MID)}, false)
 	failed := h.Failed() && h.Status != StatusMoreProcessingRequired
-	stName := h.StatusName()
 	for i, b := range blocks {
-		var req *request
-		if main != nil && i < len(main.chain1) && main.chain1[i].cmd1 == b.Command {
-			req = main.chain1[i]
+		c.response1Block(h, main, b, i, failed, info)
+	}
+}
+
+// response1Block applies block i of an SMB1 response and emits its message.
+// main is the first request of the chain (nil when it was not seen); the
+// block's own request is the chain's request i when the commands agree.
+func (c *Conn) response1Block(h Header1, main *request, b Body1, i int, failed bool, info pduInfo) {
+	var req *request
+	if main != nil && i < len(main.chain1) && main.chain1[i].cmd1 == b.Command {
+		req = main.chain1[i]
+	}
+	cmd := b.Command.String()
+	stName := h.StatusName()
+	var f map[string]any
+	if c.want() {
+		f = c.smb1Fields(h, b, i)
+		statusFields(f, stName, h.Status)
+		if req != nil {
+			c.answerFields(req, info, f)
 		}
-		cmd := b.Command.String()
-		var f map[string]any
-		if c.want() {
-			f = c.smb1Fields(h, b, i)
-			f["status"] = stName
-			f["status_code"] = fmt.Sprintf("0x%08x", uint32(h.Status))
-			if req != nil {
-				f["request_frame"] = req.start.Frame
-				f["latency_ms"] = msf(info.end.Time.Sub(req.start.Time))
-				c.fileFields(req, f)
-			}
+	}
+	if i == 0 || req != nil {
+		c.response(req, c.cmd(cmd), cmd, h.Status, stName, failed && i == 0, info, uint64(h.UID))
+	}
+	c.response1(h, main, req, b, failed, info, f)
+	if f != nil {
+		c.message("smb", info, f)
+	}
+}
+
+// response1 applies an SMB1 response block to the connection state and the
+// message fields.
+func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, info pduInfo, f map[string]any) {
+	switch b.Command {
+	case SMB1Negotiate:
+		c.negotiateResponse1(main, b, f)
+	case SMB1SessionSetup:
+		c.securityBlob(nil, b.SecurityBlob, f)
+	case SMB1TreeConnect:
+		if !failed && req != nil {
+			c.addTree(treeKey{v1: true, id: uint32(h.TID)}, &tree{path: req.path, pipe: b.Service == "IPC" || isIPC(req.path)})
 		}
-		if i == 0 || req != nil {
-			c.response(req, c.cmd(cmd), cmd, h.Status, stName, failed && i == 0, info, uint64(h.UID))
+		if f != nil && b.Service != "" {
+			f["service"] = b.Service
 		}
-		switch b.Command {
-		case SMB1Negotiate:
-			if main != nil && b.DialectIndex >= 0 && b.DialectIndex < len(c.stats.Dialects) {
-				c.stats.Dialect = c.stats.Dialects[b.DialectIndex]
-				if f != nil {
-					f["dialect"] = c.stats.Dialect
-				}
-			}
-			if f != nil && b.DialectIndex >= 0 {
-				f["dialect_index"] = b.DialectIndex
-			}
-		case SMB1SessionSetup:
-			c.securityBlob(nil, b.SecurityBlob, f)
-		case SMB1TreeConnect:
-			if !failed && req != nil {
-				c.addTree(treeKey{v1: true, id: uint32(h.TID)}, &tree{path: req.path, pipe: b.Service == "IPC" || isIPC(req.path)})
-			}
-			if f != nil && b.Service != "" {
-				f["service"] = b.Service
-			}
-		case SMB1TreeDisconnect:
-			if req != nil {
-				delete(c.trees, req.treeKey)
-			}
-		case SMB1NTCreateAndX:
-			if !failed && b.HasFID && req != nil {
-				k := fileKey{v1: true, id: FileID{Volatile: uint64(b.FID)}}
-				c.openFile(k, req, info)
-				if f != nil {
-					f["fid"] = b.FID
-					f["create_action"] = b.Disposition
-				}
-			}
-		case SMB1Close:
-			if !failed && req != nil && req.hasFile {
-				c.closeFile(req.fkey, info.start, tcpstate.CloseFIN)
-			}
-		case SMB1ReadAndX:
-			if req != nil && req.op == opRead {
-				fl := c.files[req.fkey]
-				if !failed && !info.partial {
-					c.pipeFeed(fl, tcpstate.ServerToClient, b.Data, info.start)
-				}
-				c.ioDone(fl, req, uint64(b.Length), failed, info.end)
-			}
-			if f != nil {
-				f["length"] = b.Length
-			}
-		case SMB1WriteAndX:
-			if req != nil && req.op == opWrite {
-				c.ioDone(c.files[req.fkey], req, uint64(b.Length), failed, info.end)
-			}
-			if f != nil {
-				f["length"] = b.Length
-			}
-		case SMB1Trans:
-			if req != nil && req.transPipe && !failed {
-				c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.TransData, info.start)
-			}
-		case SMB1Trans2:
-			if f != nil && req != nil {
-				f["subcommand"] = Trans2Name(req.sub)
-			}
+	case SMB1TreeDisconnect:
+		c.treeDisconnected(req)
+	case SMB1NTCreateAndX:
+		if !failed && b.HasFID && req != nil {
+			c.ntCreateResponse1(req, b, info, f)
 		}
+	case SMB1Close:
+		if !failed {
+			c.fileClosed(req, info)
+		}
+	case SMB1ReadAndX, SMB1WriteAndX:
+		c.ioResponse1(req, b, failed, info, f)
+	case SMB1Trans:
+		if req != nil && req.transPipe && !failed {
+			c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.TransData, info.start)
+		}
+	case SMB1Trans2:
+		if f != nil && req != nil {
+			f["subcommand"] = Trans2Name(req.sub)
+		}
+	}
+}
+
+// negotiateResponse1 records the dialect the server chose from those the
+// client offered ([MS-CIFS] 2.2.4.52.2).
+func (c *Conn) negotiateResponse1(main *request, b Body1, f map[string]any) {
+	if main != nil && b.DialectIndex >= 0 && b.DialectIndex < len(c.stats.Dialects) {
+		c.stats.Dialect = c.stats.Dialects[b.DialectIndex]
 		if f != nil {
-			c.message("smb", info, f)
+			f["dialect"] = c.stats.Dialect
 		}
+	}
+	if f != nil && b.DialectIndex >= 0 {
+		f["dialect_index"] = b.DialectIndex
+	}
+}
+
+// ntCreateResponse1 starts tracking the file an NT_CREATE_ANDX opened
+// ([MS-CIFS] 2.2.4.64.2).
+func (c *Conn) ntCreateResponse1(req *request, b Body1, info pduInfo, f map[string]any) {
+	c.openFile(fileKey{v1: true, id: FileID{Volatile: uint64(b.FID)}}, req, info)
+	if f != nil {
+		f["fid"] = b.FID
+		f["create_action"] = b.Disposition
+	}
+}
+
+// ioResponse1 completes a READ_ANDX or WRITE_ANDX ([MS-CIFS] 2.2.4.42.2,
+// 2.2.4.43.2).
+func (c *Conn) ioResponse1(req *request, b Body1, failed bool, info pduInfo, f map[string]any) {
+	if b.Command == SMB1ReadAndX {
+		c.completeIO(req, opRead, uint64(b.Length), failed, b.Data, info)
+	} else {
+		c.completeIO(req, opWrite, uint64(b.Length), failed, nil, info)
+	}
+	if f != nil {
+		f["length"] = b.Length
 	}
 }

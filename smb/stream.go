@@ -110,114 +110,191 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	}
 	h := &c.half[dir]
 	for len(data) > 0 {
-		if h.dead {
+		switch {
+		case h.dead:
 			h.ignore += int64(len(data))
 			return
-		}
-		if h.resync {
+		case h.resync:
 			data = c.resyncScan(dir, data, at)
-			continue
+		case h.skip > 0:
+			data = c.skipBody(dir, data, at)
+		default:
+			data = c.frame(dir, data, at)
 		}
-		if h.skip > 0 {
-			h.touch(at)
-			n := min(h.skip, len(data))
-			h.skip -= n
-			data = data[n:]
-			if h.skip == 0 {
-				c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt, partial: true})
-				h.buf, h.need = h.buf[:0], 0
-			}
-			continue
-		}
-		if len(h.buf) == 0 {
-			// Fast path: a whole PDU at the front of data needs no copy.
-			if len(data) >= NBSSHeaderLen {
-				_, n, err := ParseNBSSHeader(data)
-				if err == nil && n+NBSSHeaderLen <= c.lim.MaxBuffered && n+NBSSHeaderLen <= len(data) &&
-					(data[0] != byte(NBSSMessage) || n < 4 || smbMagic(data[NBSSHeaderLen:])) {
-					total := n + NBSSHeaderLen
-					h.begin(at)
-					c.finishPDU(dir, data[:total], pduInfo{start: at, end: at})
-					data = data[total:]
-					continue
-				}
-			}
-			h.begin(at)
-			h.acquire()
-		} else {
-			h.touch(at)
-		}
-		if h.need == 0 {
-			take := min(NBSSHeaderLen-len(h.buf), len(data))
-			h.buf = append(h.buf, data[:take]...)
-			data = data[take:]
-			if len(h.buf) < NBSSHeaderLen {
-				continue
-			}
-			_, n, err := ParseNBSSHeader(h.buf)
-			if err == nil && n+NBSSHeaderLen > c.lim.MaxPDU {
-				err = malformed("nbss header", "length %d exceeds limit %d", n, c.lim.MaxPDU)
-			}
-			if err != nil {
-				c.malformed(dir, h.start, err)
-				h.buf = h.buf[:0]
-				c.startResync(dir)
-				continue
-			}
-			h.need = n + NBSSHeaderLen
-		}
-		if h.need >= NBSSHeaderLen+4 && len(h.buf) < NBSSHeaderLen+4 && h.buf[0] == byte(NBSSMessage) {
-			// Check the SMB protocol id before waiting for a long body.
-			take := min(NBSSHeaderLen+4-len(h.buf), len(data))
-			h.buf = append(h.buf, data[:take]...)
-			data = data[take:]
-			if len(h.buf) < NBSSHeaderLen+4 {
-				continue
-			}
-			if !smbMagic(h.buf[NBSSHeaderLen:]) {
-				c.malformed(dir, h.start, malformed("smb message", "protocol id %x", h.buf[NBSSHeaderLen:NBSSHeaderLen+4]))
-				h.need = 0
-				c.startResync(dir)
-				continue
-			}
-		}
-		want := h.need
-		if want > c.lim.MaxBuffered || h.lazy {
-			want = c.lim.HeadBytes
-		} else if want > c.lim.HeadBytes && !h.probed {
-			want = c.lim.HeadBytes // the head decides whether the rest is copied (headOnly)
-		}
-		take := min(want-len(h.buf), len(data))
-		if len(h.buf)+take < want && cap(h.buf) < want {
-			// The PDU spans deliveries: size the buffer once for all of it
-			// rather than letting append grow it step by step.
-			nb := make([]byte, len(h.buf), want)
-			copy(nb, h.buf)
-			h.buf = nb
-		}
-		h.buf = append(h.buf, data[:take]...)
-		data = data[take:]
-		if len(h.buf) < want {
-			continue
-		}
-		if h.need > want {
-			if !h.probed && h.need <= c.lim.MaxBuffered {
-				h.probed = true
-				if !c.headOnly(h.buf) {
-					continue // buffer the whole PDU
-				}
-				h.lazy = true
-			}
-			h.skip = h.need - want
-			continue
-		}
-		c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt})
-		h.buf, h.need = h.buf[:0], 0
 	}
 	if len(h.buf) == 0 && cap(h.buf) > 2*c.lim.MaxBuffered {
 		h.buf = nil // do not keep a large buffer alive between PDUs (a pending one is in use)
 	}
 	h.release(2 * c.lim.MaxBuffered)
+}
+
+// skipBody discards the part of data that belongs to the rest of a PDU
+// whose head alone is kept, and decodes the PDU (as partial) once its last
+// byte has gone by. It returns the bytes after those discarded.
+func (c *Conn) skipBody(dir tcpstate.Dir, data []byte, at tcpstate.Position) []byte {
+	h := &c.half[dir]
+	h.touch(at)
+	n := min(h.skip, len(data))
+	h.skip -= n
+	if h.skip == 0 {
+		c.finishBuffered(dir, at, true)
+	}
+	return data[n:]
+}
+
+// frame takes the next step of framing a PDU and returns the bytes of data
+// it did not use. A whole PDU at the front of data is decoded where it is;
+// otherwise the NBSS header, the SMB protocol id and the body (or its head)
+// are copied into buf as they arrive, each checked before the next.
+func (c *Conn) frame(dir tcpstate.Dir, data []byte, at tcpstate.Position) []byte {
+	h := &c.half[dir]
+	if len(h.buf) == 0 {
+		if total, ok := c.wholePDU(data); ok {
+			h.begin(at)
+			c.finishPDU(dir, data[:total], pduInfo{start: at, end: at})
+			return data[total:]
+		}
+		h.begin(at)
+		h.acquire()
+	} else {
+		h.touch(at)
+	}
+	ok := true
+	if h.need == 0 {
+		if data, ok = c.readHeader(dir, data); !ok {
+			return data
+		}
+	}
+	if h.need >= NBSSHeaderLen+4 && len(h.buf) < NBSSHeaderLen+4 && h.buf[0] == byte(NBSSMessage) {
+		if data, ok = c.readProtocolID(dir, data); !ok {
+			return data
+		}
+	}
+	return c.readBody(dir, data, at)
+}
+
+// wholePDU reports whether data starts with a whole PDU that can be decoded
+// without a copy, and returns its size: a valid NBSS header, at most
+// MaxBuffered bytes, and for a session message an SMB protocol id.
+func (c *Conn) wholePDU(data []byte) (int, bool) {
+	if len(data) < NBSSHeaderLen {
+		return 0, false
+	}
+	_, n, err := ParseNBSSHeader(data)
+	total := n + NBSSHeaderLen
+	if err != nil || total > c.lim.MaxBuffered || total > len(data) {
+		return 0, false
+	}
+	if data[0] == byte(NBSSMessage) && n >= 4 && !smbMagic(data[NBSSHeaderLen:]) {
+		return 0, false
+	}
+	return total, true
+}
+
+// readHeader copies the NBSS header into buf and, once it is complete, sets
+// need to the PDU's size. A header that is invalid or announces more than
+// MaxPDU bytes is reported and starts a resync. It returns the rest of data
+// and whether the header is complete and valid.
+func (c *Conn) readHeader(dir tcpstate.Dir, data []byte) ([]byte, bool) {
+	h := &c.half[dir]
+	data = h.fillTo(NBSSHeaderLen, data)
+	if len(h.buf) < NBSSHeaderLen {
+		return data, false
+	}
+	_, n, err := ParseNBSSHeader(h.buf)
+	if err == nil && n+NBSSHeaderLen > c.lim.MaxPDU {
+		err = malformed("nbss header", "length %d exceeds limit %d", n, c.lim.MaxPDU)
+	}
+	if err != nil {
+		c.malformed(dir, h.start, err)
+		h.buf = h.buf[:0]
+		c.startResync(dir)
+		return data, false
+	}
+	h.need = n + NBSSHeaderLen
+	return data, true
+}
+
+// readProtocolID copies the first 4 bytes of a session message into buf,
+// so that the SMB protocol id is checked before waiting for a long body. A
+// message that is not SMB is reported and starts a resync. It returns the
+// rest of data and whether the protocol id is complete and valid.
+func (c *Conn) readProtocolID(dir tcpstate.Dir, data []byte) ([]byte, bool) {
+	h := &c.half[dir]
+	data = h.fillTo(NBSSHeaderLen+4, data)
+	if len(h.buf) < NBSSHeaderLen+4 {
+		return data, false
+	}
+	if !smbMagic(h.buf[NBSSHeaderLen:]) {
+		c.malformed(dir, h.start, malformed("smb message", "protocol id %x", h.buf[NBSSHeaderLen:NBSSHeaderLen+4]))
+		h.need = 0
+		c.startResync(dir)
+		return data, false
+	}
+	return data, true
+}
+
+// readBody copies the PDU into buf up to bufferTarget. A complete PDU is
+// decoded. When only the head is wanted, the rest is skipped; when the head
+// of a PDU that fits MaxBuffered has just arrived, headOnly decides whether
+// the rest is copied too. It returns the rest of data.
+func (c *Conn) readBody(dir tcpstate.Dir, data []byte, at tcpstate.Position) []byte {
+	h := &c.half[dir]
+	want := c.bufferTarget(h)
+	if len(h.buf)+len(data) < want && cap(h.buf) < want {
+		// The PDU spans deliveries: size the buffer once for all of it
+		// rather than letting append grow it step by step.
+		nb := make([]byte, len(h.buf), want)
+		copy(nb, h.buf)
+		h.buf = nb
+	}
+	data = h.fillTo(want, data)
+	if len(h.buf) < want {
+		return data
+	}
+	if h.need <= want {
+		c.finishBuffered(dir, at, false)
+		return data
+	}
+	if !h.probed && h.need <= c.lim.MaxBuffered {
+		h.probed = true
+		if !c.headOnly(h.buf) {
+			return data // buffer the whole PDU
+		}
+		h.lazy = true
+	}
+	h.skip = h.need - want
+	return data
+}
+
+// bufferTarget is how many bytes of the current PDU buf must hold before
+// the next step: all of them, or HeadBytes when the PDU is larger than
+// MaxBuffered, when its head is all that is decoded (lazy), or until
+// headOnly has seen its head.
+func (c *Conn) bufferTarget(h *half) int {
+	if h.need > c.lim.MaxBuffered || h.lazy {
+		return c.lim.HeadBytes
+	}
+	if h.need > c.lim.HeadBytes && !h.probed {
+		return c.lim.HeadBytes // the head decides whether the rest is copied (headOnly)
+	}
+	return h.need
+}
+
+// fillTo appends data to buf until buf holds n bytes and returns the rest
+// of data.
+func (h *half) fillTo(n int, data []byte) []byte {
+	take := min(n-len(h.buf), len(data))
+	h.buf = append(h.buf, data[:take]...)
+	return data[take:]
+}
+
+// finishBuffered decodes the PDU held in buf (only its head when partial)
+// and empties buf for the next PDU.
+func (c *Conn) finishBuffered(dir tcpstate.Dir, at tcpstate.Position, partial bool) {
+	h := &c.half[dir]
+	c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt, partial: partial})
+	h.buf, h.need = h.buf[:0], 0
 }
 
 // Gap implements tcpstate.StreamHandler. Bytes lost inside the skipped data
@@ -236,8 +313,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		h.touch(at)
 		h.skip -= n
 		if h.skip == 0 {
-			c.finishPDU(dir, h.buf, pduInfo{start: h.start, end: at, gap: h.gap, gapAt: h.gapAt, partial: true})
-			h.buf, h.need = h.buf[:0], 0
+			c.finishBuffered(dir, at, true)
 		}
 		return
 	}

@@ -44,34 +44,66 @@ func oemString(b []byte) string {
 
 // readUTF16Z reads a NUL-terminated UTF-16LE string from r.
 func readUTF16Z(r *wire.Reader) (string, bool) {
-	start := *r
-	n := 0
-	var v uint16
-	for {
-		if !r.ReadUint16(&v) {
-			return "", false
-		}
-		if v == 0 {
-			break
-		}
-		n += 2
+	b, ok := readZ(r, 2)
+	if !ok {
+		return "", false
 	}
-	return utf16String(start[:n]), true
+	return utf16String(b), true
 }
 
 // readOEMZ reads a NUL-terminated 8-bit string from r.
 func readOEMZ(r *wire.Reader) (string, bool) {
+	b, ok := readZ(r, 1)
+	if !ok {
+		return "", false
+	}
+	return oemString(b), true
+}
+
+// readZ reads units of size bytes from r up to and including the first
+// zero unit and returns the bytes before it. Without a terminator it
+// reports false, having consumed every whole unit.
+func readZ(r *wire.Reader, size int) ([]byte, bool) {
 	start := *r
 	n := 0
-	var v uint8
 	for {
-		if !r.ReadUint8(&v) {
-			return "", false
+		var u []byte
+		if !r.ReadBytes(&u, size) {
+			return nil, false
 		}
-		if v == 0 {
-			break
+		if isZero(u) {
+			return start[:n], true
 		}
-		n++
+		n += size
 	}
-	return oemString(start[:n]), true
+}
+
+// isZero reports whether every byte of b is zero.
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether a and b are equal under ASCII case folding.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -352,3 +352,31 @@ func (c *Conn) Files() []FileStats {
 	}
 	return out
 }
+
+// issueIO records a READ or WRITE request of length bytes on req and on its
+// file, adopting a file opened before the capture began. A write's data
+// (when the whole PDU was kept) goes first to the file's pipe handler. It
+// returns the file, nil when it is not tracked.
+func (c *Conn) issueIO(req *request, f *file, op ioOp, length uint32, data []byte, info pduInfo) *file {
+	req.op, req.length = op, length
+	if op == opWrite && !info.partial {
+		c.pipeFeed(f, tcpstate.ClientToServer, data, info.start)
+	}
+	f = c.adopt(f, req, info)
+	c.ioIssue(f, op, length, info.start)
+	return f
+}
+
+// completeIO records the response to req when req is a READ or WRITE as op
+// says: n bytes done, or failed. A successful read's data (when the whole
+// PDU was kept) goes to the file's pipe handler.
+func (c *Conn) completeIO(req *request, op ioOp, n uint64, failed bool, data []byte, info pduInfo) {
+	if req == nil || req.op != op {
+		return
+	}
+	f := c.files[req.fkey]
+	if op == opRead && !failed && !info.partial {
+		c.pipeFeed(f, tcpstate.ServerToClient, data, info.start)
+	}
+	c.ioDone(f, req, n, failed, info.end)
+}
