@@ -121,37 +121,7 @@ func isZlibHeader(b []byte) bool {
 func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 	var res bodyResult
 	d.src.reset(comp)
-	var r io.Reader
-	var err error
-	switch c {
-	case codingGzip:
-		if d.gz == nil {
-			d.gz, err = gzip.NewReader(&d.src.r)
-		} else {
-			err = d.gz.Reset(&d.src.r)
-		}
-		if d.gz != nil {
-			d.gz.Multistream(true)
-		}
-		r = d.gz
-	case codingDeflate:
-		if isZlibHeader(comp) {
-			if d.zl == nil {
-				d.zl, err = zlib.NewReader(&d.src.r)
-			} else {
-				err = d.zl.(zlib.Resetter).Reset(&d.src.r, nil)
-			}
-			r = d.zl
-		} else {
-			res.rawDefl = true
-			if d.fl == nil {
-				d.fl = flate.NewReader(&d.src.r)
-			} else {
-				err = d.fl.(flate.Resetter).Reset(&d.src.r, nil)
-			}
-			r = d.fl
-		}
-	}
+	r, err := d.reader(c, comp, &res)
 	if err != nil {
 		res.err = describeErr(c, err, len(comp), d.src.consumed())
 		res.offset = d.src.consumed()
@@ -160,54 +130,125 @@ func (d *decoders) decode(c coding, comp []byte, lim Limits) bodyResult {
 		}
 		return res
 	}
+	d.prepare()
+	d.readAll(c, r, len(comp), &lim, &res)
+	if res.err == nil && res.limit == "" && !d.noHash {
+		res.sha256 = hex.EncodeToString(d.hash.Sum(nil))
+	}
+	return res
+}
+
+// reader resets the decompressor of coding c to read d.src (which serves
+// comp) and returns it. Deflate is zlib-wrapped (RFC 9110, 8.4.1.2; RFC
+// 1950) unless comp does not start with a zlib header: then it is read as
+// raw deflate (RFC 1951), as some servers send it, and res.rawDefl is set.
+func (d *decoders) reader(c coding, comp []byte, res *bodyResult) (io.Reader, error) {
+	switch c {
+	case codingGzip:
+		return d.gzipReader()
+	case codingDeflate:
+		if isZlibHeader(comp) {
+			return d.zlibReader()
+		}
+		res.rawDefl = true
+		return d.flateReader()
+	}
+	return nil, nil
+}
+
+// gzipReader resets (or makes) the gzip reader (RFC 1952), reading
+// concatenated members as one stream.
+func (d *decoders) gzipReader() (io.Reader, error) {
+	var err error
+	if d.gz == nil {
+		d.gz, err = gzip.NewReader(&d.src.r)
+	} else {
+		err = d.gz.Reset(&d.src.r)
+	}
+	if d.gz != nil {
+		d.gz.Multistream(true)
+	}
+	return d.gz, err
+}
+
+// zlibReader resets (or makes) the zlib reader (RFC 1950).
+func (d *decoders) zlibReader() (io.Reader, error) {
+	var err error
+	if d.zl == nil {
+		d.zl, err = zlib.NewReader(&d.src.r)
+	} else {
+		err = d.zl.(zlib.Resetter).Reset(&d.src.r, nil)
+	}
+	return d.zl, err
+}
+
+// flateReader resets (or makes) the raw deflate reader (RFC 1951).
+func (d *decoders) flateReader() (io.Reader, error) {
+	var err error
+	if d.fl == nil {
+		d.fl = flate.NewReader(&d.src.r)
+	} else {
+		err = d.fl.(flate.Resetter).Reset(&d.src.r, nil)
+	}
+	return d.fl, err
+}
+
+// prepare readies the hash and the output scratch for a body.
+func (d *decoders) prepare() {
 	if d.hash == nil {
 		d.hash = sha256.New()
 	}
 	d.hash.Reset()
-	hashing := !d.noHash
 	if d.out == nil {
 		d.out = make([]byte, 32<<10)
 	}
+}
+
+// readAll reads r to its end through d.out, until a cap, an error or a
+// read without progress stops it; total is the compressed length.
+func (d *decoders) readAll(c coding, r io.Reader, total int, lim *Limits, res *bodyResult) {
 	for {
 		n, err := r.Read(d.out)
-		if n > 0 {
-			if res.decoded+int64(n) > lim.MaxBodyBytes {
-				n = int(lim.MaxBodyBytes - res.decoded)
-				res.limit = "size"
-			}
-			if hashing {
-				d.hash.Write(d.out[:n])
-			}
-			if d.sink != nil {
-				d.sink(d.out[:n])
-			}
-			res.decoded += int64(n)
-			if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.consumed(), 1) {
-				res.limit = "ratio"
-			}
-			if res.limit != "" {
-				break
-			}
+		if n > 0 && d.output(n, lim, res) {
+			return
 		}
 		if errors.Is(err, io.EOF) {
-			break
+			return
 		}
 		if err != nil {
 			res.offset = d.src.consumed()
-			res.err = describeErr(c, err, len(comp), d.src.consumed())
-			break
+			res.err = describeErr(c, err, total, d.src.consumed())
+			return
 		}
 		if n == 0 {
 			// A reader that makes no progress: count it as truncated.
 			res.err = fmt.Errorf("decompressor made no progress at offset %d", d.src.consumed())
 			res.offset = d.src.consumed()
-			break
+			return
 		}
 	}
-	if res.err == nil && res.limit == "" && hashing {
-		res.sha256 = hex.EncodeToString(d.hash.Sum(nil))
+}
+
+// output takes the n decoded bytes at the front of d.out: cut at
+// MaxBodyBytes, hashed, handed to the sink and counted. It reports whether
+// a cap stops decoding: the size, or the ratio of decoded to compressed
+// bytes past MinRatioBytes (a decompression bomb).
+func (d *decoders) output(n int, lim *Limits, res *bodyResult) bool {
+	if res.decoded+int64(n) > lim.MaxBodyBytes {
+		n = int(lim.MaxBodyBytes - res.decoded)
+		res.limit = "size"
 	}
-	return res
+	if !d.noHash {
+		d.hash.Write(d.out[:n])
+	}
+	if d.sink != nil {
+		d.sink(d.out[:n])
+	}
+	res.decoded += int64(n)
+	if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.consumed(), 1) {
+		res.limit = "ratio"
+	}
+	return res.limit != ""
 }
 
 // describeErr turns a decompressor error into words a support engineer

@@ -98,83 +98,109 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		switch h.st {
 		case stTunnel:
 			return
-		case stStart, stHeaders, stChunkSize, stTrailers, stChunkCRLF, stResync:
-			i := bytes.IndexByte(data, '\n')
-			chunk := data
-			if i >= 0 {
-				chunk = data[:i]
-			}
-			if h.st == stResync {
-				// Looking for a start line: lines are collected as usual,
-				// over-long ones (body bytes) are dropped silently.
-				if len(h.line) == 0 && len(chunk) > 0 && !h.lineBad {
-					h.msg.start = at
-				}
-				if h.lineBad || len(h.line)+len(chunk) > c.lim.MaxLineBytes {
-					h.lineBad = true
-					h.line = h.line[:0]
-				} else {
-					h.line = append(h.line, chunk...)
-				}
-				if i < 0 {
-					return
-				}
-				data = data[i+1:]
-				line := bytes.TrimSuffix(h.line, []byte("\r"))
-				if !h.lineBad && Detect(dir, line) && c.validStart(dir, line) {
-					h.st = stStart
-					c.line(dir, h, line, at)
-				}
-				h.lineBad = false
-				h.line = h.line[:0]
-				continue
-			}
-			if len(h.line)+len(chunk) > c.lim.MaxLineBytes {
-				c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", c.lim.MaxLineBytes))
-				h.st = stResync
-				h.line = h.line[:0]
-				if i < 0 {
-					return
-				}
-				data = data[i+1:]
-				continue
-			}
-			if h.st == stStart && len(h.line) == 0 && len(chunk) > 0 {
-				h.msg.start = at
-			}
-			if i >= 0 && len(h.line) == 0 {
-				// The whole line is in data: parse it in place.
-				data = data[i+1:]
-				c.line(dir, h, bytes.TrimSuffix(chunk, []byte("\r")), at)
-				continue
-			}
-			h.line = append(h.line, chunk...)
-			if i < 0 {
-				return
-			}
-			data = data[i+1:]
-			line := bytes.TrimSuffix(h.line, []byte("\r"))
-			c.line(dir, h, line, at)
-			h.line = h.line[:0]
+		case stResync:
+			data = c.resyncLine(dir, h, data, at)
+		case stStart, stHeaders, stChunkSize, stTrailers, stChunkCRLF:
+			data = c.lineBytes(dir, h, data, at)
 		case stBodyLength, stChunkData:
-			n := int64(len(data))
-			if n > h.msg.remaining {
-				n = h.msg.remaining
-			}
-			c.body(h, data[:n], at)
-			data = data[n:]
-			h.msg.remaining -= n
-			if h.msg.remaining == 0 {
-				if h.st == stChunkData {
-					h.st = stChunkCRLF
-				} else {
-					c.finish(dir, h, at)
-				}
-			}
+			data = c.bodyBytes(dir, h, data, at)
 		case stBodyClose:
 			c.body(h, data, at)
 			return
 		}
+	}
+}
+
+// nextLine returns the bytes of data up to its first LF (all of data when
+// there is none) and the bytes after the LF (nil when there is none).
+func nextLine(data []byte) (chunk, rest []byte) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return data, nil
+	}
+	return data[:i], data[i+1:]
+}
+
+// lineBytes takes bytes of a line-based part of a message (start line,
+// header and trailer fields, chunk-size line, CRLF after chunk data; RFC
+// 9112, 2.1 and 7.1) and parses the line once its LF has come. It returns
+// the bytes after the line. A line longer than MaxLineBytes is malformed
+// and the direction resynchronises.
+func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+	chunk, rest := nextLine(data)
+	complete := len(chunk) < len(data)
+	if len(h.line)+len(chunk) > c.lim.MaxLineBytes {
+		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", c.lim.MaxLineBytes))
+		h.st = stResync
+		h.line = h.line[:0]
+		return rest
+	}
+	if h.st == stStart && len(h.line) == 0 && len(chunk) > 0 {
+		h.msg.start = at
+	}
+	if complete && len(h.line) == 0 {
+		// The whole line is in data: parse it in place.
+		c.line(dir, h, bytes.TrimSuffix(chunk, []byte("\r")), at)
+		return rest
+	}
+	h.line = append(h.line, chunk...)
+	if !complete {
+		return nil
+	}
+	c.line(dir, h, bytes.TrimSuffix(h.line, []byte("\r")), at)
+	h.line = h.line[:0]
+	return rest
+}
+
+// resyncLine takes bytes of a direction looking for a start line after a
+// gap or malformed input: lines are collected as usual, over-long ones
+// (body bytes) are dropped silently, and the first line that is a valid
+// start line of dir starts a message. It returns the bytes after the line.
+func (c *Conn) resyncLine(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+	chunk, rest := nextLine(data)
+	if len(h.line) == 0 && len(chunk) > 0 && !h.lineBad {
+		h.msg.start = at
+	}
+	if h.lineBad || len(h.line)+len(chunk) > c.lim.MaxLineBytes {
+		h.lineBad = true
+		h.line = h.line[:0]
+	} else {
+		h.line = append(h.line, chunk...)
+	}
+	if len(chunk) == len(data) { // no LF yet
+		return nil
+	}
+	line := bytes.TrimSuffix(h.line, []byte("\r"))
+	if !h.lineBad && Detect(dir, line) && c.validStart(dir, line) {
+		h.st = stStart
+		c.line(dir, h, line, at)
+	}
+	h.lineBad = false
+	h.line = h.line[:0]
+	return rest
+}
+
+// bodyBytes takes bytes of a Content-Length body or of chunk data (RFC
+// 9112, 6.2 and 7.1) up to the end of that part and returns the rest.
+func (c *Conn) bodyBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+	n := min(int64(len(data)), h.msg.remaining)
+	c.body(h, data[:n], at)
+	h.msg.remaining -= n
+	c.partDone(dir, h, at)
+	return data[n:]
+}
+
+// partDone moves on once a Content-Length body or a chunk's data has no
+// bytes remaining: to the CRLF after the chunk, or to the end of the
+// message.
+func (c *Conn) partDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
+	if h.msg.remaining != 0 {
+		return
+	}
+	if h.st == stChunkData {
+		h.st = stChunkCRLF
+	} else {
+		c.finish(dir, h, at)
 	}
 }
 
@@ -199,13 +225,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 			h.msg.remaining -= int64(n)
 			h.msg.bodyWire += int64(n)
 			h.msg.gap = true
-			if h.msg.remaining == 0 {
-				if h.st == stChunkData {
-					h.st = stChunkCRLF
-				} else {
-					c.finish(dir, h, at)
-				}
-			}
+			c.partDone(dir, h, at)
 			return
 		}
 	case stTunnel:

@@ -55,30 +55,22 @@ type Body struct {
 // DefaultConfig returns the default limits.
 func DefaultConfig() Config { return Config{Limits: Limits{}.withDefaults()} }
 
+// withDefaults fills zero and negative fields with their defaults.
 func (l Limits) withDefaults() Limits {
-	if l.MaxLineBytes <= 0 {
-		l.MaxLineBytes = 8192
-	}
-	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = 65536
-	}
-	if l.MaxHeaders <= 0 {
-		l.MaxHeaders = 256
-	}
-	if l.MaxCompressedBytes <= 0 {
-		l.MaxCompressedBytes = 16 << 20
-	}
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = 256 << 20
-	}
-	if l.MaxRatio <= 0 {
-		l.MaxRatio = 1000
-	}
-	if l.MinRatioBytes <= 0 {
-		l.MinRatioBytes = 1 << 20
-	}
-	if l.MaxPending <= 0 {
-		l.MaxPending = 128
-	}
+	orDefault(&l.MaxLineBytes, 8192)
+	orDefault(&l.MaxHeaderBytes, 65536)
+	orDefault(&l.MaxHeaders, 256)
+	orDefault(&l.MaxCompressedBytes, 16<<20)
+	orDefault(&l.MaxBodyBytes, 256<<20)
+	orDefault(&l.MaxRatio, 1000)
+	orDefault(&l.MinRatioBytes, 1<<20)
+	orDefault(&l.MaxPending, 128)
 	return l
+}
+
+// orDefault sets *v to d when *v is zero or negative.
+func orDefault[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }

@@ -93,56 +93,17 @@ func (dg *datagram) received() int {
 // returns the datagram's payload (valid until the next Decode), the first
 // fragment's next header (IPv6) and true; Packet.FragFrames is then set.
 func (d *Decoder) reassemble(key fragKey, off int, more bool, data []byte, nh uint8) ([]byte, uint8, bool) {
-	df := &d.defrag
-	p := &d.pkt
-	dg := df.m[key]
-	if dg == nil {
-		if len(df.m) >= d.lim.MaxDatagrams {
-			d.evictOldest(nil, "too many datagrams in reassembly")
-		}
-		df.seq++
-		dg = &datagram{key: key, total: -1, firstFrame: p.Frame, start: p.Time, seq: df.seq}
-		df.m[key] = dg
-		if exp := dg.start.Add(d.lim.FragmentTimeout); df.deadline.IsZero() || exp.Before(df.deadline) {
-			df.deadline = exp
-		}
-	}
-	dg.lastFrame = p.Frame
+	dg := d.fragDatagram(key)
+	dg.lastFrame = d.pkt.Frame
 	if dg.poisoned {
 		return nil, 0, false
 	}
 	end := off + len(data)
 	if off == 0 {
-		dg.firstNH = nh
-		if ports, ok := portsOf(data); ok && (nh == ProtoTCP || nh == ProtoUDP || (!key.v6 && (key.proto == ProtoTCP || key.proto == ProtoUDP))) {
-			dg.ports, dg.havePorts = ports, true
-		}
+		dg.first(data, nh)
 	}
-	switch {
-	case more && len(data)%8 != 0:
-		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("a fragment with more to follow has %d bytes, not a multiple of 8", len(data)))
+	if !d.fragConsistent(dg, off, more, data) || !d.fragNoOverlap(dg, off, data) {
 		return nil, 0, false
-	case !more && dg.total >= 0 && dg.total != end:
-		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("two last fragments end at %d and %d", dg.total, end))
-		return nil, 0, false
-	case dg.total >= 0 && end > dg.total:
-		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("fragment ends at %d, past the datagram end %d", end, dg.total))
-		return nil, 0, false
-	case end > d.lim.MaxDatagramLen:
-		d.fragDrop(dg, fmt.Sprintf("datagram exceeds %d bytes", d.lim.MaxDatagramLen))
-		return nil, 0, false
-	case len(dg.pieces) >= d.lim.MaxFragments:
-		d.fragDrop(dg, fmt.Sprintf("more than %d fragments", d.lim.MaxFragments))
-		return nil, 0, false
-	}
-	for _, pc := range dg.pieces {
-		if off < pc.end && end > pc.start {
-			if off == pc.start && end == pc.end && bytes.Equal(dg.buf[off:end], data) {
-				return nil, 0, false // an exact duplicate (capture duplication): ignored
-			}
-			d.fragInconsistent(dg, off, len(data), fmt.Sprintf("bytes %d-%d overlap the fragment of frame %d (bytes %d-%d)", off, end, pc.frame, pc.start, pc.end))
-			return nil, 0, false
-		}
 	}
 	if !more {
 		dg.total = end
@@ -152,30 +113,110 @@ func (d *Decoder) reassemble(key fragKey, off int, more bool, data []byte, nh ui
 	}
 	copy(dg.buf[off:end], data)
 	i, _ := slices.BinarySearchFunc(dg.pieces, off, func(pc fragPiece, o int) int { return pc.start - o })
-	dg.pieces = slices.Insert(dg.pieces, i, fragPiece{start: off, end: end, frame: p.Frame})
-
-	// Complete when the pieces cover [0, total) without holes.
-	if dg.total < 0 {
+	dg.pieces = slices.Insert(dg.pieces, i, fragPiece{start: off, end: end, frame: d.pkt.Frame})
+	if !dg.complete() {
 		return nil, 0, false
+	}
+	return d.fragDone(dg), dg.firstNH, true
+}
+
+// fragDatagram returns the datagram of key, starting one (and evicting the
+// oldest beyond Limits.MaxDatagrams) when the current frame is its first
+// fragment.
+func (d *Decoder) fragDatagram(key fragKey) *datagram {
+	df := &d.defrag
+	if dg := df.m[key]; dg != nil {
+		return dg
+	}
+	if len(df.m) >= d.lim.MaxDatagrams {
+		d.evictOldest(nil, "too many datagrams in reassembly")
+	}
+	df.seq++
+	dg := &datagram{key: key, total: -1, firstFrame: d.pkt.Frame, start: d.pkt.Time, seq: df.seq}
+	df.m[key] = dg
+	if exp := dg.start.Add(d.lim.FragmentTimeout); df.deadline.IsZero() || exp.Before(df.deadline) {
+		df.deadline = exp
+	}
+	return dg
+}
+
+// first records what the offset-0 fragment tells: the next header (IPv6)
+// and, for TCP and UDP, the ports used in event flows.
+func (dg *datagram) first(data []byte, nh uint8) {
+	dg.firstNH = nh
+	key := dg.key
+	if ports, ok := portsOf(data); ok && (nh == ProtoTCP || nh == ProtoUDP || (!key.v6 && (key.proto == ProtoTCP || key.proto == ProtoUDP))) {
+		dg.ports, dg.havePorts = ports, true
+	}
+}
+
+// fragConsistent checks a fragment of data at off against the datagram's
+// rules and limits: a fragment with more to follow holds a multiple of 8
+// bytes (RFC 791, 3.2; RFC 8200, 4.5), there is one end, no fragment goes
+// past it, and Limits.MaxDatagramLen and MaxFragments hold. On failure it
+// reports and drops dg and returns false.
+func (d *Decoder) fragConsistent(dg *datagram, off int, more bool, data []byte) bool {
+	end := off + len(data)
+	switch {
+	case more && len(data)%8 != 0:
+		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("a fragment with more to follow has %d bytes, not a multiple of 8", len(data)))
+	case !more && dg.total >= 0 && dg.total != end:
+		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("two last fragments end at %d and %d", dg.total, end))
+	case dg.total >= 0 && end > dg.total:
+		d.fragInconsistent(dg, off, len(data), fmt.Sprintf("fragment ends at %d, past the datagram end %d", end, dg.total))
+	case end > d.lim.MaxDatagramLen:
+		d.fragDrop(dg, fmt.Sprintf("datagram exceeds %d bytes", d.lim.MaxDatagramLen))
+	case len(dg.pieces) >= d.lim.MaxFragments:
+		d.fragDrop(dg, fmt.Sprintf("more than %d fragments", d.lim.MaxFragments))
+	default:
+		return true
+	}
+	return false
+}
+
+// fragNoOverlap reports whether the fragment of data at off overlaps none
+// of dg's pieces. An exact duplicate (capture duplication) is ignored; any
+// other overlap drops the datagram (RFC 5722).
+func (d *Decoder) fragNoOverlap(dg *datagram, off int, data []byte) bool {
+	end := off + len(data)
+	for _, pc := range dg.pieces {
+		if off < pc.end && end > pc.start {
+			if off == pc.start && end == pc.end && bytes.Equal(dg.buf[off:end], data) {
+				return false // an exact duplicate (capture duplication): ignored
+			}
+			d.fragInconsistent(dg, off, len(data), fmt.Sprintf("bytes %d-%d overlap the fragment of frame %d (bytes %d-%d)", off, end, pc.frame, pc.start, pc.end))
+			return false
+		}
+	}
+	return true
+}
+
+// complete reports whether dg's pieces cover [0, total) without holes.
+func (dg *datagram) complete() bool {
+	if dg.total < 0 {
+		return false
 	}
 	at := 0
 	for _, pc := range dg.pieces {
 		if pc.start != at {
-			return nil, 0, false
+			return false
 		}
 		at = pc.end
 	}
-	if at != dg.total {
-		return nil, 0, false
-	}
+	return at == dg.total
+}
+
+// fragDone hands out a completed datagram: it sets Packet.FragFrames, forgets
+// dg and returns its payload (valid until the next Decode).
+func (d *Decoder) fragDone(dg *datagram) []byte {
 	d.frames = d.frames[:0]
 	for _, pc := range dg.pieces {
 		d.frames = append(d.frames, pc.frame)
 	}
-	p.FragFrames = d.frames
-	df.remove(dg)
-	df.pending = dg.buf
-	return dg.buf[:dg.total], dg.firstNH, true
+	d.pkt.FragFrames = d.frames
+	d.defrag.remove(dg)
+	d.defrag.pending = dg.buf
+	return dg.buf[:dg.total]
 }
 
 // fragGrow makes dg.buf at least n bytes long, within MaxFragmentBytes.

@@ -44,26 +44,60 @@ func (f TCPFlags) FlagString() string {
 func PacketFields(p *Packet) (proto string, fields map[string]any) {
 	fields = make(map[string]any, 16)
 	if p.Transport == TransportARP {
-		a := &p.ARP
-		fields["op"] = int(a.Op)
-		fields["sender_mac"] = net.HardwareAddr(a.SenderMAC[:]).String()
-		fields["target_mac"] = net.HardwareAddr(a.TargetMAC[:]).String()
-		if a.SenderIP.IsValid() {
-			fields["sender_ip"] = a.SenderIP.String()
-			fields["target_ip"] = a.TargetIP.String()
-		}
+		arpFields(fields, &p.ARP)
 		return "arp", fields
 	}
-	if p.Network != 0 {
-		fields["src"] = p.Src.String()
-		fields["dst"] = p.Dst.String()
-		fields["ttl"] = int(p.TTL)
-		fields["ip_len"] = p.IPLen
-		if p.Network == 4 {
-			fields["ip_id"] = int(p.IPID)
-			fields["df"] = p.DF
+	ipFields(fields, p)
+	anomalyFields(fields, p)
+	switch p.Transport {
+	case TransportTCP:
+		tcpFields(fields, &p.TCP, p.PayloadLen)
+		return "tcp", fields
+	case TransportUDP:
+		udpFields(fields, &p.UDP, p.PayloadLen)
+		return "udp", fields
+	case TransportICMP:
+		icmpFields(fields, &p.ICMP)
+		if p.ICMP.V6 {
+			return "icmpv6", fields
 		}
+		return "icmp", fields
 	}
+	fields["ip_proto"] = int(p.IPProto)
+	return "ip", fields
+}
+
+// arpFields adds the ARP fields (RFC 826): op, sender_mac, target_mac and,
+// for IPv4 ARP, sender_ip and target_ip.
+func arpFields(fields map[string]any, a *ARPHeader) {
+	fields["op"] = int(a.Op)
+	fields["sender_mac"] = net.HardwareAddr(a.SenderMAC[:]).String()
+	fields["target_mac"] = net.HardwareAddr(a.TargetMAC[:]).String()
+	if a.SenderIP.IsValid() {
+		fields["sender_ip"] = a.SenderIP.String()
+		fields["target_ip"] = a.TargetIP.String()
+	}
+}
+
+// ipFields adds the IP header fields: src, dst, ttl, ip_len and, for IPv4
+// (RFC 791), ip_id and df. It adds nothing for a packet without IP.
+func ipFields(fields map[string]any, p *Packet) {
+	if p.Network == 0 {
+		return
+	}
+	fields["src"] = p.Src.String()
+	fields["dst"] = p.Dst.String()
+	fields["ttl"] = int(p.TTL)
+	fields["ip_len"] = p.IPLen
+	if p.Network == 4 {
+		fields["ip_id"] = int(p.IPID)
+		fields["df"] = p.DF
+	}
+}
+
+// anomalyFields adds the fields present only when set: tso, reassembled with
+// frag_frames, truncated, and ip_checksum / l4_checksum when they are bad.
+func anomalyFields(fields map[string]any, p *Packet) {
 	if p.TSO {
 		fields["tso"] = true
 	}
@@ -80,69 +114,76 @@ func PacketFields(p *Packet) (proto string, fields map[string]any) {
 	if p.L4Checksum == ChecksumBad {
 		fields["l4_checksum"] = "bad"
 	}
-	switch p.Transport {
-	case TransportTCP:
-		h := &p.TCP
-		fields["sport"] = int(h.SrcPort)
-		fields["dport"] = int(h.DstPort)
-		fields["seq"] = h.Seq
-		fields["ack"] = h.Ack
-		fields["flags"] = h.Flags.FlagString()
-		fields["win"] = int(h.Window)
-		fields["len"] = p.PayloadLen
-		if h.MSS != 0 {
-			fields["mss"] = int(h.MSS)
-		}
-		if h.WindowScale >= 0 {
-			fields["wscale"] = int(h.WindowScale)
-		}
-		if h.SACKPermitted {
-			fields["sack_perm"] = true
-		}
-		if h.NumSACK > 0 {
-			blocks := make([]string, 0, h.NumSACK)
-			for _, b := range h.SACKBlocks() {
-				blocks = append(blocks, fmt.Sprintf("%d-%d", b.Left, b.Right))
-			}
-			fields["sack"] = blocks
-		}
-		if h.HasTimestamps {
-			fields["tsval"] = h.TSval
-			fields["tsecr"] = h.TSecr
-		}
-		return "tcp", fields
-	case TransportUDP:
-		fields["sport"] = int(p.UDP.SrcPort)
-		fields["dport"] = int(p.UDP.DstPort)
-		fields["len"] = p.PayloadLen
-		return "udp", fields
-	case TransportICMP:
-		h := &p.ICMP
-		fields["type"] = int(h.Type)
-		fields["code"] = int(h.Code)
-		if h.MTU != 0 {
-			fields["mtu"] = int(h.MTU)
-		}
-		if !h.IsError {
-			fields["id"] = int(h.ID)
-			fields["seq"] = int(h.Seq)
-		}
-		if h.Gateway.IsValid() {
-			fields["gateway"] = h.Gateway.String()
-		}
-		if q := &h.Quoted; q.Valid {
-			fields["quoted"] = QuotedFlow(q).String()
-			if q.Proto == ProtoTCP {
-				fields["quoted_seq"] = q.TCPSeq
-			}
-		}
-		if h.V6 {
-			return "icmpv6", fields
-		}
-		return "icmp", fields
+}
+
+// tcpFields adds the TCP header fields (RFC 9293, 3.1) and the options that
+// are present: mss, wscale (RFC 7323, 2), sack_perm and sack (RFC 2018),
+// tsval and tsecr (RFC 7323, 3). payloadLen is the declared payload length.
+func tcpFields(fields map[string]any, h *TCPHeader, payloadLen int) {
+	fields["sport"] = int(h.SrcPort)
+	fields["dport"] = int(h.DstPort)
+	fields["seq"] = h.Seq
+	fields["ack"] = h.Ack
+	fields["flags"] = h.Flags.FlagString()
+	fields["win"] = int(h.Window)
+	fields["len"] = payloadLen
+	if h.MSS != 0 {
+		fields["mss"] = int(h.MSS)
 	}
-	fields["ip_proto"] = int(p.IPProto)
-	return "ip", fields
+	if h.WindowScale >= 0 {
+		fields["wscale"] = int(h.WindowScale)
+	}
+	if h.SACKPermitted {
+		fields["sack_perm"] = true
+	}
+	if h.NumSACK > 0 {
+		fields["sack"] = sackStrings(h)
+	}
+	if h.HasTimestamps {
+		fields["tsval"] = h.TSval
+		fields["tsecr"] = h.TSecr
+	}
+}
+
+// sackStrings returns the SACK blocks of h as "left-right" strings.
+func sackStrings(h *TCPHeader) []string {
+	blocks := make([]string, 0, h.NumSACK)
+	for _, b := range h.SACKBlocks() {
+		blocks = append(blocks, fmt.Sprintf("%d-%d", b.Left, b.Right))
+	}
+	return blocks
+}
+
+// udpFields adds the UDP fields (RFC 768): sport, dport and the declared
+// payload length.
+func udpFields(fields map[string]any, u *UDPHeader, payloadLen int) {
+	fields["sport"] = int(u.SrcPort)
+	fields["dport"] = int(u.DstPort)
+	fields["len"] = payloadLen
+}
+
+// icmpFields adds the ICMP and ICMPv6 fields (RFC 792, RFC 4443): type,
+// code, mtu, id and seq of an informational message, gateway of a redirect,
+// and the quoted flow (with quoted_seq for TCP) of an error.
+func icmpFields(fields map[string]any, h *ICMPHeader) {
+	fields["type"] = int(h.Type)
+	fields["code"] = int(h.Code)
+	if h.MTU != 0 {
+		fields["mtu"] = int(h.MTU)
+	}
+	if !h.IsError {
+		fields["id"] = int(h.ID)
+		fields["seq"] = int(h.Seq)
+	}
+	if h.Gateway.IsValid() {
+		fields["gateway"] = h.Gateway.String()
+	}
+	if q := &h.Quoted; q.Valid {
+		fields["quoted"] = QuotedFlow(q).String()
+		if q.Proto == ProtoTCP {
+			fields["quoted_seq"] = q.TCPSeq
+		}
+	}
 }
 
 // QuotedFlow returns the directed flow of the packet an ICMP error quotes

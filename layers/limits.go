@@ -75,29 +75,20 @@ func DefaultLimits() Limits {
 // withDefaults fills zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxDatagramLen <= 0 {
-		l.MaxDatagramLen = d.MaxDatagramLen
-	}
-	if l.MaxDatagrams <= 0 {
-		l.MaxDatagrams = d.MaxDatagrams
-	}
-	if l.MaxFragments <= 0 {
-		l.MaxFragments = d.MaxFragments
-	}
-	if l.MaxFragmentBytes <= 0 {
-		l.MaxFragmentBytes = d.MaxFragmentBytes
-	}
-	if l.FragmentTimeout <= 0 {
-		l.FragmentTimeout = d.FragmentTimeout
-	}
-	if l.MaxTracked <= 0 {
-		l.MaxTracked = d.MaxTracked
-	}
-	if l.MaxBadChecksumEvents <= 0 {
-		l.MaxBadChecksumEvents = d.MaxBadChecksumEvents
-	}
-	if l.MaxExtHeaders <= 0 {
-		l.MaxExtHeaders = d.MaxExtHeaders
-	}
+	orDefault(&l.MaxDatagramLen, d.MaxDatagramLen)
+	orDefault(&l.MaxDatagrams, d.MaxDatagrams)
+	orDefault(&l.MaxFragments, d.MaxFragments)
+	orDefault(&l.MaxFragmentBytes, d.MaxFragmentBytes)
+	orDefault(&l.FragmentTimeout, d.FragmentTimeout)
+	orDefault(&l.MaxTracked, d.MaxTracked)
+	orDefault(&l.MaxBadChecksumEvents, d.MaxBadChecksumEvents)
+	orDefault(&l.MaxExtHeaders, d.MaxExtHeaders)
 	return l
+}
+
+// orDefault sets *v to d when *v is zero or negative.
+func orDefault[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }

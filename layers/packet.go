@@ -149,27 +149,25 @@ type Packet struct {
 }
 
 // SrcAddrPort returns the source address and port (port 0 without TCP/UDP).
-func (p *Packet) SrcAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Src, p.srcPort()) }
-
-// DstAddrPort returns the destination address and port.
-func (p *Packet) DstAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Dst, p.dstPort()) }
-
-func (p *Packet) srcPort() uint16 {
-	switch p.Transport {
-	case TransportTCP:
-		return p.TCP.SrcPort
-	case TransportUDP:
-		return p.UDP.SrcPort
-	}
-	return 0
+func (p *Packet) SrcAddrPort() netip.AddrPort {
+	src, _ := p.ports()
+	return netip.AddrPortFrom(p.Src, src)
 }
 
-func (p *Packet) dstPort() uint16 {
+// DstAddrPort returns the destination address and port.
+func (p *Packet) DstAddrPort() netip.AddrPort {
+	_, dst := p.ports()
+	return netip.AddrPortFrom(p.Dst, dst)
+}
+
+// ports returns the TCP or UDP source and destination ports (0, 0 for other
+// transports).
+func (p *Packet) ports() (src, dst uint16) {
 	switch p.Transport {
 	case TransportTCP:
-		return p.TCP.DstPort
+		return p.TCP.SrcPort, p.TCP.DstPort
 	case TransportUDP:
-		return p.UDP.DstPort
+		return p.UDP.SrcPort, p.UDP.DstPort
 	}
-	return 0
+	return 0, 0
 }

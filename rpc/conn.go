@@ -208,77 +208,131 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		c.stats.BytesIgnored += int64(len(data))
 		return
 	}
-	var b []byte
-	old := len(h.buf)
-	pendStart := h.start
-	if old > 0 {
+	f := h.join(data, at)
+	off, ok := c.pdus(dir, h, &f)
+	if !ok {
+		return
+	}
+	h.keep(&f, off)
+}
+
+// feedBytes is what one Feed parses: old bytes carried over from earlier
+// Feeds, starting at pendStart, followed by the new bytes, at at.
+type feedBytes struct {
+	b             []byte
+	old           int
+	pendStart, at tcpstate.Position
+}
+
+// posOf returns the stream position of the PDU starting at b[off].
+func (f *feedBytes) posOf(off int) tcpstate.Position {
+	if off < f.old {
+		return f.pendStart
+	}
+	return f.at
+}
+
+// join returns data appended to the carried-over bytes, or data itself
+// (no copy) when nothing is carried over.
+func (h *half) join(data []byte, at tcpstate.Position) feedBytes {
+	f := feedBytes{b: data, old: len(h.buf), pendStart: at, at: at}
+	if f.old > 0 {
 		h.buf = append(h.buf, data...)
-		b = h.buf
-	} else {
-		b = data
-		pendStart = at
+		f.b, f.pendStart = h.buf, h.start
 	}
-	posOf := func(off int) tcpstate.Position {
-		if off < old {
-			return pendStart
+	return f
+}
+
+// keep carries the unparsed tail f.b[off:] (at most one PDU) over to the
+// next Feed.
+func (h *half) keep(f *feedBytes, off int) {
+	rest := f.b[off:]
+	if f.old > 0 {
+		if off > 0 { // nothing consumed: the pending bytes stay where they are
+			k := copy(h.buf, rest)
+			h.buf = h.buf[:k]
 		}
-		return at
+		if off >= f.old {
+			h.start = f.at
+		}
+	} else {
+		h.buf = append(h.buf[:0], rest...)
+		h.start = f.at
 	}
+	if len(h.buf) == 0 && cap(h.buf) > 1<<17 {
+		h.buf = nil // do not pin a large buffer between PDUs
+	}
+}
+
+// pdus frames and handles the whole PDUs in f (C706 12.6.3: frag_length
+// bytes each), resynchronising after a bad header. It returns the offset
+// of the first byte not consumed, or false when the direction was
+// abandoned.
+func (c *Conn) pdus(dir tcpstate.Dir, h *half, f *feedBytes) (int, bool) {
+	b := f.b
 	off := 0
 	for off < len(b) {
 		if h.resync {
-			skip, found := c.scan(dir, b[off:])
-			off += skip
-			h.skipped += skip
-			c.stats.BytesIgnored += int64(skip)
+			next, found, abandoned := c.resyncSkip(dir, h, f, off)
+			if abandoned {
+				return next, false
+			}
+			off = next
 			if !found {
-				if h.skipped > c.lim.MaxResync {
-					c.stats.BytesIgnored += int64(len(b) - off)
-					c.abandon(dir, at)
-					return
-				}
 				break
 			}
-			c.endResync(dir, posOf(off))
 		}
 		if len(b)-off < HeaderLen {
 			break
 		}
-		var hdr Header
-		err := hdr.Decode(b[off:])
-		if err == nil && int(hdr.FragLength) > c.lim.MaxFragLength {
-			err = malformed("pdu header", "frag_length %d exceeds the limit of %d", hdr.FragLength, c.lim.MaxFragLength)
-		}
+		n, err := c.pduLength(b[off:])
 		if err != nil {
-			c.startResync(dir, err, posOf(off))
+			c.startResync(dir, err, f.posOf(off))
 			off++
 			h.skipped++
 			c.stats.BytesIgnored++
 			continue
 		}
-		n := int(hdr.FragLength)
 		if len(b)-off < n {
 			break
 		}
-		c.handle(dir, b[off:off+n], posOf(off), at)
+		c.handle(dir, b[off:off+n], f.posOf(off), f.at)
 		off += n
 	}
-	rest := b[off:]
-	if old > 0 {
-		if off > 0 { // nothing consumed: the pending bytes stay where they are
-			k := copy(h.buf, rest)
-			h.buf = h.buf[:k]
+	return off, true
+}
+
+// resyncSkip skips the bytes of f from off that cannot start a PDU header
+// and returns the offset reached and whether a header starts there. A
+// direction that has skipped more than MaxResync bytes is abandoned.
+func (c *Conn) resyncSkip(dir tcpstate.Dir, h *half, f *feedBytes, off int) (next int, found, abandoned bool) {
+	skip, found := c.scan(dir, f.b[off:])
+	off += skip
+	h.skipped += skip
+	c.stats.BytesIgnored += int64(skip)
+	if !found {
+		if h.skipped > c.lim.MaxResync {
+			c.stats.BytesIgnored += int64(len(f.b) - off)
+			c.abandon(dir, f.at)
+			return off, false, true
 		}
-		if off >= old {
-			h.start = at
-		}
-	} else {
-		h.buf = append(h.buf[:0], rest...)
-		h.start = at
+		return off, false, false
 	}
-	if len(h.buf) == 0 && cap(h.buf) > 1<<17 {
-		h.buf = nil // do not pin a large buffer between PDUs
+	c.endResync(dir, f.posOf(off))
+	return off, true, false
+}
+
+// pduLength decodes the common header (C706 12.6.3.1) at the front of b and
+// returns its frag_length, which must be within MaxFragLength.
+func (c *Conn) pduLength(b []byte) (int, error) {
+	var hdr Header
+	if err := hdr.Decode(b); err != nil {
+		return 0, err
 	}
+	if int(hdr.FragLength) > c.lim.MaxFragLength {
+		return 0, malformed("pdu header", "frag_length %d exceeds the limit of %d", hdr.FragLength, c.lim.MaxFragLength)
+	}
+	return int(hdr.FragLength), nil
 }
 
 // scan looks for a plausible PDU header in b: a valid common header whose

@@ -83,86 +83,109 @@ func towerFields(t *Tower) map[string]any {
 	return m
 }
 
+// epmReply is what an ept_map or ept_lookup response says: the operation
+// name, the status and the towers, each with its annotation ("" for
+// ept_map).
+type epmReply struct {
+	op     string
+	status Status
+	towers []*Tower
+	ann    []string
+}
+
 // epmResponse decodes a complete ept_map / ept_lookup response stub and
 // reports towers, endpoints and problems.
 func (c *Conn) epmResponse(cl *call, stub []byte, p *PDU, end tcpstate.Position) {
-	drep := p.Header.DataRep
-	var towers []*Tower
-	var ann []string
-	var status Status
-	var op string
+	var r epmReply
+	var err error
 	switch cl.opnum {
 	case EPMOpMap:
-		op = "ept_map"
-		m, err := ParseMapResponse(stub, drep, c.lim.EPM)
-		if err != nil {
-			if errors.Is(err, ErrTruncated) {
-				c.shortReply(cl, stub, p, end, err)
-			} else {
-				c.epmMalformed(cl, err, end)
-			}
-			return
-		}
-		status = m.Status
-		for i := range m.Towers {
-			towers = append(towers, &m.Towers[i])
-			ann = append(ann, "")
-		}
+		r, err = c.mapReply(stub, p.Header.DataRep)
 	case EPMOpLookup:
-		op = "ept_lookup"
-		m, err := ParseLookupResponse(stub, drep, c.lim.EPM)
-		if err != nil {
-			if errors.Is(err, ErrTruncated) {
-				c.shortReply(cl, stub, p, end, err)
-			} else {
-				c.epmMalformed(cl, err, end)
-			}
-			return
-		}
-		status = m.Status
-		for i := range m.Entries {
-			if m.Entries[i].HasTower {
-				towers = append(towers, &m.Entries[i].Tower)
-				ann = append(ann, m.Entries[i].Annotation)
-			}
-		}
+		r, err = c.lookupReply(stub, p.Header.DataRep)
 	default:
 		return
 	}
-	c.stats.Towers += len(towers)
+	if err != nil {
+		if errors.Is(err, ErrTruncated) {
+			c.shortReply(cl, stub, p, end, err)
+		} else {
+			c.epmMalformed(cl, err, end)
+		}
+		return
+	}
+	c.stats.Towers += len(r.towers)
 	var list []map[string]any
 	want := c.ctx.Reporter.WantMessages()
 	if want {
-		list = make([]map[string]any, 0, len(towers))
+		list = make([]map[string]any, 0, len(r.towers))
 	}
-	for i, t := range towers {
-		c.endpoint(cl, t, ann[i], end)
+	for i, t := range r.towers {
+		c.endpoint(cl, t, r.ann[i], end)
 		if want {
 			tf := towerFields(t)
-			if ann[i] != "" {
-				tf["annotation"] = ann[i]
+			if r.ann[i] != "" {
+				tf["annotation"] = r.ann[i]
 			}
 			list = append(list, tf)
 		}
 	}
+	c.epmStatus(cl, &r, end)
+	if want {
+		c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: map[string]any{
+			"opnum": cl.opnum, "operation": r.op, "status": r.status.Hex(), "status_name": r.status.String(), "call_id": cl.id, "towers": list}})
+	}
+}
+
+// mapReply parses an ept_map response stub (C706 O.2.4).
+func (c *Conn) mapReply(stub []byte, drep DataRep) (epmReply, error) {
+	m, err := ParseMapResponse(stub, drep, c.lim.EPM)
+	if err != nil {
+		return epmReply{}, err
+	}
+	r := epmReply{op: "ept_map", status: m.Status}
+	for i := range m.Towers {
+		r.towers = append(r.towers, &m.Towers[i])
+		r.ann = append(r.ann, "")
+	}
+	return r, nil
+}
+
+// lookupReply parses an ept_lookup response stub (C706 O.2.3);
+// entries without a tower are left out.
+func (c *Conn) lookupReply(stub []byte, drep DataRep) (epmReply, error) {
+	m, err := ParseLookupResponse(stub, drep, c.lim.EPM)
+	if err != nil {
+		return epmReply{}, err
+	}
+	r := epmReply{op: "ept_lookup", status: m.Status}
+	for i := range m.Entries {
+		if m.Entries[i].HasTower {
+			r.towers = append(r.towers, &m.Entries[i].Tower)
+			r.ann = append(r.ann, m.Entries[i].Annotation)
+		}
+	}
+	return r, nil
+}
+
+// epmStatus reports rpc.epm_not_registered for a reply with status
+// ept_s_not_registered, or for a successful reply without towers.
+func (c *Conn) epmStatus(cl *call, r *epmReply, end tcpstate.Position) {
+	op, status := r.op, r.status
 	switch {
 	case status == StatusNotRegistered:
 		sev := health.Warning
 		msg := fmt.Sprintf("%s (call_id %d, frame %d) answered %s (%s): the endpoint mapper has no matching endpoint", op, cl.id, cl.reqEnd.Frame, status, status.Hex())
 		if cl.opnum == EPMOpLookup {
 			sev = health.Notice
-			msg = fmt.Sprintf("%s (call_id %d) returned %d towers together with %s (%s, end of the endpoint table); clients that treat a non-zero status as failure (impacket rpcdump) report no endpoints", op, cl.id, len(towers), status, status.Hex())
+			msg = fmt.Sprintf("%s (call_id %d) returned %d towers together with %s (%s, end of the endpoint table); clients that treat a non-zero status as failure (impacket rpcdump) report no endpoints", op, cl.id, len(r.towers), status, status.Hex())
 		}
 		c.ctx.Event(health.Event{Kind: health.RPCEPMNotRegistered, Severity: sev, Time: end.Time, Frame: end.Frame, Message: msg,
-			Evidence: map[string]any{"status": status.Hex(), "status_name": status.String(), "opnum": cl.opnum, "towers": len(towers), "request_frame": cl.reqEnd.Frame}})
-	case len(towers) == 0 && status == StatusOK:
+			Evidence: map[string]any{"status": status.Hex(), "status_name": status.String(), "opnum": cl.opnum, "towers": len(r.towers), "request_frame": cl.reqEnd.Frame}})
+	case len(r.towers) == 0 && status == StatusOK:
 		c.ctx.Event(health.Event{Kind: health.RPCEPMNotRegistered, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
 			Message:  fmt.Sprintf("%s (call_id %d, frame %d) succeeded but returned no towers: the interface is not registered", op, cl.id, cl.reqEnd.Frame),
 			Evidence: map[string]any{"status": status.Hex(), "status_name": status.String(), "opnum": cl.opnum, "towers": 0, "request_frame": cl.reqEnd.Frame}})
-	}
-	if want {
-		c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: map[string]any{
-			"opnum": cl.opnum, "operation": op, "status": status.Hex(), "status_name": status.String(), "call_id": cl.id, "towers": list}})
 	}
 }
 

@@ -41,34 +41,26 @@ func DefaultLimits() Limits {
 	}
 }
 
+// withDefaults returns DefaultLimits with the positive fields of l in
+// place of the defaults.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxFragLength > 0 {
-		d.MaxFragLength = l.MaxFragLength
-	}
-	if l.MaxStub > 0 {
-		d.MaxStub = l.MaxStub
-	}
-	if l.MaxCalls > 0 {
-		d.MaxCalls = l.MaxCalls
-	}
-	if l.MaxContexts > 0 {
-		d.MaxContexts = l.MaxContexts
-	}
-	if l.MaxResync > 0 {
-		d.MaxResync = l.MaxResync
-	}
-	if l.MaxEvents > 0 {
-		d.MaxEvents = l.MaxEvents
-	}
-	if l.EPM.MaxTowers > 0 {
-		d.EPM.MaxTowers = l.EPM.MaxTowers
-	}
-	if l.EPM.NDR.MaxDepth > 0 {
-		d.EPM.NDR.MaxDepth = l.EPM.NDR.MaxDepth
-	}
-	if l.EPM.NDR.MaxElements > 0 {
-		d.EPM.NDR.MaxElements = l.EPM.NDR.MaxElements
-	}
+	override(&d.MaxFragLength, l.MaxFragLength)
+	override(&d.MaxStub, l.MaxStub)
+	override(&d.MaxCalls, l.MaxCalls)
+	override(&d.MaxContexts, l.MaxContexts)
+	override(&d.MaxResync, l.MaxResync)
+	override(&d.MaxEvents, l.MaxEvents)
+	override(&d.EPM.MaxTowers, l.EPM.MaxTowers)
+	override(&d.EPM.NDR.MaxDepth, l.EPM.NDR.MaxDepth)
+	override(&d.EPM.NDR.MaxElements, l.EPM.NDR.MaxElements)
 	return d
+}
+
+// override sets *v to set when set is positive: a zero or negative limit
+// keeps the default.
+func override(v *int, set int) {
+	if set > 0 {
+		*v = set
+	}
 }

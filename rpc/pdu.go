@@ -191,6 +191,13 @@ func (p *PDU) stubAfterPad(stub []byte, what string) ([]byte, error) {
 	return stub, nil
 }
 
+// setStub sets p.Stub to the stub data at r, without auth padding.
+func (p *PDU) setStub(r []byte, what string) error {
+	stub, err := p.stubAfterPad(r, what)
+	p.Stub = stub
+	return err
+}
+
 func read16(r *wire.Reader, be bool, out *uint16) bool {
 	if be {
 		return r.ReadUint16BE(out)
@@ -230,9 +237,7 @@ func (p *PDU) decodeRequest(body []byte, be bool) error {
 		}
 		q.HasObject = true
 	}
-	stub, err := p.stubAfterPad(r, "request")
-	p.Stub = stub
-	return err
+	return p.setStub(r, "request")
 }
 
 // decodeResponse parses C706 12.6.4.10 rpcconn_response_hdr_t.
@@ -240,13 +245,10 @@ func (p *PDU) decodeResponse(body []byte, be bool) error {
 	r := wire.Reader(body)
 	q := &p.Response
 	var reserved uint8
-	if !read32(&r, be, &q.AllocHint) || !read16(&r, be, &q.ContextID) || !r.ReadUint8(&q.CancelCount) ||
-		!r.ReadUint8(&reserved) {
+	if !readResponseHeader(&r, be, &q.AllocHint, &q.ContextID, &q.CancelCount, &reserved) {
 		return malformed("response", "body of %d bytes is shorter than 8", len(body))
 	}
-	stub, err := p.stubAfterPad(r, "response")
-	p.Stub = stub
-	return err
+	return p.setStub(r, "response")
 }
 
 // decodeFault parses C706 12.6.4.7 rpcconn_fault_hdr_t.
@@ -254,8 +256,7 @@ func (p *PDU) decodeFault(body []byte, be bool) error {
 	r := wire.Reader(body)
 	q := &p.Fault
 	var st, reserved uint32
-	if !read32(&r, be, &q.AllocHint) || !read16(&r, be, &q.ContextID) || !r.ReadUint8(&q.CancelCount) ||
-		!r.ReadUint8(&q.Flags) || !read32(&r, be, &st) {
+	if !readResponseHeader(&r, be, &q.AllocHint, &q.ContextID, &q.CancelCount, &q.Flags) || !read32(&r, be, &st) {
 		return malformed("fault", "body of %d bytes is shorter than 12", len(body))
 	}
 	q.Status = Status(st)
@@ -263,9 +264,15 @@ func (p *PDU) decodeFault(body []byte, be bool) error {
 	if !read32(&r, be, &reserved) {
 		return nil
 	}
-	stub, err := p.stubAfterPad(r, "fault")
-	p.Stub = stub
-	return err
+	return p.setStub(r, "fault")
+}
+
+// readResponseHeader reads the 8 bytes that rpcconn_response_hdr_t (C706
+// 12.6.4.10) and rpcconn_fault_hdr_t (C706 12.6.4.7) start with:
+// alloc_hint, p_cont_id, cancel_count, and a byte that is reserved in a
+// response and that [MS-RPCE] uses for flags in a fault.
+func readResponseHeader(r *wire.Reader, be bool, allocHint *uint32, ctxID *uint16, cancel, b *uint8) bool {
+	return read32(r, be, allocHint) && read16(r, be, ctxID) && r.ReadUint8(cancel) && r.ReadUint8(b)
 }
 
 // decode parses C706 12.6.4.3 rpcconn_bind_hdr_t after the common header.

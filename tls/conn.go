@@ -108,30 +108,63 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	if len(data) == 0 {
 		return
 	}
-	pend := len(h.buf)
+	buf, pend := h.join(data, at)
 	fromBuf := pend > 0
-	var buf []byte
-	if pend == 0 {
-		buf = data
-		h.bufPos = at
-	} else {
-		h.buf = append(h.buf, data...)
-		buf = h.buf
-	}
 	if h.resync {
-		i := findRecordHeader(buf, c.lim.MaxResyncBytes)
-		if i < 0 {
-			if len(buf) > c.lim.MaxResyncBytes {
-				c.abandon(dir, at, len(buf))
-				return
-			}
-			c.keep(h, buf, pend, at, fromBuf)
+		var found bool
+		if buf, pend, found = c.resyncStart(dir, h, buf, pend, at, fromBuf); !found {
 			return
 		}
-		buf = buf[i:]
-		pend -= i
-		h.resync = false
 	}
+	buf, pend, abandoned := c.records(dir, h, buf, pend, at)
+	if abandoned {
+		return
+	}
+	if h.err != nil {
+		h.buf = h.buf[:0]
+		h.release()
+		return
+	}
+	c.keep(h, buf, pend, at, fromBuf)
+	h.release()
+}
+
+// join returns the bytes to parse and how many of them (pend) arrived
+// before this Feed: data itself when nothing is carried over (no copy,
+// bufPos becomes at), else h.buf with data appended.
+func (h *halfConn) join(data []byte, at tcpstate.Position) ([]byte, int) {
+	pend := len(h.buf)
+	if pend == 0 {
+		h.bufPos = at
+		return data, 0
+	}
+	h.buf = append(h.buf, data...)
+	return h.buf, pend
+}
+
+// resyncStart drops the bytes before the first plausible record header of
+// a direction that lost its place. When there is none it reports false,
+// after keeping buf for the next Feed or, past MaxResyncBytes, abandoning
+// the direction.
+func (c *Conn) resyncStart(dir tcpstate.Dir, h *halfConn, buf []byte, pend int, at tcpstate.Position, fromBuf bool) ([]byte, int, bool) {
+	i := findRecordHeader(buf, c.lim.MaxResyncBytes)
+	if i < 0 {
+		if len(buf) > c.lim.MaxResyncBytes {
+			c.abandon(dir, at, len(buf))
+			return nil, 0, false
+		}
+		c.keep(h, buf, pend, at, fromBuf)
+		return nil, 0, false
+	}
+	h.resync = false
+	return buf[i:], pend - i, true
+}
+
+// records handles the whole records at the front of buf (pend of whose
+// bytes arrived before this Feed, at bufPos) and returns the tail that does
+// not yet form a record, with its pend. abandoned reports that the
+// direction was given up on (nothing is to be kept).
+func (c *Conn) records(dir tcpstate.Dir, h *halfConn, buf []byte, pend int, at tcpstate.Position) ([]byte, int, bool) {
 	for len(buf) > 0 && h.err == nil {
 		start := h.bufPos
 		if pend <= 0 {
@@ -145,29 +178,15 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 			break
 		}
 		if err != nil {
-			if dir == tcpstate.ClientToServer && h.records == 0 && buf[0]&0x80 != 0 {
-				if v2, r2, err2 := ParseSSLv2ClientHello(buf); err2 == nil {
-					c.sslv2Hello(v2, start)
-					h.records++
-					pend -= len(buf) - len(r2)
-					buf = r2
-					continue
-				} else if errors.Is(err2, ErrTruncated) {
-					break
-				}
+			n, next := c.badRecord(dir, h, buf, start, at, err)
+			if next == recoverAbandon {
+				return nil, 0, true
 			}
-			c.malformed(dir, start, err)
-			i := findRecordHeader(buf[1:], c.lim.MaxResyncBytes)
-			if i < 0 {
-				if len(buf) > c.lim.MaxResyncBytes {
-					c.abandon(dir, at, len(buf))
-					return
-				}
-				h.resync = true
+			if next == recoverWait {
 				break
 			}
-			pend -= i + 1
-			buf = buf[i+1:]
+			pend -= n
+			buf = buf[n:]
 			continue
 		}
 		n := len(buf) - len(rest)
@@ -179,13 +198,45 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		pend -= n
 		buf = rest
 	}
-	if h.err != nil {
-		h.buf = h.buf[:0]
-		h.release()
-		return
+	return buf, pend, false
+}
+
+// recovery says how records goes on after a record that did not parse.
+type recovery uint8
+
+const (
+	recoverSkip    recovery = iota // skip the returned number of bytes and parse on
+	recoverWait                    // stop; keep the bytes for the next Feed
+	recoverAbandon                 // the direction was abandoned
+)
+
+// badRecord handles bytes at the front of buf that are not a TLS record
+// (err from ParseRecord, at stream position start). The first bytes a
+// client sends may be an SSLv2-compatible ClientHello (RFC 5246, E.2);
+// anything else is reported as malformed and skipped up to the next
+// plausible record header, or, when none is within MaxResyncBytes, the
+// direction resynchronises on later bytes or is abandoned.
+func (c *Conn) badRecord(dir tcpstate.Dir, h *halfConn, buf []byte, start, at tcpstate.Position, err error) (int, recovery) {
+	if dir == tcpstate.ClientToServer && h.records == 0 && buf[0]&0x80 != 0 {
+		if v2, r2, err2 := ParseSSLv2ClientHello(buf); err2 == nil {
+			c.sslv2Hello(v2, start)
+			h.records++
+			return len(buf) - len(r2), recoverSkip
+		} else if errors.Is(err2, ErrTruncated) {
+			return 0, recoverWait
+		}
 	}
-	c.keep(h, buf, pend, at, fromBuf)
-	h.release()
+	c.malformed(dir, start, err)
+	i := findRecordHeader(buf[1:], c.lim.MaxResyncBytes)
+	if i < 0 {
+		if len(buf) > c.lim.MaxResyncBytes {
+			c.abandon(dir, at, len(buf))
+			return 0, recoverAbandon
+		}
+		h.resync = true
+		return 0, recoverWait
+	}
+	return i + 1, recoverSkip
 }
 
 // keep stores the unparsed tail (at most one record) for the next Feed.

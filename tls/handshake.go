@@ -114,79 +114,73 @@ type CertificateRequest struct {
 
 // ParseCertificateRequest parses a CertificateRequest body for version v.
 func ParseCertificateRequest(body []byte, v Version) (CertificateRequest, error) {
+	if v == VersionTLS13 {
+		return parseCertificateRequest13(body)
+	}
 	var m CertificateRequest
 	s := cryptobyte.String(body)
 	bad := malformed("certificate request", "bad structure")
-	if v == VersionTLS13 {
-		var ctx, exts cryptobyte.String
-		if !s.ReadUint8LengthPrefixed(&ctx) || !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
-			return CertificateRequest{}, bad
-		}
-		for !exts.Empty() {
-			var typ uint16
-			var data cryptobyte.String
-			if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-				return CertificateRequest{}, bad
-			}
-			switch typ {
-			case extSignatureAlgorithms:
-				var list cryptobyte.String
-				if !data.ReadUint16LengthPrefixed(&list) {
-					return CertificateRequest{}, bad
-				}
-				for !list.Empty() {
-					var a uint16
-					if !list.ReadUint16(&a) {
-						return CertificateRequest{}, bad
-					}
-					m.SignatureSchemes = append(m.SignatureSchemes, a)
-				}
-			case extCertificateAuthorities:
-				var list cryptobyte.String
-				if !data.ReadUint16LengthPrefixed(&list) {
-					return CertificateRequest{}, bad
-				}
-				for !list.Empty() {
-					var dn cryptobyte.String
-					if !list.ReadUint16LengthPrefixed(&dn) {
-						return CertificateRequest{}, bad
-					}
-					m.CANames++
-				}
-			}
-		}
-		return m, nil
-	}
 	var types cryptobyte.String
 	if !s.ReadUint8LengthPrefixed(&types) {
 		return CertificateRequest{}, bad
 	}
 	m.CertificateTypes = append([]uint8(nil), types...)
-	if v >= VersionTLS12 {
-		var algs cryptobyte.String
-		if !s.ReadUint16LengthPrefixed(&algs) {
-			return CertificateRequest{}, bad
-		}
-		for !algs.Empty() {
-			var a uint16
-			if !algs.ReadUint16(&a) {
-				return CertificateRequest{}, bad
-			}
-			m.SignatureSchemes = append(m.SignatureSchemes, a)
-		}
-	}
-	var cas cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&cas) || !s.Empty() {
+	if v >= VersionTLS12 && !readU16List(&s, &m.SignatureSchemes) {
 		return CertificateRequest{}, bad
 	}
-	for !cas.Empty() {
-		var dn cryptobyte.String
-		if !cas.ReadUint16LengthPrefixed(&dn) {
-			return CertificateRequest{}, bad
-		}
-		m.CANames++
+	if !countDistinguishedNames(&s, &m.CANames) || !s.Empty() {
+		return CertificateRequest{}, bad
 	}
 	return m, nil
+}
+
+// parseCertificateRequest13 parses a TLS 1.3 CertificateRequest body (RFC
+// 8446, 4.3.2): the request context and the extensions, of which
+// signature_algorithms (4.2.3) and certificate_authorities (4.2.4) are read.
+func parseCertificateRequest13(body []byte) (CertificateRequest, error) {
+	var m CertificateRequest
+	s := cryptobyte.String(body)
+	bad := malformed("certificate request", "bad structure")
+	var ctx, exts cryptobyte.String
+	if !s.ReadUint8LengthPrefixed(&ctx) || !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
+		return CertificateRequest{}, bad
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var data cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			return CertificateRequest{}, bad
+		}
+		ok := true
+		switch typ {
+		case extSignatureAlgorithms:
+			ok = readU16List(&data, &m.SignatureSchemes)
+		case extCertificateAuthorities:
+			ok = countDistinguishedNames(&data, &m.CANames)
+		}
+		if !ok {
+			return CertificateRequest{}, bad
+		}
+	}
+	return m, nil
+}
+
+// countDistinguishedNames reads a uint16-prefixed list of uint16-prefixed
+// DistinguishedName values (RFC 5246, 7.4.4; RFC 8446, 4.2.4) from d and
+// adds their number to n.
+func countDistinguishedNames(d *cryptobyte.String, n *int) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) {
+		return false
+	}
+	for !list.Empty() {
+		var dn cryptobyte.String
+		if !list.ReadUint16LengthPrefixed(&dn) {
+			return false
+		}
+		*n++
+	}
+	return true
 }
 
 // Alert is an alert record's body (RFC 8446, 6).

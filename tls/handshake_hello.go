@@ -97,15 +97,10 @@ func ParseClientHello(body []byte) (ClientHello, error) {
 	seen := map[uint16]bool{}
 	m.Extensions = slices.Grow(m.Extensions, min(len(exts)/4, maxPresize))
 	for !exts.Empty() {
-		var typ uint16
-		var d cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
-			return ClientHello{}, malformed("client hello", "truncated extension")
+		typ, d, err := readExtension(&exts, seen, "client hello")
+		if err != nil {
+			return ClientHello{}, err
 		}
-		if seen[typ] {
-			return ClientHello{}, malformed("client hello", fmt.Sprintf("duplicate extension %d", typ))
-		}
-		seen[typ] = true
 		m.Extensions = append(m.Extensions, typ)
 		if !m.parseExtension(typ, d) {
 			return ClientHello{}, malformed("client hello", fmt.Sprintf("bad extension %d", typ))
@@ -114,10 +109,29 @@ func ParseClientHello(body []byte) (ClientHello, error) {
 	return m, nil
 }
 
+// readExtension reads the next Extension (RFC 8446, 4.2) of the message
+// what from exts and returns its type and body. A short extension, or a
+// type already in seen (RFC 8446, 4.2: at most one of each type), is
+// ErrMalformed; otherwise the type is added to seen.
+func readExtension(exts *cryptobyte.String, seen map[uint16]bool, what string) (uint16, cryptobyte.String, *ParseError) {
+	var typ uint16
+	var d cryptobyte.String
+	if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
+		return 0, nil, malformed(what, "truncated extension")
+	}
+	if seen[typ] {
+		return 0, nil, malformed(what, fmt.Sprintf("duplicate extension %d", typ))
+	}
+	seen[typ] = true
+	return typ, d, nil
+}
+
 // maxPresize caps the capacity reserved for a list from its wire length
 // (the bytes are present, but a list longer than this grows as it parses).
 const maxPresize = 64
 
+// readU16List reads a uint16-prefixed list of uint16 values from d and
+// appends them to out; an odd list length is malformed.
 func readU16List(d *cryptobyte.String, out *[]uint16) bool {
 	var l cryptobyte.String
 	if !d.ReadUint16LengthPrefixed(&l) || len(l)%2 != 0 {
@@ -132,100 +146,144 @@ func readU16List(d *cryptobyte.String, out *[]uint16) bool {
 	return true
 }
 
+// parseExtension parses the body d of one ClientHello extension of type
+// typ (RFC 8446, 4.2) into m and reports whether it was well formed and
+// consumed exactly. Unknown extensions are skipped by their length.
 func (m *ClientHello) parseExtension(typ uint16, d cryptobyte.String) bool {
+	ok := true
 	switch typ {
-	case extServerName: // RFC 6066, 3
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
-			return false
-		}
-		for !list.Empty() {
-			var nt uint8
-			var name cryptobyte.String
-			if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
-				return false
-			}
-			if nt == 0 && m.ServerName == "" {
-				m.ServerName = strings.TrimSuffix(string(name), ".")
-			}
-		}
-	case extALPN: // RFC 7301, 3.1
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) {
-			return false
-		}
-		for !list.Empty() {
-			var p cryptobyte.String
-			if !list.ReadUint8LengthPrefixed(&p) || p.Empty() {
-				return false
-			}
-			m.ALPN = append(m.ALPN, string(p))
-		}
-	case extSupportedVersions: // RFC 8446, 4.2.1
-		var list cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&list) || len(list)%2 != 0 {
-			return false
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			m.SupportedVersions = append(m.SupportedVersions, Version(v))
-		}
+	case extServerName:
+		ok = m.parseServerName(&d)
+	case extALPN:
+		ok = m.parseALPN(&d)
+	case extSupportedVersions:
+		ok = m.parseSupportedVersions(&d)
 	case extSupportedGroups: // RFC 8422, 5.1.1
-		if !readU16List(&d, &m.SupportedGroups) {
-			return false
-		}
-	case extECPointFormats: // RFC 8422, 5.1.2
-		var list cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&list) {
-			return false
-		}
-		m.ECPointFormats = append([]uint8(nil), list...)
+		ok = readU16List(&d, &m.SupportedGroups)
+	case extECPointFormats:
+		ok = m.parseECPointFormats(&d)
 	case extSignatureAlgorithms: // RFC 8446, 4.2.3
-		if !readU16List(&d, &m.SignatureAlgorithms) {
-			return false
-		}
-	case extKeyShare: // RFC 8446, 4.2.8
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) {
-			return false
-		}
-		for !list.Empty() {
-			var g uint16
-			var ke cryptobyte.String
-			if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&ke) {
-				return false
-			}
-			m.KeyShareGroups = append(m.KeyShareGroups, g)
-		}
-	case extExtendedMasterSecret: // RFC 7627, 5.1
+		ok = readU16List(&d, &m.SignatureAlgorithms)
+	case extKeyShare:
+		ok = m.parseKeyShare(&d)
+	case extExtendedMasterSecret: // RFC 7627, 5.1: empty
 		m.ExtendedMasterSecret = true
-	case extEncryptThenMAC: // RFC 7366, 2
+	case extEncryptThenMAC: // RFC 7366, 2: empty
 		m.EncryptThenMAC = true
-	case extSessionTicket: // RFC 5077, 3.2
+	case extSessionTicket: // RFC 5077, 3.2: the opaque ticket, possibly empty
 		m.SessionTicket = true
 		m.SessionTicketLen = len(d)
 		d = nil
-	case extPreSharedKey: // RFC 8446, 4.2.11
-		var ids, binders cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&ids) || !d.ReadUint16LengthPrefixed(&binders) {
-			return false
-		}
-		for !ids.Empty() {
-			var id cryptobyte.String
-			var age uint32
-			if !ids.ReadUint16LengthPrefixed(&id) || !ids.ReadUint32(&age) {
-				return false
-			}
-			m.PSKIdentities++
-		}
-		m.PSK = true
-	case extEarlyData:
+	case extPreSharedKey:
+		ok = m.parsePreSharedKey(&d)
+	case extEarlyData: // RFC 8446, 4.2.10: empty in a ClientHello
 		m.EarlyData = true
 	default: // unknown or not decoded: skipped by its length
 		d = nil
 	}
-	return d.Empty()
+	return ok && d.Empty()
+}
+
+// parseServerName reads the server_name extension (RFC 6066, 3): a
+// non-empty ServerNameList whose first host_name (type 0) becomes
+// ServerName, without a trailing dot.
+func (m *ClientHello) parseServerName(d *cryptobyte.String) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+		return false
+	}
+	for !list.Empty() {
+		var nt uint8
+		var name cryptobyte.String
+		if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
+			return false
+		}
+		if nt == 0 && m.ServerName == "" {
+			m.ServerName = strings.TrimSuffix(string(name), ".")
+		}
+	}
+	return true
+}
+
+// parseALPN reads the application_layer_protocol_negotiation extension
+// (RFC 7301, 3.1): a ProtocolNameList of non-empty names.
+func (m *ClientHello) parseALPN(d *cryptobyte.String) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) {
+		return false
+	}
+	for !list.Empty() {
+		var p cryptobyte.String
+		if !list.ReadUint8LengthPrefixed(&p) || p.Empty() {
+			return false
+		}
+		m.ALPN = append(m.ALPN, string(p))
+	}
+	return true
+}
+
+// parseSupportedVersions reads the supported_versions extension of a
+// ClientHello (RFC 8446, 4.2.1): a uint8-prefixed list of versions.
+func (m *ClientHello) parseSupportedVersions(d *cryptobyte.String) bool {
+	var list cryptobyte.String
+	if !d.ReadUint8LengthPrefixed(&list) || len(list)%2 != 0 {
+		return false
+	}
+	for !list.Empty() {
+		var v uint16
+		list.ReadUint16(&v)
+		m.SupportedVersions = append(m.SupportedVersions, Version(v))
+	}
+	return true
+}
+
+// parseECPointFormats reads the ec_point_formats extension (RFC 8422,
+// 5.1.2): a uint8-prefixed list of formats.
+func (m *ClientHello) parseECPointFormats(d *cryptobyte.String) bool {
+	var list cryptobyte.String
+	if !d.ReadUint8LengthPrefixed(&list) {
+		return false
+	}
+	m.ECPointFormats = append([]uint8(nil), list...)
+	return true
+}
+
+// parseKeyShare reads the key_share extension of a ClientHello (RFC 8446,
+// 4.2.8): KeyShareEntry values, of which only the groups are kept.
+func (m *ClientHello) parseKeyShare(d *cryptobyte.String) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) {
+		return false
+	}
+	for !list.Empty() {
+		var g uint16
+		var ke cryptobyte.String
+		if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&ke) {
+			return false
+		}
+		m.KeyShareGroups = append(m.KeyShareGroups, g)
+	}
+	return true
+}
+
+// parsePreSharedKey reads the pre_shared_key extension of a ClientHello
+// (RFC 8446, 4.2.11): OfferedPsks, whose identities are counted; the
+// binders are skipped.
+func (m *ClientHello) parsePreSharedKey(d *cryptobyte.String) bool {
+	var ids, binders cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&ids) || !d.ReadUint16LengthPrefixed(&binders) {
+		return false
+	}
+	for !ids.Empty() {
+		var id cryptobyte.String
+		var age uint32
+		if !ids.ReadUint16LengthPrefixed(&id) || !ids.ReadUint32(&age) {
+			return false
+		}
+		m.PSKIdentities++
+	}
+	m.PSK = true
+	return true
 }
 
 // MaxVersion returns the highest non-GREASE version the client offers:
@@ -341,15 +399,10 @@ func ParseServerHello(body []byte) (ServerHello, error) {
 	}
 	seen := map[uint16]bool{}
 	for !exts.Empty() {
-		var typ uint16
-		var d cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&d) {
-			return ServerHello{}, malformed("server hello", "truncated extension")
+		typ, d, err := readExtension(&exts, seen, "server hello")
+		if err != nil {
+			return ServerHello{}, err
 		}
-		if seen[typ] {
-			return ServerHello{}, malformed("server hello", fmt.Sprintf("duplicate extension %d", typ))
-		}
-		seen[typ] = true
 		m.Extensions = append(m.Extensions, typ)
 		ok := true
 		switch typ {

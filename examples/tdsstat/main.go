@@ -12,7 +12,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,96 +50,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: tdsstat capture")
 		return 2
 	}
-	var stats []tds.Stats
-	cfg := tds.DefaultConfig()
-	cfg.OnClose = func(_ *tcpstate.StreamContext, s *tds.Stats) { stats = append(stats, *s) }
-	dec := nettrace.Decoder{
-		Name:   nettrace.ProtoTDS,
-		Ports:  []uint16{1433, 14330},
-		Detect: tds.Detect,
-		New:    func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler { return tds.NewConn(ctx, cfg) },
-	}
-	rep, err := nettrace.AnalyzeFile(args[0], nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
+	rep, stats, err := analyze(args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "tdsstat:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %d frames, %d TDS connections\n", rep.Capture.Name, rep.Capture.Frames, len(stats))
-
-	// server → database → stats
-	servers := map[string]map[string]*dbStats{}
-	get := func(server, db string) *dbStats {
-		if servers[server] == nil {
-			servers[server] = map[string]*dbStats{}
-		}
-		d := servers[server][db]
-		if d == nil {
-			d = &dbStats{loginErrors: map[string]int{}, queries: map[string]*query{}}
-			servers[server][db] = d
-		}
-		return d
+	servers := serverStats{}
+	for i := range stats {
+		servers.add(&stats[i])
 	}
-	for _, s := range stats {
-		server := s.Server.String()
-		login := get(server, orDash(s.Database))
-		login.loginsOK += s.LoginsOK
-		login.loginsFailed += s.LoginsFailed
-		for _, e := range s.LoginErrors {
-			login.loginErrors[fmt.Sprintf("%d state %d (user %s)", e.Number, e.State, orDash(s.User))]++
-		}
-		for _, r := range s.Requests {
-			switch r.Type {
-			case tds.TypePrelogin, tds.TypeLogin7, tds.TypeSSPI, tds.TypeFedAuthToken:
-				continue
-			}
-			d := get(server, orDash(r.Database))
-			key := r.Type.String() + "\x00" + r.Text
-			q := d.queries[key]
-			if q == nil {
-				q = &query{text: r.Text, kind: r.Type}
-				d.queries[key] = q
-			}
-			q.count++
-			q.rows += r.Rows
-			q.errors += len(r.Errors)
-			d.errors += len(r.Errors)
-			if r.Attention {
-				q.attentions++
-				d.attentions++
-			}
-			if r.Answered {
-				q.answered++
-				q.times = append(q.times, r.ServerTime)
-			}
-		}
-	}
-	for _, server := range sortedKeys(servers) {
+	for _, server := range slices.Sorted(maps.Keys(servers)) {
 		fmt.Fprintf(stdout, "\nserver %s\n", server)
-		for _, db := range sortedKeys(servers[server]) {
-			d := servers[server][db]
-			fmt.Fprintf(stdout, "  database %s: logins %d ok, %d failed; %d errors; %d attentions\n",
-				db, d.loginsOK, d.loginsFailed, d.errors, d.attentions)
-			for _, e := range sortedKeys(d.loginErrors) {
-				fmt.Fprintf(stdout, "    login failed: error %s x%d\n", e, d.loginErrors[e])
-			}
-			qs := make([]*query, 0, len(d.queries))
-			for _, q := range d.queries {
-				qs = append(qs, q)
-			}
-			sort.Slice(qs, func(i, j int) bool {
-				if qs[i].count != qs[j].count {
-					return qs[i].count > qs[j].count
-				}
-				return qs[i].text < qs[j].text
-			})
-			if len(qs) > 0 {
-				fmt.Fprintf(stdout, "    %5s %9s %9s %9s %7s %6s  %s\n", "count", "p50", "p90", "max", "rows", "errors", "query")
-			}
-			for _, q := range qs {
-				sort.Slice(q.times, func(i, j int) bool { return q.times[i] < q.times[j] })
-				fmt.Fprintf(stdout, "    %5d %9s %9s %9s %7d %6d  %s %s\n", q.count, pct(q.times, 50), pct(q.times, 90), pct(q.times, 100),
-					q.rows, q.errors, q.kind, oneLine(q.text, 100))
-			}
+		for _, db := range slices.Sorted(maps.Keys(servers[server])) {
+			printDatabase(stdout, db, servers[server][db])
 		}
 	}
 	for _, f := range rep.Findings {
@@ -148,13 +74,112 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// analyze runs the analyzer over the capture at path with the TDS decoder
+// on ports 1433 and 14330, and returns the report and the statistics of
+// each connection, in the order they closed.
+func analyze(path string) (*nettrace.Report, []tds.Stats, error) {
+	var stats []tds.Stats
+	cfg := tds.DefaultConfig()
+	cfg.OnClose = func(_ *tcpstate.StreamContext, s *tds.Stats) { stats = append(stats, *s) }
+	dec := nettrace.Decoder{
+		Name:   nettrace.ProtoTDS,
+		Ports:  []uint16{1433, 14330},
+		Detect: tds.Detect,
+		New:    func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler { return tds.NewConn(ctx, cfg) },
 	}
-	sort.Strings(out)
-	return out
+	rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
+	return rep, stats, err
+}
+
+// serverStats maps server → database → statistics.
+type serverStats map[string]map[string]*dbStats
+
+// db returns the statistics of database db on server, making them.
+func (m serverStats) db(server, db string) *dbStats {
+	if m[server] == nil {
+		m[server] = map[string]*dbStats{}
+	}
+	d := m[server][db]
+	if d == nil {
+		d = &dbStats{loginErrors: map[string]int{}, queries: map[string]*query{}}
+		m[server][db] = d
+	}
+	return d
+}
+
+// add counts one connection: its logins under the database it logged in
+// to, its requests under the database each ran in. PRELOGIN, LOGIN7, SSPI
+// and federated authentication messages are not queries.
+func (m serverStats) add(s *tds.Stats) {
+	server := s.Server.String()
+	login := m.db(server, orDash(s.Database))
+	login.loginsOK += s.LoginsOK
+	login.loginsFailed += s.LoginsFailed
+	for _, e := range s.LoginErrors {
+		login.loginErrors[fmt.Sprintf("%d state %d (user %s)", e.Number, e.State, orDash(s.User))]++
+	}
+	for _, r := range s.Requests {
+		switch r.Type {
+		case tds.TypePrelogin, tds.TypeLogin7, tds.TypeSSPI, tds.TypeFedAuthToken:
+			continue
+		}
+		m.db(server, orDash(r.Database)).addRequest(&r)
+	}
+}
+
+// addRequest counts a request under the query with its type and text.
+func (d *dbStats) addRequest(r *tds.Request) {
+	key := r.Type.String() + "\x00" + r.Text
+	q := d.queries[key]
+	if q == nil {
+		q = &query{text: r.Text, kind: r.Type}
+		d.queries[key] = q
+	}
+	q.count++
+	q.rows += r.Rows
+	q.errors += len(r.Errors)
+	d.errors += len(r.Errors)
+	if r.Attention {
+		q.attentions++
+		d.attentions++
+	}
+	if r.Answered {
+		q.answered++
+		q.times = append(q.times, r.ServerTime)
+	}
+}
+
+// printDatabase prints a database's logins, failed logins and query table.
+func printDatabase(w io.Writer, db string, d *dbStats) {
+	fmt.Fprintf(w, "  database %s: logins %d ok, %d failed; %d errors; %d attentions\n",
+		db, d.loginsOK, d.loginsFailed, d.errors, d.attentions)
+	for _, e := range slices.Sorted(maps.Keys(d.loginErrors)) {
+		fmt.Fprintf(w, "    login failed: error %s x%d\n", e, d.loginErrors[e])
+	}
+	qs := d.sortedQueries()
+	if len(qs) > 0 {
+		fmt.Fprintf(w, "    %5s %9s %9s %9s %7s %6s  %s\n", "count", "p50", "p90", "max", "rows", "errors", "query")
+	}
+	for _, q := range qs {
+		sort.Slice(q.times, func(i, j int) bool { return q.times[i] < q.times[j] })
+		fmt.Fprintf(w, "    %5d %9s %9s %9s %7d %6d  %s %s\n", q.count, pct(q.times, 50), pct(q.times, 90), pct(q.times, 100),
+			q.rows, q.errors, q.kind, oneLine(q.text, 100))
+	}
+}
+
+// sortedQueries returns the queries, most frequent first, then by text.
+func (d *dbStats) sortedQueries() []*query {
+	qs := make([]*query, 0, len(d.queries))
+	for _, q := range d.queries {
+		qs = append(qs, q)
+	}
+	sort.Slice(qs, func(i, j int) bool {
+		if qs[i].count != qs[j].count {
+			return qs[i].count > qs[j].count
+		}
+		return qs[i].text < qs[j].text
+	})
+	return qs
 }
 
 // pct returns the p-th percentile of sorted durations ("-" when empty).

@@ -144,7 +144,17 @@ func split(b []byte, n func([]byte) int, fn func([]byte)) {
 
 func main() {
 	log.SetFlags(0)
-	// Packet level: link frames, DNS.
+	packetSeeds()
+	tlsSeeds()
+	httpSeeds()
+	smbSeeds()
+	rpcSeeds()
+	tdsSeeds()
+	writeCorpora()
+}
+
+// packetSeeds adds link frames (every fifth) and DNS payloads.
+func packetSeeds() {
 	frames(glob("testdata/layers/*.pcap", "testdata/health/*.pcap"), func(f *layers.Frame) {
 		if f.Number%5 == 1 {
 			add("layers", "FuzzDecode", uint16(f.LinkType), append([]byte(nil), f.Data...))
@@ -158,38 +168,36 @@ func main() {
 			}
 		}
 	}
+}
 
-	// TLS: records and handshake messages.
+// tlsSeeds adds TLS streams, their records and handshake messages.
+func tlsSeeds() {
 	tlsCaps := glob("testdata/tls/*.pcap", "testdata/layers/tls12-gcm.pcap")
 	streams(tlsCaps, "fuzz", "FuzzTLSStream", func(_ bool, b []byte) {
-		split(b, func(b []byte) int {
-			if len(b) < 5 {
-				return 0
-			}
-			return 5 + int(binary.BigEndian.Uint16(b[3:]))
-		}, func(rec []byte) {
+		split(b, tlsRecordLen, func(rec []byte) {
 			add("tls", "FuzzParseRecord", rec)
 			if rec[0] == 22 && len(rec) > 9 {
 				add("tls", "FuzzParseHandshake", rec[5:])
 			}
 		})
 	})
+}
 
-	// HTTP.
+// httpSeeds adds HTTP streams and the first header block of each
+// direction.
+func httpSeeds() {
 	streams(glob("testdata/http/*.pcap"), "fuzz", "FuzzHTTPStream", func(_ bool, b []byte) {
 		if i := strings.Index(string(b), "\r\n\r\n"); i > 0 {
 			add("http", "FuzzParseLines", b[:i+4])
 		}
 	})
+}
 
-	// SMB: NBSS messages and the SMB2 messages inside.
+// smbSeeds adds SMB streams, their NBSS messages and the SMB2 and NTLMSSP
+// messages inside.
+func smbSeeds() {
 	streams(glob("testdata/smb/*.pcap"), "fuzz", "FuzzSMBStream", func(_ bool, b []byte) {
-		split(b, func(b []byte) int {
-			if len(b) < 4 {
-				return 0
-			}
-			return 4 + int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-		}, func(m []byte) {
+		split(b, nbssLen, func(m []byte) {
 			add("smb", "FuzzParseNBSS", m)
 			if len(m) > 8 && string(m[4:8]) == "\xfeSMB" {
 				add("smb", "FuzzParseSMB2", m[4:])
@@ -199,28 +207,20 @@ func main() {
 			}
 		})
 	})
+}
 
-	// DCE/RPC: PDUs (frag_length, little-endian data representation).
+// rpcSeeds adds DCE/RPC streams and their PDUs.
+func rpcSeeds() {
 	streams(glob("testdata/rpc/*.pcap"), "fuzz", "FuzzRPCStream", func(_ bool, b []byte) {
-		split(b, func(b []byte) int {
-			if len(b) < 10 || b[0] != 5 {
-				return 0
-			}
-			if b[4]&0x10 != 0 {
-				return int(binary.LittleEndian.Uint16(b[8:]))
-			}
-			return int(binary.BigEndian.Uint16(b[8:]))
-		}, func(pdu []byte) { add("rpc", "FuzzParsePDU", pdu) })
+		split(b, rpcPDULen, func(pdu []byte) { add("rpc", "FuzzParsePDU", pdu) })
 	})
+}
 
-	// TDS: packets, PRELOGIN and LOGIN7 payloads.
+// tdsSeeds adds TDS streams, their packets and the PRELOGIN and LOGIN7
+// payloads.
+func tdsSeeds() {
 	streams(glob("testdata/tds/*.pcap"), "fuzz", "FuzzTDSStream", func(_ bool, b []byte) {
-		split(b, func(b []byte) int {
-			if len(b) < 8 {
-				return 0
-			}
-			return int(binary.BigEndian.Uint16(b[2:]))
-		}, func(p []byte) {
+		split(b, tdsPacketLen, func(p []byte) {
 			if len(p) < 8 {
 				return
 			}
@@ -233,7 +233,50 @@ func main() {
 			}
 		})
 	})
+}
 
+// tlsRecordLen is the length of the TLS record at the front of b: a 5-byte
+// header whose last two bytes are the fragment length (RFC 8446, 5.1).
+func tlsRecordLen(b []byte) int {
+	if len(b) < 5 {
+		return 0
+	}
+	return 5 + int(binary.BigEndian.Uint16(b[3:]))
+}
+
+// nbssLen is the length of the NBSS message at the front of b: a 4-byte
+// header with a 24-bit length (RFC 1002, 4.3.1; [MS-SMB2] 2.1).
+func nbssLen(b []byte) int {
+	if len(b) < 4 {
+		return 0
+	}
+	return 4 + int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+}
+
+// rpcPDULen is the frag_length of the DCE/RPC PDU at the front of b, in the
+// integer byte order of its data representation (C706 12.6.3.1).
+func rpcPDULen(b []byte) int {
+	if len(b) < 10 || b[0] != 5 {
+		return 0
+	}
+	if b[4]&0x10 != 0 {
+		return int(binary.LittleEndian.Uint16(b[8:]))
+	}
+	return int(binary.BigEndian.Uint16(b[8:]))
+}
+
+// tdsPacketLen is the big-endian Length of the TDS packet at the front of b
+// ([MS-TDS] 2.2.3.1.3).
+func tdsPacketLen(b []byte) int {
+	if len(b) < 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint16(b[2:]))
+}
+
+// writeCorpora writes every target's seeds under <dir>/testdata/fuzz/<target>
+// and prints their counts and sizes.
+func writeCorpora() {
 	total := 0
 	keys := make([]string, 0, len(all))
 	for k := range all {
