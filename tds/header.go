@@ -36,10 +36,7 @@ var packetTypeNames = map[PacketType]string{
 
 // String returns the spec's name ("SQL_BATCH", "LOGIN7", …) or PacketType(0xNN).
 func (t PacketType) String() string {
-	if n, ok := packetTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("PacketType(0x%02x)", uint8(t))
+	return enumName(packetTypeNames, "PacketType", t)
 }
 
 // Known reports whether t is a packet type of [MS-TDS] 2.2.3.1.1.

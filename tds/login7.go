@@ -83,10 +83,7 @@ var featureNames = map[FeatureID]string{
 
 // String returns the spec's name or FeatureID(0xNN).
 func (f FeatureID) String() string {
-	if n, ok := featureNames[f]; ok {
-		return n
-	}
-	return fmt.Sprintf("FeatureID(0x%02x)", uint8(f))
+	return enumName(featureNames, "FeatureID", f)
 }
 
 // Feature is one feature extension: its id and data length (the data itself

@@ -48,10 +48,7 @@ var tokenNames = map[TokenType]string{
 
 // String returns the spec's name or TokenType(0xNN).
 func (t TokenType) String() string {
-	if n, ok := tokenNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("TokenType(0x%02x)", uint8(t))
+	return enumName(tokenNames, "TokenType", t)
 }
 
 // DONE status bits ([MS-TDS] 2.2.7.6).

@@ -74,10 +74,7 @@ var dataTypeNames = map[DataType]string{
 
 // String returns the SQL type name ("int", "nvarchar", …) or DataType(0xNN).
 func (t DataType) String() string {
-	if n, ok := dataTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("DataType(0x%02x)", uint8(t))
+	return enumName(dataTypeNames, "DataType", t)
 }
 
 // value length encodings.
