@@ -370,6 +370,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	}
 }
 
+// sortedSessions returns the sessions by id, for a stable order at Close.
 func (c *Conn) sortedSessions() []*session {
 	out := make([]*session, 0, len(c.sessions))
 	for _, s := range c.sessions {

@@ -206,6 +206,7 @@ func (c *Conn) answer(req *request, f map[string]any, at tcpstate.Position) {
 	c.keepRequest(&req.Request)
 }
 
+// appendCapped appends d to s unless s holds n durations.
 func appendCapped(s []time.Duration, d time.Duration, n int) []time.Duration {
 	if len(s) >= n {
 		return s
@@ -213,6 +214,7 @@ func appendCapped(s []time.Duration, d time.Duration, n int) []time.Duration {
 	return append(s, d)
 }
 
+// keepRequest keeps r in Stats.Requests, up to Limits.MaxRequests.
 func (c *Conn) keepRequest(r *Request) {
 	if len(c.stats.Requests) < c.lim.MaxRequests {
 		c.stats.Requests = append(c.stats.Requests, *r)

@@ -111,6 +111,8 @@ func (c *Conn) leftover(ts *tokenStream, at tcpstate.Position) {
 	}
 }
 
+// addName lists a token in the decoded message; runs of ROW or NBCROW
+// become one entry ("ROW×12").
 func (c *Conn) addName(ts *tokenStream, name string) {
 	if name == ts.lastName && (name == "ROW" || name == "NBCROW") {
 		ts.repeat++
@@ -120,6 +122,7 @@ func (c *Conn) addName(ts *tokenStream, name string) {
 	ts.lastName, ts.repeat = name, 1
 }
 
+// flushName ends the current run of addName, keeping at most 64 entries.
 func (c *Conn) flushName(ts *tokenStream) {
 	if ts.lastName == "" || !c.want {
 		ts.lastName = ""
