@@ -13,12 +13,9 @@ import (
 // noSession is the session key of a connection without SMP (MARS).
 const noSession = -1
 
-// Conn decodes one TDS connection. It implements tcpstate.StreamHandler.
-// It is not safe for concurrent use.
-//
-// Its methods are split by message family: this file holds the state and
-// the framing (Feed, Gap, Close: TDS packets, SMP packets and raw TLS
-// records); conn_resync.go finds the framing again after a gap or a
+// The methods of Conn are split by message family: this file holds the
+// state and the framing (Feed, Gap, Close: TDS packets, SMP packets and raw
+// TLS records); conn_resync.go finds the framing again after a gap or a
 // malformed unit; conn_smp.go demultiplexes MARS sessions; conn_message.go
 // reassembles messages from packets; conn_login.go handles PRELOGIN, the
 // TLS hand-off, LOGIN7, SSPI and LOGINACK; conn_request.go handles SQL
@@ -26,6 +23,9 @@ const noSession = -1
 // conn_attention.go handles ATTENTION; conn_tokens.go decodes the server's
 // token stream; conn_events.go holds the event helpers and the latency
 // split reported at Close.
+
+// Conn decodes one TDS connection. It implements tcpstate.StreamHandler.
+// It is not safe for concurrent use.
 type Conn struct {
 	ctx  *tcpstate.StreamContext
 	cfg  Config
