@@ -36,10 +36,7 @@ var packetTypeNames = map[PacketType]string{
 
 // String returns the spec's name ("SQL_BATCH", "LOGIN7", …) or PacketType(0xNN).
 func (t PacketType) String() string {
-	if n, ok := packetTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("PacketType(0x%02x)", uint8(t))
+	return enumName(packetTypeNames, "PacketType", t)
 }
 
 // Known reports whether t is a packet type of [MS-TDS] 2.2.3.1.1.
@@ -60,6 +57,18 @@ func (t PacketType) fromClient() bool {
 // fromServer reports whether a server sends packets of type t (PRELOGIN
 // carries the server's TLS handshake).
 func (t PacketType) fromServer() bool { return t == TypeResponse || t == TypePrelogin }
+
+// sentBy reports whether the end that sends in direction dir sends packets
+// of type t.
+func (t PacketType) sentBy(dir tcpstate.Dir) bool {
+	switch dir {
+	case tcpstate.ClientToServer:
+		return t.fromClient()
+	case tcpstate.ServerToClient:
+		return t.fromServer()
+	}
+	return true
+}
 
 // Status is the packet header's status bit field ([MS-TDS] 2.2.3.1.2).
 type Status uint8
@@ -182,8 +191,7 @@ func plausibleHeader(dir tcpstate.Dir, b []byte, checkNext bool) bool {
 	if !h.Type.Known() || h.Status&^statusKnown != 0 || h.Length < HeaderLen || h.Window != 0 {
 		return false
 	}
-	if dir == tcpstate.ClientToServer && !h.Type.fromClient() ||
-		dir == tcpstate.ServerToClient && !h.Type.fromServer() {
+	if !h.Type.sentBy(dir) {
 		return false
 	}
 	if h.Type == TypeAttention && h.Length != HeaderLen {

@@ -57,45 +57,6 @@ func (v TDSVersion) atLeast72() bool {
 	return uint32(v) >= uint32(TDS72)
 }
 
-// FeatureID identifies a LOGIN7 feature extension or FEATUREEXTACK entry
-// ([MS-TDS] 2.2.6.4, FeatureExt).
-type FeatureID uint8
-
-// Feature extensions.
-const (
-	FeatureSessionRecovery    FeatureID = 0x01
-	FeatureFedAuth            FeatureID = 0x02
-	FeatureColumnEncryption   FeatureID = 0x04
-	FeatureGlobalTransactions FeatureID = 0x05
-	FeatureAzureSQLSupport    FeatureID = 0x08
-	FeatureDataClassification FeatureID = 0x09
-	FeatureUTF8Support        FeatureID = 0x0A
-	FeatureAzureSQLDNSCaching FeatureID = 0x0B
-	FeatureTerminator         FeatureID = 0xFF
-)
-
-var featureNames = map[FeatureID]string{
-	FeatureSessionRecovery: "SESSIONRECOVERY", FeatureFedAuth: "FEDAUTH", FeatureColumnEncryption: "COLUMNENCRYPTION",
-	FeatureGlobalTransactions: "GLOBALTRANSACTIONS", FeatureAzureSQLSupport: "AZURESQLSUPPORT",
-	FeatureDataClassification: "DATACLASSIFICATION", FeatureUTF8Support: "UTF8_SUPPORT",
-	FeatureAzureSQLDNSCaching: "AZURESQLDNSCACHING",
-}
-
-// String returns the spec's name or FeatureID(0xNN).
-func (f FeatureID) String() string {
-	if n, ok := featureNames[f]; ok {
-		return n
-	}
-	return fmt.Sprintf("FeatureID(0x%02x)", uint8(f))
-}
-
-// Feature is one feature extension: its id and data length (the data itself
-// can hold tokens, so only its size is kept).
-type Feature struct {
-	ID     FeatureID
-	Length int
-}
-
 // Login7 is a LOGIN7 record ([MS-TDS] 2.2.6.4). The password and the new
 // password of a password change are obfuscated on the wire; Login7 records
 // only whether they are present and their length in characters — never the
@@ -150,122 +111,182 @@ const (
 // offset/length field must lie inside the record. The password is
 // recognised by its length only. On error b is returned unchanged.
 func ParseLogin7(b []byte) (Login7, []byte, error) {
-	r := wire.Reader(b)
+	rec, err := login7Record(b)
+	if err != nil {
+		return Login7{}, b, err
+	}
 	var l Login7
-	if !r.ReadUint32(&l.Length) {
-		return Login7{}, b, truncated("login7", 4)
-	}
-	if l.Length < login7FixedLen70 {
-		return Login7{}, b, malformed("login7", fmt.Sprintf("length %d below fixed part %d", l.Length, login7FixedLen70))
-	}
-	if int64(l.Length) > int64(len(b)) {
-		return Login7{}, b, truncated("login7", int(min(l.Length, 1<<30)))
-	}
-	rec := b[:l.Length]
-	r = wire.Reader(rec[4:])
-	var ver uint32
-	if !r.ReadUint32(&ver) || !r.ReadUint32(&l.PacketSize) || !r.ReadUint32(&l.ClientProgVer) ||
-		!r.ReadUint32(&l.ClientPID) || !r.ReadUint32(&l.ConnectionID) || !r.ReadUint8(&l.OptionFlags1) ||
-		!r.ReadUint8(&l.OptionFlags2) || !r.ReadUint8(&l.TypeFlags) || !r.ReadUint8(&l.OptionFlags3) {
+	r := wire.Reader(rec)
+	if !l.readFixed(&r) {
 		return Login7{}, b, malformed("login7", "short fixed part")
 	}
-	l.TDSVersion = TDSVersion(ver)
-	var tz uint32
-	if !r.ReadUint32(&tz) || !r.ReadUint32(&l.ClientLCID) {
-		return Login7{}, b, malformed("login7", "short fixed part")
-	}
-	l.ClientTimeZone = int32(tz)
-	var bad string
-	str := func(name string, out *string) {
-		var off, n uint16
-		if !r.ReadUint16(&off) || !r.ReadUint16(&n) {
-			bad = name
-			return
-		}
-		f, ok := wire.Field(rec, int(off), 2*int(n))
-		if !ok {
-			if bad == "" {
-				bad = fmt.Sprintf("%s at %d+%d chars exceeds record of %d", name, off, n, len(rec))
-			}
-			return
-		}
-		if out != nil {
-			*out, _ = ucs2(f, 0)
-		}
-	}
-	var pwOff, pwLen uint16
-	str("hostname", &l.HostName)
-	str("username", &l.UserName)
-	// Password: check the bounds, keep the length, never decode.
-	if r.ReadUint16(&pwOff) && r.ReadUint16(&pwLen) {
-		if _, ok := wire.Field(rec, int(pwOff), 2*int(pwLen)); !ok && bad == "" {
-			bad = fmt.Sprintf("password at %d+%d chars exceeds record of %d", pwOff, pwLen, len(rec))
-		}
-		l.PasswordLen = int(pwLen)
-	}
-	str("appname", &l.AppName)
-	str("servername", &l.ServerName)
-	var extOff, extLen uint16
-	if !r.ReadUint16(&extOff) || !r.ReadUint16(&extLen) {
-		bad = "extension"
-	}
-	str("cltintname", &l.LibraryName)
-	str("language", &l.Language)
-	str("database", &l.Database)
-	if !r.CopyBytes(l.ClientID[:]) {
-		bad = "clientid"
-	}
-	var sspiOff, sspiLen uint16
-	if !r.ReadUint16(&sspiOff) || !r.ReadUint16(&sspiLen) {
-		bad = "sspi"
-	} else if _, ok := wire.Field(rec, int(sspiOff), int(sspiLen)); !ok && bad == "" {
-		bad = fmt.Sprintf("sspi at %d+%d exceeds record of %d", sspiOff, sspiLen, len(rec))
-	}
-	l.SSPILen = int(sspiLen)
-	str("atchdbfile", &l.AttachDBFile)
-	if bad != "" {
-		return Login7{}, b, malformed("login7", bad)
+	t := login7Table{rec: rec, r: r}
+	ext := l.readOffsets(&t)
+	if t.bad != "" {
+		return Login7{}, b, malformed("login7", t.bad)
 	}
 	if l.Length >= login7FixedLen72 && l.TDSVersion.atLeast72() {
-		var cpOff, cpLen uint16
-		var sspiLong uint32
-		if r.ReadUint16(&cpOff) && r.ReadUint16(&cpLen) && r.ReadUint32(&sspiLong) {
-			if _, ok := wire.Field(rec, int(cpOff), 2*int(cpLen)); !ok {
-				return Login7{}, b, malformed("login7", fmt.Sprintf("change password at %d+%d exceeds record", cpOff, cpLen))
-			}
-			l.NewPasswordLen = int(cpLen)
-			if sspiLen == 0xFFFF && sspiLong > 0 {
-				l.SSPILen = int(min(sspiLong, 1<<30))
-			}
+		if err := l.readChangePassword(&t); err != nil {
+			return Login7{}, b, err
 		}
 	}
-	// Feature extensions: fExtension in OptionFlags3 makes ibExtension point
-	// to a DWORD holding the offset of the FeatureExt block.
-	if l.OptionFlags3&0x10 != 0 && extLen >= 4 {
-		if f, ok := wire.Field(rec, int(extOff), 4); ok {
-			var fo uint32
-			f.ReadUint32(&fo)
-			if fo >= uint32(len(rec)) {
-				return Login7{}, b, malformed("login7", fmt.Sprintf("feature extension offset %d beyond record of %d", fo, len(rec)))
-			}
-			fr := wire.Reader(rec[fo:])
-			for i := 0; ; i++ {
-				var id uint8
-				if !fr.ReadUint8(&id) {
-					return Login7{}, b, malformed("login7", "feature extension without terminator")
-				}
-				if FeatureID(id) == FeatureTerminator {
-					break
-				}
-				var n uint32
-				if i >= maxFeatures || !fr.ReadUint32(&n) || !fr.Skip(int(min(n, 1<<30))) {
-					return Login7{}, b, malformed("login7", fmt.Sprintf("feature %s length exceeds record", FeatureID(id)))
-				}
-				l.Features = append(l.Features, Feature{ID: FeatureID(id), Length: int(n)})
-			}
-		}
+	if err := l.readFeatureExt(rec, ext); err != nil {
+		return Login7{}, b, err
 	}
-	return l, b[l.Length:], nil
+	return l, b[len(rec):], nil
+}
+
+// login7Record returns the LOGIN7 record at the front of b: its Length
+// counts itself and must cover the fixed part of TDS 7.0.
+func login7Record(b []byte) ([]byte, error) {
+	r := wire.Reader(b)
+	var n uint32
+	if !r.ReadUint32(&n) {
+		return nil, truncated("login7", 4)
+	}
+	if n < login7FixedLen70 {
+		return nil, malformed("login7", fmt.Sprintf("length %d below fixed part %d", n, login7FixedLen70))
+	}
+	rec, ok := wire.Field(b, 0, int(n))
+	if !ok {
+		return nil, truncated("login7", int(min(n, 1<<30)))
+	}
+	return rec, nil
+}
+
+// readFixed reads the fixed fields of LOGIN7 ([MS-TDS] 2.2.6.4), Length to
+// ClientLCID, and reports whether they were all there.
+func (l *Login7) readFixed(r *wire.Reader) bool {
+	var ver, tz uint32
+	ok := r.ReadUint32(&l.Length) && r.ReadUint32(&ver) && r.ReadUint32(&l.PacketSize) &&
+		r.ReadUint32(&l.ClientProgVer) && r.ReadUint32(&l.ClientPID) && r.ReadUint32(&l.ConnectionID) &&
+		r.ReadUint8(&l.OptionFlags1) && r.ReadUint8(&l.OptionFlags2) && r.ReadUint8(&l.TypeFlags) &&
+		r.ReadUint8(&l.OptionFlags3) && r.ReadUint32(&tz) && r.ReadUint32(&l.ClientLCID)
+	l.TDSVersion, l.ClientTimeZone = TDSVersion(ver), int32(tz)
+	return ok
+}
+
+// login7Table reads the OffsetLength table of LOGIN7 ([MS-TDS] 2.2.6.4):
+// each entry is an offset from the start of the record and a length, and
+// its data must lie inside the record. bad keeps the first problem.
+type login7Table struct {
+	rec []byte
+	r   wire.Reader
+	bad string
+}
+
+// entry reads the offset and length of the entry name.
+func (t *login7Table) entry(name string, off, n *uint16) bool {
+	if !t.r.ReadUint16(off) || !t.r.ReadUint16(n) {
+		t.bad = name
+		return false
+	}
+	return true
+}
+
+// field returns the size bytes at off (for an entry of n units, "chars"
+// or "") and records a problem when they run past the record.
+func (t *login7Table) field(name string, off, n uint16, size int, unit string) (wire.Reader, bool) {
+	f, ok := wire.Field(t.rec, int(off), size)
+	if !ok && t.bad == "" {
+		t.bad = fmt.Sprintf("%s at %d+%d%s exceeds record of %d", name, off, n, unit, len(t.rec))
+	}
+	return f, ok
+}
+
+// text reads the entry name, a UCS-2 field counted in characters, into out.
+func (t *login7Table) text(name string, out *string) {
+	var off, n uint16
+	if !t.entry(name, &off, &n) {
+		return
+	}
+	if f, ok := t.field(name, off, n, 2*int(n), " chars"); ok {
+		*out, _ = ucs2(f, 0)
+	}
+}
+
+// offLen is one entry of the OffsetLength table.
+type offLen struct{ off, n uint16 }
+
+// readOffsets reads the OffsetLength table up to ibAtchDBFile/cchAtchDBFile
+// and the fields it points to. The password is bounds-checked and counted,
+// never decoded. It returns the extension entry, read by readFeatureExt.
+func (l *Login7) readOffsets(t *login7Table) offLen {
+	var pw, ext, sspi offLen
+	t.text("hostname", &l.HostName)
+	t.text("username", &l.UserName)
+	if t.entry("password", &pw.off, &pw.n) {
+		t.field("password", pw.off, pw.n, 2*int(pw.n), " chars")
+		l.PasswordLen = int(pw.n)
+	}
+	t.text("appname", &l.AppName)
+	t.text("servername", &l.ServerName)
+	t.entry("extension", &ext.off, &ext.n)
+	t.text("cltintname", &l.LibraryName)
+	t.text("language", &l.Language)
+	t.text("database", &l.Database)
+	if !t.r.CopyBytes(l.ClientID[:]) {
+		t.bad = "clientid"
+	}
+	if t.entry("sspi", &sspi.off, &sspi.n) {
+		t.field("sspi", sspi.off, sspi.n, int(sspi.n), "")
+	}
+	l.SSPILen = int(sspi.n)
+	t.text("atchdbfile", &l.AttachDBFile)
+	return ext
+}
+
+// readChangePassword reads the TDS 7.2 entries after ibAtchDBFile:
+// ibChangePassword/cchChangePassword (counted, never decoded) and
+// cbSSPILong, the SSPI length when cbSSPI is 0xFFFF.
+func (l *Login7) readChangePassword(t *login7Table) error {
+	var cpOff, cpLen uint16
+	var sspiLong uint32
+	if !t.r.ReadUint16(&cpOff) || !t.r.ReadUint16(&cpLen) || !t.r.ReadUint32(&sspiLong) {
+		return nil
+	}
+	if _, ok := wire.Field(t.rec, int(cpOff), 2*int(cpLen)); !ok {
+		return malformed("login7", fmt.Sprintf("change password at %d+%d exceeds record", cpOff, cpLen))
+	}
+	l.NewPasswordLen = int(cpLen)
+	if l.SSPILen == 0xFFFF && sspiLong > 0 {
+		l.SSPILen = int(min(sspiLong, 1<<30))
+	}
+	return nil
+}
+
+// readFeatureExt reads the FeatureExt block ([MS-TDS] 2.2.6.4): when
+// OptionFlags3.fExtension is set, ibExtension points to a DWORD holding the
+// block's offset; the block lists FeatureId, FeatureDataLen and
+// FeatureData up to the terminator, at most maxFeatures.
+func (l *Login7) readFeatureExt(rec []byte, ext offLen) error {
+	if l.OptionFlags3&0x10 == 0 || ext.n < 4 {
+		return nil
+	}
+	f, ok := wire.Field(rec, int(ext.off), 4)
+	if !ok {
+		return nil
+	}
+	var fo uint32
+	f.ReadUint32(&fo)
+	if fo >= uint32(len(rec)) {
+		return malformed("login7", fmt.Sprintf("feature extension offset %d beyond record of %d", fo, len(rec)))
+	}
+	fr, _ := wire.Field(rec, int(fo), len(rec)-int(fo))
+	for i := 0; ; i++ {
+		var id uint8
+		if !fr.ReadUint8(&id) {
+			return malformed("login7", "feature extension without terminator")
+		}
+		if FeatureID(id) == FeatureTerminator {
+			return nil
+		}
+		var n uint32
+		if i >= maxFeatures || !fr.ReadUint32(&n) || !fr.Skip(int(min(n, 1<<30))) {
+			return malformed("login7", fmt.Sprintf("feature %s length exceeds record", FeatureID(id)))
+		}
+		l.Features = append(l.Features, Feature{ID: FeatureID(id), Length: int(n)})
+	}
 }
 
 // fields returns the login fields for a decoded message — never the password.
@@ -304,11 +325,7 @@ func (l *Login7) fields() map[string]any {
 		m["change_password"] = true
 	}
 	if len(l.Features) > 0 {
-		fs := make([]string, len(l.Features))
-		for i, f := range l.Features {
-			fs[i] = f.ID.String()
-		}
-		m["features"] = fs
+		m["features"] = featureList(l.Features)
 	}
 	return m
 }

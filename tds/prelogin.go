@@ -30,10 +30,7 @@ var preloginOptionNames = map[PreloginOption]string{
 
 // String returns the spec's name or PreloginOption(0xNN).
 func (o PreloginOption) String() string {
-	if n, ok := preloginOptionNames[o]; ok {
-		return n
-	}
-	return fmt.Sprintf("PreloginOption(0x%02x)", uint8(o))
+	return enumName(preloginOptionNames, "PreloginOption", o)
 }
 
 // Encryption is the PRELOGIN ENCRYPTION option value ([MS-TDS] 2.2.6.5).

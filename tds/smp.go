@@ -27,19 +27,11 @@ const (
 	SMPData SMPFlags = 0x08
 )
 
+var smpFlagNames = map[SMPFlags]string{SMPSyn: "SYN", SMPAck: "ACK", SMPFin: "FIN", SMPData: "DATA"}
+
 // String returns "SYN", "ACK", "FIN", "DATA" or SMPFlags(0xNN).
 func (f SMPFlags) String() string {
-	switch f {
-	case SMPSyn:
-		return "SYN"
-	case SMPAck:
-		return "ACK"
-	case SMPFin:
-		return "FIN"
-	case SMPData:
-		return "DATA"
-	}
-	return fmt.Sprintf("SMPFlags(0x%02x)", uint8(f))
+	return enumName(smpFlagNames, "SMPFlags", f)
 }
 
 // SMPHeader is the SMP packet header. Length counts the header.

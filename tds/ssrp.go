@@ -29,21 +29,12 @@ const (
 // SSRPPort is the SQL Server Browser's UDP port ([MC-SQLR] 2.1).
 const SSRPPort = 1434
 
+var ssrpTypeNames = map[SSRPType]string{SSRPClntBcastEx: "CLNT_BCAST_EX", SSRPClntUcastEx: "CLNT_UCAST_EX",
+	SSRPClntUcastInst: "CLNT_UCAST_INST", SSRPSvrResp: "SVR_RESP", SSRPClntUcastDAC: "CLNT_UCAST_DAC"}
+
 // String returns the spec's name or SSRPType(0xNN).
 func (t SSRPType) String() string {
-	switch t {
-	case SSRPClntBcastEx:
-		return "CLNT_BCAST_EX"
-	case SSRPClntUcastEx:
-		return "CLNT_UCAST_EX"
-	case SSRPClntUcastInst:
-		return "CLNT_UCAST_INST"
-	case SSRPSvrResp:
-		return "SVR_RESP"
-	case SSRPClntUcastDAC:
-		return "CLNT_UCAST_DAC"
-	}
-	return fmt.Sprintf("SSRPType(0x%02x)", uint8(t))
+	return enumName(ssrpTypeNames, "SSRPType", t)
 }
 
 // Instance is one instance description of a SVR_RESP ([MC-SQLR] 2.2.5).

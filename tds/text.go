@@ -1,6 +1,7 @@
 package tds
 
 import (
+	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -90,4 +91,13 @@ func skipBVarchar(r *wire.Reader) bool {
 func skipUSVarchar(r *wire.Reader) bool {
 	var n uint16
 	return r.ReadUint16(&n) && r.Skip(2*int(n))
+}
+
+// enumName returns the spec's name of the wire value v, or typ(0xNN) for a
+// value without one ("TokenType(0x12)").
+func enumName[T ~uint8](names map[T]string, typ string, v T) string {
+	if n, ok := names[v]; ok {
+		return n
+	}
+	return fmt.Sprintf("%s(0x%02x)", typ, uint8(v))
 }

@@ -74,10 +74,7 @@ var dataTypeNames = map[DataType]string{
 
 // String returns the SQL type name ("int", "nvarchar", …) or DataType(0xNN).
 func (t DataType) String() string {
-	if n, ok := dataTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("DataType(0x%02x)", uint8(t))
+	return enumName(dataTypeNames, "DataType", t)
 }
 
 // value length encodings.
@@ -161,8 +158,9 @@ const (
 	tiParam
 )
 
-// readTypeInfo reads a TYPE_INFO. It reports false when the bytes run out
-// or the type is unknown or unsupported (TVP).
+// readTypeInfo reads a TYPE_INFO ([MS-TDS] 2.2.5.6): the type byte, then
+// what its family carries. It reports false when the bytes run out or the
+// type is unknown or unsupported (TVP); Type is set even then.
 func readTypeInfo(r *wire.Reader, where typeInfoCtx) (TypeInfo, bool) {
 	var t uint8
 	if !r.ReadUint8(&t) {
@@ -173,94 +171,124 @@ func readTypeInfo(r *wire.Reader, where typeInfoCtx) (TypeInfo, bool) {
 		ti.lenKind, ti.fixed, ti.MaxLen = lenFixed, n, uint32(n)
 		return ti, true
 	}
-	var u8 uint8
-	var u16 uint16
-	var u32 uint32
+	var ok bool
 	switch ti.Type {
 	case TypeGUID, TypeIntN, TypeBitN, TypeFltN, TypeMoneyN, TypeDateTimN, TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
-		ti.lenKind = lenByte
-		if !r.ReadUint8(&u8) {
-			return ti, false
-		}
-		ti.MaxLen = uint32(u8)
+		ok = ti.readByteLen(r)
 	case TypeDecimal, TypeNumeric, TypeDecimalN, TypeNumericN:
-		ti.lenKind = lenByte
-		if !r.ReadUint8(&u8) || !r.ReadUint8(&ti.Precision) || !r.ReadUint8(&ti.Scale) {
-			return ti, false
-		}
-		ti.MaxLen = uint32(u8)
+		ok = ti.readDecimal(r)
 	case TypeDateN:
-		ti.lenKind, ti.MaxLen = lenByte, 3
+		ti.lenKind, ti.MaxLen, ok = lenByte, 3, true
 	case TypeTimeN, TypeDateTime2N, TypeDateTimeOffsetN:
 		ti.lenKind = lenByte
-		if !r.ReadUint8(&ti.Scale) {
-			return ti, false
-		}
+		ok = r.ReadUint8(&ti.Scale)
 	case TypeBigVarBinary, TypeBigBinary, TypeBigVarChar, TypeBigChar, TypeNVarChar, TypeNChar:
-		if !r.ReadUint16(&u16) {
-			return ti, false
-		}
-		ti.MaxLen, ti.lenKind = uint32(u16), lenUShort
-		if u16 == 0xFFFF {
-			ti.lenKind = lenPLP
-		}
-		if ti.Type == TypeBigVarChar || ti.Type == TypeBigChar || ti.Type == TypeNVarChar || ti.Type == TypeNChar {
-			if !r.Skip(5) { // collation
-				return ti, false
-			}
-		}
+		ok = ti.readUShortLen(r)
 	case TypeText, TypeNText, TypeImage:
-		ti.lenKind = lenLong
-		if !r.ReadUint32(&u32) {
-			return ti, false
-		}
-		ti.MaxLen = u32
-		if ti.Type != TypeImage && !r.Skip(5) {
-			return ti, false
-		}
-		if where == tiColumn {
-			var parts uint8
-			if !r.ReadUint8(&parts) {
-				return ti, false
-			}
-			for i := 0; i < int(parts); i++ {
-				if !skipUSVarchar(r) {
-					return ti, false
-				}
-			}
-		}
+		ok = ti.readLongLen(r, where)
 	case TypeSSVariant:
 		ti.lenKind = lenVariant
-		if !r.ReadUint32(&u32) {
-			return ti, false
-		}
-		ti.MaxLen = u32
+		ok = r.ReadUint32(&ti.MaxLen)
 	case TypeXML:
-		ti.lenKind = lenPLP
-		if !r.ReadUint8(&u8) {
-			return ti, false
-		}
-		if u8 != 0 && !(skipBVarchar(r) && skipBVarchar(r) && skipUSVarchar(r)) {
-			return ti, false
-		}
+		ok = ti.readXML(r)
 	case TypeUDT:
-		ti.lenKind = lenPLP
-		if where == tiColumn {
-			if !r.ReadUint16(&u16) {
-				return ti, false
-			}
-			ti.MaxLen = uint32(u16)
-		}
-		if !(skipBVarchar(r) && skipBVarchar(r) && skipBVarchar(r)) {
-			return ti, false
-		}
-		if where == tiColumn && !skipUSVarchar(r) {
-			return ti, false
-		}
-	default:
-		return ti, false
+		ok = ti.readUDT(r, where)
 	}
-	return ti, true
+	return ti, ok
+}
+
+// readByteLen reads the BYTELEN maximum length of a variable-length type
+// with a 1-byte value length: the nullable numeric, date and money types,
+// GUID, and the legacy character and binary types ([MS-TDS] 2.2.5.4.2).
+func (ti *TypeInfo) readByteLen(r *wire.Reader) bool {
+	var n uint8
+	ti.lenKind = lenByte
+	if !r.ReadUint8(&n) {
+		return false
+	}
+	ti.MaxLen = uint32(n)
+	return true
+}
+
+// readDecimal reads the BYTELEN, precision and scale of DECIMAL and
+// NUMERIC ([MS-TDS] 2.2.5.6).
+func (ti *TypeInfo) readDecimal(r *wire.Reader) bool {
+	return ti.readByteLen(r) && r.ReadUint8(&ti.Precision) && r.ReadUint8(&ti.Scale)
+}
+
+// isCharType reports whether t, a USHORTLEN type, carries a collation.
+func isCharType(t DataType) bool {
+	return t == TypeBigVarChar || t == TypeBigChar || t == TypeNVarChar || t == TypeNChar
+}
+
+// readUShortLen reads the USHORTLEN maximum length of the big character
+// and binary types, 0xFFFF for a PLP (max) type ([MS-TDS] 2.2.5.4.2,
+// 2.2.5.4.3), then the 5-byte COLLATION (2.2.5.1.2) of the character ones.
+func (ti *TypeInfo) readUShortLen(r *wire.Reader) bool {
+	var n uint16
+	if !r.ReadUint16(&n) {
+		return false
+	}
+	ti.MaxLen, ti.lenKind = uint32(n), lenUShort
+	if n == 0xFFFF {
+		ti.lenKind = lenPLP
+	}
+	return !isCharType(ti.Type) || r.Skip(5)
+}
+
+// readLongLen reads the LONGLEN maximum length of TEXT, NTEXT and IMAGE,
+// the COLLATION of TEXT and NTEXT, and in COLMETADATA the table name
+// (NumParts US_VARCHAR parts) ([MS-TDS] 2.2.5.6).
+func (ti *TypeInfo) readLongLen(r *wire.Reader, where typeInfoCtx) bool {
+	ti.lenKind = lenLong
+	if !r.ReadUint32(&ti.MaxLen) {
+		return false
+	}
+	if ti.Type != TypeImage && !r.Skip(5) {
+		return false
+	}
+	if where != tiColumn {
+		return true
+	}
+	var parts uint8
+	if !r.ReadUint8(&parts) {
+		return false
+	}
+	for i := 0; i < int(parts); i++ {
+		if !skipUSVarchar(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// readXML reads XML_INFO ([MS-TDS] 2.2.5.6): SCHEMA_PRESENT, then the
+// database, owning schema and schema collection names when present.
+func (ti *TypeInfo) readXML(r *wire.Reader) bool {
+	var present uint8
+	ti.lenKind = lenPLP
+	if !r.ReadUint8(&present) {
+		return false
+	}
+	return present == 0 || skipBVarchar(r) && skipBVarchar(r) && skipUSVarchar(r)
+}
+
+// readUDT reads UDT_INFO ([MS-TDS] 2.2.5.6): in COLMETADATA the maximum
+// length, then the database, schema and type names, and in COLMETADATA the
+// assembly-qualified name.
+func (ti *TypeInfo) readUDT(r *wire.Reader, where typeInfoCtx) bool {
+	ti.lenKind = lenPLP
+	if where == tiColumn {
+		var n uint16
+		if !r.ReadUint16(&n) {
+			return false
+		}
+		ti.MaxLen = uint32(n)
+	}
+	if !(skipBVarchar(r) && skipBVarchar(r) && skipBVarchar(r)) {
+		return false
+	}
+	return where != tiColumn || skipUSVarchar(r)
 }
 
 // Value is one column or parameter value. Data aliases the input, except

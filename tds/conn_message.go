@@ -1,0 +1,145 @@
+package tds
+
+import (
+	"fmt"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
+)
+
+// packet handles one TDS packet of a session ([MS-TDS] 2.2.3): it adds the
+// packet to the message being reassembled in ms and, at EOM, hands the
+// message on. start is the position of the packet's first byte, at the
+// position of its last.
+func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, at tcpstate.Position) {
+	if c.onPacket != nil {
+		c.onPacket(dir, p.Header, at)
+	}
+	c.stats.Packets[dir]++
+	if !c.expectedType(dir, p, at) {
+		return
+	}
+	if ms.active && ms.first.Type != p.Type {
+		*ms = msgState{} // a new message began without the previous EOM
+	}
+	sess := c.session(sid)
+	if !ms.active {
+		c.beginMessage(dir, sess, ms, p, start)
+	}
+	ms.packets++
+	ms.length += int(p.Length)
+	ms.last = p.Header
+	switch {
+	case ms.tls:
+		c.feedTLS(dir, p.Payload, at)
+	case dir == tcpstate.ServerToClient && !ms.prelogin:
+		c.feedTokens(ms, p.Payload, at)
+	default:
+		ms.collect(p.Payload, c.lim.MaxMessage)
+	}
+	if p.EOM() {
+		c.endMessage(dir, sess, ms, at)
+	}
+}
+
+// expectedType reports whether the end sending dir sends packets of p's
+// type. A response type from the client or a request type from the server
+// (other than PRELOGIN, which carries the server's TLS handshake) is
+// counted and reported once, and decodes nothing; the framing is intact.
+func (c *Conn) expectedType(dir tcpstate.Dir, p Packet, at tcpstate.Position) bool {
+	if (dir == tcpstate.ClientToServer) == p.Type.fromClient() || dir == tcpstate.ServerToClient && p.Type == TypePrelogin {
+		return true
+	}
+	c.emitMalformed(dir, at, withFrame(malformed("packet", fmt.Sprintf("%s packet from the %s", p.Type, dir)), at.Frame))
+	return false
+}
+
+// beginMessage starts the message that p begins, reusing the buffers of the
+// previous message of this direction. The first server packet after a
+// request is the first byte of its response (unless it carries the
+// server's TLS handshake); a response to PRELOGIN is buffered and parsed as
+// PRELOGIN.
+func (c *Conn) beginMessage(dir tcpstate.Dir, sess *session, ms *msgState, p Packet, start tcpstate.Position) {
+	payload, pending, cols, row := ms.payload[:0], ms.tok.pending[:0], ms.tok.ctx.Columns[:0], ms.tok.ctx.row[:0]
+	*ms = msgState{active: true, first: p.Header, start: start, payload: payload,
+		tok: tokenStream{pending: pending, ctx: TokenContext{Version: c.version, MaxColumns: c.lim.MaxColumns, Columns: cols, row: row}}}
+	ms.tls = (p.Type == TypePrelogin || p.Type == TypeResponse && c.encryptTLS && !c.loggedIn) && isTLSRecord(p.Payload)
+	if dir != tcpstate.ServerToClient {
+		return
+	}
+	c.serverSpoke = true
+	if !ms.tls && sess.pending != nil && !sess.pending.gotResp {
+		sess.pending.gotResp = true
+		sess.pending.firstResp = start
+	}
+	ms.prelogin = !ms.tls && sess.pending != nil && sess.pending.prelogin
+}
+
+// collect appends a packet's payload to a buffered message, up to max
+// bytes; capped records that bytes were dropped.
+func (ms *msgState) collect(b []byte, max int) {
+	if room := max - len(ms.payload); room > 0 {
+		ms.payload = append(ms.payload, b[:min(room, len(b))]...)
+		if room < len(b) {
+			ms.capped = true
+		}
+	} else if len(b) > 0 {
+		ms.capped = true
+	}
+}
+
+// dataBytes returns the message's bytes after the packet headers.
+func (ms *msgState) dataBytes() int { return ms.length - ms.packets*HeaderLen }
+
+// endMessage handles a message at its EOM packet.
+func (c *Conn) endMessage(dir tcpstate.Dir, sess *session, ms *msgState, at tcpstate.Position) {
+	c.stats.Messages[dir]++
+	switch {
+	case ms.tls:
+		if c.want {
+			f := c.baseFields(dir, sess.id, ms)
+			f["tls"] = true
+			c.message(f, at)
+		}
+	case dir == tcpstate.ClientToServer:
+		c.clientMessage(sess, ms, at)
+	default:
+		c.serverMessage(sess, ms, at)
+	}
+	ms.active = false
+}
+
+// baseFields returns the header fields of a decoded message.
+func (c *Conn) baseFields(dir tcpstate.Dir, sid int, ms *msgState) map[string]any {
+	f := map[string]any{
+		"dir":       dir.String(),
+		"type":      ms.first.Type.String(),
+		"type_code": uint8(ms.first.Type),
+		"status":    uint8(ms.last.Status),
+		"length":    ms.length,
+		"spid":      ms.last.SPID,
+		"packet_id": ms.last.PacketID,
+		"packets":   ms.packets,
+	}
+	if sid != noSession {
+		f["smp_sid"] = sid
+	}
+	if ms.capped {
+		f["capped"] = true
+	}
+	return f
+}
+
+// message reports a decoded message.
+func (c *Conn) message(fields map[string]any, at tcpstate.Position) {
+	c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "tds", Fields: fields})
+}
+
+// messageError reports a message of dir that did not parse: once per
+// direction as an event, and in its decoded message f (when wanted).
+func (c *Conn) messageError(dir tcpstate.Dir, f map[string]any, at tcpstate.Position, err error) {
+	c.emitMalformed(dir, at, err)
+	if f != nil {
+		f["error"] = err.Error()
+	}
+}
