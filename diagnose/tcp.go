@@ -275,15 +275,7 @@ func (d *Connections) notAccepting(server netip.AddrPort, idx []int) (health.Eve
 // sourcePorts is casebook C18: failures that cluster on source ports that
 // never succeed, while other ports succeed in the same period.
 func (d *Connections) sourcePorts(server netip.AddrPort, idx []int) (health.Event, bool) {
-	var failed, ok []*tdgFlow
-	for _, i := range idx {
-		switch f := &d.flows[i]; f.outcome {
-		case tdgUnanswered, tdgRefused:
-			failed = append(failed, f)
-		case tdgOK:
-			ok = append(ok, f)
-		}
-	}
+	failed, ok := d.outcomes(idx)
 	if len(failed) < d.cfg.MinFailures || len(ok) == 0 {
 		return health.Event{}, false
 	}
@@ -313,12 +305,33 @@ func (d *Connections) sourcePorts(server netip.AddrPort, idx []int) (health.Even
 		float64(onCluster) < d.cfg.ClusterShare*float64(len(failed)) {
 		return health.Event{}, false
 	}
+	return portFailures(server, failed, ok, cluster, onCluster), true
+}
+
+// outcomes splits the connections idx into failed attempts (unanswered or
+// refused) and successful ones.
+func (d *Connections) outcomes(idx []int) (failed, ok []*tdgFlow) {
+	for _, i := range idx {
+		switch f := &d.flows[i]; f.outcome {
+		case tdgUnanswered, tdgRefused:
+			failed = append(failed, f)
+		case tdgOK:
+			ok = append(ok, f)
+		}
+	}
+	return failed, ok
+}
+
+// portFailures words the C18 finding: the failing source ports (with their
+// attempts), and whether a failing port failed again when reused.
+func portFailures(server netip.AddrPort, failed, ok []*tdgFlow, cluster map[uint16]int, onCluster int) health.Event {
 	ports := make([]int, 0, len(cluster))
 	for p := range cluster {
 		ports = append(ports, int(p))
 	}
 	sort.Ints(ports)
 	var list strings.Builder
+	repeated := 0
 	for i, p := range ports {
 		if i > 0 {
 			list.WriteString(", ")
@@ -326,6 +339,7 @@ func (d *Connections) sourcePorts(server netip.AddrPort, idx []int) (health.Even
 		list.WriteString(strconv.Itoa(p))
 		if n := cluster[uint16(p)]; n > 1 {
 			fmt.Fprintf(&list, " (%d attempts)", n)
+			repeated++
 		}
 	}
 	frames := make([]int64, 0, min(len(failed), 16))
@@ -336,19 +350,12 @@ func (d *Connections) sourcePorts(server netip.AddrPort, idx []int) (health.Even
 		}
 		syns += f.syns
 	}
-	total := len(failed) + len(ok)
-	repeated := 0
-	for _, n := range cluster {
-		if n > 1 {
-			repeated++
-		}
-	}
 	which := fmt.Sprintf("all from source ports %s", list.String())
 	if onCluster < len(failed) {
 		which = fmt.Sprintf("%d of them from source ports %s", onCluster, list.String())
 	}
 	msg := fmt.Sprintf("%d of %d connection attempts to %s failed, %s, which never succeeded, while %d attempts from other source ports succeeded in the same period: failures cluster on specific source ports",
-		len(failed), total, server, which, len(ok))
+		len(failed), len(failed)+len(ok), server, which, len(ok))
 	if repeated > 0 {
 		msg += ", and a failing port failed again when it was reused: look for a filter on source ports (IPsec policy, firewall rule)"
 	} else {
@@ -361,7 +368,7 @@ func (d *Connections) sourcePorts(server netip.AddrPort, idx []int) (health.Even
 			"server": server.String(), "ports": ports, "failed": len(failed), "ok": len(ok),
 			"syns": syns, "failed_frames": frames, "repeated_ports": repeated,
 		},
-	}, true
+	}
 }
 
 // resetsAfterIdle is casebook C14 (second half): resets that end long

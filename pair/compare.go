@@ -851,48 +851,60 @@ type lostGroup struct {
 	missing int
 }
 
-func (p *pairComparison) lostDir(up, down *Capture, upC, downC *Conn, fromClient bool, off uint32, downIsB bool) {
-	// What the downstream capture saw of this direction.
-	type sl struct {
-		seq uint32
-		n   int
-	}
-	exact := map[sl]int{}
-	var maxEnd, minSeq uint32
-	var anyDown, ended bool
+// downView is what the downstream capture saw of one direction: each
+// segment (sequence number, length) with how often it arrived, the span of
+// sequence numbers seen, and whether the connection ended there.
+type downView struct {
+	exact          map[segSpan]int
+	maxEnd, minSeq uint32
+	any, ended     bool
+}
+
+type segSpan struct {
+	seq uint32
+	n   int
+}
+
+func viewDown(downC *Conn, fromClient bool) downView {
+	v := downView{exact: map[segSpan]int{}}
 	for i := range downC.Segments {
 		s := &downC.Segments[i]
 		if s.Flags&(layers.FlagFIN|layers.FlagRST) != 0 {
-			ended = true
+			v.ended = true
 		}
-		if s.FromClient != fromClient {
+		if s.FromClient != fromClient || s.PayloadLen == 0 {
 			continue
 		}
-		if s.PayloadLen > 0 {
-			exact[sl{s.Seq, s.PayloadLen}]++
-			if e := s.Seq + uint32(s.PayloadLen); !anyDown || int32(e-maxEnd) > 0 {
-				maxEnd = e
-			}
-			if !anyDown || int32(s.Seq-minSeq) < 0 {
-				minSeq = s.Seq
-			}
-			anyDown = true
+		v.exact[segSpan{s.Seq, s.PayloadLen}]++
+		if e := s.Seq + uint32(s.PayloadLen); !v.any || int32(e-v.maxEnd) > 0 {
+			v.maxEnd = e
 		}
+		if !v.any || int32(s.Seq-v.minSeq) < 0 {
+			v.minSeq = s.Seq
+		}
+		v.any = true
 	}
-	groups := map[sl]*lostGroup{}
+	return v
+}
+
+// sentGroups groups the upstream data segments of one direction by
+// (sequence number, length) in order of first sending, with how many
+// copies were sent and arrived downstream.
+func sentGroups(upC *Conn, fromClient bool, off uint32, down downView) []*lostGroup {
+	groups := map[segSpan]*lostGroup{}
 	var order []*lostGroup
 	for i := range upC.Segments {
 		s := &upC.Segments[i]
 		if s.FromClient != fromClient || s.PayloadLen == 0 {
 			continue
 		}
-		k := sl{s.Seq + off, s.PayloadLen}
+		k := segSpan{s.Seq + off, s.PayloadLen}
 		g := groups[k]
 		if g == nil {
 			if len(groups) >= 1<<16 {
 				continue
 			}
-			g = &lostGroup{seq: k.seq, length: s.PayloadLen, first: s, arrived: exact[k]}
+			g = &lostGroup{seq: k.seq, length: s.PayloadLen, first: s, arrived: down.exact[k]}
 			groups[k] = g
 			order = append(order, g)
 		}
@@ -901,8 +913,16 @@ func (p *pairComparison) lostDir(up, down *Capture, upC, downC *Conn, fromClient
 			g.frames = append(g.frames, s.Frame)
 		}
 	}
+	return order
+}
+
+// lostDir reports the data segments of one direction that the upstream
+// capture sent and the downstream capture, while it was watching, never
+// saw (or saw fewer times than they were sent).
+func (p *pairComparison) lostDir(up, down *Capture, upC, downC *Conn, fromClient bool, off uint32, downIsB bool) {
+	dv := viewDown(downC, fromClient)
 	var report []*lostGroup
-	for _, g := range order {
+	for _, g := range sentGroups(upC, fromClient, off, dv) {
 		end := g.seq + uint32(g.length)
 		// The downstream capture must cover the segment's time: it saw
 		// the connection start (or earlier data) and later data (or the
@@ -911,8 +931,8 @@ func (p *pairComparison) lostDir(up, down *Capture, upC, downC *Conn, fromClient
 		if fromClient {
 			sawStart = downC.ClientSYN
 		}
-		sawStart = sawStart || (anyDown && int32(g.seq-minSeq) >= 0)
-		inWindow := sawStart && (ended || (anyDown && int32(maxEnd-end) > 0))
+		sawStart = sawStart || (dv.any && int32(g.seq-dv.minSeq) >= 0)
+		inWindow := sawStart && (dv.ended || (dv.any && int32(dv.maxEnd-end) > 0))
 		if !inWindow || g.arrived >= g.sent {
 			continue
 		}
@@ -929,29 +949,34 @@ func (p *pairComparison) lostDir(up, down *Capture, upC, downC *Conn, fromClient
 		if n == p.cfg.MaxEventsPerMatch {
 			break
 		}
-		sev := health.Warning
-		var msg string
-		switch {
-		case g.never && g.missing == g.length:
-			msg = fmt.Sprintf("%d bytes (%s, relative seq %d) sent at %s in frame %d were never seen at %s: all %d copies (%s) were lost between the two capture points",
-				g.length, dirName(fromClient), g.seq, up.title(), g.first.Frame, down.title(), g.sent, framesList(g.frames, g.sent))
-		case g.never:
-			msg = fmt.Sprintf("%d of the %d bytes (%s, relative seq %d) sent at %s in frame %d were never seen at %s (%d copies: %s): lost between the two capture points",
-				g.missing, g.length, dirName(fromClient), g.seq, up.title(), g.first.Frame, down.title(), g.sent, framesList(g.frames, g.sent))
-		default:
-			sev = health.Notice
-			msg = fmt.Sprintf("%d bytes (%s, relative seq %d) were sent %d times at %s (frames %s) but arrived %d times at %s: %d copies lost between the two capture points",
-				g.length, dirName(fromClient), g.seq, g.sent, up.title(), framesList(g.frames, g.sent), g.arrived, down.title(), g.sent-g.arrived)
-		}
-		ev := map[string]any{
-			"direction": dirName(fromClient), "frames": g.frames, "copies_sent": g.sent,
-			"copies_arrived": g.arrived, "bytes": g.length, "seq": g.seq, "lost_total": len(report),
-		}
-		if g.never {
-			ev["missing_bytes"] = g.missing
-		}
-		p.event(health.PairLostBetween, sev, up, upC, g.first, 0, msg, ev)
+		p.reportLost(up, down, upC, g, fromClient, len(report))
 	}
+}
+
+// reportLost emits the pair.lost_between event of one group of segments.
+func (p *pairComparison) reportLost(up, down *Capture, upC *Conn, g *lostGroup, fromClient bool, total int) {
+	sev := health.Warning
+	var msg string
+	switch {
+	case g.never && g.missing == g.length:
+		msg = fmt.Sprintf("%d bytes (%s, relative seq %d) sent at %s in frame %d were never seen at %s: all %d copies (%s) were lost between the two capture points",
+			g.length, dirName(fromClient), g.seq, up.title(), g.first.Frame, down.title(), g.sent, framesList(g.frames, g.sent))
+	case g.never:
+		msg = fmt.Sprintf("%d of the %d bytes (%s, relative seq %d) sent at %s in frame %d were never seen at %s (%d copies: %s): lost between the two capture points",
+			g.missing, g.length, dirName(fromClient), g.seq, up.title(), g.first.Frame, down.title(), g.sent, framesList(g.frames, g.sent))
+	default:
+		sev = health.Notice
+		msg = fmt.Sprintf("%d bytes (%s, relative seq %d) were sent %d times at %s (frames %s) but arrived %d times at %s: %d copies lost between the two capture points",
+			g.length, dirName(fromClient), g.seq, g.sent, up.title(), framesList(g.frames, g.sent), g.arrived, down.title(), g.sent-g.arrived)
+	}
+	ev := map[string]any{
+		"direction": dirName(fromClient), "frames": g.frames, "copies_sent": g.sent,
+		"copies_arrived": g.arrived, "bytes": g.length, "seq": g.seq, "lost_total": total,
+	}
+	if g.never {
+		ev["missing_bytes"] = g.missing
+	}
+	p.event(health.PairLostBetween, sev, up, upC, g.first, 0, msg, ev)
 }
 
 func framesList(frames []int64, total int) string {
