@@ -1,6 +1,10 @@
 package diagnose
 
-import "time"
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/internal/defaults"
+)
 
 // NetworkConfig tunes the network-level diagnoses of Network: the caps on
 // every table it keeps and the thresholds of each finding. A zero field
@@ -111,37 +115,6 @@ func DefaultNetworkConfig() NetworkConfig {
 }
 
 func (c NetworkConfig) withDefaults() NetworkConfig {
-	d := DefaultNetworkConfig()
-	setInt := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	setDur := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	setInt(&c.MaxConns, d.MaxConns)
-	setDur(&c.ConnIdle, d.ConnIdle)
-	setInt(&c.MaxIntervals, d.MaxIntervals)
-	setInt(&c.MaxKeys, d.MaxKeys)
-	setInt(&c.MaxNames, d.MaxNames)
-	setInt(&c.MaxFrames, d.MaxFrames)
-	setInt(&c.MaxEventsPerKind, d.MaxEventsPerKind)
-	setInt(&c.FloodMinDatagrams, d.FloodMinDatagrams)
-	setInt(&c.FloodMinRate, d.FloodMinRate)
-	setInt(&c.SYNFloodMinRate, d.SYNFloodMinRate)
-	setInt(&c.ManyConnsMin, d.ManyConnsMin)
-	setInt(&c.ManyConnsUnansweredPct, d.ManyConnsUnansweredPct)
-	setDur(&c.ARPWindow, d.ARPWindow)
-	setInt(&c.ARPBurstMin, d.ARPBurstMin)
-	setDur(&c.ReplyWindow, d.ReplyWindow)
-	setInt(&c.PeriodicMinCount, d.PeriodicMinCount)
-	setDur(&c.PeriodicMinPeriod, d.PeriodicMinPeriod)
-	setInt(&c.PeriodicJitterPct, d.PeriodicJitterPct)
-	setDur(&c.UDPAttemptGap, d.UDPAttemptGap)
-	setInt(&c.BlackholeMinRetrans, d.BlackholeMinRetrans)
-	setInt(&c.PMTUMinSegments, d.PMTUMinSegments)
+	defaults.Fill(&c, DefaultNetworkConfig())
 	return c
 }

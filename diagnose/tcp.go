@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/defaults"
 )
 
 // ConnectionsConfig tunes the Connections. A zero field takes its default (see
@@ -57,27 +58,10 @@ func DefaultConnectionsConfig() ConnectionsConfig {
 
 func (c ConnectionsConfig) withDefaults() ConnectionsConfig {
 	d := DefaultConnectionsConfig()
-	if c.MaxFlows <= 0 {
-		c.MaxFlows = d.MaxFlows
-	}
-	if c.MinFailures <= 0 {
-		c.MinFailures = d.MinFailures
-	}
-	if c.MaxClusterPorts <= 0 {
-		c.MaxClusterPorts = d.MaxClusterPorts
-	}
-	if c.ClusterShare <= 0 || c.ClusterShare > 1 {
+	if c.ClusterShare > 1 {
 		c.ClusterShare = d.ClusterShare
 	}
-	if c.ServedOverlap <= 0 {
-		c.ServedOverlap = d.ServedOverlap
-	}
-	if c.ResetIdle <= 0 {
-		c.ResetIdle = d.ResetIdle
-	}
-	if c.MinIdleResets <= 0 {
-		c.MinIdleResets = d.MinIdleResets
-	}
+	defaults.Fill(&c, d)
 	return c
 }
 

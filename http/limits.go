@@ -1,6 +1,9 @@
 package http
 
-import "github.com/nettrace/nettrace/tcpstate"
+import (
+	"github.com/nettrace/nettrace/internal/defaults"
+	"github.com/nettrace/nettrace/tcpstate"
+)
 
 // Limits bound what a Conn buffers and decodes. A zero field means its
 // default (see DefaultConfig).
@@ -55,22 +58,20 @@ type Body struct {
 // DefaultConfig returns the default limits.
 func DefaultConfig() Config { return Config{Limits: Limits{}.withDefaults()} }
 
-// withDefaults fills zero and negative fields with their defaults.
-func (l Limits) withDefaults() Limits {
-	orDefault(&l.MaxLineBytes, 8192)
-	orDefault(&l.MaxHeaderBytes, 65536)
-	orDefault(&l.MaxHeaders, 256)
-	orDefault(&l.MaxCompressedBytes, 16<<20)
-	orDefault(&l.MaxBodyBytes, 256<<20)
-	orDefault(&l.MaxRatio, 1000)
-	orDefault(&l.MinRatioBytes, 1<<20)
-	orDefault(&l.MaxPending, 128)
-	return l
+// defaultLimits holds the defaults documented on Limits.
+var defaultLimits = Limits{
+	MaxLineBytes:       8192,
+	MaxHeaderBytes:     65536,
+	MaxHeaders:         256,
+	MaxCompressedBytes: 16 << 20,
+	MaxBodyBytes:       256 << 20,
+	MaxRatio:           1000,
+	MinRatioBytes:      1 << 20,
+	MaxPending:         128,
 }
 
-// orDefault sets *v to d when *v is zero or negative.
-func orDefault[T ~int | ~int64](v *T, d T) {
-	if *v <= 0 {
-		*v = d
-	}
+// withDefaults fills zero and negative fields with their defaults.
+func (l Limits) withDefaults() Limits {
+	defaults.Fill(&l, defaultLimits)
+	return l
 }

@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,13 +10,10 @@ import (
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated means more bytes are needed.
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed means the bytes can never form a valid message.
-	ErrMalformed = errors.New("malformed")
-)
+// ErrTruncated (more bytes are needed) and ErrMalformed (the bytes can
+// never form a valid message) are the sentinel errors wrapped by
+// ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
 
 // ParseError describes why a parser rejected its input: Pkg "http", What
 // the structure ("request line", "header"), Detail what was wrong, Frame

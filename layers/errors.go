@@ -1,18 +1,11 @@
 package layers
 
-import (
-	"errors"
+import "github.com/nettrace/nettrace/internal/parseerr"
 
-	"github.com/nettrace/nettrace/internal/parseerr"
-)
-
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated: the input ends before the structure does.
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed: the structure can never be valid.
-	ErrMalformed = errors.New("malformed")
-)
+// ErrTruncated (the input ends before the structure does) and ErrMalformed
+// (the structure can never be valid) are the sentinel errors wrapped by
+// ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
 
 // ParseError is returned by the pure parsers of this package (ParseDNS,
 // ParseICMP): Pkg "layers", What the structure ("dns question"), Detail

@@ -1,6 +1,10 @@
 package layers
 
-import "time"
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/internal/defaults"
+)
 
 // Capture-file limits. They bound what one record of a capture file may make
 // the reader allocate; a record beyond them is damage (a *CaptureError), not
@@ -74,21 +78,8 @@ func DefaultLimits() Limits {
 
 // withDefaults fills zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	orDefault(&l.MaxDatagramLen, d.MaxDatagramLen)
-	orDefault(&l.MaxDatagrams, d.MaxDatagrams)
-	orDefault(&l.MaxFragments, d.MaxFragments)
-	orDefault(&l.MaxFragmentBytes, d.MaxFragmentBytes)
-	orDefault(&l.FragmentTimeout, d.FragmentTimeout)
-	orDefault(&l.MaxTracked, d.MaxTracked)
-	orDefault(&l.MaxBadChecksumEvents, d.MaxBadChecksumEvents)
-	orDefault(&l.MaxExtHeaders, d.MaxExtHeaders)
+	defaults.Fill(&l, DefaultLimits())
 	return l
 }
 
 // orDefault sets *v to d when *v is zero or negative.
-func orDefault[T ~int | ~int64](v *T, d T) {
-	if *v <= 0 {
-		*v = d
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/defaults"
 	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -30,16 +31,7 @@ func DefaultLimits() Limits {
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxConns <= 0 {
-		l.MaxConns = d.MaxConns
-	}
-	if l.MaxSegmentsPerConn <= 0 {
-		l.MaxSegmentsPerConn = d.MaxSegmentsPerConn
-	}
-	if l.MaxSegments <= 0 {
-		l.MaxSegments = d.MaxSegments
-	}
+	defaults.Fill(&l, DefaultLimits())
 	return l
 }
 

@@ -1,20 +1,16 @@
 package rpc
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated means the input ends before the structure does: wait for
-	// more bytes (framing) or treat the structure as cut short (stubs).
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed means the input can never become a valid structure.
-	ErrMalformed = errors.New("malformed")
-)
+// ErrTruncated (the input ends before the structure does: wait for more
+// bytes, or treat the structure as cut short) and ErrMalformed (the input
+// can never become a valid structure) are the sentinel errors wrapped by
+// ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
 
 // ParseError describes why a DCE/RPC structure could not be parsed: Pkg
 // "dcerpc", What the structure ("pdu header", "bind", "epm map response"),

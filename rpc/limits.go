@@ -1,5 +1,7 @@
 package rpc
 
+import "github.com/nettrace/nettrace/internal/defaults"
+
 // Limits bound the memory and work of one Conn. Zero fields take the
 // defaults of DefaultLimits. What happens at each limit is stated per field.
 type Limits struct {
@@ -44,23 +46,9 @@ func DefaultLimits() Limits {
 // withDefaults returns DefaultLimits with the positive fields of l in
 // place of the defaults.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	override(&d.MaxFragLength, l.MaxFragLength)
-	override(&d.MaxStub, l.MaxStub)
-	override(&d.MaxCalls, l.MaxCalls)
-	override(&d.MaxContexts, l.MaxContexts)
-	override(&d.MaxResync, l.MaxResync)
-	override(&d.MaxEvents, l.MaxEvents)
-	override(&d.EPM.MaxTowers, l.EPM.MaxTowers)
-	override(&d.EPM.NDR.MaxDepth, l.EPM.NDR.MaxDepth)
-	override(&d.EPM.NDR.MaxElements, l.EPM.NDR.MaxElements)
-	return d
+	defaults.Fill(&l, DefaultLimits())
+	return l
 }
 
 // override sets *v to set when set is positive: a zero or negative limit
 // keeps the default.
-func override(v *int, set int) {
-	if set > 0 {
-		*v = set
-	}
-}

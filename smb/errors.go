@@ -1,19 +1,15 @@
 package smb
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated means more bytes are needed: the PDU may still become valid.
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed means the bytes can never form a valid structure.
-	ErrMalformed = errors.New("malformed")
-)
+// ErrTruncated (more bytes are needed: the PDU may still become valid) and
+// ErrMalformed (the bytes can never form a valid structure) are the
+// sentinel errors wrapped by ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
 
 // ParseError describes why a parser rejected its input: Pkg "smb", What
 // the structure ("smb2 header", "nbss"), Detail what was wrong with the

@@ -1,6 +1,10 @@
 package smb
 
-import "time"
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/internal/defaults"
+)
 
 // Limits bounds the memory and work of one Conn. A zero field means "use the
 // default" (see DefaultLimits); there is no unlimited setting.
@@ -78,32 +82,7 @@ func DefaultLimits() Limits {
 
 // withDefaults fills zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	set := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	set(&l.MaxPDU, d.MaxPDU)
-	set(&l.MaxBuffered, d.MaxBuffered)
-	set(&l.HeadBytes, d.HeadBytes)
-	set(&l.MaxPending, d.MaxPending)
-	set(&l.MaxFiles, d.MaxFiles)
-	set(&l.MaxTrees, d.MaxTrees)
-	set(&l.MaxPipes, d.MaxPipes)
-	set(&l.MaxAndX, d.MaxAndX)
-	set(&l.MaxCompound, d.MaxCompound)
-	set(&l.MaxResync, d.MaxResync)
-	set(&l.MaxLatencySamples, d.MaxLatencySamples)
-	set(&l.MaxErrorEvents, d.MaxErrorEvents)
-	set(&l.AppLimitedMinOps, d.AppLimitedMinOps)
-	set(&l.AppLimitedMaxInFlight, d.AppLimitedMaxInFlight)
-	if l.SlowResponse <= 0 {
-		l.SlowResponse = d.SlowResponse
-	}
-	if l.ShapingMinDelay <= 0 {
-		l.ShapingMinDelay = d.ShapingMinDelay
-	}
+	defaults.Fill(&l, DefaultLimits())
 	// The head must hold the SMB header and fixed body of any command.
 	l.HeadBytes = max(l.HeadBytes, 256)
 	l.MaxBuffered = max(l.MaxBuffered, l.HeadBytes)

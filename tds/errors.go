@@ -6,17 +6,15 @@ import (
 	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated means more bytes are needed: wait for them.
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed means the bytes can never form a valid structure.
-	ErrMalformed = errors.New("malformed")
-	// ErrNoMetadata means ROW tokens came without decodable column
-	// metadata (COLMETADATA with NoMetaData, too many columns, or none):
-	// the rows cannot be decoded, but nothing is wrong with the stream.
-	ErrNoMetadata = errors.New("rows without column metadata")
-)
+// ErrTruncated (more bytes are needed: wait for them) and ErrMalformed (the
+// bytes can never form a valid structure) are the sentinel errors wrapped
+// by ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
+
+// ErrNoMetadata means ROW tokens came without decodable column metadata
+// (COLMETADATA with NoMetaData, too many columns, or none): the rows cannot
+// be decoded, but nothing is wrong with the stream.
+var ErrNoMetadata = errors.New("rows without column metadata")
 
 // ParseError describes why a parser rejected its input: Pkg "tds", What
 // the structure ("packet header", "login7"), Detail what was wrong with the

@@ -3,6 +3,7 @@ package tds
 import (
 	"time"
 
+	"github.com/nettrace/nettrace/internal/defaults"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -67,23 +68,7 @@ func DefaultLimits() Limits {
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	set := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	set(&l.MaxMessage, d.MaxMessage)
-	set(&l.MaxToken, d.MaxToken)
-	set(&l.MaxTokensPerMessage, d.MaxTokensPerMessage)
-	set(&l.MaxSQLText, d.MaxSQLText)
-	set(&l.MaxRequests, d.MaxRequests)
-	set(&l.MaxSessions, d.MaxSessions)
-	set(&l.MaxParams, d.MaxParams)
-	set(&l.MaxColumns, d.MaxColumns)
-	set(&l.MaxRowValues, d.MaxRowValues)
-	set(&l.ResyncScan, d.ResyncScan)
-	set(&l.MaxEvents, d.MaxEvents)
+	defaults.Fill(&l, DefaultLimits())
 	return l
 }
 

@@ -1,18 +1,11 @@
 package tls
 
-import (
-	"errors"
+import "github.com/nettrace/nettrace/internal/parseerr"
 
-	"github.com/nettrace/nettrace/internal/parseerr"
-)
-
-// Sentinel errors wrapped by ParseError.
-var (
-	// ErrTruncated means more bytes are needed: wait for them.
-	ErrTruncated = errors.New("truncated")
-	// ErrMalformed means the bytes can never form a valid structure.
-	ErrMalformed = errors.New("malformed")
-)
+// ErrTruncated (more bytes are needed: wait for them) and ErrMalformed (the
+// bytes can never form a valid structure) are the sentinel errors wrapped
+// by ParseError.
+var ErrTruncated, ErrMalformed = parseerr.Sentinels()
 
 // ParseError describes why a parser rejected its input: Pkg "tls", What
 // the structure ("record", "client hello"), Detail what was wrong with the

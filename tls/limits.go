@@ -1,6 +1,9 @@
 package tls
 
-import "github.com/nettrace/nettrace/tcpstate"
+import (
+	"github.com/nettrace/nettrace/internal/defaults"
+	"github.com/nettrace/nettrace/tcpstate"
+)
 
 // Limits bound what one Conn buffers and tries. The zero value of a field
 // means its default (DefaultConfig shows them).
@@ -46,16 +49,9 @@ func DefaultConfig() Config {
 }
 
 func (l Limits) withDefaults() Limits {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&l.MaxHandshakeBytes, 65536)
-	def(&l.MaxCertificateBytes, 262144)
-	def(&l.MaxCerts, 10)
-	def(&l.MaxResyncBytes, 65536)
-	def(&l.MaxSeqSkip, 64)
-	def(&l.MaxHostScan, 4096)
+	defaults.Fill(&l, Limits{
+		MaxHandshakeBytes: 65536, MaxCertificateBytes: 262144, MaxCerts: 10,
+		MaxResyncBytes: 65536, MaxSeqSkip: 64, MaxHostScan: 4096,
+	})
 	return l
 }

@@ -4,7 +4,10 @@
 // error wraps; a Maker fills in the package's name and sentinels.
 package parseerr
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // Error describes why a parser rejected its input. Parsers leave Frame at
 // zero (a pure parser cannot know it); the stream decoder that saw the
@@ -49,6 +52,13 @@ func (e *Error) Error() string {
 
 // Unwrap returns Err.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinels returns a package's own two sentinel errors: "truncated" (more
+// bytes are needed: wait for them) and "malformed" (the bytes can never
+// form a valid structure). Each call returns new, distinct errors.
+func Sentinels() (truncated, malformed error) {
+	return errors.New("truncated"), errors.New("malformed")
+}
 
 // Maker builds the errors of one package.
 type Maker struct {
