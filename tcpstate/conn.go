@@ -130,9 +130,9 @@ type conn struct {
 	lastSYN       time.Time // most recent client SYN (tshark's iRTT starts there)
 
 	// LRU membership (see lru.go).
-	list       *lruList
-	prev, next *conn
-	last       time.Time
+	list *lruList
+	lru  link[conn]
+	last time.Time
 }
 
 // dirOf returns the direction of p within c.
