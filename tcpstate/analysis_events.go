@@ -68,39 +68,36 @@ func (h *half) sacked(seq, end uint32) bool {
 	return false
 }
 
-// segmentEvents emits the events of one flagged segment, one step per
-// flag, in the order of the Flags constants.
+// segmentEvents emits the events of one flagged segment: a
+// retransmission's, then one per flag of flagEvents.
 func (a *seqAnalysis) segmentEvents(ctx *StreamContext, dir Dir, f Flags, s *segment) {
 	if f&FlagRetransmission != 0 {
 		a.retransmissionEvent(ctx, dir, f, s)
 	}
-	if f&FlagOutOfOrder != 0 {
-		a.outOfOrderEvent(ctx, dir, s)
+	for i := range flagEvents {
+		if e := &flagEvents[i]; f&e.flag != 0 {
+			e.emit(a, ctx, dir, *s)
+		}
 	}
-	if f&FlagLostSegment != 0 {
-		a.lostSegmentEvent(ctx, dir, s)
-	}
-	if f&FlagAckLostSegment != 0 {
-		a.ackLostSegmentEvent(ctx, dir, s)
-	}
-	if f&FlagDuplicateAck != 0 {
-		a.duplicateAckEvent(ctx, dir, s)
-	}
-	if f&FlagZeroWindow != 0 {
-		a.zeroWindowEvent(ctx, dir, s)
-	}
-	if f&FlagZeroWindowProbe != 0 {
-		a.zeroWindowProbeEvent(ctx, dir, s)
-	}
-	if f&FlagWindowFull != 0 {
-		a.windowFullEvent(ctx, dir, s)
-	}
-	if f&FlagWindowUpdate != 0 {
-		a.windowUpdateEvent(ctx, dir, s)
-	}
-	if f&FlagKeepAlive != 0 {
-		a.keepAliveEvent(ctx, dir, s)
-	}
+}
+
+// flagEvents names, in the order they are emitted, the other flags that
+// have an event of their own, with the step that emits it. The steps take
+// the segment by value: a pointer passed through a func value would move
+// every segment to the heap.
+var flagEvents = [...]struct {
+	flag Flags
+	emit func(a *seqAnalysis, ctx *StreamContext, dir Dir, s segment)
+}{
+	{FlagOutOfOrder, (*seqAnalysis).outOfOrderEvent},
+	{FlagLostSegment, (*seqAnalysis).lostSegmentEvent},
+	{FlagAckLostSegment, (*seqAnalysis).ackLostSegmentEvent},
+	{FlagDuplicateAck, (*seqAnalysis).duplicateAckEvent},
+	{FlagZeroWindow, (*seqAnalysis).zeroWindowEvent},
+	{FlagZeroWindowProbe, (*seqAnalysis).zeroWindowProbeEvent},
+	{FlagWindowFull, (*seqAnalysis).windowFullEvent},
+	{FlagWindowUpdate, (*seqAnalysis).windowUpdateEvent},
+	{FlagKeepAlive, (*seqAnalysis).keepAliveEvent},
 }
 
 // retransmissionEvent emits a retransmission (tcp.retransmission,
@@ -179,7 +176,7 @@ func (a *seqAnalysis) addPending(ctx *StreamContext, dir Dir, pd *pending) {
 }
 
 // outOfOrderEvent emits tcp.out_of_order.
-func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s segment) {
 	h := &a.half[dir]
 	rel := s.seq - h.base
 	a.emit(ctx, health.TCPOutOfOrder, s.frame, s.now,
@@ -188,7 +185,7 @@ func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s *segment) {
 }
 
 // lostSegmentEvent emits tcp.lost_segment.
-func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
 	rel := s.seq - a.half[dir].base
 	// nextSeq has moved on; the gap is from the previous expectation.
 	missing := int64(int32(s.seq - s.prevNext))
@@ -202,7 +199,7 @@ func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s *segment) 
 }
 
 // ackLostSegmentEvent emits tcp.ack_unseen_segment.
-func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
 	ack := s.ack - a.half[dir^1].base
 	a.emit(ctx, health.TCPAckUnseenSegment, s.frame, s.now,
 		fmt.Sprintf("%s acknowledges %s data the capture never saw (ack %d)", dir.String(), dir.Other().String(), ack),
@@ -210,7 +207,7 @@ func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s *segmen
 }
 
 // duplicateAckEvent emits tcp.dup_ack.
-func (a *seqAnalysis) duplicateAckEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) duplicateAckEvent(ctx *StreamContext, dir Dir, s segment) {
 	ack := s.ack - a.half[dir^1].base
 	ev := map[string]any{"dup_ack_num": s.dupNum, "ack": ack}
 	if s.dupOf != 0 {
@@ -221,7 +218,7 @@ func (a *seqAnalysis) duplicateAckEvent(ctx *StreamContext, dir Dir, s *segment)
 }
 
 // zeroWindowEvent emits tcp.zero_window.
-func (a *seqAnalysis) zeroWindowEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) zeroWindowEvent(ctx *StreamContext, dir Dir, s segment) {
 	who := dir.String()
 	a.emit(ctx, health.TCPZeroWindow, s.frame, s.now,
 		fmt.Sprintf("%s advertises a zero receive window: its application is not reading, %s must stop sending", who, dir.Other().String()),
@@ -229,7 +226,7 @@ func (a *seqAnalysis) zeroWindowEvent(ctx *StreamContext, dir Dir, s *segment) {
 }
 
 // zeroWindowProbeEvent emits tcp.zero_window_probe.
-func (a *seqAnalysis) zeroWindowProbeEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) zeroWindowProbeEvent(ctx *StreamContext, dir Dir, s segment) {
 	rel := s.seq - a.half[dir].base
 	a.emit(ctx, health.TCPZeroWindowProbe, s.frame, s.now,
 		fmt.Sprintf("%s probes %s's zero window (1 byte at seq %d)", dir.String(), dir.Other().String(), rel),
@@ -237,7 +234,7 @@ func (a *seqAnalysis) zeroWindowProbeEvent(ctx *StreamContext, dir Dir, s *segme
 }
 
 // windowFullEvent emits tcp.window_full.
-func (a *seqAnalysis) windowFullEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) windowFullEvent(ctx *StreamContext, dir Dir, s segment) {
 	inFlight := int32(s.seq + s.seglen - a.half[dir^1].lastAck)
 	a.emit(ctx, health.TCPWindowFull, s.frame, s.now,
 		fmt.Sprintf("%s filled %s's receive window (%d bytes in flight): the receiver limits throughput", dir.String(), dir.Other().String(), inFlight),
@@ -245,7 +242,7 @@ func (a *seqAnalysis) windowFullEvent(ctx *StreamContext, dir Dir, s *segment) {
 }
 
 // windowUpdateEvent emits tcp.window_update.
-func (a *seqAnalysis) windowUpdateEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) windowUpdateEvent(ctx *StreamContext, dir Dir, s segment) {
 	h := &a.half[dir]
 	w := int64(s.win)
 	if h.wsState == wsShift {
@@ -257,7 +254,7 @@ func (a *seqAnalysis) windowUpdateEvent(ctx *StreamContext, dir Dir, s *segment)
 }
 
 // keepAliveEvent emits tcp.keep_alive.
-func (a *seqAnalysis) keepAliveEvent(ctx *StreamContext, dir Dir, s *segment) {
+func (a *seqAnalysis) keepAliveEvent(ctx *StreamContext, dir Dir, s segment) {
 	r := &a.half[dir^1]
 	rel := s.seq - a.half[dir].base
 	ev := map[string]any{"seq": rel, "bytes": s.seglen}
