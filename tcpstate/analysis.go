@@ -314,215 +314,120 @@ const (
 // emits the per-segment events through ctx.
 //
 // The flags follow Wireshark's tcp_analyze_sequence_number (tshark 4.0):
-// same definitions, same order of tests, same state per direction. The one
-// deliberate difference: a SYN-ACK carrying payload that the client ignores
-// (its handshake ACK is ISN+1, as Linux does) does not move the server's
-// expected sequence number, so the server's first data is not called a
-// retransmission (casebook C1; tshark is fooled there).
+// same definitions, same order of tests (flags, in analysis_flags.go),
+// same state per direction. The one deliberate difference: a SYN-ACK
+// carrying payload that the client ignores (its handshake ACK is ISN+1, as
+// Linux does) does not move the server's expected sequence number, so the
+// server's first data is not called a retransmission (casebook C1; tshark
+// is fooled there).
 func (a *seqAnalysis) analyze(ctx *StreamContext, dir Dir, p *layers.Packet) Flags {
 	dir &= 1
 	h := &a.half[dir]
 	r := &a.half[dir^1]
-	tcp := &p.TCP
-	seq, ack := tcp.Seq, tcp.Ack
-	tf := tcp.Flags
-	seglen := segLen(p)
-	now := p.Time.UnixNano()
-	win := tcp.Window
-	synFinRst := tf&(layers.FlagSYN|layers.FlagFIN|layers.FlagRST) != 0
+	var s segment
+	s.read(&p.TCP, segLen(p), p.Frame, p.Time.UnixNano())
 	h.segments++
-	// A segment whose TSval is older than one already seen from the same
-	// sender was sent earlier and delayed: reordered, not resent.
-	late := tcp.HasTimestamps && h.tsSeen && seqLT(tcp.TSval, h.maxTSval)
+	s.late = s.isLate(h)
+	h.setBase(&s)
 
-	if !h.baseSet {
-		h.baseSet = true
-		if tf&layers.FlagSYN != 0 {
-			h.base = seq
-		} else {
-			h.base = seq - 1
-		}
-	}
-
-	a.lifecycle(ctx, dir, p, now, seglen)
+	a.lifecycle(ctx, dir, p, s.now, s.seglen)
 
 	// Window scaling is learned from the SYNs (Wireshark's
 	// verify_tcp_window_scaling).
-	if tf&layers.FlagSYN != 0 {
-		a.learnWindowScale(dir, tf&layers.FlagACK != 0, tcp.WindowScale)
+	if s.tf&layers.FlagSYN != 0 {
+		a.learnWindowScale(dir, s.hasACK(), p.TCP.WindowScale)
 	}
 
-	var f Flags
-	var dupNum int32
-	var dupOf int64
+	f := a.flags(&s, h, r)
 
-	// The tests below are Wireshark's, in its order; see the function doc.
-	func() {
-		// Zero window probe: exactly 1 byte at the next expected sequence
-		// number while the peer advertises a zero window.
-		if seglen == 1 && h.nextSeqSet && seq == h.nextSeq && r.winSet && r.win == 0 {
-			f |= FlagZeroWindowProbe
-			return
-		}
-		if win == 0 && !synFinRst {
-			f |= FlagZeroWindow
-		}
-		// Lost segment: the segment starts beyond the next expected byte.
-		if h.nextSeqSet && seqGT(seq, h.nextSeq) && tf&layers.FlagRST == 0 {
-			f |= FlagLostSegment
-		}
-		// Keep-alive: 0 or 1 byte, one byte before the next expected seq.
-		if seglen <= 1 && h.nextSeqSet && seq == h.nextSeq-1 && !synFinRst {
-			f |= FlagKeepAlive
-		}
-		sameSeqAck := h.nextSeqSet && seq == h.nextSeq && ack == h.lastAck && !synFinRst
-		// Window update: no data, same seq/ack, a new non-zero window.
-		if seglen == 0 && win != 0 && (!h.winSet || win != h.win) && sameSeqAck {
-			f |= FlagWindowUpdate
-		}
-		// Window full: the data reaches the right edge of the peer's window.
-		if seglen > 0 && r.wsState != wsUnknown && r.winSet && !synFinRst {
-			shift := uint8(0)
-			if r.wsState == wsShift && !r.winFromSYN {
-				shift = r.wsShift
-			}
-			if seq+seglen == r.lastAck+uint32(r.win)<<shift {
-				f |= FlagWindowFull
-			}
-		}
-		sameWin := h.winSet && win == h.win
-		// Keep-alive ACK: repeats the previous ACK after a keep-alive.
-		if seglen == 0 && win != 0 && sameWin && sameSeqAck && r.lastFlags&FlagKeepAlive != 0 {
-			f |= FlagKeepAliveAck
-			return
-		}
-		// Zero window probe ACK.
-		if seglen == 0 && win == 0 && sameWin && h.nextSeqSet && seq == h.nextSeq &&
-			(ack == h.lastAck || ack == h.lastAck+1) && r.lastFlags&FlagZeroWindowProbe != 0 && !synFinRst {
-			f |= FlagZeroWindowProbeAck
-			return
-		}
-		// Duplicate ACK: no data, same seq, ack and window as the previous.
-		if seglen == 0 && win != 0 && sameWin && sameSeqAck {
-			h.dupAcks++
-			f |= FlagDuplicateAck
-			dupNum = h.dupAcks
-			dupOf = h.lastNonDupAck
-		}
-	}()
-	// The dup-ACK count restarts when the ACK number changes (a window
-	// update with the same ACK does not restart it).
-	if f&FlagDuplicateAck == 0 && (ack != h.lastAck || h.lastNonDupAck == 0) {
-		h.lastNonDupAck = p.Frame
-		h.dupAcks = 0
-	}
-
-	// ACKed unseen segment: the ACK goes beyond the highest contiguous byte
-	// seen from the peer.
-	if r.maxToAckS && seqGT(ack, r.maxToAck) && tf&layers.FlagACK != 0 {
-		f |= FlagAckLostSegment
-		r.maxToAck = r.nextSeq
-	}
-
-	next := seq + seglen // the segment's end in sequence space
-	if tf&(layers.FlagSYN|layers.FlagFIN) != 0 {
-		next++
-	}
-
-	// Retransmission, fast retransmission, out of order, spurious.
-	if (seglen > 0 || tf&(layers.FlagSYN|layers.FlagFIN) != 0) && f&FlagKeepAlive == 0 {
-		notAdvanced := h.nextSeqSet && seqLT(seq, h.nextSeq)
-		if seglen > 1 && h.nextSeqSet && h.nextSeq-1 == seq {
-			notAdvanced = false // data after a possible zero-window probe
-		}
-		sinceAck := time.Duration(now - r.lastAckAt)
-		sinceNext := time.Duration(now - h.nextSeqAt)
-		ooo := oooDefault // Wireshark: the initial RTT once known
-		if a.firstRTTSet {
-			ooo = a.firstRTT
-		}
-		switch {
-		case notAdvanced && r.dupAcks >= 2 && r.lastAck == seq && sinceAck >= 0 && sinceAck < fastRetransWindow:
-			f |= FlagFastRetransmission | FlagRetransmission
-		case seglen > 0 && r.lastAck != 0 && seqLE(seq+seglen, r.lastAck):
-			f |= FlagSpuriousRetransmission | FlagRetransmission
-		case notAdvanced && sinceNext >= 0 && sinceNext < ooo && h.nextSeq != next:
-			f |= FlagOutOfOrder
-		case notAdvanced:
-			f |= FlagRetransmission
-		}
-	}
-
-	// Remember the segment (before nextSeq moves: the original lookup
-	// below must not find the segment itself).
-	var orig, prev *unacked
+	// The original lookup comes before the segment is remembered: it must
+	// not find the segment itself.
 	if f&FlagRetransmission != 0 {
-		orig, prev = h.findOriginal(seq)
+		s.orig, s.prev = h.findOriginal(s.seq)
 	}
-	var origCopy, prevCopy unacked
-	if orig != nil {
-		origCopy = *orig
+	s.prevNext = h.nextSeq
+	if s.sent() {
+		h.remember(s.unacked())
 	}
-	if prev != nil {
-		prevCopy = *prev
-	}
-
-	prevNext := h.nextSeq
-	if seglen > 0 || tf&(layers.FlagSYN|layers.FlagFIN) != 0 {
-		h.remember(unacked{seq: seq, next: next, tsval: tcp.TSval, hasTS: tcp.HasTimestamps, frame: p.Frame, at: now})
-	}
-	if !h.nextSeqSet || seqGT(next, h.nextSeq) {
-		if f&FlagZeroWindowProbe == 0 {
-			h.nextSeq, h.nextSeqSet, h.nextSeqAt = next, true, now
-		}
-	}
-	if !h.maxToAckS || seq == h.maxToAck {
-		if f&FlagZeroWindowProbe == 0 {
-			h.maxToAck, h.maxToAckS = h.nextSeq, true
-		}
-	}
-	h.win, h.winSet = win, true
-	h.winFromSYN = tf&layers.FlagSYN != 0
-	h.lastAck, h.lastAckAt = ack, now
+	h.advance(&s, f)
 
 	// What this segment tells about the peer's data: RTT, causes of the
 	// peer's pending retransmissions, SACK holes, backoff series end.
-	if tf&layers.FlagACK != 0 {
-		a.ackReceived(ctx, dir, p, now)
+	if s.hasACK() {
+		a.ackReceived(ctx, dir, p, s.now)
 	}
-	if tcp.HasTimestamps && (!h.tsSeen || seqGT(tcp.TSval, h.maxTSval)) {
-		h.maxTSval, h.tsSeen = tcp.TSval, true
+	if s.hasTS && (!h.tsSeen || seqGT(s.tsval, h.maxTSval)) {
+		h.maxTSval, h.tsSeen = s.tsval, true
 	}
-	if tf&layers.FlagACK != 0 {
-		h.saveSACK(tcp)
+	if s.hasACK() {
+		h.saveSACK(&p.TCP)
 	}
-
-	// Measurements.
-	if f&FlagRetransmission != 0 {
-		h.retransBytes += int64(seglen)
-	}
-	if seglen > 0 && r.highAckSet {
-		if inflight := int64(int32(h.nextSeq - r.highAck)); inflight > h.maxInFlight {
-			h.maxInFlight = inflight
-		}
-	}
-	if tf&(layers.FlagSYN|layers.FlagRST) == 0 {
-		if win == 0 && !h.inZW {
-			h.inZW, h.zwSince = true, now
-		} else if win != 0 && h.inZW {
-			h.inZW = false
-			h.zwTotal += time.Duration(now - h.zwSince)
-		}
-	}
+	h.measure(r, &s, f)
 
 	if f != 0 {
-		a.segmentEvents(ctx, dir, p, f, seglen, dupNum, dupOf, &origCopy, &prevCopy, late, prevNext)
+		a.segmentEvents(ctx, dir, f, &s)
 	}
-	if f&FlagRetransmission != 0 && seglen > 0 {
-		a.trackSeries(ctx, dir, p, seglen, &origCopy)
+	if f&FlagRetransmission != 0 && s.seglen > 0 {
+		a.trackSeries(ctx, dir, &s)
 	}
 	h.lastFlags = f
 	return f
+}
+
+// setBase sets the base of h's relative sequence numbers from its first
+// segment: the ISN of a SYN, else the sequence number before the first.
+func (h *half) setBase(s *segment) {
+	if h.baseSet {
+		return
+	}
+	h.baseSet = true
+	if s.tf&layers.FlagSYN != 0 {
+		h.base = s.seq
+	} else {
+		h.base = s.seq - 1
+	}
+}
+
+// advance records the segment in its sender's state, as Wireshark does
+// after its tests: the next expected sequence number and the highest
+// contiguous byte (neither moved by a zero window probe), the window and
+// the ACK.
+func (h *half) advance(s *segment, f Flags) {
+	if f&FlagZeroWindowProbe == 0 {
+		if !h.nextSeqSet || seqGT(s.end, h.nextSeq) {
+			h.nextSeq, h.nextSeqSet, h.nextSeqAt = s.end, true, s.now
+		}
+		if !h.maxToAckS || s.seq == h.maxToAck {
+			h.maxToAck, h.maxToAckS = h.nextSeq, true
+		}
+	}
+	h.win, h.winSet = s.win, true
+	h.winFromSYN = s.tf&layers.FlagSYN != 0
+	h.lastAck, h.lastAckAt = s.ack, s.now
+}
+
+// measure adds the segment to its sender's measurements: retransmitted
+// bytes, the most bytes in flight, time spent in a zero window.
+func (h *half) measure(r *half, s *segment, f Flags) {
+	if f&FlagRetransmission != 0 {
+		h.retransBytes += int64(s.seglen)
+	}
+	if s.seglen > 0 && r.highAckSet {
+		h.maxInFlight = max(h.maxInFlight, int64(int32(h.nextSeq-r.highAck)))
+	}
+	if s.tf&(layers.FlagSYN|layers.FlagRST) == 0 {
+		h.zeroWindowTime(s)
+	}
+}
+
+// zeroWindowTime adds up the time h advertises a zero window.
+func (h *half) zeroWindowTime(s *segment) {
+	if s.win == 0 && !h.inZW {
+		h.inZW, h.zwSince = true, s.now
+	} else if s.win != 0 && h.inZW {
+		h.inZW = false
+		h.zwTotal += time.Duration(s.now - h.zwSince)
+	}
 }
 
 // learnWindowScale applies Wireshark's rule: scaling is used only when
@@ -557,16 +462,17 @@ func (h *half) remember(u unacked) {
 	h.nual++
 }
 
-// findOriginal returns the first and the latest remembered transmissions
-// of the bytes at seq, or nil.
-func (h *half) findOriginal(seq uint32) (first, latest *unacked) {
+// findOriginal returns copies of the first and the latest remembered
+// transmissions of the bytes at seq, or zero values.
+func (h *half) findOriginal(seq uint32) (first, latest unacked) {
+	found := false
 	for i := 0; i < h.nual; i++ {
 		u := &h.ual[i]
 		if seqLE(u.seq, seq) && seqLT(seq, u.next) || u.seq == seq {
-			if first == nil {
-				first = u
+			if !found {
+				first, found = *u, true
 			}
-			latest = u
+			latest = *u
 		}
 	}
 	return first, latest

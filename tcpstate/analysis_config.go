@@ -39,18 +39,10 @@ func DefaultAnalysisConfig() AnalysisConfig {
 // withDefaults returns c with every zero field set to its default.
 func (c AnalysisConfig) withDefaults() AnalysisConfig {
 	d := DefaultAnalysisConfig()
-	if c.IdleThreshold <= 0 {
-		c.IdleThreshold = d.IdleThreshold
-	}
-	if c.SackHoleMinAcks <= 0 {
-		c.SackHoleMinAcks = d.SackHoleMinAcks
-	}
-	if c.SackHoleMinDuration <= 0 {
-		c.SackHoleMinDuration = d.SackHoleMinDuration
-	}
-	if c.BackoffMinRetransmissions <= 0 {
-		c.BackoffMinRetransmissions = d.BackoffMinRetransmissions
-	}
+	orDefault(&c.IdleThreshold, d.IdleThreshold)
+	orDefault(&c.SackHoleMinAcks, d.SackHoleMinAcks)
+	orDefault(&c.SackHoleMinDuration, d.SackHoleMinDuration)
+	orDefault(&c.BackoffMinRetransmissions, d.BackoffMinRetransmissions)
 	return c
 }
 

@@ -68,131 +68,204 @@ func (h *half) sacked(seq, end uint32) bool {
 	return false
 }
 
-// segmentEvents emits the events of one flagged segment.
-func (a *seqAnalysis) segmentEvents(ctx *StreamContext, dir Dir, p *layers.Packet, f Flags, seglen uint32, dupNum int32, dupOf int64, orig, prev *unacked, late bool, prevNext uint32) {
-	h, r := &a.half[dir], &a.half[dir^1]
-	tcp := &p.TCP
-	now := p.Time.UnixNano()
-	rel := tcp.Seq - h.base
-	who, peer := dir.String(), dir.Other().String()
-
+// segmentEvents emits the events of one flagged segment: a
+// retransmission's, then one per flag of flagEvents.
+func (a *seqAnalysis) segmentEvents(ctx *StreamContext, dir Dir, f Flags, s *segment) {
 	if f&FlagRetransmission != 0 {
-		pd := pending{
-			kind: health.TCPRetransmission, frame: p.Frame, at: now,
-			seq: tcp.Seq, end: tcp.Seq + seglen, tsval: tcp.TSval, hasTS: tcp.HasTimestamps,
-		}
-		if seglen == 0 {
-			pd.end++ // a SYN or FIN
-			pd.ctl = "FIN"
-			if tcp.Flags&layers.FlagSYN != 0 {
-				pd.ctl = "SYN"
-			}
-		}
-		if orig.frame != 0 {
-			pd.origFrame, pd.origAt = orig.frame, orig.at
-			pd.origTSval = orig.tsval
-			pd.hasTS = pd.hasTS && orig.hasTS
-		} else {
-			pd.hasTS = false
-		}
-		if prev.frame != 0 && prev.frame != orig.frame {
-			pd.prevFrame, pd.prevAt = prev.frame, prev.at
-		}
-		switch {
-		case f&FlagFastRetransmission != 0:
-			pd.kind, pd.fast, pd.dupAcks = health.TCPFastRetransmission, true, r.dupAcks
-		case f&FlagSpuriousRetransmission != 0:
-			pd.kind = health.TCPSpuriousRetransmission
-		}
-		switch {
-		case pd.kind == health.TCPSpuriousRetransmission:
-			a.emitRetrans(ctx, dir, &pd, "spurious", "acked")
-		case orig.frame != 0 && orig.hasTS && tcp.HasTimestamps && orig.tsval == tcp.TSval:
-			a.emitRetrans(ctx, dir, &pd, "spurious", "duplicate")
-		case late:
-			a.emitRetrans(ctx, dir, &pd, "reorder", "timestamps")
-		case seglen > 0 && r.sacked(pd.seq, pd.end):
-			a.emitRetrans(ctx, dir, &pd, "spurious", "sack")
-		default:
-			x := h.extra()
-			if x.npend == pendingCap {
-				old := x.pend[0]
-				cause := "unknown"
-				if !r.highAckSet || seqLE(r.highAck, old.seq) {
-					cause = "loss"
-				}
-				a.emitRetrans(ctx, dir, &old, cause, "pending_limit")
-				copy(x.pend[:], x.pend[1:])
-				x.npend--
-			}
-			x.pend[x.npend] = pd
-			x.npend++
+		a.retransmissionEvent(ctx, dir, f, s)
+	}
+	for i := range flagEvents {
+		if e := &flagEvents[i]; f&e.flag != 0 {
+			e.emit(a, ctx, dir, *s)
 		}
 	}
-	if f&FlagOutOfOrder != 0 {
-		a.emit(ctx, health.TCPOutOfOrder, p.Frame, now,
-			fmt.Sprintf("%s segment out of order: %d bytes at seq %d arrived after later data", who, seglen, rel),
-			map[string]any{"seq": rel, "bytes": seglen, "since_highest_ms": msf(time.Duration(now - h.nextSeqAt))})
+}
+
+// flagEvents names, in the order they are emitted, the other flags that
+// have an event of their own, with the step that emits it. The steps take
+// the segment by value: a pointer passed through a func value would move
+// every segment to the heap.
+var flagEvents = [...]struct {
+	flag Flags
+	emit func(a *seqAnalysis, ctx *StreamContext, dir Dir, s segment)
+}{
+	{FlagOutOfOrder, (*seqAnalysis).outOfOrderEvent},
+	{FlagLostSegment, (*seqAnalysis).lostSegmentEvent},
+	{FlagAckLostSegment, (*seqAnalysis).ackLostSegmentEvent},
+	{FlagDuplicateAck, (*seqAnalysis).duplicateAckEvent},
+	{FlagZeroWindow, (*seqAnalysis).zeroWindowEvent},
+	{FlagZeroWindowProbe, (*seqAnalysis).zeroWindowProbeEvent},
+	{FlagWindowFull, (*seqAnalysis).windowFullEvent},
+	{FlagWindowUpdate, (*seqAnalysis).windowUpdateEvent},
+	{FlagKeepAlive, (*seqAnalysis).keepAliveEvent},
+}
+
+// retransmissionEvent emits a retransmission (tcp.retransmission,
+// tcp.fast_retransmission, tcp.spurious_retransmission) whose cause the
+// segment already tells, or keeps it pending until the receiver's answer
+// does.
+func (a *seqAnalysis) retransmissionEvent(ctx *StreamContext, dir Dir, f Flags, s *segment) {
+	r := &a.half[dir^1]
+	pd := a.half[dir].newPending(r, f, s)
+	orig := &s.orig
+	switch {
+	case pd.kind == health.TCPSpuriousRetransmission:
+		a.emitRetrans(ctx, dir, &pd, "spurious", "acked")
+	case orig.frame != 0 && orig.hasTS && s.hasTS && orig.tsval == s.tsval:
+		a.emitRetrans(ctx, dir, &pd, "spurious", "duplicate")
+	case s.late:
+		a.emitRetrans(ctx, dir, &pd, "reorder", "timestamps")
+	case s.seglen > 0 && r.sacked(pd.seq, pd.end):
+		a.emitRetrans(ctx, dir, &pd, "spurious", "sack")
+	default:
+		a.addPending(ctx, dir, &pd)
 	}
-	if f&FlagLostSegment != 0 {
-		// nextSeq has moved on; the gap is from the previous expectation.
-		missing := int64(int32(tcp.Seq - prevNext))
-		ev := map[string]any{"seq": rel}
-		msg := fmt.Sprintf("previous segment not captured: %s data before seq %d is missing (lost before the capture point, or not captured)", who, rel)
-		if missing > 0 {
-			ev["missing_bytes"] = missing
-			msg = fmt.Sprintf("previous segment not captured: %d bytes of %s data before seq %d are missing (lost before the capture point, or not captured)", missing, who, rel)
+}
+
+// newPending describes the retransmission s of h; r is the receiver.
+func (h *half) newPending(r *half, f Flags, s *segment) pending {
+	pd := pending{
+		kind: health.TCPRetransmission, frame: s.frame, at: s.now,
+		seq: s.seq, end: s.seq + s.seglen, tsval: s.tsval, hasTS: s.hasTS,
+	}
+	if s.seglen == 0 {
+		pd.end++ // a SYN or FIN
+		pd.ctl = "FIN"
+		if s.tf&layers.FlagSYN != 0 {
+			pd.ctl = "SYN"
 		}
-		a.emit(ctx, health.TCPLostSegment, p.Frame, now, msg, ev)
 	}
-	if f&FlagAckLostSegment != 0 {
-		a.emit(ctx, health.TCPAckUnseenSegment, p.Frame, now,
-			fmt.Sprintf("%s acknowledges %s data the capture never saw (ack %d)", who, peer, tcp.Ack-r.base),
-			map[string]any{"ack": tcp.Ack - r.base})
+	orig, prev := &s.orig, &s.prev
+	if orig.frame != 0 {
+		pd.origFrame, pd.origAt = orig.frame, orig.at
+		pd.origTSval = orig.tsval
+		pd.hasTS = pd.hasTS && orig.hasTS
+	} else {
+		pd.hasTS = false
 	}
-	if f&FlagDuplicateAck != 0 {
-		ev := map[string]any{"dup_ack_num": dupNum, "ack": tcp.Ack - r.base}
-		if dupOf != 0 {
-			ev["dup_of_frame"] = dupOf
+	if prev.frame != 0 && prev.frame != orig.frame {
+		pd.prevFrame, pd.prevAt = prev.frame, prev.at
+	}
+	switch {
+	case f&FlagFastRetransmission != 0:
+		pd.kind, pd.fast, pd.dupAcks = health.TCPFastRetransmission, true, r.dupAcks
+	case f&FlagSpuriousRetransmission != 0:
+		pd.kind = health.TCPSpuriousRetransmission
+	}
+	return pd
+}
+
+// addPending keeps a retransmission of dir until the receiver's answer
+// decides its cause. When pendingCap are already waiting, the oldest is
+// decided with what is known.
+func (a *seqAnalysis) addPending(ctx *StreamContext, dir Dir, pd *pending) {
+	r := &a.half[dir^1]
+	x := a.half[dir].extra()
+	if x.npend == pendingCap {
+		old := x.pend[0]
+		cause := "unknown"
+		if !r.highAckSet || seqLE(r.highAck, old.seq) {
+			cause = "loss"
 		}
-		a.emit(ctx, health.TCPDupAck, p.Frame, now,
-			fmt.Sprintf("duplicate ACK #%d of frame %d: %s still waits for %s seq %d", dupNum, dupOf, who, peer, tcp.Ack-r.base), ev)
+		a.emitRetrans(ctx, dir, &old, cause, "pending_limit")
+		copy(x.pend[:], x.pend[1:])
+		x.npend--
 	}
-	if f&FlagZeroWindow != 0 {
-		a.emit(ctx, health.TCPZeroWindow, p.Frame, now,
-			fmt.Sprintf("%s advertises a zero receive window: its application is not reading, %s must stop sending", who, peer),
-			map[string]any{"by": who})
+	x.pend[x.npend] = *pd
+	x.npend++
+}
+
+// outOfOrderEvent emits tcp.out_of_order.
+func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s segment) {
+	h := &a.half[dir]
+	rel := s.seq - h.base
+	a.emit(ctx, health.TCPOutOfOrder, s.frame, s.now,
+		fmt.Sprintf("%s segment out of order: %d bytes at seq %d arrived after later data", dir.String(), s.seglen, rel),
+		map[string]any{"seq": rel, "bytes": s.seglen, "since_highest_ms": msf(time.Duration(s.now - h.nextSeqAt))})
+}
+
+// lostSegmentEvent emits tcp.lost_segment.
+func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
+	rel := s.seq - a.half[dir].base
+	// nextSeq has moved on; the gap is from the previous expectation.
+	missing := int64(int32(s.seq - s.prevNext))
+	ev := map[string]any{"seq": rel}
+	msg := fmt.Sprintf("previous segment not captured: %s data before seq %d is missing (lost before the capture point, or not captured)", dir.String(), rel)
+	if missing > 0 {
+		ev["missing_bytes"] = missing
+		msg = fmt.Sprintf("previous segment not captured: %d bytes of %s data before seq %d are missing (lost before the capture point, or not captured)", missing, dir.String(), rel)
 	}
-	if f&FlagZeroWindowProbe != 0 {
-		a.emit(ctx, health.TCPZeroWindowProbe, p.Frame, now,
-			fmt.Sprintf("%s probes %s's zero window (1 byte at seq %d)", who, peer, rel),
-			map[string]any{"seq": rel})
+	a.emit(ctx, health.TCPLostSegment, s.frame, s.now, msg, ev)
+}
+
+// ackLostSegmentEvent emits tcp.ack_unseen_segment.
+func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
+	ack := s.ack - a.half[dir^1].base
+	a.emit(ctx, health.TCPAckUnseenSegment, s.frame, s.now,
+		fmt.Sprintf("%s acknowledges %s data the capture never saw (ack %d)", dir.String(), dir.Other().String(), ack),
+		map[string]any{"ack": ack})
+}
+
+// duplicateAckEvent emits tcp.dup_ack.
+func (a *seqAnalysis) duplicateAckEvent(ctx *StreamContext, dir Dir, s segment) {
+	ack := s.ack - a.half[dir^1].base
+	ev := map[string]any{"dup_ack_num": s.dupNum, "ack": ack}
+	if s.dupOf != 0 {
+		ev["dup_of_frame"] = s.dupOf
 	}
-	if f&FlagWindowFull != 0 {
-		a.emit(ctx, health.TCPWindowFull, p.Frame, now,
-			fmt.Sprintf("%s filled %s's receive window (%d bytes in flight): the receiver limits throughput", who, peer, int32(tcp.Seq+seglen-r.lastAck)),
-			map[string]any{"in_flight": int32(tcp.Seq + seglen - r.lastAck)})
+	a.emit(ctx, health.TCPDupAck, s.frame, s.now,
+		fmt.Sprintf("duplicate ACK #%d of frame %d: %s still waits for %s seq %d", s.dupNum, s.dupOf, dir.String(), dir.Other().String(), ack), ev)
+}
+
+// zeroWindowEvent emits tcp.zero_window.
+func (a *seqAnalysis) zeroWindowEvent(ctx *StreamContext, dir Dir, s segment) {
+	who := dir.String()
+	a.emit(ctx, health.TCPZeroWindow, s.frame, s.now,
+		fmt.Sprintf("%s advertises a zero receive window: its application is not reading, %s must stop sending", who, dir.Other().String()),
+		map[string]any{"by": who})
+}
+
+// zeroWindowProbeEvent emits tcp.zero_window_probe.
+func (a *seqAnalysis) zeroWindowProbeEvent(ctx *StreamContext, dir Dir, s segment) {
+	rel := s.seq - a.half[dir].base
+	a.emit(ctx, health.TCPZeroWindowProbe, s.frame, s.now,
+		fmt.Sprintf("%s probes %s's zero window (1 byte at seq %d)", dir.String(), dir.Other().String(), rel),
+		map[string]any{"seq": rel})
+}
+
+// windowFullEvent emits tcp.window_full.
+func (a *seqAnalysis) windowFullEvent(ctx *StreamContext, dir Dir, s segment) {
+	inFlight := int32(s.seq + s.seglen - a.half[dir^1].lastAck)
+	a.emit(ctx, health.TCPWindowFull, s.frame, s.now,
+		fmt.Sprintf("%s filled %s's receive window (%d bytes in flight): the receiver limits throughput", dir.String(), dir.Other().String(), inFlight),
+		map[string]any{"in_flight": inFlight})
+}
+
+// windowUpdateEvent emits tcp.window_update.
+func (a *seqAnalysis) windowUpdateEvent(ctx *StreamContext, dir Dir, s segment) {
+	h := &a.half[dir]
+	w := int64(s.win)
+	if h.wsState == wsShift {
+		w <<= h.wsShift
 	}
-	if f&FlagWindowUpdate != 0 {
-		w := int64(tcp.Window)
-		if h.wsState == wsShift {
-			w <<= h.wsShift
-		}
-		a.emit(ctx, health.TCPWindowUpdate, p.Frame, now,
-			fmt.Sprintf("%s window update: receive window now %d bytes", who, w),
-			map[string]any{"window": w})
+	a.emit(ctx, health.TCPWindowUpdate, s.frame, s.now,
+		fmt.Sprintf("%s window update: receive window now %d bytes", dir.String(), w),
+		map[string]any{"window": w})
+}
+
+// keepAliveEvent emits tcp.keep_alive.
+func (a *seqAnalysis) keepAliveEvent(ctx *StreamContext, dir Dir, s segment) {
+	r := &a.half[dir^1]
+	rel := s.seq - a.half[dir].base
+	ev := map[string]any{"seq": rel, "bytes": s.seglen}
+	msg := fmt.Sprintf("%s keep-alive (%d bytes at seq %d, one before the next expected byte)", dir.String(), s.seglen, rel)
+	if r.winSet && r.win == 0 {
+		// Linux probes a zero window with 0 bytes at snd.una-1, which
+		// tshark calls a keep-alive.
+		ev["zero_window_probe"] = true
+		msg = fmt.Sprintf("%s probes %s's zero window (Linux style: %d bytes at seq %d; tshark labels it keep-alive)", dir.String(), dir.Other().String(), s.seglen, rel)
 	}
-	if f&FlagKeepAlive != 0 {
-		ev := map[string]any{"seq": rel, "bytes": seglen}
-		msg := fmt.Sprintf("%s keep-alive (%d bytes at seq %d, one before the next expected byte)", who, seglen, rel)
-		if r.winSet && r.win == 0 {
-			// Linux probes a zero window with 0 bytes at snd.una-1, which
-			// tshark calls a keep-alive.
-			ev["zero_window_probe"] = true
-			msg = fmt.Sprintf("%s probes %s's zero window (Linux style: %d bytes at seq %d; tshark labels it keep-alive)", who, peer, seglen, rel)
-		}
-		a.emit(ctx, health.TCPKeepAlive, p.Frame, now, msg, ev)
-	}
+	a.emit(ctx, health.TCPKeepAlive, s.frame, s.now, msg, ev)
 }
 
 // emitRetrans emits the event of one retransmission with its cause.
@@ -255,13 +328,12 @@ func (a *seqAnalysis) emitRetrans(ctx *StreamContext, dir Dir, pd *pending, caus
 }
 
 // trackSeries records a retransmission of dir in its backoff series.
-func (a *seqAnalysis) trackSeries(ctx *StreamContext, dir Dir, p *layers.Packet, seglen uint32, orig *unacked) {
+func (a *seqAnalysis) trackSeries(ctx *StreamContext, dir Dir, seg *segment) {
 	s := &a.half[dir].extra().ser
-	now := p.Time.UnixNano()
-	if s.active && s.seq == p.TCP.Seq {
+	if s.active && s.seq == seg.seq {
 		s.total++
 		if s.n < seriesCap {
-			s.frames[s.n], s.times[s.n] = p.Frame, now
+			s.frames[s.n], s.times[s.n] = seg.frame, seg.now
 			s.n++
 		}
 		return
@@ -269,12 +341,12 @@ func (a *seqAnalysis) trackSeries(ctx *StreamContext, dir Dir, p *layers.Packet,
 	if s.active {
 		a.closeSeries(ctx, dir)
 	}
-	*s = series{active: true, seq: p.TCP.Seq, bytes: int32(seglen), total: 1}
-	if orig.frame != 0 {
-		s.frames[0], s.times[0] = orig.frame, orig.at
+	*s = series{active: true, seq: seg.seq, bytes: int32(seg.seglen), total: 1}
+	if seg.orig.frame != 0 {
+		s.frames[0], s.times[0] = seg.orig.frame, seg.orig.at
 		s.n = 1
 	}
-	s.frames[s.n], s.times[s.n] = p.Frame, now
+	s.frames[s.n], s.times[s.n] = seg.frame, seg.now
 	s.n++
 }
 

@@ -10,90 +10,24 @@ import (
 )
 
 // lifecycle follows the handshake, resets and silences of the connection.
-// It runs for every segment before the sequence analysis.
+// It runs for every segment before the sequence analysis, one step per
+// finding.
 func (a *seqAnalysis) lifecycle(ctx *StreamContext, dir Dir, p *layers.Packet, now int64, seglen uint32) {
-	tcp := &p.TCP
-	tf := tcp.Flags
+	tf := p.TCP.Flags
 	hadPrev, prevAt := a.anyPkt, a.lastAt
-	if hadPrev {
-		if gap := time.Duration(now - prevAt); gap > 0 {
-			if gap > a.maxIdle {
-				a.maxIdle, a.idleFrom, a.idleTo, a.idleAt = gap, a.lastFrame, p.Frame, now
-			}
-			if gap >= a.config().IdleThreshold {
-				a.idleCount++
-			}
-		}
-	} else {
-		a.anyPkt = true
-		a.midStream = tf&layers.FlagSYN == 0
-	}
-	a.lastAt, a.lastFrame = now, p.Frame
-
+	a.idle(p.Frame, now, tf)
 	switch {
 	case tf&layers.FlagSYN != 0 && tf&layers.FlagACK == 0:
-		a.lastSYNAt = now // Wireshark's ts_mru_syn
-		if dir == ClientToServer {
-			if a.synCount < synTimesCap {
-				a.synTimes[a.synCount], a.synFrames[a.synCount] = now, p.Frame
-			}
-			a.synCount++
-		}
+		a.syn(dir, p.Frame, now)
 	case tf&layers.FlagSYN != 0 && tf&layers.FlagACK != 0 && dir == ServerToClient:
-		a.synAckCount++
-		if a.synAckAt == 0 {
-			a.synAckAt = now
-		}
-		if !a.synAckSeen {
-			a.synAckSeen, a.serverISN, a.synAckFrame = true, tcp.Seq, p.Frame
-			a.synAckPayload = int(seglen)
-			if seglen > 0 {
-				a.emit(ctx, health.TCPSynAckPayload, p.Frame, now,
-					fmt.Sprintf("SYN-ACK carries %d bytes of payload (IP total length %d); a SYN-ACK normally carries none: a NIC driver or middlebox may have added them (compare with a capture at the server)", seglen, p.IPLen),
-					map[string]any{"payload_len": seglen, "ip_total_len": p.IPLen})
-			}
-		}
+		a.synAck(ctx, p, now, seglen)
 	}
-
-	// Wireshark's tcp.analysis.initial_rtt: from the most recent SYN to the
-	// first segment with ACK and without SYN.
 	if tf&(layers.FlagSYN|layers.FlagACK) == layers.FlagACK && a.lastSYNAt != 0 && !a.firstRTTSet {
-		a.firstRTT, a.firstRTTSet = time.Duration(now-a.lastSYNAt), true
-		if ctx != nil && ctx.RTT == 0 && a.firstRTT > 0 {
-			ctx.RTT = a.firstRTT
-		}
+		a.initialRTT(ctx, now)
 	}
-
-	// The client's handshake ACK must acknowledge ISN+1 (casebook C1).
 	if dir == ClientToServer && a.synAckSeen && !a.ackChecked && tf&layers.FlagACK != 0 && tf&(layers.FlagSYN|layers.FlagRST) == 0 {
-		a.ackChecked = true
-		a.established = true
-		want := a.serverISN + 1
-		srv := &a.half[ServerToClient]
-		onlySynAck := srv.segments == int64(a.synAckCount)
-		switch {
-		case onlySynAck && tcp.Ack != want:
-			msg := fmt.Sprintf("handshake ACK acknowledges %d (ISN+%d) instead of ISN+1 = %d", tcp.Ack, int32(tcp.Ack-a.serverISN), want)
-			if a.synAckPayload > 0 && tcp.Ack == want+uint32(a.synAckPayload) {
-				msg += fmt.Sprintf(": the client accepted the %d payload bytes of the SYN-ACK (frame %d); unless the server really sent them (compare with a capture at the server), the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows", a.synAckPayload, a.synAckFrame)
-			} else {
-				msg += ": the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows"
-			}
-			a.emit(ctx, health.TCPHandshakeAckMismatch, p.Frame, now, msg,
-				map[string]any{"expected_ack": want, "got_ack": tcp.Ack, "isn": a.serverISN, "synack_frame": a.synAckFrame, "synack_payload": a.synAckPayload})
-		case tcp.Ack == want && a.synAckPayload > 0:
-			// The client ignored the SYN-ACK's payload (as Linux does): so
-			// do we, unlike tshark.
-			ghost := want + uint32(a.synAckPayload)
-			if srv.nextSeqSet && srv.nextSeq == ghost {
-				srv.nextSeq = want
-			}
-			if srv.maxToAckS && srv.maxToAck == ghost {
-				srv.maxToAck = want
-			}
-		}
+		a.handshakeAck(ctx, p, now)
 	}
-
 	if tf&layers.FlagRST != 0 && !a.rstSeen {
 		a.rstSeen, a.rstBy, a.rstFrame = true, dir, p.Frame
 		if hadPrev {
@@ -103,6 +37,103 @@ func (a *seqAnalysis) lifecycle(ctx *StreamContext, dir Dir, p *layers.Packet, n
 	}
 	if tf&layers.FlagFIN != 0 {
 		a.half[dir].fin = true
+	}
+}
+
+// idle measures the silence before the segment: the longest one (for
+// tcp.idle, emitted at the end) and how many reach the idle threshold. The
+// first segment tells whether the capture starts mid-stream.
+func (a *seqAnalysis) idle(frame, now int64, tf layers.TCPFlags) {
+	if !a.anyPkt {
+		a.anyPkt = true
+		a.midStream = tf&layers.FlagSYN == 0
+	} else if gap := time.Duration(now - a.lastAt); gap > 0 {
+		if gap > a.maxIdle {
+			a.maxIdle, a.idleFrom, a.idleTo, a.idleAt = gap, a.lastFrame, frame, now
+		}
+		if gap >= a.config().IdleThreshold {
+			a.idleCount++
+		}
+	}
+	a.lastAt, a.lastFrame = now, frame
+}
+
+// syn records a SYN: the most recent one (Wireshark's ts_mru_syn) and the
+// client's attempts (for tcp.syn_unanswered and tcp.refused).
+func (a *seqAnalysis) syn(dir Dir, frame, now int64) {
+	a.lastSYNAt = now
+	if dir != ClientToServer {
+		return
+	}
+	if a.synCount < synTimesCap {
+		a.synTimes[a.synCount], a.synFrames[a.synCount] = now, frame
+	}
+	a.synCount++
+}
+
+// synAck records the server's SYN-ACK; the first one's payload raises
+// tcp.synack_payload.
+func (a *seqAnalysis) synAck(ctx *StreamContext, p *layers.Packet, now int64, seglen uint32) {
+	a.synAckCount++
+	if a.synAckAt == 0 {
+		a.synAckAt = now
+	}
+	if a.synAckSeen {
+		return
+	}
+	a.synAckSeen, a.serverISN, a.synAckFrame = true, p.TCP.Seq, p.Frame
+	a.synAckPayload = int(seglen)
+	if seglen > 0 {
+		a.emit(ctx, health.TCPSynAckPayload, p.Frame, now,
+			fmt.Sprintf("SYN-ACK carries %d bytes of payload (IP total length %d); a SYN-ACK normally carries none: a NIC driver or middlebox may have added them (compare with a capture at the server)", seglen, p.IPLen),
+			map[string]any{"payload_len": seglen, "ip_total_len": p.IPLen})
+	}
+}
+
+// initialRTT is Wireshark's tcp.analysis.initial_rtt: from the most recent
+// SYN to the first segment with ACK and without SYN.
+func (a *seqAnalysis) initialRTT(ctx *StreamContext, now int64) {
+	a.firstRTT, a.firstRTTSet = time.Duration(now-a.lastSYNAt), true
+	if ctx != nil && ctx.RTT == 0 && a.firstRTT > 0 {
+		ctx.RTT = a.firstRTT
+	}
+}
+
+// handshakeAck checks the client's handshake ACK, which must acknowledge
+// ISN+1 (casebook C1): tcp.handshake_ack_mismatch when only the SYN-ACK
+// came from the server and the ACK is another number.
+func (a *seqAnalysis) handshakeAck(ctx *StreamContext, p *layers.Packet, now int64) {
+	a.ackChecked = true
+	a.established = true
+	ack, want := p.TCP.Ack, a.serverISN+1
+	srv := &a.half[ServerToClient]
+	onlySynAck := srv.segments == int64(a.synAckCount)
+	switch {
+	case onlySynAck && ack != want:
+		msg := fmt.Sprintf("handshake ACK acknowledges %d (ISN+%d) instead of ISN+1 = %d", ack, int32(ack-a.serverISN), want)
+		if a.synAckPayload > 0 && ack == want+uint32(a.synAckPayload) {
+			msg += fmt.Sprintf(": the client accepted the %d payload bytes of the SYN-ACK (frame %d); unless the server really sent them (compare with a capture at the server), the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows", a.synAckPayload, a.synAckFrame)
+		} else {
+			msg += ": the server and stateful firewalls see a sequence mismatch and drop this ACK and what follows"
+		}
+		a.emit(ctx, health.TCPHandshakeAckMismatch, p.Frame, now, msg,
+			map[string]any{"expected_ack": want, "got_ack": ack, "isn": a.serverISN, "synack_frame": a.synAckFrame, "synack_payload": a.synAckPayload})
+	case ack == want && a.synAckPayload > 0:
+		a.ignoreSynAckPayload(want)
+	}
+}
+
+// ignoreSynAckPayload takes back the payload of the SYN-ACK from the
+// server's expected sequence numbers: the client ignored it (as Linux
+// does), and so do we, unlike tshark.
+func (a *seqAnalysis) ignoreSynAckPayload(want uint32) {
+	srv := &a.half[ServerToClient]
+	ghost := want + uint32(a.synAckPayload)
+	if srv.nextSeqSet && srv.nextSeq == ghost {
+		srv.nextSeq = want
+	}
+	if srv.maxToAckS && srv.maxToAck == ghost {
+		srv.maxToAck = want
 	}
 }
 

@@ -130,9 +130,9 @@ type conn struct {
 	lastSYN       time.Time // most recent client SYN (tshark's iRTT starts there)
 
 	// LRU membership (see lru.go).
-	list       *lruList
-	prev, next *conn
-	last       time.Time
+	list *lruList
+	lru  link[conn]
+	last time.Time
 }
 
 // dirOf returns the direction of p within c.
@@ -201,46 +201,17 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	if n > 0 && !tcp.Flags.Has(layers.FlagSYN) && c.phase == phaseOpen && !c.handlerClosed {
 		c.data(d, seq, p.Payload, at)
 		if n > len(p.Payload) {
-			// The snapshot length cut the frame: the rest of its bytes
-			// exist but were not captured.
-			cut, end := seq+uint32(len(p.Payload)), seq+uint32(n)
-			if rsLT(h.highEnd, end) {
-				h.highEnd = end
-			}
-			if h.next == cut {
-				c.flushTo(d, end, at)
-			}
+			c.truncated(d, seq, len(p.Payload), n, at)
 		}
 	}
 
 	// FIN: the sender has no more data.
 	if tcp.Flags.Has(layers.FlagFIN) {
-		c.anyFIN = true
-		finSeq := seq + uint32(n)
-		if tcp.Flags.Has(layers.FlagSYN) {
-			finSeq++
-		}
-		if !h.finSeen {
-			h.finSeen, h.finSeq = true, finSeq
-			switch h.state {
-			case stateCloseWait:
-				c.setState(d, stateLastAck, p.Frame)
-			case stateEstablished, stateSynRcvd, stateSynSent, stateListen, stateClosed:
-				c.setState(d, stateFinWait1, p.Frame)
-			}
-		}
+		c.fin(d, p, n)
 	}
 
 	if tcp.Flags.Has(layers.FlagRST) {
-		c.anyRST = true
-		c.st.ResetBy = d.String()
-		c.st.ResetFrame = p.Frame
-		if !prev.IsZero() {
-			c.st.IdleBeforeRST = p.Time.Sub(prev)
-		}
-		c.setState(d, stateClosed, p.Frame)
-		c.setState(d.Other(), stateClosed, p.Frame)
-		c.end(CloseRST, at)
+		c.rst(d, p, prev, at)
 		return
 	}
 
@@ -252,6 +223,55 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	if c.phase == phaseClosing && h.finAcked && peer.finAcked {
 		c.end(CloseFIN, at)
 	}
+}
+
+// truncated handles a segment of d at seq whose frame the snapshot length
+// cut: its payload covers n bytes, of which only the first captured are
+// in the capture; the rest exist but are unknown.
+func (c *conn) truncated(d Dir, seq uint32, captured, n int, at Position) {
+	h := &c.halves[d]
+	cut, end := seq+uint32(captured), seq+uint32(n)
+	if rsLT(h.highEnd, end) {
+		h.highEnd = end
+	}
+	if h.next == cut {
+		c.flushTo(d, end, at)
+	}
+}
+
+// fin handles the FIN flag of p, a segment of d whose payload covers n
+// bytes of sequence space: the first FIN of d fixes where its stream ends.
+func (c *conn) fin(d Dir, p *layers.Packet, n int) {
+	c.anyFIN = true
+	h := &c.halves[d]
+	if h.finSeen {
+		return
+	}
+	finSeq := p.TCP.Seq + uint32(n)
+	if p.TCP.Flags.Has(layers.FlagSYN) {
+		finSeq++
+	}
+	h.finSeen, h.finSeq = true, finSeq
+	switch h.state {
+	case stateCloseWait:
+		c.setState(d, stateLastAck, p.Frame)
+	case stateEstablished, stateSynRcvd, stateSynSent, stateListen, stateClosed:
+		c.setState(d, stateFinWait1, p.Frame)
+	}
+}
+
+// rst handles the RST flag of p, a segment of d: the connection ends.
+// prev is the time of the connection's packet before p.
+func (c *conn) rst(d Dir, p *layers.Packet, prev time.Time, at Position) {
+	c.anyRST = true
+	c.st.ResetBy = d.String()
+	c.st.ResetFrame = p.Frame
+	if !prev.IsZero() {
+		c.st.IdleBeforeRST = p.Time.Sub(prev)
+	}
+	c.setState(d, stateClosed, p.Frame)
+	c.setState(d.Other(), stateClosed, p.Frame)
+	c.end(CloseRST, at)
 }
 
 // tryCloseFIN closes the handler when both directions delivered every byte

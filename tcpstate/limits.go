@@ -92,29 +92,22 @@ func DefaultConfig() Config {
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	c.Analysis = c.Analysis.withDefaults()
-	if c.MaxConns <= 0 {
-		c.MaxConns = d.MaxConns
-	}
-	if c.MaxBufferPerConn <= 0 {
-		c.MaxBufferPerConn = d.MaxBufferPerConn
-	}
-	if c.MaxBufferTotal <= 0 {
-		c.MaxBufferTotal = d.MaxBufferTotal
-	}
-	if c.MaxRetainPerConn == 0 {
+	orDefault(&c.MaxConns, d.MaxConns)
+	orDefault(&c.MaxBufferPerConn, d.MaxBufferPerConn)
+	orDefault(&c.MaxBufferTotal, d.MaxBufferTotal)
+	if c.MaxRetainPerConn == 0 { // negative: the check is off
 		c.MaxRetainPerConn = d.MaxRetainPerConn
 	}
-	if c.MaxRetainTotal <= 0 {
-		c.MaxRetainTotal = d.MaxRetainTotal
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
-	if c.HalfOpenTimeout <= 0 {
-		c.HalfOpenTimeout = d.HalfOpenTimeout
-	}
-	if c.ClosedLinger <= 0 {
-		c.ClosedLinger = d.ClosedLinger
-	}
+	orDefault(&c.MaxRetainTotal, d.MaxRetainTotal)
+	orDefault(&c.IdleTimeout, d.IdleTimeout)
+	orDefault(&c.HalfOpenTimeout, d.HalfOpenTimeout)
+	orDefault(&c.ClosedLinger, d.ClosedLinger)
 	return c
+}
+
+// orDefault sets *v to d when *v is unset: zero or negative.
+func orDefault[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }

@@ -7,64 +7,94 @@ import (
 	"github.com/nettrace/nettrace/layers"
 )
 
-// lruList is a doubly linked list of connections ordered by last activity,
-// oldest first. Every connection of a list shares one timeout, so the front
-// is always the next to expire: idle eviction costs O(1) per packet.
-type lruList struct {
-	head, tail *conn
-	n          int
-	timeout    time.Duration
+// link is an element's place in a list: the element holds it, so joining
+// and leaving a list allocates nothing. The list code follows links only
+// and never looks into T, so connections and tombstones share it.
+type link[T any] struct {
+	prev, next *link[T]
+	elem       *T // the element that holds this link
 }
 
-func (l *lruList) remove(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		l.head = c.next
+// list is a doubly linked list, oldest first.
+type list[T any] struct {
+	head, tail *link[T]
+	n          int
+}
+
+// front returns the oldest element, or nil.
+func (l *list[T]) front() *T {
+	if l.head == nil {
+		return nil
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	return l.head.elem
+}
+
+// pushBack appends e, whose link k must not be in a list.
+func (l *list[T]) pushBack(e *T, k *link[T]) {
+	k.elem = e
+	k.prev, k.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = k
 	} else {
-		l.tail = c.prev
+		l.head = k
 	}
-	c.prev, c.next, c.list = nil, nil, nil
+	l.tail = k
+	l.n++
+}
+
+// remove takes out the element whose link k is in l.
+func (l *list[T]) remove(k *link[T]) {
+	if k.prev != nil {
+		k.prev.next = k.next
+	} else {
+		l.head = k.next
+	}
+	if k.next != nil {
+		k.next.prev = k.prev
+	} else {
+		l.tail = k.prev
+	}
+	k.prev, k.next = nil, nil
 	l.n--
 }
 
-func (l *lruList) pushBack(c *conn) {
-	c.list = l
-	c.prev, c.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = c
-	} else {
-		l.head = c
-	}
-	l.tail = c
-	l.n++
+// lruList is a list of connections ordered by last activity, oldest first.
+// Every connection of a list shares one timeout, so the front is always
+// the next to expire: idle eviction costs O(1) per packet.
+type lruList struct {
+	list[conn]
+	timeout time.Duration
 }
 
 // moveTo puts c at the back of l (removing it from its current list).
 func moveTo(c *conn, l *lruList) {
-	if c.list == l && l.tail == c {
+	if c.list == l && l.tail == &c.lru {
 		return
 	}
+	c.unlist()
+	c.list = l
+	l.pushBack(c, &c.lru)
+}
+
+// unlist removes c from its LRU list, if any.
+func (c *conn) unlist() {
 	if c.list != nil {
-		c.list.remove(c)
+		c.list.remove(&c.lru)
+		c.list = nil
 	}
-	l.pushBack(c)
 }
 
 // tomb remembers the tuple of a connection that ended with FIN or RST for
 // Config.ClosedLinger: enough to tell a late packet of it (ignored) from a
 // SYN with a new ISN (a new connection, tcp.port_reuse), in little memory.
 type tomb struct {
-	key        connKey
-	id         uint64
-	client     netip.AddrPort
-	baseSet    [2]bool
-	base       [2]uint32
-	last       time.Time
-	prev, next *tomb
+	key     connKey
+	id      uint64
+	client  netip.AddrPort
+	baseSet [2]bool
+	base    [2]uint32
+	last    time.Time
+	link    link[tomb] // in Tracker.tombList
 }
 
 // dirOf returns the direction of p within the ended connection.
@@ -73,36 +103,4 @@ func (tb *tomb) dirOf(p *layers.Packet) Dir {
 		return ClientToServer
 	}
 	return ServerToClient
-}
-
-// tombList is a list of tombstones, oldest first.
-type tombList struct {
-	head, tail *tomb
-	n          int
-}
-
-func (l *tombList) pushBack(tb *tomb) {
-	tb.prev, tb.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = tb
-	} else {
-		l.head = tb
-	}
-	l.tail = tb
-	l.n++
-}
-
-func (l *tombList) remove(tb *tomb) {
-	if tb.prev != nil {
-		tb.prev.next = tb.next
-	} else {
-		l.head = tb.next
-	}
-	if tb.next != nil {
-		tb.next.prev = tb.prev
-	} else {
-		l.tail = tb.prev
-	}
-	tb.prev, tb.next = nil, nil
-	l.n--
 }

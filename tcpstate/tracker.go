@@ -41,7 +41,7 @@ type Tracker struct {
 	halfOpen lruList // handshake not complete, or closing after both FINs
 
 	tombs    map[connKey]*tomb // tuples of connections that ended with FIN/RST
-	tombList tombList
+	tombList list[tomb]
 
 	buffered int // out-of-order bytes held by all connections
 	retained int // buffer bytes kept for the overlap check (all connections)
@@ -205,17 +205,15 @@ func (t *Tracker) ended(c *conn) {
 		t.dropTomb(old)
 	}
 	t.tombs[c.key] = tb
-	t.tombList.pushBack(tb)
+	t.tombList.pushBack(tb, &tb.link)
 	if t.tombList.n > t.cfg.MaxConns {
-		t.dropTomb(t.tombList.head)
+		t.dropTomb(t.tombList.front())
 	}
 }
 
 // drop forgets c.
 func (t *Tracker) drop(c *conn) {
-	if c.list != nil {
-		c.list.remove(c)
-	}
+	c.unlist()
 	if t.conns[c.key] == c {
 		delete(t.conns, c.key)
 	}
@@ -226,7 +224,7 @@ func (t *Tracker) drop(c *conn) {
 
 // dropTomb forgets a tombstone.
 func (t *Tracker) dropTomb(tb *tomb) {
-	t.tombList.remove(tb)
+	t.tombList.remove(&tb.link)
 	if t.tombs[tb.key] == tb {
 		delete(t.tombs, tb.key)
 	}
@@ -235,8 +233,7 @@ func (t *Tracker) dropTomb(tb *tomb) {
 // expire ends the connections idle for longer than their list's timeout.
 func (t *Tracker) expire() {
 	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
-		for l.head != nil && t.now.Sub(l.head.last) > l.timeout {
-			c := l.head
+		for c := l.front(); c != nil && t.now.Sub(c.last) > l.timeout; c = l.front() {
 			at := Position{Frame: c.st.LastFrame, Time: t.now}
 			if c.phase == phaseClosing {
 				c.end(CloseFIN, at)
@@ -245,7 +242,7 @@ func (t *Tracker) expire() {
 			}
 		}
 	}
-	for tb := t.tombList.head; tb != nil && t.now.Sub(tb.last) > t.cfg.ClosedLinger; tb = t.tombList.head {
+	for tb := t.tombList.front(); tb != nil && t.now.Sub(tb.last) > t.cfg.ClosedLinger; tb = t.tombList.front() {
 		t.dropTomb(tb)
 	}
 	// Until now passes expireAt nothing can expire: each list is ordered by
@@ -253,13 +250,13 @@ func (t *Tracker) expire() {
 	// decreases), so its head's deadline only moves later, and an empty
 	// list's first entry joins at now or later.
 	at := t.now.Add(t.cfg.ClosedLinger)
-	if tb := t.tombList.head; tb != nil {
+	if tb := t.tombList.front(); tb != nil {
 		at = tb.last.Add(t.cfg.ClosedLinger)
 	}
 	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
 		d := t.now.Add(l.timeout)
-		if l.head != nil {
-			d = l.head.last.Add(l.timeout)
+		if c := l.front(); c != nil {
+			d = c.last.Add(l.timeout)
 		}
 		if d.Before(at) {
 			at = d
@@ -293,8 +290,8 @@ func (c *conn) evict(reason CloseReason, why string, at Position) {
 func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint64) *conn {
 	at := Position{Frame: p.Frame, Time: p.Time}
 	for t.Active() >= t.cfg.MaxConns {
-		victim := t.halfOpen.head
-		if o := t.open.head; victim == nil || (o != nil && o.last.Before(victim.last)) {
+		victim := t.halfOpen.front()
+		if o := t.open.front(); victim == nil || (o != nil && o.last.Before(victim.last)) {
 			victim = o
 		}
 		if victim.phase == phaseClosing {
@@ -371,7 +368,7 @@ func (t *Tracker) Close(at Position) {
 			c.end(CloseEndOfCapture, at)
 		}
 	}
-	for tb := t.tombList.head; tb != nil; tb = t.tombList.head {
+	for tb := t.tombList.front(); tb != nil; tb = t.tombList.front() {
 		t.dropTomb(tb)
 	}
 	t.conns = make(map[connKey]*conn)
