@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/defaults"
 	"github.com/nettrace/nettrace/layers"
 )
 
@@ -103,22 +104,17 @@ type Config struct {
 	NetworkDominant time.Duration
 }
 
+// defaultConfig holds the defaults documented on Config.
+var defaultConfig = Config{
+	MaxStartSkew:           10 * time.Second,
+	Payloads:               4,
+	MaxFallbackComparisons: 1_000_000,
+	MaxEventsPerMatch:      8,
+	NetworkDominant:        10 * time.Millisecond,
+}
+
 func (c Config) withDefaults() Config {
-	if c.MaxStartSkew <= 0 {
-		c.MaxStartSkew = 10 * time.Second
-	}
-	if c.Payloads <= 0 {
-		c.Payloads = 4
-	}
-	if c.MaxFallbackComparisons <= 0 {
-		c.MaxFallbackComparisons = 1_000_000
-	}
-	if c.MaxEventsPerMatch <= 0 {
-		c.MaxEventsPerMatch = 8
-	}
-	if c.NetworkDominant <= 0 {
-		c.NetworkDominant = 10 * time.Millisecond
-	}
+	defaults.Fill(&c, defaultConfig)
 	return c
 }
 

@@ -24,9 +24,7 @@ var perr = parseerr.Maker{Pkg: "dcerpc", Truncated: ErrTruncated, Malformed: Err
 
 func truncated(what string, need int) error { return perr.Truncate(what, need) }
 
-func malformed(what, format string, args ...any) error {
-	return perr.Malform(what, fmt.Sprintf(format, args...))
-}
+func malformed(what, format string, args ...any) error { return perr.Malformf(what, format, args...) }
 
 func truncatedf(what, format string, args ...any) error {
 	return perr.TruncateDetail(what, fmt.Sprintf(format, args...))

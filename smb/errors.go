@@ -1,8 +1,6 @@
 package smb
 
 import (
-	"fmt"
-
 	"github.com/nettrace/nettrace/internal/parseerr"
 )
 
@@ -23,6 +21,4 @@ var perr = parseerr.Maker{Pkg: "smb", Truncated: ErrTruncated, Malformed: ErrMal
 
 func truncated(what string, need int) error { return perr.Truncate(what, need) }
 
-func malformed(what, format string, args ...any) error {
-	return perr.Malform(what, fmt.Sprintf(format, args...))
-}
+func malformed(what, format string, args ...any) error { return perr.Malformf(what, format, args...) }

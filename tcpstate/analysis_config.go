@@ -1,6 +1,10 @@
 package tcpstate
 
-import "time"
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/internal/defaults"
+)
 
 // AnalysisConfig tunes the lifecycle findings of the TCP analysis. A zero
 // field takes its default (see DefaultAnalysisConfig), so AnalysisConfig{}
@@ -38,11 +42,7 @@ func DefaultAnalysisConfig() AnalysisConfig {
 
 // withDefaults returns c with every zero field set to its default.
 func (c AnalysisConfig) withDefaults() AnalysisConfig {
-	d := DefaultAnalysisConfig()
-	orDefault(&c.IdleThreshold, d.IdleThreshold)
-	orDefault(&c.SackHoleMinAcks, d.SackHoleMinAcks)
-	orDefault(&c.SackHoleMinDuration, d.SackHoleMinDuration)
-	orDefault(&c.BackoffMinRetransmissions, d.BackoffMinRetransmissions)
+	defaults.Fill(&c, DefaultAnalysisConfig())
 	return c
 }
 

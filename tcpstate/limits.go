@@ -1,6 +1,10 @@
 package tcpstate
 
-import "time"
+import (
+	"time"
+
+	"github.com/nettrace/nettrace/internal/defaults"
+)
 
 // Config holds the tracker's limits. Every limit has a default (see
 // DefaultConfig); a zero field means "use the default", never "unlimited".
@@ -88,26 +92,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// withDefaults replaces unset fields by their defaults.
+// withDefaults replaces unset fields (zero or negative) by their
+// defaults; a negative MaxRetainPerConn stays: the check is off.
 func (c Config) withDefaults() Config {
-	d := DefaultConfig()
-	c.Analysis = c.Analysis.withDefaults()
-	orDefault(&c.MaxConns, d.MaxConns)
-	orDefault(&c.MaxBufferPerConn, d.MaxBufferPerConn)
-	orDefault(&c.MaxBufferTotal, d.MaxBufferTotal)
-	if c.MaxRetainPerConn == 0 { // negative: the check is off
-		c.MaxRetainPerConn = d.MaxRetainPerConn
+	retain := c.MaxRetainPerConn
+	defaults.Fill(&c, DefaultConfig())
+	if retain < 0 {
+		c.MaxRetainPerConn = retain
 	}
-	orDefault(&c.MaxRetainTotal, d.MaxRetainTotal)
-	orDefault(&c.IdleTimeout, d.IdleTimeout)
-	orDefault(&c.HalfOpenTimeout, d.HalfOpenTimeout)
-	orDefault(&c.ClosedLinger, d.ClosedLinger)
 	return c
-}
-
-// orDefault sets *v to d when *v is unset: zero or negative.
-func orDefault[T ~int | ~int64](v *T, d T) {
-	if *v <= 0 {
-		*v = d
-	}
 }

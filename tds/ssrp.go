@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/defaults"
 	"github.com/nettrace/nettrace/internal/wire"
 	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -195,19 +196,7 @@ type ssrpServer struct {
 // NewSSRP returns a tracker that reports to rep. Zero fields of cfg take the
 // defaults of DefaultSSRPConfig.
 func NewSSRP(rep health.Reporter, cfg SSRPConfig) *SSRP {
-	d := DefaultSSRPConfig()
-	if cfg.ReplyWindow <= 0 {
-		cfg.ReplyWindow = d.ReplyWindow
-	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = d.MaxPending
-	}
-	if cfg.MaxServers <= 0 {
-		cfg.MaxServers = d.MaxServers
-	}
-	if cfg.MaxEvents <= 0 {
-		cfg.MaxEvents = d.MaxEvents
-	}
+	defaults.Fill(&cfg, DefaultSSRPConfig())
 	if rep == nil {
 		rep = health.Discard
 	}

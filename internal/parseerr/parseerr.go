@@ -6,6 +6,7 @@ package parseerr
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -81,6 +82,11 @@ func (m Maker) TruncateDetail(what, detail string) *Error {
 // Malform returns an error for bytes that can never become valid.
 func (m Maker) Malform(what, detail string) *Error {
 	return &Error{Pkg: m.Pkg, What: what, Detail: detail, Err: m.Malformed}
+}
+
+// Malformf returns Malform with a formatted detail.
+func (m Maker) Malformf(what, format string, args ...any) *Error {
+	return m.Malform(what, fmt.Sprintf(format, args...))
 }
 
 // Wrap returns an error with another sentinel of the package.
