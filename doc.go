@@ -3,11 +3,13 @@
 // SMB, DCE/RPC with the endpoint mapper and TDS, and reports stream-health
 // events — what went wrong on the wire, in which frame, and the likely cause.
 //
-// The root package owns the Analyzer: it opens captures, runs the pipeline
-// (layers → tcpstate → stream decoders → health), detects protocols by port,
-// by first bytes and by endpoints learned from endpoint-mapper replies,
-// routes each stream to its decoder and collects a Report. It holds no
-// protocol logic; that lives in the protocol packages.
+// The root package is the facade: the Analyzer opens captures, runs them
+// through layers (packets), tcpstate (connections), the stream decoders
+// (tls, http, smb, rpc, tds) and diagnose (cross-flow diagnoses), detects
+// protocols by port, by first bytes and by endpoints learned from
+// endpoint-mapper replies, routes each stream to its decoder and collects a
+// Report. It holds no protocol logic; that lives in the protocol packages.
+// Two captures of the same traffic are compared by package pair.
 //
 // The simplest use:
 //
