@@ -25,7 +25,9 @@ func (m *logMerger) Packet(p *layers.Packet) {
 func (m *logMerger) Flow(s *health.FlowStats) {
 	m.lines = append(m.lines, fmt.Sprintf("flow %d %v", s.ID, s.Counts))
 }
-func (m *logMerger) Note(id uint64, note string) { m.lines = append(m.lines, fmt.Sprintf("note %d %s", id, note)) }
+func (m *logMerger) Note(id uint64, note string) {
+	m.lines = append(m.lines, fmt.Sprintf("note %d %s", id, note))
+}
 
 // echo is a decoder that reports every call, with a delay on odd streams
 // so that the workers finish out of order.
@@ -97,5 +99,3 @@ func TestMergedInSingleWorkerOrder(t *testing.T) {
 		}
 	}
 }
-
-
