@@ -97,6 +97,15 @@ func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 // teeHandler feeds one stream to two handlers; either may be nil.
 type teeHandler [2]tcpstate.StreamHandler
 
+// Finished is the second handler's (the HTTP decoder's): the first is the
+// user's TLSPlaintext handler.
+func (t teeHandler) Finished() string {
+	if f, ok := t[1].(tcpstate.Finisher); ok {
+		return f.Finished()
+	}
+	return ""
+}
+
 func (t teeHandler) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	for _, h := range t {
 		if h != nil {
@@ -310,6 +319,27 @@ func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		r.state = routeNone // a stream that starts with a hole cannot be recognised
 		r.pending = nil
 	}
+}
+
+// ReviewReset reports the connection's tcp.reset event (tcpstate's
+// ResetReviewer): when the decoder says its application protocol had ended
+// cleanly (tcpstate.Finisher), a reset is how the client closed, not a
+// fault, and the event becomes info with that context.
+func (r *route) ReviewReset(e health.Event) {
+	if r.state == routeAttached {
+		var how string
+		r.guard(func() {
+			if f, ok := r.h.(tcpstate.Finisher); ok {
+				how = f.Finished()
+			}
+		})
+		if how != "" && e.Severity < health.Warning {
+			e.Severity = health.Info
+			e.Message += "; " + how + ": an abortive close, as many clients end a connection"
+			e.Evidence["after"] = how
+		}
+	}
+	r.ctx.Event(e)
 }
 
 func (r *route) Close(reason tcpstate.CloseReason, at tcpstate.Position) {

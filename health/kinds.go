@@ -27,6 +27,23 @@ const (
 	// flow's decoding stopped and the rest of the capture was analysed.
 	// Error. Evidence: decoder, error.
 	InternalError Kind = "internal.error"
+	// CaptureProfile: what kind of capture this is, said once at its end:
+	// connections seen from one side only, picked up mid-stream, packets
+	// captured twice, bytes acknowledged but not captured, checksums not
+	// computed or not matching. Conclusions about loss and timing hold only
+	// for what the capture shows. Info. Evidence: connections, one_sided,
+	// mid_stream, duplicates, unseen_bytes, unseen_connections.
+	CaptureProfile Kind = "capture.profile"
+	// DecodeResync: a decoder skipped bytes to reach the first message it
+	// could frame — the capture started mid-stream, or after a gap — and
+	// decodes from there. Info. Evidence: decoder, skipped, dir, reason.
+	DecodeResync Kind = "decode.resync"
+	// DecodeGaveUp: a decoder stopped decoding a connection: the bytes are
+	// not its protocol (a port used by something else, HTTP/2 where HTTP/1
+	// was expected, cleartext after TLS), or it could not find a message
+	// start again. A notice about nettrace's coverage, not about the peer.
+	// Notice. Evidence: decoder, reason, dir, bytes.
+	DecodeGaveUp Kind = "decode.gave_up"
 )
 
 // Packet-level kinds from layers.
@@ -63,7 +80,10 @@ const (
 	// TCPOutOfOrder: tcp.analysis.out_of_order. Notice.
 	TCPOutOfOrder Kind = "tcp.out_of_order"
 	// TCPLostSegment: tcp.analysis.lost_segment (previous segment not
-	// captured). Warning. Evidence: missing_bytes.
+	// captured): a hole before this segment. On its own it does not prove a
+	// loss — the capture may have missed the bytes, or they arrive late;
+	// retransmissions, SACK holes and the receiver's ACKs tell. Notice.
+	// Evidence: seq, missing_bytes.
 	TCPLostSegment Kind = "tcp.lost_segment"
 	// TCPAckUnseenSegment: tcp.analysis.ack_lost_segment (ACKed segment
 	// that was never captured). Notice.
@@ -172,8 +192,9 @@ const (
 	// TLSNoKey: decryption was asked for but the key log lacks this
 	// connection's client random. Notice, once per connection.
 	TLSNoKey Kind = "tls.no_key"
-	// TLSMalformed: a TLS record or handshake message that cannot be
-	// parsed. Warning. Evidence: error.
+	// TLSMalformed: a TLS record or handshake message nettrace could not
+	// parse: a notice about its coverage unless the bytes are provably
+	// invalid (then Warning). Notice. Evidence: error.
 	TLSMalformed Kind = "tls.malformed"
 )
 
@@ -190,7 +211,9 @@ const (
 	// HTTPBodyLimit: a decompressed body exceeded its size or ratio cap.
 	// Warning. Evidence: limit, ratio.
 	HTTPBodyLimit Kind = "http.body_limit"
-	// HTTPMalformed: unparseable HTTP. Warning. Evidence: error.
+	// HTTPMalformed: HTTP nettrace could not parse: a notice about its
+	// coverage unless the bytes are provably invalid (then Warning). Notice.
+	// Evidence: error.
 	HTTPMalformed Kind = "http.malformed"
 )
 
@@ -215,7 +238,9 @@ const (
 	// SMBEncrypted: SMB3 transform header (encrypted traffic, not
 	// decrypted). Info, once per connection.
 	SMBEncrypted Kind = "smb.encrypted"
-	// SMBMalformed: unparseable SMB. Warning. Evidence: error.
+	// SMBMalformed: SMB nettrace could not parse: a notice about its
+	// coverage unless the bytes are provably invalid (then Warning). Notice.
+	// Evidence: error.
 	SMBMalformed Kind = "smb.malformed"
 )
 
@@ -240,7 +265,9 @@ const (
 	// RPCEndpointLearned: an endpoint advertised by the EPM. Info.
 	// Evidence: interface, ip, port, protocol.
 	RPCEndpointLearned Kind = "rpc.endpoint_learned"
-	// RPCMalformed: unparseable DCE/RPC. Warning. Evidence: error.
+	// RPCMalformed: DCE/RPC nettrace could not parse: a notice about its
+	// coverage unless the bytes are provably invalid (then Warning). Notice.
+	// Evidence: error.
 	RPCMalformed Kind = "rpc.malformed"
 )
 
@@ -274,7 +301,9 @@ const (
 	// TDSSSRPReplyFromOtherAddress: an SSRP reply whose source differs from
 	// the request's destination (C9). Error. Evidence: requested, replied.
 	TDSSSRPReplyFromOtherAddress Kind = "tds.ssrp_reply_from_other_address"
-	// TDSMalformed: unparseable TDS. Warning. Evidence: error.
+	// TDSMalformed: TDS nettrace could not parse: a notice about its
+	// coverage unless the bytes are provably invalid (then Warning). Notice.
+	// Evidence: error.
 	TDSMalformed Kind = "tds.malformed"
 )
 
@@ -414,6 +443,9 @@ var catalogue = []KindInfo{
 	{CaptureDecodeError, Notice, "frame with malformed headers, skipped"},
 	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},
+	{CaptureProfile, Info, "what the capture shows: one-sided, mid-stream, duplicates, missed bytes"},
+	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
+	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
 	{IPChecksumOffload, Info, "bad checksums on packets from the capturing host: checksum offload"},
 	{IPBadChecksum, Error, "bad checksum on a received packet"},
@@ -421,7 +453,7 @@ var catalogue = []KindInfo{
 	{TCPFastRetransmission, Warning, "fast retransmission after duplicate ACKs"},
 	{TCPSpuriousRetransmission, Notice, "retransmission of data already acknowledged"},
 	{TCPOutOfOrder, Notice, "segment arrived out of order"},
-	{TCPLostSegment, Warning, "previous segment not captured"},
+	{TCPLostSegment, Notice, "previous segment not captured"},
 	{TCPAckUnseenSegment, Notice, "ACK for a segment that was not captured"},
 	{TCPDupAck, Notice, "duplicate ACK"},
 	{TCPZeroWindow, Warning, "receiver advertised a zero window"},
@@ -456,19 +488,19 @@ var catalogue = []KindInfo{
 	{TLSWeakCipher, Warning, "weak cipher suite selected"},
 	{TLSDecryptFailed, Error, "record did not decrypt with the logged key"},
 	{TLSNoKey, Notice, "no key logged for this connection"},
-	{TLSMalformed, Warning, "unparseable TLS"},
+	{TLSMalformed, Notice, "TLS nettrace could not parse"},
 	{HTTPBodyDecodeFailed, Error, "Content-Encoding body does not decompress"},
 	{HTTPBodyTruncated, Warning, "body shorter than its framing declared"},
 	{HTTPErrorStatus, Notice, "HTTP 4xx/5xx response"},
 	{HTTPBodyLimit, Warning, "decompressed body over its size or ratio cap"},
-	{HTTPMalformed, Warning, "unparseable HTTP"},
+	{HTTPMalformed, Notice, "HTTP nettrace could not parse"},
 	{SMBAppLimited, Warning, "few operations in flight limit throughput"},
 	{SMBShapingDelay, Warning, "near-constant extra delay inside responses (shaping)"},
 	{SMBErrorStatus, Notice, "SMB response with an error status"},
 	{SMBAuthFailed, Error, "SMB session setup failed"},
 	{SMBSlowResponse, Notice, "SMB server time outlier"},
 	{SMBEncrypted, Info, "SMB3 encrypted traffic (not decrypted)"},
-	{SMBMalformed, Warning, "unparseable SMB"},
+	{SMBMalformed, Notice, "SMB nettrace could not parse"},
 	{RPCEPMAddressMismatch, Warning, "EPM tower IP differs from the address asked"},
 	{RPCEPMNotRegistered, Warning, "EPM: endpoint not registered or no towers"},
 	{RPCEPMShortReply, Error, "EPM reply too short to hold a tower"},
@@ -476,7 +508,7 @@ var catalogue = []KindInfo{
 	{RPCFault, Warning, "DCE/RPC fault"},
 	{RPCNoResponse, Warning, "DCE/RPC call never answered"},
 	{RPCEndpointLearned, Info, "endpoint learned from an EPM reply"},
-	{RPCMalformed, Warning, "unparseable DCE/RPC"},
+	{RPCMalformed, Notice, "DCE/RPC nettrace could not parse"},
 	{TDSLoginFailed, Error, "SQL Server login failed"},
 	{TDSError, Warning, "SQL Server error"},
 	{TDSAttention, Notice, "client cancelled a request (attention)"},
@@ -487,7 +519,7 @@ var catalogue = []KindInfo{
 	{TDSLatencySplit, Info, "latency split: network vs server vs client"},
 	{TDSSSRPUnanswered, Warning, "SQL Browser requests unanswered"},
 	{TDSSSRPReplyFromOtherAddress, Error, "SQL Browser reply from another address"},
-	{TDSMalformed, Warning, "unparseable TDS"},
+	{TDSMalformed, Notice, "TDS nettrace could not parse"},
 	{NetICMPUnreachable, Warning, "ICMP destination unreachable for a flow"},
 	{NetICMPFragNeeded, Notice, "ICMP fragmentation needed / packet too big"},
 	{NetPMTUReduced, Notice, "sender adapted to a smaller path MTU"},

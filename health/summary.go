@@ -43,6 +43,14 @@ type FlowStats struct {
 	MaxIdle      time.Duration
 	Transitions  []Transition // observed state transitions, capped
 
+	// What the capture showed of the connection: one direction never
+	// captured although the other side acknowledged it (OneSided), bytes
+	// each direction sent that the peer acknowledged but the capture never
+	// saw (UnseenBytes), packets captured twice (Duplicates, left out).
+	OneSided    bool
+	UnseenBytes [2]int64
+	Duplicates  int64
+
 	// Counts of events raised on this flow, by kind.
 	Counts map[Kind]int
 }
@@ -86,6 +94,16 @@ func (s *FlowStats) Event() Event {
 	}
 	if s.ResetBy != "" {
 		ev["reset_by"] = s.ResetBy
+	}
+	if s.OneSided {
+		ev["one_sided"] = true
+	}
+	if s.UnseenBytes[0]+s.UnseenBytes[1] > 0 {
+		ev["unseen_bytes_c2s"] = s.UnseenBytes[0]
+		ev["unseen_bytes_s2c"] = s.UnseenBytes[1]
+	}
+	if s.Duplicates > 0 {
+		ev["duplicates"] = s.Duplicates
 	}
 	if s.MaxIdle > 0 {
 		ev["max_idle_ms"] = Millis(s.MaxIdle)

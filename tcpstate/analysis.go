@@ -243,6 +243,14 @@ type seqAnalysis struct {
 	firstRTT      time.Duration
 	firstRTTSet   bool
 
+	// acked: the direction sent a segment with the ACK flag, so it heard
+	// from the other side (an ACK of the SYN-ACK, of data): evidence that
+	// the other direction existed even when the capture lacks it.
+	acked [2]bool
+	// reviewer, when set, reports the connection's reset itself (the
+	// handler implements ResetReviewer).
+	reviewer ResetReviewer
+
 	// reset
 	rstSeen   bool
 	rstBy     Dir

@@ -16,6 +16,12 @@ import (
 // msf converts a duration to milliseconds with microsecond precision.
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// relSeq returns seq relative to base as tshark prints relative sequence
+// numbers, but signed: a segment from before the first one captured (a
+// connection picked up mid-stream) is a small negative number, not a
+// wrapped one (4294956353).
+func relSeq(seq, base uint32) int64 { return int64(int32(seq - base)) }
+
 // nsTime converts a capture time kept as Unix nanoseconds back to a Time.
 func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
@@ -178,7 +184,7 @@ func (a *seqAnalysis) addPending(ctx *StreamContext, dir Dir, pd *pending) {
 // outOfOrderEvent emits tcp.out_of_order.
 func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s segment) {
 	h := &a.half[dir]
-	rel := s.seq - h.base
+	rel := relSeq(s.seq, h.base)
 	a.emit(ctx, health.TCPOutOfOrder, s.frame, s.now,
 		fmt.Sprintf("%s segment out of order: %d bytes at seq %d arrived after later data", dir.String(), s.seglen, rel),
 		map[string]any{"seq": rel, "bytes": s.seglen, "since_highest_ms": msf(time.Duration(s.now - h.nextSeqAt))})
@@ -186,7 +192,7 @@ func (a *seqAnalysis) outOfOrderEvent(ctx *StreamContext, dir Dir, s segment) {
 
 // lostSegmentEvent emits tcp.lost_segment.
 func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
-	rel := s.seq - a.half[dir].base
+	rel := relSeq(s.seq, a.half[dir].base)
 	// nextSeq has moved on; the gap is from the previous expectation.
 	missing := int64(int32(s.seq - s.prevNext))
 	ev := map[string]any{"seq": rel}
@@ -200,7 +206,7 @@ func (a *seqAnalysis) lostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
 
 // ackLostSegmentEvent emits tcp.ack_unseen_segment.
 func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s segment) {
-	ack := s.ack - a.half[dir^1].base
+	ack := relSeq(s.ack, a.half[dir^1].base)
 	a.emit(ctx, health.TCPAckUnseenSegment, s.frame, s.now,
 		fmt.Sprintf("%s acknowledges %s data the capture never saw (ack %d)", dir.String(), dir.Other().String(), ack),
 		map[string]any{"ack": ack})
@@ -208,7 +214,7 @@ func (a *seqAnalysis) ackLostSegmentEvent(ctx *StreamContext, dir Dir, s segment
 
 // duplicateAckEvent emits tcp.dup_ack.
 func (a *seqAnalysis) duplicateAckEvent(ctx *StreamContext, dir Dir, s segment) {
-	ack := s.ack - a.half[dir^1].base
+	ack := relSeq(s.ack, a.half[dir^1].base)
 	ev := map[string]any{"dup_ack_num": s.dupNum, "ack": ack}
 	if s.dupOf != 0 {
 		ev["dup_of_frame"] = s.dupOf
@@ -227,7 +233,7 @@ func (a *seqAnalysis) zeroWindowEvent(ctx *StreamContext, dir Dir, s segment) {
 
 // zeroWindowProbeEvent emits tcp.zero_window_probe.
 func (a *seqAnalysis) zeroWindowProbeEvent(ctx *StreamContext, dir Dir, s segment) {
-	rel := s.seq - a.half[dir].base
+	rel := relSeq(s.seq, a.half[dir].base)
 	a.emit(ctx, health.TCPZeroWindowProbe, s.frame, s.now,
 		fmt.Sprintf("%s probes %s's zero window (1 byte at seq %d)", dir.String(), dir.Other().String(), rel),
 		map[string]any{"seq": rel})
@@ -256,7 +262,7 @@ func (a *seqAnalysis) windowUpdateEvent(ctx *StreamContext, dir Dir, s segment) 
 // keepAliveEvent emits tcp.keep_alive.
 func (a *seqAnalysis) keepAliveEvent(ctx *StreamContext, dir Dir, s segment) {
 	r := &a.half[dir^1]
-	rel := s.seq - a.half[dir].base
+	rel := relSeq(s.seq, a.half[dir].base)
 	ev := map[string]any{"seq": rel, "bytes": s.seglen}
 	msg := fmt.Sprintf("%s keep-alive (%d bytes at seq %d, one before the next expected byte)", dir.String(), s.seglen, rel)
 	if r.winSet && r.win == 0 {
@@ -271,7 +277,7 @@ func (a *seqAnalysis) keepAliveEvent(ctx *StreamContext, dir Dir, s segment) {
 // emitRetrans emits the event of one retransmission with its cause.
 func (a *seqAnalysis) emitRetrans(ctx *StreamContext, dir Dir, pd *pending, cause, how string) {
 	h := &a.half[dir]
-	rel := pd.seq - h.base
+	rel := relSeq(pd.seq, h.base)
 	n := pd.end - pd.seq
 	if pd.ctl != "" {
 		n = 0
@@ -385,7 +391,7 @@ func (a *seqAnalysis) closeSeries(ctx *StreamContext, dir Dir) {
 		}
 		list.WriteString(secs(gaps[i]))
 	}
-	rel := s.seq - h.base
+	rel := relSeq(s.seq, h.base)
 	msg := fmt.Sprintf("%s retransmitted %d bytes at seq %d %d times with exponential backoff (gaps %s)",
 		dir, s.bytes, rel, s.total, list.String())
 	if s.acked {

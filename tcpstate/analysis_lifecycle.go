@@ -16,6 +16,9 @@ func (a *seqAnalysis) lifecycle(ctx *StreamContext, dir Dir, p *layers.Packet, n
 	tf := p.TCP.Flags
 	hadPrev, prevAt := a.anyPkt, a.lastAt
 	a.idle(p.Frame, now, tf)
+	if tf&layers.FlagACK != 0 {
+		a.acked[dir] = true
+	}
 	switch {
 	case tf&layers.FlagSYN != 0 && tf&layers.FlagACK == 0:
 		a.syn(dir, p.Frame, now)
@@ -158,17 +161,36 @@ func (a *seqAnalysis) state() string {
 func (a *seqAnalysis) unackedAt() (c2s, s2c int64) {
 	var u [2]int64
 	for d := 0; d < 2; d++ {
-		h, r := &a.half[d], &a.half[d^1]
-		if h.nextSeqSet && r.highAckSet {
-			if n := int64(int32(h.nextSeq - r.highAck)); n > 0 {
-				u[d] = n
-			}
-		}
+		u[d] = a.unacked(Dir(d), 0, false)
 	}
 	return u[0], u[1]
 }
 
-// resetEvent reports the first reset of the connection.
+// unacked returns the bytes d sent that the other side had not
+// acknowledged, counting ack (when withAck) as one more acknowledgment of
+// the other side: the ACK a reset carries.
+func (a *seqAnalysis) unacked(d Dir, ack uint32, withAck bool) int64 {
+	h, r := &a.half[d], &a.half[d^1]
+	if !h.nextSeqSet {
+		return 0
+	}
+	high, ok := r.highAck, r.highAckSet
+	if withAck && (!ok || seqGT(ack, high)) {
+		high, ok = ack, true
+	}
+	if !ok {
+		return 0
+	}
+	return max(int64(int32(h.nextSeq-high)), 0)
+}
+
+// resetEvent reports the first reset of the connection: a refusal when it
+// answers the SYN, else tcp.reset. Its severity follows what the capture
+// proves: the resetter throwing away data the peer had sent (unacknowledged
+// even by the reset's own ACK) is a warning; a reset with nothing of the
+// peer's in flight is a notice, and the connection's handler (a
+// ResetReviewer) may lower it further when the application protocol had
+// ended cleanly.
 func (a *seqAnalysis) resetEvent(ctx *StreamContext, dir Dir, p *layers.Packet, now int64) {
 	if dir == ServerToClient && a.synCount > 0 && !a.synAckSeen {
 		a.refused = true
@@ -182,31 +204,46 @@ func (a *seqAnalysis) resetEvent(ctx *StreamContext, dir Dir, p *layers.Packet, 
 		return
 	}
 	st := a.state()
-	c2s, s2c := a.unackedAt()
-	ev := map[string]any{"by": dir.String(), "state": st, "idle_ms": msf(a.rstIdle), "unacked_bytes": c2s + s2c}
+	own := a.unacked(dir, 0, false)
+	peer := a.unacked(dir^1, p.TCP.Ack, p.TCP.Flags.Has(layers.FlagACK))
+	ev := map[string]any{"by": dir.String(), "state": st, "idle_ms": msf(a.rstIdle), "unacked_bytes": own + peer}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s reset the connection (%s)", dir, st)
 	if a.rstIdle >= time.Second {
 		fmt.Fprintf(&b, " after %s of silence", secs(a.rstIdle))
 	}
 	sev := health.Notice
-	if c2s+s2c > 0 {
+	if peer > 0 {
 		sev = health.Warning
-		if c2s > 0 {
-			fmt.Fprintf(&b, "; %d bytes sent by the client were still unacknowledged", c2s)
-			ev["unacked_c2s"] = c2s
-		}
-		if s2c > 0 {
-			fmt.Fprintf(&b, "; %d bytes sent by the server were still unacknowledged", s2c)
-			ev["unacked_s2c"] = s2c
-		}
+		fmt.Fprintf(&b, "; %d bytes the %s had sent were not acknowledged: the reset discards them", peer, dir.Other())
+		ev[unackedKey(dir^1)] = peer
 	}
-	a.emitSev(ctx, health.TCPReset, sev, p.Frame, now, b.String(), ev)
+	if own > 0 {
+		fmt.Fprintf(&b, "; the %s's own last %d bytes were not yet acknowledged", dir, own)
+		ev[unackedKey(dir)] = own
+	}
+	e := health.Event{Kind: health.TCPReset, Severity: sev, Time: nsTime(now), Frame: p.Frame, Message: b.String(), Evidence: ev}
+	if a.reviewer != nil {
+		if e.Flow == "" && ctx != nil {
+			e.Flow = ctx.Flow
+		}
+		a.reviewer.ReviewReset(e)
+		return
+	}
+	a.emitSev(ctx, e.Kind, e.Severity, e.Frame, now, e.Message, e.Evidence)
+}
+
+// unackedKey names the evidence field of d's unacknowledged bytes.
+func unackedKey(d Dir) string {
+	if d == ClientToServer {
+		return "unacked_c2s"
+	}
+	return "unacked_s2c"
 }
 
 // finishLifecycle emits the findings known only at the end.
 func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at Position) {
-	if a.synCount > 0 && !a.synAckSeen && a.half[ServerToClient].segments == 0 {
+	if a.synUnanswered(reason, at) {
 		n := min(a.synCount, synTimesCap)
 		spacing := make([]float64, 0, n)
 		var list strings.Builder
@@ -230,6 +267,28 @@ func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at
 			map[string]any{"syn_count": a.synCount, "retry_spacing_ms": spacing,
 				"waited_ms": msf(time.Duration(a.lastAt - a.synTimes[0]))})
 	}
+	a.idleEvent(ctx)
+}
+
+// synUnanswered reports whether the capture proves that the client's SYNs
+// got no answer: no SYN-ACK and no reset, no server segment at all, the
+// client never acknowledged anything (an ACK would show that a SYN-ACK
+// reached it: the capture is one-sided), and it had the time to retry
+// (the capture did not end within the first retransmission timeout, RFC
+// 6298's 1 s, of a lone SYN).
+func (a *seqAnalysis) synUnanswered(reason CloseReason, at Position) bool {
+	if a.synCount == 0 || a.synAckSeen || a.half[ServerToClient].segments > 0 || a.acked[ClientToServer] {
+		return false
+	}
+	if a.synCount == 1 && reason == CloseEndOfCapture && at.Time.Sub(nsTime(a.synTimes[0])) < time.Second {
+		return false
+	}
+	return true
+}
+
+// idleEvent reports the longest silence of the connection when it reached
+// the idle threshold.
+func (a *seqAnalysis) idleEvent(ctx *StreamContext) {
 	if a.maxIdle >= a.config().IdleThreshold {
 		msg := fmt.Sprintf("connection silent for %s (frames %d to %d)", secs(a.maxIdle), a.idleFrom, a.idleTo)
 		if a.rstSeen && a.rstFrame == a.idleTo {

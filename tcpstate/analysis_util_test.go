@@ -60,6 +60,7 @@ func anaDecode(data []byte, link gopacket.Decoder, ci gopacket.CaptureInfo, fram
 		p.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
 		p.IPProto = uint8(ip.Protocol)
 		p.IPLen = int(ip.Length)
+		p.IPID = uint32(ip.Id)
 		if raw := ip.Contents; len(raw) >= 4 && raw[2] == 0 && raw[3] == 0 {
 			p.IPLen, p.TSO = 0, true
 		} else if ip.Length != 0 {

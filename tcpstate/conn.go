@@ -120,6 +120,9 @@ type conn struct {
 	halves   [2]dirHalf
 	st       health.FlowStats
 	gapBytes [2]int64
+	unseen   [2]int64   // bytes the peer acknowledged that the capture never saw, per sender
+	dups     [2]dupRing // the last packets per direction, to recognise copies
+	dupCount int64      // packets captured twice, left out
 
 	phase         phase
 	handlerClosed bool
@@ -381,7 +384,9 @@ func (c *conn) ack(d Dir, ack uint32, at Position) {
 		case k == 1 && !peer.finSeen && len(peer.ooo) == 0:
 			// Likely the ACK of a FIN the capture missed, not a lost byte.
 		default:
+			before := c.gapBytes[o]
 			c.flushTo(o, target, at)
+			c.unseen[o] += c.gapBytes[o] - before
 		}
 	}
 }
@@ -396,6 +401,7 @@ func (c *conn) closeHandler(reason CloseReason, at Position) {
 	}
 	c.closeReason = reason
 	c.handlerClosed = true
+	c.ctx.Visibility = c.visibility()
 	if c.h != nil {
 		c.h.Close(reason, at)
 	}
@@ -413,6 +419,9 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.phase = phaseDone
 	c.freeBuffers()
 	c.st.CloseReason = reason.String()
+	c.ctx.Visibility = c.visibility()
+	c.st.OneSided, c.st.UnseenBytes, c.st.Duplicates = c.ctx.Visibility.OneSided, c.unseen, c.dupCount
+	c.t.count(&c.ctx.Visibility)
 	c.ana.finish(&c.ctx, reason, at, &c.st)
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()

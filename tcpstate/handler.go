@@ -88,6 +88,57 @@ type StreamContext struct {
 	// RTT is the handshake round trip, 0 until known. Decoders use it to
 	// split latency into network and server time.
 	RTT time.Duration
+	// Visibility is what the capture showed of the connection. The tracker
+	// sets it right before Close: a decoder that would conclude at Close
+	// that a peer never answered checks it first.
+	Visibility Visibility
+}
+
+// Visibility is what a capture showed of one connection, as far as the
+// tracker can tell. Captures are taken on one side, start mid-connection,
+// miss segments and see packets twice; a conclusion about the network
+// (a peer that never answered, data that was lost) holds only for what the
+// capture shows.
+type Visibility struct {
+	// Packets counts the packets captured per direction (duplicates
+	// excluded).
+	Packets [2]int64
+	// OneSided is set when one direction was never captured although the
+	// other side's packets show that it existed (an ACK of the SYN-ACK, ACKs
+	// of data): the capture is one-sided, not the conversation.
+	OneSided bool
+	// MidStream is set when the capture started after the handshake.
+	MidStream bool
+	// Unseen counts the bytes each direction sent that its peer
+	// acknowledged but the capture never saw (tshark's "ACKed unseen
+	// segment"): the capture missed them, the network did not lose them.
+	Unseen [2]int64
+	// Duplicates counts the packets captured twice (same IP ID and TCP
+	// header): they are left out of the analysis.
+	Duplicates int64
+}
+
+// Captured reports whether direction d was captured: at least one packet
+// and, when the other side's ACKs show d sent data, no byte of it missed.
+func (v *Visibility) Captured(d Dir) bool { return v.Packets[d] > 0 && v.Unseen[d] == 0 }
+
+// A Finisher is a StreamHandler that can tell whether its application
+// protocol had ended cleanly when the connection closed: an HTTP exchange
+// complete, a TLS close_notify, an SMB LOGOFF answered. Finished returns a
+// short description of that ending ("the HTTP response was complete"), or ""
+// when an exchange was still open. A reset after a clean ending is how many
+// clients close, not a fault.
+type Finisher interface {
+	Finished() string
+}
+
+// A ResetReviewer is a StreamHandler that reports its connection's reset
+// itself: the tracker hands it the tcp.reset event (once, right before
+// Close) instead of reporting it, and the handler reports it through its
+// StreamContext, with the severity and message adjusted by what the
+// application protocol knows (see Finisher).
+type ResetReviewer interface {
+	ReviewReset(e health.Event)
 }
 
 // Event fills e's Flow when it is empty, then reports e.

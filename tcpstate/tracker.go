@@ -50,6 +50,9 @@ type Tracker struct {
 
 	expireAt  time.Time // expire has nothing to do while now is not after it
 	expireSet bool
+
+	duplicates int64 // packets captured twice, all connections
+	stats      CaptureStats
 }
 
 // NewTracker returns a Tracker with the limits of cfg (zero fields take
@@ -150,9 +153,19 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		c = t.newConn(key, p, reuse, prevID)
 		*slot = c
 	}
+	dir := c.dirOf(p)
+	if c.duplicate(dir, p) {
+		// A second copy of a packet (two capture points, a SPAN port that
+		// mirrors both ways): counted, left out of the analysis.
+		c.dupCount++
+		t.duplicates++
+		if t.OnSegment != nil {
+			t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir, Duplicate: true})
+		}
+		return
+	}
 	c.last = t.now
 	moveTo(c, t.listFor(c))
-	dir := c.dirOf(p)
 	c.packet(dir, p)
 	if c.phase != phaseDone {
 		t.relist(c)
@@ -164,12 +177,14 @@ func (t *Tracker) Packet(p *layers.Packet) {
 
 // Segment says where the tracker put one TCP packet: the connection's
 // stream ID (tshark's tcp.stream) and the packet's direction in it. Late
-// marks a packet of a connection that had already ended (FIN or RST) and
-// was not analysed further.
+// marks a packet of a connection that had already ended (FIN or RST),
+// Duplicate a second copy of a packet the capture holds twice; neither is
+// analysed further.
 type Segment struct {
-	ID   uint64
-	Dir  Dir
-	Late bool
+	ID        uint64
+	Dir       Dir
+	Late      bool
+	Duplicate bool
 }
 
 // listFor returns the LRU list c belongs in.
@@ -332,6 +347,9 @@ func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint
 	t.conns[key] = c
 	if t.attach != nil {
 		c.h = t.attach(&c.ctx)
+		if r, ok := c.h.(ResetReviewer); ok {
+			c.ana.reviewer = r
+		}
 	}
 	if reuse {
 		c.ctx.Event(health.Event{

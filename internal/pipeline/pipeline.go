@@ -203,7 +203,7 @@ func (pl *Pipeline) Attach(ctx *tcpstate.StreamContext, marked bool, build Build
 	c := &conn{w: w, build: build, ctx: *ctx, marked: marked, tracked: ctx}
 	c.ctx.Reporter = &connReporter{w: w, flow: ctx.Flow}
 	pl.conns[ctx.ID] = c
-	pl.issue(c, jobAttach, 0, nil, 0, tcpstate.Position{}, 0)
+	pl.issue(c, job{op: jobAttach}, nil)
 	return (*proxy)(c)
 }
 
@@ -223,26 +223,36 @@ type proxy conn
 
 func (p *proxy) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	c := (*conn)(p)
-	c.w.pl.issue(c, jobFeed, dir, data, 0, at, 0)
+	c.w.pl.issue(c, job{op: jobFeed, dir: dir, at: at}, data)
 }
 
 func (p *proxy) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	c := (*conn)(p)
-	c.w.pl.issue(c, jobGap, dir, nil, n, at, 0)
+	c.w.pl.issue(c, job{op: jobGap, dir: dir, n: n, at: at}, nil)
+}
+
+// ReviewReset hands the connection's tcp.reset event to its handler on the
+// worker (tcpstate.ResetReviewer), in order; a handler that does not
+// review resets has the event reported as it is.
+func (p *proxy) ReviewReset(e health.Event) {
+	c := (*conn)(p)
+	c.w.pl.issue(c, job{op: jobReset, ev: e}, nil)
 }
 
 func (p *proxy) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c := (*conn)(p)
-	c.w.pl.issue(c, jobClose, 0, nil, 0, at, reason)
+	c.w.pl.issue(c, job{op: jobClose, reason: reason, at: at}, nil)
 }
 
-func (pl *Pipeline) issue(c *conn, op jobOp, dir tcpstate.Dir, data []byte, n int, at tcpstate.Position, reason tcpstate.CloseReason) {
+// issue records one call into c's handler as a job of c's worker: j holds
+// the call (op, dir, n, at, reason, ev), data the bytes a Feed delivers.
+func (pl *Pipeline) issue(c *conn, j job, data []byte) {
 	pl.flushSummary()
 	b := pl.cur
 	wid := c.w.id
 	pt := &b.parts[wid]
-	j := job{op: op, dir: dir, reason: reason, c: c, seq: pl.seq, n: n, at: at, now: pl.cfg.Now(), rtt: c.tracked.RTT}
-	if op == jobFeed {
+	j.c, j.seq, j.now, j.rtt = c, pl.seq, pl.cfg.Now(), c.tracked.RTT
+	if j.op == jobFeed {
 		j.off, j.n = len(pt.data), len(data)
 		pt.data = append(pt.data, data...)
 	}
@@ -316,6 +326,7 @@ const (
 	jobFeed
 	jobGap
 	jobClose
+	jobReset // ReviewReset: job.ev
 )
 
 // job is one call into a connection's decoders.
@@ -330,4 +341,5 @@ type job struct {
 	now      tcpstate.Position // the frame being analysed when the call was made
 	rtt      time.Duration     // the connection's handshake RTT then
 	out, end int               // the job's items in part.out
+	ev       health.Event      // jobReset: the tcp.reset event
 }

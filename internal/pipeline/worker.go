@@ -77,6 +77,12 @@ func (w *Worker) runJob(j *job, pt *part) {
 		if c.h != nil {
 			c.h.Gap(j.dir, j.n, j.at)
 		}
+	case jobReset:
+		if r, ok := c.h.(tcpstate.ResetReviewer); ok {
+			r.ReviewReset(j.ev)
+		} else {
+			c.ctx.Event(j.ev)
+		}
 	case jobClose:
 		if c.h != nil {
 			c.h.Close(j.reason, j.at)
