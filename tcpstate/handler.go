@@ -92,6 +92,14 @@ type StreamContext struct {
 	// sets it right before Close: a decoder that would conclude at Close
 	// that a peer never answered checks it first.
 	Visibility Visibility
+	// Altered is set, as packets arrive, once both directions of the
+	// connection have shown wrong checksums and none a right one (with no
+	// offload super-segment to explain them): the packets were changed after
+	// their checksums were computed — addresses rewritten by an anonymiser
+	// or a NAT tool — so an address a payload names (an endpoint-mapper
+	// tower, a redirect) cannot be compared with the addresses in the
+	// headers.
+	Altered bool
 }
 
 // Visibility is what a capture showed of one connection, as far as the
