@@ -175,6 +175,7 @@ type half struct {
 	highAckSet bool
 	maxTSval   uint32
 	tsSeen     bool
+	ids        ipIDs // the sender's IPv4 identifications, to tell a late segment
 
 	ual  [unackedCap]unacked
 	nual int
@@ -250,6 +251,9 @@ type seqAnalysis struct {
 	// reviewer, when set, reports the connection's reset itself (the
 	// handler implements ResetReviewer).
 	reviewer ResetReviewer
+	// serverHidden: the capture lacks packets the server sent on other
+	// connections (set by the tracker before finish).
+	serverHidden bool
 
 	// reset
 	rstSeen   bool
@@ -335,7 +339,7 @@ func (a *seqAnalysis) analyze(ctx *StreamContext, dir Dir, p *layers.Packet) Fla
 	var s segment
 	s.read(&p.TCP, segLen(p), p.Frame, p.Time.UnixNano())
 	h.segments++
-	s.late = s.isLate(h)
+	s.late = h.ids.late(p) || s.isLate(h)
 	h.setBase(&s)
 
 	a.lifecycle(ctx, dir, p, s.now, s.seglen)
@@ -635,11 +639,11 @@ func (a *seqAnalysis) finish(ctx *StreamContext, reason CloseReason, at Position
 			// Undecided retransmissions: decide with what the capture shows.
 			for i := 0; i < x.npend; i++ {
 				pd := &x.pend[i]
-				cause := "unknown"
-				if r := &a.half[d^1]; !r.highAckSet || seqLE(r.highAck, pd.seq) {
-					cause = "loss"
+				cause, how := a.undecidedCause(d, pd)
+				if how == "" {
+					how = "end"
 				}
-				a.emitRetrans(ctx, d, pd, cause, "end")
+				a.emitRetrans(ctx, d, pd, cause, how)
 			}
 			x.npend = 0
 			if x.ser.active {

@@ -161,19 +161,33 @@ func (h *half) newPending(r *half, f Flags, s *segment) pending {
 	return pd
 }
 
+// undecidedCause decides the cause of a retransmission of dir that no ACK
+// decided: loss when the receiver's ACKs, captured, never covered it;
+// unknown when the capture holds nothing the receiver sent (how then says
+// so) or when the receiver acknowledged it in the end.
+func (a *seqAnalysis) undecidedCause(dir Dir, pd *pending) (cause, how string) {
+	r := &a.half[dir^1]
+	switch {
+	case r.segments == 0:
+		return "unknown", "receiver_not_captured"
+	case !r.highAckSet || seqLE(r.highAck, pd.seq):
+		return "loss", ""
+	}
+	return "unknown", ""
+}
+
 // addPending keeps a retransmission of dir until the receiver's answer
 // decides its cause. When pendingCap are already waiting, the oldest is
 // decided with what is known.
 func (a *seqAnalysis) addPending(ctx *StreamContext, dir Dir, pd *pending) {
-	r := &a.half[dir^1]
 	x := a.half[dir].extra()
 	if x.npend == pendingCap {
 		old := x.pend[0]
-		cause := "unknown"
-		if !r.highAckSet || seqLE(r.highAck, old.seq) {
-			cause = "loss"
+		cause, how := a.undecidedCause(dir, &old)
+		if how == "" {
+			how = "pending_limit"
 		}
-		a.emitRetrans(ctx, dir, &old, cause, "pending_limit")
+		a.emitRetrans(ctx, dir, &old, cause, how)
 		copy(x.pend[:], x.pend[1:])
 		x.npend--
 	}
@@ -321,13 +335,15 @@ func (a *seqAnalysis) emitRetrans(ctx *StreamContext, dir Dir, pd *pending, caus
 		ev["duplicate"] = true
 	case cause == "spurious" && pd.kind != health.TCPSpuriousRetransmission:
 		b.WriteString("; cause: spurious (the receiver already had these bytes)")
+	case cause == "unknown" && how == "receiver_not_captured":
+		b.WriteString("; cause unknown (the receiver's side is not in the capture)")
 	case cause == "unknown":
 		b.WriteString("; cause unknown (no answer from the receiver in the capture)")
 	}
 	// A retransmission that repaired nothing is worth less attention, and
 	// so is a SYN retry (tcp.syn_unanswered or the handshake tells more).
 	sev := health.DefaultSeverity(pd.kind)
-	if (cause == "spurious" || cause == "reorder" || pd.ctl == "SYN") && sev > health.Notice {
+	if (cause == "spurious" || cause == "reorder" || cause == "unknown" || pd.ctl == "SYN") && sev > health.Notice {
 		sev = health.Notice
 	}
 	a.emitSev(ctx, pd.kind, sev, pd.frame, pd.at, b.String(), ev)

@@ -66,6 +66,44 @@ func (s *segment) unacked() unacked {
 	return unacked{seq: s.seq, next: s.end, tsval: s.tsval, hasTS: s.hasTS, frame: s.frame, at: s.now}
 }
 
+// ipIDs follows the IPv4 identifications one sender uses. Most stacks
+// count them up (Linux per connection, Windows per host), so a segment
+// whose ID is older than one already seen left the sender earlier: it was
+// delayed on the way (reordered), not sent again. Senders whose IDs do not
+// mostly go up by small steps (random IDs) tell nothing.
+type ipIDs struct {
+	last, max uint16
+	set       bool
+	up, all   uint16 // pairs of consecutive packets whose ID went up by 1..64, and all pairs
+}
+
+// late records p's ID and reports whether it is older than the newest.
+func (v *ipIDs) late(p *layers.Packet) bool {
+	if p.Network != 4 || p.IPID == 0 {
+		return false
+	}
+	id := uint16(p.IPID)
+	if !v.set {
+		v.last, v.max, v.set = id, id, true
+		return false
+	}
+	if d := id - v.last; d >= 1 && d <= 64 {
+		v.up++
+	}
+	v.all++
+	if v.all >= 1<<14 {
+		v.up, v.all = v.up/2, v.all/2
+	}
+	v.last = id
+	behind := id - v.max // as int16: negative when id is older than max
+	if int16(behind) > 0 {
+		v.max = id
+		return false
+	}
+	sequential := v.all >= 4 && uint32(v.up)*10 >= uint32(v.all)*9
+	return sequential && int16(behind) < 0 && int16(behind) > -1024
+}
+
 // isLate reports whether the segment's TSval is older than one already
 // seen from the same sender: it was sent earlier and delayed, reordered
 // rather than resent.

@@ -273,11 +273,12 @@ func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at
 // synUnanswered reports whether the capture proves that the client's SYNs
 // got no answer: no SYN-ACK and no reset, no server segment at all, the
 // client never acknowledged anything (an ACK would show that a SYN-ACK
-// reached it: the capture is one-sided), and it had the time to retry
+// reached it: the capture is one-sided), the capture shows what the server
+// sends on its other connections, and the client had the time to retry
 // (the capture did not end within the first retransmission timeout, RFC
 // 6298's 1 s, of a lone SYN).
 func (a *seqAnalysis) synUnanswered(reason CloseReason, at Position) bool {
-	if a.synCount == 0 || a.synAckSeen || a.half[ServerToClient].segments > 0 || a.acked[ClientToServer] {
+	if a.synCount == 0 || a.synAckSeen || a.half[ServerToClient].segments > 0 || a.acked[ClientToServer] || a.serverHidden {
 		return false
 	}
 	if a.synCount == 1 && reason == CloseEndOfCapture && at.Time.Sub(nsTime(a.synTimes[0])) < time.Second {

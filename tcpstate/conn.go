@@ -120,9 +120,9 @@ type conn struct {
 	halves   [2]dirHalf
 	st       health.FlowStats
 	gapBytes [2]int64
-	unseen   [2]int64   // bytes the peer acknowledged that the capture never saw, per sender
-	dups     [2]dupRing // the last packets per direction, to recognise copies
-	dupCount int64      // packets captured twice, left out
+	unseen   [2]int64 // bytes the peer acknowledged that the capture never saw, per sender
+	dupCount int64    // packets captured twice, left out
+	sums     [2]sumCount
 
 	phase         phase
 	handlerClosed bool
@@ -175,6 +175,7 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	prev := c.st.LastTime
 	c.st.Packets[d]++
 	c.st.LastFrame, c.st.LastTime = p.Frame, p.Time
+	c.observe(d, p)
 
 	c.ana.analyze(&c.ctx, d, p)
 
@@ -422,6 +423,7 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.ctx.Visibility = c.visibility()
 	c.st.OneSided, c.st.UnseenBytes, c.st.Duplicates = c.ctx.Visibility.OneSided, c.unseen, c.dupCount
 	c.t.count(&c.ctx.Visibility)
+	c.ana.serverHidden = c.t.hiddenSender(c.ctx.Server.Addr())
 	c.ana.finish(&c.ctx, reason, at, &c.st)
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()

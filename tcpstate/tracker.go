@@ -1,6 +1,7 @@
 package tcpstate
 
 import (
+	"net/netip"
 	"sort"
 	"time"
 
@@ -51,7 +52,9 @@ type Tracker struct {
 	expireAt  time.Time // expire has nothing to do while now is not after it
 	expireSet bool
 
-	duplicates int64 // packets captured twice, all connections
+	duplicates int64                   // packets captured twice, all connections
+	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated at the first)
+	hidden     map[netip.Addr]struct{} // senders the capture does not show (hideSender)
 	stats      CaptureStats
 }
 
@@ -154,7 +157,7 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		*slot = c
 	}
 	dir := c.dirOf(p)
-	if c.duplicate(dir, p) {
+	if t.duplicate(c, dir, p) {
 		// A second copy of a packet (two capture points, a SPAN port that
 		// mirrors both ways): counted, left out of the analysis.
 		c.dupCount++

@@ -1,6 +1,7 @@
 package tcpstate
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/nettrace/nettrace/layers"
@@ -10,79 +11,138 @@ import (
 // packets captured twice, directions never captured, bytes the peer
 // acknowledged that the capture never saw.
 
-// dupSig is what identifies one captured packet well enough to recognise a
-// second copy of it: the same TCP header and IP identification. A
-// retransmission is a new IP packet (a new IPv4 ID, usually a new ACK,
-// window or timestamp); a capture duplicate is the same packet seen twice.
-type dupSig struct {
-	seq, ack     uint32
-	ipid         uint32
-	tsval, tsecr uint32
-	sack         layers.SACKBlock // the first SACK block: dup ACKs differ in it
-	win          uint16
-	flags        layers.TCPFlags
-	plen         int32
-	at           int64 // capture time, Unix nanoseconds
-}
+// Copies of a packet. A capture merged from two capture points, a SPAN
+// port that mirrors both ingress and egress, or a duplicating link shows
+// the same IP packet twice: the same TCP header and the same IPv4
+// identification. A retransmission is a new IP packet (a new IPv4 ID,
+// usually a new ACK, window or timestamp). The tracker recognises copies
+// with a fixed table of the recent packets' fingerprints and leaves them
+// out of the analysis.
 
-// dupRingLen is how many recent packets per direction a copy is compared
-// with: copies from two capture points or a SPAN port arrive within a few
-// packets of each other.
-const dupRingLen = 4
+// dupBits sizes the fingerprint table: 2^16 entries, 1 MiB, enough to find
+// a copy tens of milliseconds later on a busy link.
+const dupBits = 16
 
 // dupMaxGap bounds how far apart two copies may be. Without an IPv4 ID
-// (IPv6, or a stack that sends 0) only data segments are compared — pure
-// ACKs with identical headers are duplicate ACKs, not copies — and only
-// their timestamps tell a copy from a fast retransmission, so the window is
-// kept below the minimum RTO.
+// (IPv6, or a stack that sends 0) only data segments with TCP timestamps
+// are compared — pure ACKs with identical headers are duplicate ACKs, not
+// copies — and the window is kept below the minimum RTO, so that a
+// retransmission is not taken for a copy.
 const (
 	dupMaxGap     = 2 * time.Second
 	dupMaxGapNoID = 200 * time.Millisecond
 )
 
-// dupRing holds the signatures of the last packets of one direction.
-type dupRing struct {
-	sig  [dupRingLen]dupSig
-	next uint8
+// dupEntry is one fingerprint with the capture time of its packet (Unix
+// nanoseconds; 0 for an empty slot).
+type dupEntry struct {
+	fp uint64
+	at int64
 }
 
-func signature(p *layers.Packet) dupSig {
+// fingerprint hashes what identifies p as one IP packet of connection id,
+// and reports whether p can be recognised as a copy at all.
+func fingerprint(id uint64, d Dir, p *layers.Packet) (uint64, bool) {
 	t := &p.TCP
-	s := dupSig{seq: t.Seq, ack: t.Ack, win: t.Window, flags: t.Flags, plen: int32(p.PayloadLen), at: p.Time.UnixNano()}
+	var ipid uint32
 	if p.Network == 4 {
-		s.ipid = p.IPID
+		ipid = p.IPID
 	}
-	if t.HasTimestamps {
-		s.tsval, s.tsecr = t.TSval, t.TSecr
+	if ipid == 0 && (p.PayloadLen == 0 || !t.HasTimestamps) {
+		return 0, false
 	}
-	if t.NumSACK > 0 {
-		s.sack = t.SACK[0]
+	h := id*0x9e3779b97f4a7c15 ^ uint64(d)
+	for _, v := range [...]uint64{
+		uint64(t.Seq)<<32 | uint64(t.Ack),
+		uint64(ipid)<<32 | uint64(t.Window)<<16 | uint64(t.Flags),
+		uint64(t.TSval)<<32 | uint64(t.TSecr),
+		uint64(uint32(p.PayloadLen))<<32 | uint64(t.NumSACK),
+		uint64(t.SACK[0].Left)<<32 | uint64(t.SACK[0].Right),
+	} {
+		h = (h ^ v) * 0xff51afd7ed558ccd
+		h ^= h >> 33
 	}
-	return s
+	return h | 1, true
 }
 
-// duplicate reports whether p is a second copy of a recent packet of d,
-// and remembers p otherwise.
-func (c *conn) duplicate(d Dir, p *layers.Packet) bool {
-	r := &c.dups[d]
-	s := signature(p)
-	for i := range r.sig {
-		o := &r.sig[i]
-		if o.at == 0 || o.seq != s.seq || o.ack != s.ack || o.win != s.win || o.flags != s.flags || o.plen != s.plen || o.sack != s.sack {
-			continue
-		}
-		gap := time.Duration(s.at - o.at)
-		switch {
-		case gap < 0:
-		case s.ipid != 0 && s.ipid == o.ipid && gap <= dupMaxGap:
-			return true
-		case s.ipid == 0 && o.ipid == 0 && s.plen > 0 && p.TCP.HasTimestamps && s.tsval == o.tsval && s.tsecr == o.tsecr && gap <= dupMaxGapNoID:
-			return true
-		}
+// duplicate reports whether p (direction d of c) is a second copy of a
+// recent packet, and remembers p otherwise.
+func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
+	fp, ok := fingerprint(c.ctx.ID, d, p)
+	if !ok {
+		return false
 	}
-	r.sig[r.next] = s
-	r.next = (r.next + 1) % dupRingLen
+	if t.dups == nil {
+		t.dups = new([1 << dupBits]dupEntry)
+	}
+	e := &t.dups[fp>>(64-dupBits)]
+	now := p.Time.UnixNano()
+	maxGap := dupMaxGap
+	if p.Network != 4 || p.IPID == 0 {
+		maxGap = dupMaxGapNoID
+	}
+	if e.fp == fp && now >= e.at && time.Duration(now-e.at) <= maxGap {
+		return true
+	}
+	e.fp, e.at = fp, now
 	return false
+}
+
+// sumCount counts the checksums one direction showed.
+type sumCount struct {
+	good, bad int32
+	oversize  bool // a frame over 1500 bytes or a TSO super-segment: offload explains bad sums
+}
+
+// observe notes what p, a packet of direction d, shows of the capture:
+// that d's peer exists though unseen (an ACK with nothing captured from the
+// peer), and the state of its checksums (Altered).
+func (c *conn) observe(d Dir, p *layers.Packet) {
+	if p.TCP.Flags.Has(layers.FlagACK) && c.st.Packets[d^1] == 0 {
+		c.t.hideSender(c.endpoint(d ^ 1).Addr())
+	}
+	s := &c.sums[d]
+	switch {
+	case p.IPChecksum == layers.ChecksumBad || p.L4Checksum == layers.ChecksumBad:
+		s.bad++
+	case p.IPChecksum == layers.ChecksumGood || p.L4Checksum == layers.ChecksumGood:
+		s.good++
+	}
+	if p.TSO || p.IPLen > 1500 {
+		s.oversize = true
+	}
+	a, b := &c.sums[0], &c.sums[1]
+	c.ctx.Altered = a.bad > 0 && b.bad > 0 && a.good == 0 && b.good == 0 && !a.oversize && !b.oversize &&
+		!c.ctx.Client.Addr().IsLoopback()
+}
+
+// endpoint returns the sender of direction d.
+func (c *conn) endpoint(d Dir) netip.AddrPort {
+	if d == ClientToServer {
+		return c.ctx.Client
+	}
+	return c.ctx.Server
+}
+
+// maxHidden bounds the addresses remembered as unseen senders.
+const maxHidden = 4096
+
+// hideSender remembers that addr sends packets the capture does not hold:
+// a peer acknowledged them. A SYN to addr left unanswered in such a capture
+// proves nothing.
+func (t *Tracker) hideSender(addr netip.Addr) {
+	if t.hidden == nil {
+		t.hidden = map[netip.Addr]struct{}{}
+	}
+	if _, ok := t.hidden[addr]; !ok && len(t.hidden) < maxHidden {
+		t.hidden[addr] = struct{}{}
+	}
+}
+
+// hiddenSender reports whether addr is an unseen sender (hideSender).
+func (t *Tracker) hiddenSender(addr netip.Addr) bool {
+	_, ok := t.hidden[addr]
+	return ok
 }
 
 // visibility returns what the capture has shown of c so far.

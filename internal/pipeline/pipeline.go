@@ -241,7 +241,7 @@ func (p *proxy) ReviewReset(e health.Event) {
 
 func (p *proxy) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c := (*conn)(p)
-	c.w.pl.issue(c, job{op: jobClose, reason: reason, at: at}, nil)
+	c.w.pl.issue(c, job{op: jobClose, reason: reason, at: at, vis: c.tracked.Visibility}, nil)
 }
 
 // issue records one call into c's handler as a job of c's worker: j holds
@@ -251,7 +251,7 @@ func (pl *Pipeline) issue(c *conn, j job, data []byte) {
 	b := pl.cur
 	wid := c.w.id
 	pt := &b.parts[wid]
-	j.c, j.seq, j.now, j.rtt = c, pl.seq, pl.cfg.Now(), c.tracked.RTT
+	j.c, j.seq, j.now, j.rtt, j.altered = c, pl.seq, pl.cfg.Now(), c.tracked.RTT, c.tracked.Altered
 	if j.op == jobFeed {
 		j.off, j.n = len(pt.data), len(data)
 		pt.data = append(pt.data, data...)
@@ -338,8 +338,10 @@ type job struct {
 	seq      uint64
 	off, n   int // Feed: data[off:off+n]; Gap: n bytes missing
 	at       tcpstate.Position
-	now      tcpstate.Position // the frame being analysed when the call was made
-	rtt      time.Duration     // the connection's handshake RTT then
-	out, end int               // the job's items in part.out
-	ev       health.Event      // jobReset: the tcp.reset event
+	now      tcpstate.Position   // the frame being analysed when the call was made
+	rtt      time.Duration       // the connection's handshake RTT then
+	altered  bool                // and its StreamContext.Altered
+	out, end int                 // the job's items in part.out
+	ev       health.Event        // jobReset: the tcp.reset event
+	vis      tcpstate.Visibility // jobClose: what the capture showed of the connection
 }

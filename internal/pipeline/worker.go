@@ -65,7 +65,7 @@ func (w *Worker) run() {
 
 func (w *Worker) runJob(j *job, pt *part) {
 	c := j.c
-	c.ctx.RTT = j.rtt
+	c.ctx.RTT, c.ctx.Altered = j.rtt, j.altered
 	switch j.op {
 	case jobAttach:
 		c.h = c.build(w, &c.ctx)
@@ -84,6 +84,7 @@ func (w *Worker) runJob(j *job, pt *part) {
 			c.ctx.Event(j.ev)
 		}
 	case jobClose:
+		c.ctx.Visibility = j.vis
 		if c.h != nil {
 			c.h.Close(j.reason, j.at)
 		}
