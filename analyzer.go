@@ -43,6 +43,8 @@ type Analyzer struct {
 	udp        udpRouter
 	diagnosers []flowDiagnoser
 	net        *diagnose.Network
+	seg        tcpstate.Segment // what the tracker concluded about the current packet
+	prof       CaptureProfile
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
 	info       layers.CaptureInfo
@@ -79,6 +81,7 @@ func New(opts Options) (*Analyzer, error) {
 	}
 	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
 	a.tracker.OnSummary = a.flowClosed
+	a.tracker.OnSegment = func(_ *layers.Packet, s tcpstate.Segment) { a.seg = s }
 	a.udp = newUDPRouter(a)
 	a.net = diagnose.NewNetwork(diagnose.NetworkConfig{})
 	a.col.onEvent = a.net.Event
@@ -208,17 +211,41 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if a.opts.PacketMessages && a.col.wantMsgs {
 		a.packetMessage(p)
 	}
-	if a.pl != nil {
-		a.pl.Packet(p, diagnose.PayloadUsed(p))
-	} else {
-		a.net.Packet(p)
+	var tag uint8
+	if p.Transport == layers.TransportTCP {
+		a.seg = tcpstate.Segment{}
+		a.tracker.Packet(p) // OnSegment fills a.seg
+		if a.seg.Duplicate {
+			return // a second copy of a packet: left out of every analysis
+		}
+		tag = tagTracked
+		if a.seg.Resent {
+			tag |= tagResent
+		}
 	}
-	switch p.Transport {
-	case layers.TransportTCP:
-		a.tracker.Packet(p)
-	case layers.TransportUDP:
+	if a.pl != nil {
+		a.pl.Packet(p, diagnose.PayloadUsed(p), tag)
+	} else {
+		a.observe(p, tag)
+	}
+	if p.Transport == layers.TransportUDP {
 		a.udp.datagram(p)
 	}
+}
+
+// Tags of a packet for the network diagnoser: the tracker's conclusions.
+const (
+	tagTracked uint8 = 1 << iota // a TCP packet the tracker analysed
+	tagResent                    // it carried data sent before
+)
+
+// observe hands p to the network diagnoser with the tracker's conclusions.
+func (a *Analyzer) observe(p *layers.Packet, tag uint8) {
+	if tag&tagTracked != 0 {
+		a.net.PacketTracked(p, diagnose.Tracked{Resent: tag&tagResent != 0})
+		return
+	}
+	a.net.Packet(p)
 }
 
 func (a *Analyzer) loadSecrets(c *layers.Capture) {
@@ -262,6 +289,7 @@ func (a *Analyzer) finish() {
 		a.col.now = &a.last
 	}
 	a.finishDiagnoses()
+	a.prof = a.profile()
 }
 
 // flowClosed receives each connection's summary from the tracker, right
@@ -301,6 +329,7 @@ func (a *Analyzer) report() *Report {
 		FlowsDropped:  a.col.flowsDrop,
 		Protocols:     a.protocols,
 		Workload:      a.net.Workload(),
+		Profile:       a.prof,
 	}
 }
 
@@ -360,10 +389,10 @@ func (a *Analyzer) startPipeline() {
 // and sends it where a single-worker run sends it.
 type merger Analyzer
 
-func (m *merger) Event(e health.Event)        { m.col.Event(e) }
-func (m *merger) Message(msg health.Message)  { m.col.Message(msg) }
-func (m *merger) Packet(p *layers.Packet)     { m.net.Packet(p) }
-func (m *merger) Note(id uint64, name string) { (*Analyzer)(m).choseDecoder(id, name) }
+func (m *merger) Event(e health.Event)               { m.col.Event(e) }
+func (m *merger) Message(msg health.Message)         { m.col.Message(msg) }
+func (m *merger) Packet(p *layers.Packet, tag uint8) { (*Analyzer)(m).observe(p, tag) }
+func (m *merger) Note(id uint64, name string)        { (*Analyzer)(m).choseDecoder(id, name) }
 
 func (m *merger) Flow(s *health.FlowStats) {
 	a := (*Analyzer)(m)

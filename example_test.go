@@ -25,6 +25,7 @@ func ExampleAnalyzeFile() {
 	// Output:
 	// 30 frames, 2 TCP connections
 	// warning  rpc.epm_address_mismatch ×1 at frame 10
+	// info     capture.profile ×1 at frame 30
 	// info     rpc.endpoint_learned ×1 at frame 10
 	// stream 0 10.200.1.10:59336 -> 10.200.3.100:135: dcerpc
 	// stream 1 10.200.1.10:58192 -> 10.200.3.100:49152: dcerpc

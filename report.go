@@ -29,6 +29,9 @@ type Report struct {
 	// Workload profiles each service (server address, port and protocol):
 	// connections, concurrency, request rates, sizes (casebook C21).
 	Workload *diagnose.Workload
+	// Profile says what kind of capture this is (one-sided, mid-stream,
+	// duplicated, missed bytes), as the capture.profile event does.
+	Profile CaptureProfile
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.

@@ -93,12 +93,29 @@ func NewNetwork(cfg NetworkConfig) *Network {
 }
 
 // Packet observes one decoded frame. p and its Payload are not kept after
-// the call returns.
-func (d *Network) Packet(lp *layers.Packet) {
+// the call returns. For a TCP packet the diagnoser judges retransmissions
+// itself (data wholly below the highest sequence number seen was sent
+// again); PacketTracked takes the connection tracker's word instead.
+func (d *Network) Packet(p *layers.Packet) { d.observe(p, Tracked{}, false) }
+
+// Tracked is what connection tracking (tcpstate) concluded about a TCP
+// packet.
+type Tracked struct {
+	// Resent: the packet carried data its sender had sent before — a
+	// retransmission, not a late original (reordering) nor a copy.
+	Resent bool
+}
+
+// PacketTracked observes one decoded frame with what the connection
+// tracker concluded about it (TCP); copies of a packet (tcpstate's
+// duplicates) should not be passed at all.
+func (d *Network) PacketTracked(p *layers.Packet, t Tracked) { d.observe(p, t, true) }
+
+func (d *Network) observe(lp *layers.Packet, t Tracked, tracked bool) {
 	if d.finished || lp == nil {
 		return
 	}
-	p := &packet{Packet: lp, src: lp.SrcAddrPort(), dst: lp.DstAddrPort()}
+	p := &packet{Packet: lp, src: lp.SrcAddrPort(), dst: lp.DstAddrPort(), tracked: t, hasTracked: tracked}
 	if p.Time.After(d.last) {
 		d.last = p.Time
 	}

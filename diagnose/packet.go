@@ -12,6 +12,9 @@ import (
 type packet struct {
 	*layers.Packet
 	src, dst netip.AddrPort
+	// tracked holds the tracker's conclusions when hasTracked.
+	tracked    Tracked
+	hasTracked bool
 }
 
 // IP protocol numbers (IANA).

@@ -130,6 +130,9 @@ func (d *Network) pmtuSegment(c *netConn, dir int, p *packet) bool {
 	}
 	end := p.TCP.Seq + uint32(n)
 	retrans := h.hiValid && netSeqLEQ(end, h.hi)
+	if p.hasTracked {
+		retrans = p.tracked.Resent
+	}
 	if !retrans && (!h.hiValid || netSeqLT(h.hi, end)) {
 		h.hi, h.hiValid = end, true
 	}

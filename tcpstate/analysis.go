@@ -254,6 +254,9 @@ type seqAnalysis struct {
 	// serverHidden: the capture lacks packets the server sent on other
 	// connections (set by the tracker before finish).
 	serverHidden bool
+	// lastResent: the last segment analysed carried data its sender had
+	// sent before (a retransmission, not a late original).
+	lastResent bool
 
 	// reset
 	rstSeen   bool
@@ -383,6 +386,7 @@ func (a *seqAnalysis) analyze(ctx *StreamContext, dir Dir, p *layers.Packet) Fla
 		a.trackSeries(ctx, dir, &s)
 	}
 	h.lastFlags = f
+	a.lastResent = f&FlagRetransmission != 0 && s.seglen > 0 && !s.late
 	return f
 }
 

@@ -73,8 +73,9 @@ func (s *segment) unacked() unacked {
 // mostly go up by small steps (random IDs) tell nothing.
 type ipIDs struct {
 	last, max uint16
+	lastLen   int // payload of the packet with ID last
 	set       bool
-	up, all   uint16 // pairs of consecutive packets whose ID went up by 1..64, and all pairs
+	up, all   uint16 // pairs of consecutive packets whose ID moved by at most 64, and all pairs
 }
 
 // late records p's ID and reports whether it is older than the newest.
@@ -87,9 +88,18 @@ func (v *ipIDs) late(p *layers.Packet) bool {
 		v.last, v.max, v.set = id, id, true
 		return false
 	}
-	if d := id - v.last; d >= 1 && d <= 64 {
-		v.up++
+	// Whether the sender counts up is judged on the pairs before this one:
+	// a late segment is itself a step back. One pair that went up by a
+	// small step is already telling: random IDs do that once in a thousand.
+	sequential := v.all >= 1 && uint32(v.up)*10 >= uint32(v.all)*9
+	// A step is small up to 64, plus one per 536 bytes (the smallest
+	// MSS) of the larger of the two packets: a TSO super-segment uses one
+	// ID per segment the NIC cuts it into.
+	step := int16(64 + min(max(v.lastLen, p.PayloadLen)/536, 1024))
+	if d := int16(id - v.last); d != 0 && d >= -step && d <= step {
+		v.up++ // a small step, up or (reordered) down: a counter
 	}
+	v.lastLen = p.PayloadLen
 	v.all++
 	if v.all >= 1<<14 {
 		v.up, v.all = v.up/2, v.all/2
@@ -100,7 +110,6 @@ func (v *ipIDs) late(p *layers.Packet) bool {
 		v.max = id
 		return false
 	}
-	sequential := v.all >= 4 && uint32(v.up)*10 >= uint32(v.all)*9
 	return sequential && int16(behind) < 0 && int16(behind) > -1024
 }
 

@@ -174,7 +174,7 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		t.relist(c)
 	}
 	if t.OnSegment != nil {
-		t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir})
+		t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir, Resent: c.ana.lastResent})
 	}
 }
 
@@ -182,12 +182,14 @@ func (t *Tracker) Packet(p *layers.Packet) {
 // stream ID (tshark's tcp.stream) and the packet's direction in it. Late
 // marks a packet of a connection that had already ended (FIN or RST),
 // Duplicate a second copy of a packet the capture holds twice; neither is
-// analysed further.
+// analysed further. Resent says that the packet carried data its sender had
+// sent before: a retransmission, not a late original.
 type Segment struct {
 	ID        uint64
 	Dir       Dir
 	Late      bool
 	Duplicate bool
+	Resent    bool
 }
 
 // listFor returns the LRU list c belongs in.

@@ -24,10 +24,11 @@ import (
 const dupBits = 16
 
 // dupMaxGap bounds how far apart two copies may be. Without an IPv4 ID
-// (IPv6, or a stack that sends 0) only data segments with TCP timestamps
-// are compared — pure ACKs with identical headers are duplicate ACKs, not
-// copies — and the window is kept below the minimum RTO, so that a
-// retransmission is not taken for a copy.
+// (IPv6, or a stack that sends 0) only data segments with TCP timestamps,
+// and SYNs and FINs, are compared — pure ACKs with identical headers are
+// duplicate ACKs, not copies — and the window is kept below the minimum
+// RTO (RFC 6298: 1 s for a SYN; 200 ms at least in every stack for data),
+// so that a retransmission is not taken for a copy.
 const (
 	dupMaxGap     = 2 * time.Second
 	dupMaxGapNoID = 200 * time.Millisecond
@@ -48,7 +49,8 @@ func fingerprint(id uint64, d Dir, p *layers.Packet) (uint64, bool) {
 	if p.Network == 4 {
 		ipid = p.IPID
 	}
-	if ipid == 0 && (p.PayloadLen == 0 || !t.HasTimestamps) {
+	ctl := p.PayloadLen == 0 && t.Flags&(layers.FlagSYN|layers.FlagFIN) != 0 && t.Flags&layers.FlagRST == 0
+	if ipid == 0 && !ctl && (p.PayloadLen == 0 || !t.HasTimestamps) {
 		return 0, false
 	}
 	h := id*0x9e3779b97f4a7c15 ^ uint64(d)

@@ -35,6 +35,9 @@ func printHeader(w io.Writer, rep *nettrace.Report) {
 	if c.Truncated != "" {
 		fmt.Fprintf(w, "  capture damaged: %s (everything before it was analysed)\n", c.Truncated)
 	}
+	if s := rep.Profile.Summary; s != "" {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
 }
 
 func protocolList(p map[string]int) string {

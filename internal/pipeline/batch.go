@@ -83,6 +83,7 @@ type flowRecord struct {
 type packetRecord struct {
 	p      layers.Packet
 	off, n int
+	tag    uint8
 }
 
 type itemKind uint8

@@ -15,7 +15,7 @@ func (pl *Pipeline) mergeLoop() {
 			case recPacket:
 				pr := &b.packets[rec.i]
 				pr.p.Payload = b.payload[pr.off : pr.off+pr.n : pr.off+pr.n]
-				m.Packet(&pr.p)
+				m.Packet(&pr.p, pr.tag)
 			case recMessage:
 				m.Message(b.msgs[rec.i])
 			case recJob:

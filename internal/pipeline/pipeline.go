@@ -30,9 +30,10 @@ type Merger interface {
 	Event(e health.Event)
 	// Message receives a decoded message.
 	Message(m health.Message)
-	// Packet receives a decoded packet recorded with Pipeline.Packet. Raw
-	// is nil and Payload holds only the prefix that was recorded.
-	Packet(p *layers.Packet)
+	// Packet receives a decoded packet recorded with Pipeline.Packet, with
+	// the tag it was recorded with. Raw is nil and Payload holds only the
+	// prefix that was recorded.
+	Packet(p *layers.Packet, tag uint8)
 	// Flow receives a closed connection's summary, right after its
 	// flow.summary event, with the decoders' events counted in.
 	Flow(s *health.FlowStats)
@@ -149,11 +150,12 @@ func (r *recorder) Message(m health.Message) {
 func (r *recorder) WantMessages() bool { return r.cfg.WantMessages }
 
 // Packet records p for the Merger with the first used bytes of its
-// payload; what aliases the frame (Raw, the rest of Payload) is left out.
-func (pl *Pipeline) Packet(p *layers.Packet, used int) {
+// payload and a tag the Merger receives with it; what aliases the frame
+// (Raw, the rest of Payload) is left out.
+func (pl *Pipeline) Packet(p *layers.Packet, used int, tag uint8) {
 	pl.flushSummary()
 	b := pl.cur
-	pr := packetRecord{p: *p, off: len(b.payload), n: min(used, len(p.Payload))}
+	pr := packetRecord{p: *p, off: len(b.payload), n: min(used, len(p.Payload)), tag: tag}
 	b.payload = append(b.payload, p.Payload[:pr.n]...)
 	pr.p.Raw, pr.p.Payload = nil, nil
 	if len(p.FragFrames) > 0 {

@@ -19,7 +19,7 @@ func (m *logMerger) Event(e health.Event) {
 	m.lines = append(m.lines, fmt.Sprintf("event %s %s %d", e.Kind, e.Message, e.Frame))
 }
 func (m *logMerger) Message(msg health.Message) { m.lines = append(m.lines, "message "+msg.Proto) }
-func (m *logMerger) Packet(p *layers.Packet) {
+func (m *logMerger) Packet(p *layers.Packet, tag uint8) {
 	m.lines = append(m.lines, fmt.Sprintf("packet %d %q", p.Frame, p.Payload))
 }
 func (m *logMerger) Flow(s *health.FlowStats) {
@@ -71,7 +71,7 @@ func run(n int) []string {
 		if frame%10 == 0 {
 			rec.Event(health.Event{Kind: "test.main", Frame: frame})
 			p := layers.Packet{Frame: frame, Payload: []byte("payload")}
-			pl.Packet(&p, 3)
+			pl.Packet(&p, 3, 0)
 		}
 	}
 	for id, h := range hs {
