@@ -52,7 +52,10 @@ type asymAgg struct {
 }
 
 // noReplyTracking reports destinations whose replies legitimately come from
-// other addresses: broadcast and multicast, and DHCP.
+// other addresses: broadcast and multicast, DHCP, NetBIOS and discovery
+// protocols, and the NAT-traversal servers that answer from a second
+// address by design (Teredo's qualification, RFC 4380 §5.2.1; STUN's
+// CHANGE-REQUEST, RFC 5780).
 func noReplyTracking(dst netip.AddrPort) bool {
 	a := dst.Addr()
 	if a.IsMulticast() || a.IsUnspecified() {
@@ -65,7 +68,7 @@ func noReplyTracking(dst netip.AddrPort) bool {
 		}
 	}
 	switch dst.Port() {
-	case 67, 68, 546, 547, 137, 138, 5353, 1900:
+	case 67, 68, 546, 547, 137, 138, 5353, 1900, 3544, 3478, 3479:
 		return true
 	}
 	return false
@@ -166,13 +169,17 @@ func (d *Network) asymFindings() []health.Event {
 			what = "SYN-ACKs"
 		}
 		msg := fmt.Sprintf("%s to %s asked %s port %d but %s came from %s (%d, first %.1f ms after the request): "+
-			"a stateful firewall or NAT in front of %s drops them, so the requests look unanswered there",
+			"a stateful firewall or NAT in front of %s drops such replies, so the requests look unanswered there",
 			netProtoName(k.proto), k.client, k.requested, k.port, what, a.replied, a.count, float64(a.delay.Microseconds())/1000, k.client)
+		sev := health.Warning
 		if a.directReplies > 0 {
+			// The server asked answered too: the client was served, the
+			// other address is a second path, not the only one.
+			sev = health.Notice
 			msg += fmt.Sprintf("; %s itself also answered %d times", k.requested, a.directReplies)
 		}
 		out = append(out, health.Event{
-			Kind: health.NetReplyFromOtherAddress, Severity: health.Warning, Time: a.first, Frame: a.frames.first(),
+			Kind: health.NetReplyFromOtherAddress, Severity: sev, Time: a.first, Frame: a.frames.first(),
 			Flow:    netFlowString(netip.AddrPortFrom(a.replied, k.port), a.to, k.proto),
 			Message: msg,
 			Evidence: map[string]any{
