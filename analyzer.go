@@ -60,7 +60,7 @@ func New(opts Options) (*Analyzer, error) {
 		protocols: map[string]int{},
 		flowProto: map[uint64]string{},
 	}
-	a.col = newCollector(opts.Reporter, opts.Messages, opts.maxEventsKept(), opts.maxExampleFrames())
+	a.col = newCollector(opts.Reporter, &opts)
 	a.col.now = &a.last
 	a.rep = a.col
 	if err := a.loadKeyLog(); err != nil {
@@ -289,6 +289,7 @@ func (a *Analyzer) finish() {
 		a.col.now = &a.last
 	}
 	a.finishDiagnoses()
+	a.col.foldSummary()
 	a.prof = a.profile()
 }
 

@@ -1,6 +1,7 @@
 package nettrace
 
 import (
+	"math"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -59,6 +60,15 @@ type Options struct {
 	// MaxExampleFrames is the number of example frames kept per finding
 	// (default 8).
 	MaxExampleFrames int
+	// MaxEventsPerFlow and MaxEventsPerKind fold repeated events: past
+	// MaxEventsPerFlow events of one kind on one flow (default 1000), or
+	// MaxEventsPerKind of one kind in the capture (default 10000), events
+	// are counted in the Report's findings but not passed to the Reporter,
+	// and one events.folded event per kind and flow says how many and
+	// between which frames. Output then grows with what happened, not with
+	// the number of bad frames. -1 means no cap.
+	MaxEventsPerFlow int
+	MaxEventsPerKind int
 
 	// Progress, when set, is called about every ProgressEvery of wall time
 	// with the work done so far. It is for user interfaces; analysis
@@ -124,6 +134,21 @@ func (o *Options) maxFlowsKept() int {
 		return 10000
 	}
 	return o.MaxFlowsKept
+}
+
+func (o *Options) maxEventsPerFlow() int { return capOrDefault(o.MaxEventsPerFlow, 1000) }
+
+func (o *Options) maxEventsPerKind() int { return capOrDefault(o.MaxEventsPerKind, 10000) }
+
+// capOrDefault returns v, def when v is 0, and no cap when v is negative.
+func capOrDefault(v, def int) int {
+	switch {
+	case v < 0:
+		return math.MaxInt
+	case v == 0:
+		return def
+	}
+	return v
 }
 
 func (o *Options) maxExampleFrames() int {

@@ -1,6 +1,7 @@
 package nettrace
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/nettrace/nettrace/diagnose"
@@ -49,23 +50,39 @@ type Flow struct {
 type Finding struct {
 	Kind     health.Kind
 	Severity health.Severity // the highest severity seen
-	Count    int
-	// Frames are the first frames the kind was reported at (capped).
+	// Count is the number of events of the kind, folded ones included.
+	Count int
+	// Frames are the first distinct frames the kind was reported at, in
+	// frame order (at most Options.MaxExampleFrames).
 	Frames []int64
-	// Flows are the distinct flows it was reported on (capped).
-	Flows []string
+	// Flows are examples of the flows it was reported on (at most 16);
+	// FlowCount is how many distinct flows there were in all.
+	Flows     []string
+	FlowCount int
+	// Folded counts the events of the kind that were not passed on to the
+	// Reporter (Options.MaxEventsPerFlow, MaxEventsPerKind); they are in
+	// Count, and an events.folded event says where they were.
+	Folded int
 	// Example is the first event of the kind at the highest severity.
 	Example health.Event
 }
 
 // collector is the Analyzer's own Reporter: it forwards to the user's
 // Reporter and keeps the bounded, grouped view that becomes the Report.
+// Repeated events are folded: past MaxEventsPerFlow events of one kind on
+// one flow, or MaxEventsPerKind of one kind in the capture, they are
+// counted instead of passed on, and one events.folded event per kind and
+// flow says how many and where (foldSummary).
 type collector struct {
 	next      health.Reporter
 	wantMsgs  bool
 	maxKept   int
 	maxFrames int
+	perFlow   int // events of one kind on one flow passed on, then folded
+	perKind   int // events of one kind passed on, then folded
 	findings  map[health.Kind]*Finding
+	flowSets  map[health.Kind]map[string]int // distinct flows per kind, with their event count
+	folds     map[foldKey]*fold
 	events    []health.Event
 	dropped   int
 	flows     []Flow
@@ -74,13 +91,32 @@ type collector struct {
 	onEvent   func(health.Event) // the network diagnoser sees every event
 }
 
-func newCollector(next health.Reporter, wantMsgs bool, maxKept, maxFrames int) *collector {
+// foldKey identifies a run of folded events: a kind on a flow ("" for
+// events without a flow, and for those folded by the per-kind cap).
+type foldKey struct {
+	kind health.Kind
+	flow string
+}
+
+// fold counts the events folded under one key.
+type fold struct {
+	n                     int
+	firstFrame, lastFrame int64
+	first                 health.Event
+}
+
+// maxFlowSet bounds the distinct flows counted per kind; past it
+// FlowCount stops growing (the report says "at least").
+const maxFlowSet = 1 << 20
+
+func newCollector(next health.Reporter, o *Options) *collector {
 	if next == nil {
 		next = health.Discard
 	}
 	return &collector{
-		next: next, wantMsgs: wantMsgs, maxKept: maxKept, maxFrames: maxFrames,
-		findings: map[health.Kind]*Finding{},
+		next: next, wantMsgs: o.Messages, maxKept: o.maxEventsKept(), maxFrames: o.maxExampleFrames(),
+		perFlow: o.maxEventsPerFlow(), perKind: o.maxEventsPerKind(),
+		findings: map[health.Kind]*Finding{}, flowSets: map[health.Kind]map[string]int{}, folds: map[foldKey]*fold{},
 	}
 }
 
@@ -98,13 +134,27 @@ func (c *collector) Event(e health.Event) {
 	if e.Time.IsZero() && c.now != nil {
 		e.Time = c.now.Time // every event carries a capture time
 	}
-	c.next.Event(e)
 	if c.onEvent != nil {
 		c.onEvent(e)
 	}
 	if e.Kind == health.FlowSummary {
-		return // kept as typed FlowStats through the tracker's hook
+		c.next.Event(e) // kept as typed FlowStats through the tracker's hook
+		return
 	}
+	f := c.finding(e)
+	if c.folded(f, e) {
+		return
+	}
+	c.next.Event(e)
+	if len(c.events) < c.maxKept {
+		c.events = append(c.events, e)
+	} else {
+		c.dropped++
+	}
+}
+
+// finding counts e in its kind's Finding and returns it.
+func (c *collector) finding(e health.Event) *Finding {
 	f := c.findings[e.Kind]
 	if f == nil {
 		f = &Finding{Kind: e.Kind, Severity: e.Severity, Example: e}
@@ -115,17 +165,90 @@ func (c *collector) Event(e health.Event) {
 		f.Severity = e.Severity
 		f.Example = e
 	}
-	if len(f.Frames) < c.maxFrames && e.Frame > 0 {
-		f.Frames = append(f.Frames, e.Frame)
+	if e.Frame > 0 {
+		f.Frames = addFrame(f.Frames, e.Frame, c.maxFrames)
 	}
-	if e.Flow != "" && len(f.Flows) < maxFlowsPerFinding && !contains(f.Flows, e.Flow) {
-		f.Flows = append(f.Flows, e.Flow)
+	if e.Flow != "" {
+		set := c.flowSets[e.Kind]
+		if set == nil {
+			set = map[string]int{}
+			c.flowSets[e.Kind] = set
+		}
+		if _, seen := set[e.Flow]; !seen && len(set) < maxFlowSet {
+			f.FlowCount++
+			if len(f.Flows) < maxFlowsPerFinding {
+				f.Flows = append(f.Flows, e.Flow)
+			}
+		}
+		set[e.Flow]++
 	}
-	if len(c.events) < c.maxKept {
-		c.events = append(c.events, e)
-	} else {
-		c.dropped++
+	return f
+}
+
+// folded reports whether e goes past the caps of repeated events; it is
+// then counted for its events.folded summary instead of passed on.
+func (c *collector) folded(f *Finding, e health.Event) bool {
+	k := foldKey{kind: e.Kind, flow: e.Flow}
+	switch {
+	case e.Flow != "" && c.flowSets[e.Kind][e.Flow] > c.perFlow:
+	case f.Count-f.Folded > c.perKind:
+		k.flow = ""
+	default:
+		return false
 	}
+	f.Folded++
+	fd := c.folds[k]
+	if fd == nil {
+		fd = &fold{firstFrame: e.Frame, first: e}
+		c.folds[k] = fd
+	}
+	fd.n++
+	fd.firstFrame, fd.lastFrame = min(fd.firstFrame, e.Frame), max(fd.lastFrame, e.Frame)
+	return true
+}
+
+// foldSummary reports one events.folded event per kind and flow whose
+// events were folded, in the order of their first folded frame.
+func (c *collector) foldSummary() {
+	keys := make([]foldKey, 0, len(c.folds))
+	for k := range c.folds {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := c.folds[keys[i]], c.folds[keys[j]]
+		if a.firstFrame != b.firstFrame {
+			return a.firstFrame < b.firstFrame
+		}
+		return keys[i].kind < keys[j].kind || keys[i].kind == keys[j].kind && keys[i].flow < keys[j].flow
+	})
+	for _, k := range keys {
+		fd := c.folds[k]
+		where := "in the capture"
+		if k.flow != "" {
+			where = "on " + k.flow
+		}
+		c.next.Event(health.Event{
+			Kind: health.EventsFolded, Severity: health.Info, Time: fd.first.Time, Frame: fd.firstFrame, Flow: k.flow,
+			Message:  fmt.Sprintf("%d more %s events %s (frames %d to %d) were counted but not listed one by one", fd.n, k.kind, where, fd.firstFrame, fd.lastFrame),
+			Evidence: map[string]any{"kind": string(k.kind), "folded": fd.n, "first_frame": fd.firstFrame, "last_frame": fd.lastFrame},
+		})
+	}
+}
+
+// addFrame adds frame to the sorted distinct list frames, keeping the max
+// smallest.
+func addFrame(frames []int64, frame int64, max int) []int64 {
+	i := sort.Search(len(frames), func(i int) bool { return frames[i] >= frame })
+	if i < len(frames) && frames[i] == frame || i == max {
+		return frames
+	}
+	if len(frames) == max {
+		frames = frames[:max-1]
+	}
+	frames = append(frames, 0)
+	copy(frames[i+1:], frames[i:])
+	frames[i] = frame
+	return frames
 }
 
 func contains(list []string, s string) bool {

@@ -34,6 +34,11 @@ const (
 	// for what the capture shows. Info. Evidence: connections, one_sided,
 	// mid_stream, duplicates, unseen_bytes, unseen_connections.
 	CaptureProfile Kind = "capture.profile"
+	// EventsFolded: events of one kind on one flow (or in the capture)
+	// beyond the caps on repeated events were counted but not listed one
+	// by one; said once per kind and flow, at the end. Info. Evidence:
+	// kind, folded, first_frame, last_frame.
+	EventsFolded Kind = "events.folded"
 	// DecodeResync: a decoder skipped bytes to reach the first message it
 	// could frame — the capture started mid-stream, or after a gap — and
 	// decodes from there. Info. Evidence: decoder, skipped, dir, reason.
@@ -444,6 +449,7 @@ var catalogue = []KindInfo{
 	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},
 	{CaptureProfile, Info, "what the capture shows: one-sided, mid-stream, duplicates, missed bytes"},
+	{EventsFolded, Info, "repeated events counted but not listed one by one"},
 	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
 	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},

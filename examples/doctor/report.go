@@ -89,11 +89,16 @@ func printFinding(w io.Writer, f nettrace.Finding) {
 	if more := otherFrames(f.Frames, e.Frame); more != "" {
 		fmt.Fprintf(w, "           also at frames %s\n", more)
 	}
-	if n := len(f.Flows); n > 1 {
-		fmt.Fprintf(w, "           on %d connections\n", n)
+	if f.FlowCount > 1 {
+		fmt.Fprintf(w, "           on %d connections\n", f.FlowCount)
+	}
+	if f.Folded > 0 {
+		fmt.Fprintf(w, "           %d of the %d not listed one by one (repeated on the same connection)\n", f.Folded, f.Count)
 	}
 }
 
+// otherFrames lists the finding's example frames (distinct, in order)
+// other than the one shown.
 func otherFrames(frames []int64, skip int64) string {
 	var parts []string
 	for _, fr := range frames {
