@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -19,19 +18,21 @@ import (
 // handshake messages across records, decrypts with the Config's KeyLog,
 // emits tls.* events and "tls" messages, and hands decrypted application
 // data to the Config's Plaintext decoder with the Position of the frame
-// that completed each record. A Conn is not safe for concurrent use.
+// that completed each record. It is a tcpstate.Finisher: a close_notify
+// ends a session cleanly. A Conn is not safe for concurrent use.
 type Conn struct {
 	ctx  *tcpstate.StreamContext
 	cfg  Config
 	lim  Limits
 	half [2]halfConn
 
-	haveCH       bool
-	chPos        tcpstate.Position
-	clientRandom [32]byte
-	sni          string
-	offered13    bool
-	earlyData    bool
+	haveCH        bool
+	chPos         tcpstate.Position
+	serverFedAtCH int64 // server bytes delivered before the last ClientHello
+	clientRandom  [32]byte
+	sni           string
+	offered13     bool
+	earlyData     bool
 
 	haveSH       bool
 	hrr          bool
@@ -45,10 +46,19 @@ type Conn struct {
 	hostChecked  bool
 	hostScanned  int
 
+	alpn        string // the protocol the server selected (RFC 7301)
+	closeNotify bool   // a close_notify alert was seen (RFC 8446, 6.1)
+
 	failed      bool // a fatal alert or handshake failure was reported
 	noKeyDone   bool
-	plain       tcpstate.StreamHandler
+	plain       tcpstate.StreamHandler // Config.Plaintext's decoder
 	plainOpened bool
+	notPlain    string            // why the plaintext is not handed to Config.Plaintext
+	notPlainPos tcpstate.Position // the first application data not handed over
+	notPlainDir tcpstate.Dir
+	notPlainN   int                    // bytes of application data not handed over
+	raw         tcpstate.StreamHandler // Config.Decrypted's receiver
+	rawOpened   bool
 	closed      bool
 }
 
@@ -60,17 +70,34 @@ type halfConn struct {
 	hs       []byte // handshake bytes not yet forming a whole message
 	hsPos    tcpstate.Position
 	hsBroken bool
+	hsLost   bool // after a gap or a start inside the handshake: the next bytes may continue a lost message
+
+	fed     int64             // bytes delivered by Feed
+	gaps    int               // Gap calls: bytes the capture missed
+	synced  bool              // the last bytes parsed ended a record
+	lastEnd tcpstate.Position // where the last whole record ended
+	lostWhy string            // why the direction scans for a record start
+	lostPos tcpstate.Position // where it lost its place
+	skipped int               // bytes dropped while scanning
+	stopWhy string            // why decoding stopped (err is set)
+	stopPos tcpstate.Position // where it stopped
+
+	// What a direction sent after the ServerHello when its records could
+	// not be read: how much the handshake did, as far as the capture shows.
+	protected     int  // application_data records while protected (TLS 1.3: every protected record)
+	protectedLate int  // of those, the ones sent after the peer's first
+	protectedHS   bool // TLS 1.2: a protected handshake record, the Finished (RFC 5246, 7.4.9)
 
 	encrypted   bool        // records from now on are protected
 	dec         *halfCipher // nil: cannot decrypt
 	pending     *halfCipher // TLS 1.2: installed at ChangeCipherSpec
 	next        *halfCipher // TLS 1.3: installed after the current record
 	finished    bool
-	failed      bool // decryption failed and stopped
-	afterGap    bool // the next protected record may have skipped sequence numbers
-	resync      bool // scan for a record header before parsing
-	err         error
-	ignored     int
+	failed      bool  // decryption failed and stopped
+	afterGap    bool  // the next protected record may have skipped sequence numbers
+	resync      bool  // scan for a record start before parsing
+	err         error // the first error; set when decoding stopped
+	ignored     int   // bytes not decoded after err
 	records     int
 	undecrypted int
 	trials      int // records tried with the application key (trialAppKey)
@@ -98,270 +125,6 @@ func (c *Conn) ServerName() string { return c.sni }
 // Certificates returns the decoded server certificate chain, leaf first.
 func (c *Conn) Certificates() []CertInfo { return c.certs }
 
-// Feed consumes bytes of one direction.
-func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
-	h := &c.half[dir&1]
-	if h.err != nil {
-		h.ignored += len(data)
-		return
-	}
-	if len(data) == 0 {
-		return
-	}
-	buf, pend := h.join(data, at)
-	fromBuf := pend > 0
-	if h.resync {
-		var found bool
-		if buf, pend, found = c.resyncStart(dir, h, buf, pend, at, fromBuf); !found {
-			return
-		}
-	}
-	buf, pend, abandoned := c.records(dir, h, buf, pend, at)
-	if abandoned {
-		return
-	}
-	if h.err != nil {
-		h.buf = h.buf[:0]
-		h.release()
-		return
-	}
-	c.keep(h, buf, pend, at, fromBuf)
-	h.release()
-}
-
-// join returns the bytes to parse and how many of them (pend) arrived
-// before this Feed: data itself when nothing is carried over (no copy,
-// bufPos becomes at), else h.buf with data appended.
-func (h *halfConn) join(data []byte, at tcpstate.Position) ([]byte, int) {
-	pend := len(h.buf)
-	if pend == 0 {
-		h.bufPos = at
-		return data, 0
-	}
-	h.buf = append(h.buf, data...)
-	return h.buf, pend
-}
-
-// resyncStart drops the bytes before the first plausible record header of
-// a direction that lost its place. When there is none it reports false,
-// after keeping buf for the next Feed or, past MaxResyncBytes, abandoning
-// the direction.
-func (c *Conn) resyncStart(dir tcpstate.Dir, h *halfConn, buf []byte, pend int, at tcpstate.Position, fromBuf bool) ([]byte, int, bool) {
-	i := findRecordHeader(buf, c.lim.MaxResyncBytes)
-	if i < 0 {
-		if len(buf) > c.lim.MaxResyncBytes {
-			c.abandon(dir, at, len(buf))
-			return nil, 0, false
-		}
-		c.keep(h, buf, pend, at, fromBuf)
-		return nil, 0, false
-	}
-	h.resync = false
-	return buf[i:], pend - i, true
-}
-
-// records handles the whole records at the front of buf (pend of whose
-// bytes arrived before this Feed, at bufPos) and returns the tail that does
-// not yet form a record, with its pend. abandoned reports that the
-// direction was given up on (nothing is to be kept).
-func (c *Conn) records(dir tcpstate.Dir, h *halfConn, buf []byte, pend int, at tcpstate.Position) ([]byte, int, bool) {
-	for len(buf) > 0 && h.err == nil {
-		start := h.bufPos
-		if pend <= 0 {
-			start = at
-		}
-		if recordIncomplete(buf) {
-			break // fast path: no error value for a record still arriving
-		}
-		rec, rest, err := ParseRecord(buf)
-		if errors.Is(err, ErrTruncated) {
-			break
-		}
-		if err != nil {
-			n, next := c.badRecord(dir, h, buf, start, at, err)
-			if next == recoverAbandon {
-				return nil, 0, true
-			}
-			if next == recoverWait {
-				break
-			}
-			pend -= n
-			buf = buf[n:]
-			continue
-		}
-		n := len(buf) - len(rest)
-		end := at
-		if n <= pend {
-			end = h.bufPos
-		}
-		c.record(dir, rec, start, end)
-		pend -= n
-		buf = rest
-	}
-	return buf, pend, false
-}
-
-// recovery says how records goes on after a record that did not parse.
-type recovery uint8
-
-const (
-	recoverSkip    recovery = iota // skip the returned number of bytes and parse on
-	recoverWait                    // stop; keep the bytes for the next Feed
-	recoverAbandon                 // the direction was abandoned
-)
-
-// badRecord handles bytes at the front of buf that are not a TLS record
-// (err from ParseRecord, at stream position start). The first bytes a
-// client sends may be an SSLv2-compatible ClientHello (RFC 5246, E.2);
-// anything else is reported as malformed and skipped up to the next
-// plausible record header, or, when none is within MaxResyncBytes, the
-// direction resynchronises on later bytes or is abandoned.
-func (c *Conn) badRecord(dir tcpstate.Dir, h *halfConn, buf []byte, start, at tcpstate.Position, err error) (int, recovery) {
-	if dir == tcpstate.ClientToServer && h.records == 0 && buf[0]&0x80 != 0 {
-		if v2, r2, err2 := ParseSSLv2ClientHello(buf); err2 == nil {
-			c.sslv2Hello(v2, start)
-			h.records++
-			return len(buf) - len(r2), recoverSkip
-		} else if errors.Is(err2, ErrTruncated) {
-			return 0, recoverWait
-		}
-	}
-	c.malformed(dir, start, err)
-	i := findRecordHeader(buf[1:], c.lim.MaxResyncBytes)
-	if i < 0 {
-		if len(buf) > c.lim.MaxResyncBytes {
-			c.abandon(dir, at, len(buf))
-			return 0, recoverAbandon
-		}
-		h.resync = true
-		return 0, recoverWait
-	}
-	return i + 1, recoverSkip
-}
-
-// keep stores the unparsed tail (at most one record) for the next Feed.
-// fromBuf says buf is a suffix of h.buf.
-func (c *Conn) keep(h *halfConn, buf []byte, pend int, at tcpstate.Position, fromBuf bool) {
-	if len(buf) == 0 {
-		h.buf = h.buf[:0]
-		return
-	}
-	if pend <= 0 {
-		h.bufPos = at
-	}
-	if fromBuf {
-		n := copy(h.buf, buf)
-		h.buf = h.buf[:n]
-		return
-	}
-	h.acquire()
-	h.buf = append(h.buf[:0], buf...)
-}
-
-// recordPool holds empty carry-over buffers for all Conns: a direction
-// needs one only while a record spans deliveries, so one is taken when a
-// partial record is kept and given back when a Feed leaves nothing over.
-var recordPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledRecordBuf is the largest carry-over buffer returned to recordPool
-// (a whole record of the largest size with room for a following segment).
-const maxPooledRecordBuf = 4 * (recordHeaderLen + maxRecordLen)
-
-// acquire makes buf a pooled buffer (kept as is when it already has room).
-func (h *halfConn) acquire() {
-	if h.box != nil {
-		return
-	}
-	h.box = recordPool.Get().(*[]byte)
-	if cap(h.buf) == 0 {
-		h.buf = (*h.box)[:0]
-	}
-}
-
-// release gives an empty buf back to recordPool.
-func (h *halfConn) release() {
-	if len(h.buf) != 0 || h.box == nil {
-		return
-	}
-	if cap(h.buf) <= maxPooledRecordBuf {
-		*h.box = h.buf[:0]
-		recordPool.Put(h.box)
-	}
-	h.box, h.buf = nil, nil
-}
-
-// recordIncomplete reports whether b holds a plausible record header (or
-// less) whose body has not fully arrived.
-func recordIncomplete(b []byte) bool {
-	if len(b) < recordHeaderLen {
-		return len(b) == 0 || b[0]&0x80 == 0 // an SSLv2 hello is checked by its parser
-	}
-	n := int(b[3])<<8 | int(b[4])
-	return ContentType(b[0]).known() && b[1] == 3 && n <= maxRecordLen && len(b) < recordHeaderLen+n
-}
-
-// findRecordHeader returns the offset of the first plausible record header
-// (known type, version 3.0–3.4, length within bounds) in the first limit
-// bytes of b, or -1.
-func findRecordHeader(b []byte, limit int) int {
-	for i := 0; i+5 <= len(b) && i < limit; i++ {
-		t, maj, min := b[i], b[i+1], b[i+2]
-		n := int(b[i+3])<<8 | int(b[i+4])
-		if ContentType(t).known() && maj == 3 && min <= 4 && n > 0 && n <= maxRecordLen {
-			return i
-		}
-	}
-	return -1
-}
-
-// Gap marks n bytes of dir as lost: the partial record and handshake
-// message are dropped, the direction resynchronises on the next record
-// header, and the plaintext decoder is told of a gap.
-func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
-	h := &c.half[dir&1]
-	h.buf = h.buf[:0]
-	h.hs = h.hs[:0]
-	h.resync = true
-	h.afterGap = true
-	if c.plain != nil {
-		c.plain.Gap(dir, n, at)
-	}
-}
-
-// Close ends the connection: a ClientHello never answered becomes
-// tls.handshake_stalled, a handshake cut by a reset tls.handshake_failed.
-func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
-	if c.closed {
-		return
-	}
-	c.closed = true
-	switch {
-	case c.haveCH && !c.haveSH && !c.failed:
-		waited := at.Time.Sub(c.chPos.Time)
-		c.event(health.TLSHandshakeStalled, health.Error, c.chPos,
-			fmt.Sprintf("ClientHello (SNI %q) was never answered by a ServerHello: waited %s until the connection ended (%s)",
-				c.sni, waited.Round(time.Millisecond), reason),
-			map[string]any{"waited_ms": waited.Milliseconds(), "client_hello_frame": c.chPos.Frame,
-				"sni": c.sni, "close": reason.String()})
-	case c.haveSH && !c.hrr && !c.failed && reason == tcpstate.CloseRST && !(c.half[0].finished && c.half[1].finished) &&
-		(c.half[0].dec != nil || c.version != VersionTLS13):
-		c.failed = true
-		c.event(health.TLSHandshakeFailed, health.Error, at,
-			"the connection was reset before the TLS handshake completed",
-			map[string]any{"stage": c.stage(), "close": reason.String()})
-	}
-	for d := range c.half {
-		if h := &c.half[d]; h.ignored > 0 && h.err != nil {
-			c.event(health.TLSMalformed, health.Warning, at,
-				fmt.Sprintf("%d bytes from the %s were not decoded after: %v", h.ignored, tcpstate.Dir(d), h.err),
-				map[string]any{"error": h.err.Error(), "ignored_bytes": h.ignored, "from": tcpstate.Dir(d).String()})
-		}
-	}
-	if c.plain != nil {
-		c.plain.Close(reason, at)
-	}
-}
-
 func (c *Conn) stage() string {
 	switch {
 	case !c.haveSH:
@@ -373,18 +136,18 @@ func (c *Conn) stage() string {
 	}
 }
 
-func (c *Conn) abandon(dir tcpstate.Dir, at tcpstate.Position, n int) {
-	h := &c.half[dir&1]
-	h.err = fmt.Errorf("tls: no record header found in %d bytes", n)
-	h.ignored += n
+// malformed reports bytes nettrace could not parse as TLS: a notice about
+// its coverage (malformedSev with Warning when they are provably invalid).
+func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
+	c.malformedSev(dir, at, err, health.DefaultSeverity(health.TLSMalformed))
 }
 
-func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
+func (c *Conn) malformedSev(dir tcpstate.Dir, at tcpstate.Position, err error, sev health.Severity) {
 	var pe *ParseError
 	if errors.As(err, &pe) && pe.Frame == 0 {
 		pe.Frame = at.Frame
 	}
-	c.event(health.TLSMalformed, health.Warning, at,
+	c.event(health.TLSMalformed, sev, at,
 		fmt.Sprintf("unparseable TLS from the %s: %v", dir, err),
 		map[string]any{"error": err.Error(), "from": dir.String()})
 }
@@ -402,9 +165,28 @@ func (c *Conn) message(at tcpstate.Position, fields map[string]any) {
 func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position) {
 	h := &c.half[dir&1]
 	h.records++
+	if h.records == 1 && !c.haveCH && !c.haveSH && !h.encrypted {
+		switch {
+		case protectedFirst(rec):
+			// The capture started after this direction's handshake: its
+			// records are protected, and opaque without the handshake.
+			h.encrypted = true
+		case rec.Type == TypeHandshake && !startsWithHello(dir, rec.Fragment):
+			// It started inside the handshake, or after it (a protected
+			// renegotiation): the first bytes may not be a message.
+			h.hsLost = true
+		}
+	}
 	if rec.Type == TypeChangeCipherSpec {
-		if c.version == VersionTLS13 || (c.version == 0 && c.offered13) {
+		if c.version == VersionTLS13 || c.hrr {
 			return // TLS 1.3 middlebox compatibility (RFC 8446, D.4)
+		}
+		if c.version == 0 && c.offered13 {
+			// No ServerHello seen (a one-sided capture): TLS 1.3's
+			// compatibility record, before the protected flight or 0-RTT
+			// data, or TLS 1.2's; either way what follows is protected.
+			h.encrypted = true
+			return
 		}
 		if h.encrypted && h.pending == nil {
 			return // a repeated ChangeCipherSpec changes nothing
@@ -418,6 +200,15 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 	if !h.encrypted || (c.version == VersionTLS13 && rec.Type != TypeApplicationData) {
 		c.content(dir, rec.Type, rec.Fragment, start, end)
 		return
+	}
+	switch rec.Type {
+	case TypeApplicationData:
+		h.protected++
+		if c.half[dir.Other()&1].protected > 0 {
+			h.protectedLate++
+		}
+	case TypeHandshake:
+		h.protectedHS = true
 	}
 	if h.dec == nil && c.version == VersionTLS13 && !h.failed && !h.finished && h.trials < c.lim.MaxSeqSkip {
 		c.trialAppKey(dir, h, rec)
@@ -461,6 +252,31 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 	if h.next != nil {
 		h.dec, h.next = h.next, nil
 	}
+}
+
+// protectedFirst reports whether rec, the first record of a direction
+// whose handshake the capture did not show, can only be protected:
+// application data and heartbeats are never sent in clear before a
+// handshake, and an alert in clear is two bytes of level 1 or 2 (RFC 5246,
+// 7.2).
+func protectedFirst(rec Record) bool {
+	switch rec.Type {
+	case TypeApplicationData, TypeHeartbeat:
+		return true
+	case TypeAlert:
+		return len(rec.Fragment) != 2 || (rec.Fragment[0] != 1 && rec.Fragment[0] != 2)
+	}
+	return false
+}
+
+// startsWithHello reports whether a handshake fragment starts with the
+// hello message of dir: a ClientHello from the client, a ServerHello
+// (or HelloRetryRequest) from the server.
+func startsWithHello(dir tcpstate.Dir, b []byte) bool {
+	if dir == tcpstate.ClientToServer {
+		return len(b) > 0 && HandshakeType(b[0]) == TypeClientHello
+	}
+	return len(b) > 0 && HandshakeType(b[0]) == TypeServerHello
 }
 
 // trialAppKey handles a TLS 1.3 key log holding the application traffic
@@ -509,6 +325,12 @@ func (c *Conn) content(dir tcpstate.Dir, typ ContentType, b []byte, start, end t
 			b = rest
 		}
 	case TypeApplicationData:
+		if !c.half[dir&1].encrypted {
+			// Application data before the direction is protected is 0-RTT
+			// data under the early traffic secret (RFC 8446, 2.3), which
+			// is not decrypted: it is not plaintext.
+			return
+		}
 		c.appData(dir, b, end)
 	case TypeHeartbeat:
 		if c.ctx.Reporter.WantMessages() {
@@ -531,16 +353,51 @@ func (c *Conn) appData(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
 	if dir == tcpstate.ClientToServer && !c.hostChecked && len(c.certs) > 0 && c.sni == "" {
 		c.scanHost(b, at)
 	}
+	if c.cfg.Decrypted != nil {
+		if !c.rawOpened {
+			c.rawOpened = true
+			c.raw = c.cfg.Decrypted(c.ctx)
+		}
+		if c.raw != nil {
+			c.raw.Feed(dir, b, at)
+		}
+	}
 	if c.cfg.Plaintext == nil {
 		return
 	}
 	if !c.plainOpened {
 		c.plainOpened = true
-		c.plain = c.cfg.Plaintext(c.ctx)
+		if why := notHTTP1(c.alpn, dir, b); why != "" {
+			c.notPlain, c.notPlainPos, c.notPlainDir = why, at, dir
+		} else {
+			c.plain = c.cfg.Plaintext(c.ctx)
+		}
 	}
 	if c.plain != nil {
 		c.plain.Feed(dir, b, at)
+	} else if c.notPlain != "" {
+		c.notPlainN += len(b)
 	}
+}
+
+// http2Preface is the first bytes an HTTP/2 client sends (RFC 9113, 3.4).
+const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// notHTTP1 says why decrypted application data is not HTTP/1, the protocol
+// Config.Plaintext decodes, or returns "". alpn is the protocol the server
+// selected (RFC 7301, 3.2), "" when none was or it was not seen; b is the
+// first application data, from dir.
+func notHTTP1(alpn string, dir tcpstate.Dir, b []byte) string {
+	switch {
+	case alpn == "h2":
+		return "HTTP/2 (ALPN h2) not decoded"
+	case alpn != "" && !strings.HasPrefix(alpn, "http/1.") && alpn != "http/0.9":
+		return fmt.Sprintf("ALPN %q is not HTTP/1: not decoded", alpn)
+	case alpn == "" && dir == tcpstate.ClientToServer && len(b) >= 4 &&
+		bytes.HasPrefix([]byte(http2Preface), b[:min(len(b), len(http2Preface))]):
+		return "HTTP/2 (connection preface) not decoded"
+	}
+	return ""
 }
 
 // scanHost looks for an HTTP Host header in the first decrypted client
@@ -581,8 +438,10 @@ func (c *Conn) alert(dir tcpstate.Dir, a Alert, at tcpstate.Position) {
 	if c.ctx.Reporter.WantMessages() {
 		c.message(at, map[string]any{"alert": a.String(), "from": dir.String()})
 	}
-	handshakeDone := c.half[0].finished && c.half[1].finished
-	if a.Level == 2 && !handshakeDone && !c.failed {
+	if a.Description == 0 {
+		c.closeNotify = true // RFC 8446, 6.1
+	}
+	if a.Level == 2 && !c.handshakeDone() && !c.failed {
 		c.failed = true
 		c.event(health.TLSHandshakeFailed, health.Error, at,
 			fmt.Sprintf("the TLS handshake failed: the %s sent fatal alert %s during %s", dir, desc, c.stage()),
@@ -592,7 +451,10 @@ func (c *Conn) alert(dir tcpstate.Dir, a Alert, at tcpstate.Position) {
 
 // handshakeBytes reassembles handshake messages across records. at is the
 // frame that completed the current record: like tshark, a message is
-// reported at the frame that completes it.
+// reported at the frame that completes it. After a gap, or in a direction
+// whose capture started inside the handshake, the first bytes may continue
+// a message whose start was lost (or be protected): until one message is
+// handled, bytes that do not parse are dropped silently.
 func (c *Conn) handshakeBytes(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
 	h := &c.half[dir&1]
 	if h.hsBroken {
@@ -615,13 +477,23 @@ func (c *Conn) handshakeBytes(dir tcpstate.Dir, b []byte, at tcpstate.Position) 
 		if errors.Is(err, ErrTruncated) {
 			break
 		}
-		if err != nil {
-			c.malformed(dir, h.hsPos, err)
-			h.hsBroken = true
+		if err != nil { // the framing: later bytes cannot be placed
+			if !h.hsLost {
+				c.malformed(dir, h.hsPos, err)
+				h.hsBroken = true
+			}
 			h.hs = h.hs[:0]
 			return
 		}
-		c.handshake(dir, m, at)
+		if _, known := handshakeNames[m.Type]; h.hsLost && !known {
+			h.hs = h.hs[:0]
+			return
+		}
+		if err := c.handshake(dir, m, at); err != nil && h.hsLost {
+			h.hs = h.hs[:0]
+			return
+		}
+		h.hsLost = false
 		buf = rest
 	}
 	if len(buf) == 0 {
@@ -638,6 +510,7 @@ func (c *Conn) handshakeBytes(dir tcpstate.Dir, b []byte, at tcpstate.Position) 
 func (c *Conn) sslv2Hello(m SSLv2ClientHello, at tcpstate.Position) {
 	c.haveCH = true
 	c.chPos = at
+	c.serverFedAtCH = c.half[tcpstate.ServerToClient].fed
 	c.event(health.TLSVersionDowngrade, health.Warning, at,
 		fmt.Sprintf("the client sent an SSL 2.0-compatible ClientHello (max version %s)", m.Version),
 		map[string]any{"version": m.Version.String(), "offered_by": "client", "sslv2_hello": true})
@@ -647,8 +520,10 @@ func (c *Conn) sslv2Hello(m SSLv2ClientHello, at tcpstate.Position) {
 	}
 }
 
-// handshake handles one whole handshake message.
-func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) {
+// handshake handles one whole handshake message. It reports a body that
+// does not parse (unless the message may be garbage after a gap) and
+// returns its error.
+func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) error {
 	want := c.ctx.Reporter.WantMessages()
 	var fields map[string]any
 	if want {
@@ -662,8 +537,11 @@ func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) {
 		err = c.serverHello(m.Body, at, fields)
 	case m.Type == TypeEncryptedExtensions:
 		var ee EncryptedExtensions
-		if ee, err = ParseEncryptedExtensions(m.Body); err == nil && want && ee.ALPN != "" {
-			fields["alpn"] = ee.ALPN
+		if ee, err = ParseEncryptedExtensions(m.Body); err == nil && dir == tcpstate.ServerToClient && ee.ALPN != "" {
+			c.alpn = ee.ALPN
+			if want {
+				fields["alpn"] = ee.ALPN
+			}
 		}
 	case m.Type == TypeCertificate:
 		err = c.certificate(dir, m.Body, at, fields)
@@ -694,7 +572,7 @@ func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) {
 			fields["update_requested"] = m.Body[0] == 1
 		}
 	}
-	if err != nil {
+	if err != nil && !c.half[dir&1].hsLost {
 		c.malformed(dir, at, err)
 	}
 	if want {
@@ -705,6 +583,7 @@ func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) {
 		}
 		c.message(at, fields)
 	}
+	return err
 }
 
 func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]any) error {
@@ -714,6 +593,7 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 	}
 	c.haveCH = true
 	c.chPos = at
+	c.serverFedAtCH = c.half[tcpstate.ServerToClient].fed
 	copy(c.clientRandom[:], ch.Random)
 	c.sni = ch.ServerName
 	c.earlyData = ch.EarlyData
@@ -784,6 +664,7 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	c.suite = suites[sh.CipherSuite]
 	copy(c.serverRandom[:], sh.Random)
 	c.etm = sh.EncryptThenMAC
+	c.alpn = sh.ALPN
 	if fields != nil {
 		fields["version"] = c.version.String()
 		fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
@@ -827,6 +708,10 @@ func (c *Conn) setupKeys(at tcpstate.Position) {
 		c.half[0].encrypted = true
 	}
 	if c.cfg.KeyLog == nil {
+		return
+	}
+	if !c.haveCH {
+		c.noClientHello(at)
 		return
 	}
 	if c.version == VersionTLS13 {
@@ -920,6 +805,19 @@ func (c *Conn) noKey(at tcpstate.Position, label string) {
 	}
 	c.event(health.TLSNoKey, health.Notice, at, msg,
 		map[string]any{"client_random": c.randomPrefix(), "key": label})
+}
+
+// noClientHello reports once that the connection is not decrypted because
+// the capture lacks its ClientHello, whose random names its keys in the key
+// log.
+func (c *Conn) noClientHello(at tcpstate.Position) {
+	if c.noKeyDone {
+		return
+	}
+	c.noKeyDone = true
+	c.event(health.TLSNoKey, health.Notice, at,
+		"the capture has no ClientHello for this connection: the client random that names its keys in the key log is unknown, so it is not decrypted",
+		map[string]any{"client_random": "", "reason": "no client hello"})
 }
 
 // certificate decodes a Certificate message and checks the server's chain

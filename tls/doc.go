@@ -14,9 +14,25 @@
 // with the HKDF-Expand-Label key schedule, handshake and application
 // traffic keys and KeyUpdate (RFC 8446, 7). The TLS 1.3 encrypted
 // handshake is decrypted too, so the server certificate is checked.
-// Decrypted application data is handed to the next decoder
-// (Config.Plaintext, for example http) as a plaintext stream.
+// Decrypted application data is handed as a plaintext stream to the HTTP/1
+// decoder (Config.Plaintext) when the server selected no protocol or
+// HTTP/1.x with ALPN; other protocols (h2) are not decoded, and
+// Config.Decrypted, when set, receives every plaintext.
 // All cryptography is crypto/* and golang.org/x/crypto.
+//
+// A finding is a claim about the network, made only for what the capture
+// shows (tcpstate.Visibility): a ClientHello is never answered only when
+// the server's side was captured whole from the connection's start; a
+// reset comes before the handshake completed only when both sides were
+// captured and they did not go on past their Finished messages (judged
+// from the record types when keys are missing). Bytes nettrace does not
+// understand are a notice about its coverage: a direction whose bytes stop
+// being TLS records (cleartext after TLS, another protocol on a TLS port)
+// stops being decoded with one decode.gave_up; after a gap, or when the
+// capture started inside a record, it finds two plausible record headers
+// in a row and goes on (decode.resync); tls.malformed is a notice unless
+// the bytes are provably invalid TLS. A capture that starts after the
+// handshake shows protected records, which are not read as cleartext.
 //
 // It owns records, handshake messages, alerts, certificates, the key log
 // reader and decryption; it does not verify trust chains against a system
@@ -25,16 +41,19 @@
 //
 // Events: tls.alert, tls.handshake_stalled, tls.handshake_failed,
 // tls.cert_name_mismatch, tls.cert_expired, tls.cert_not_yet_valid,
-// tls.version_downgrade, tls.weak_cipher, tls.decrypt_failed, tls.no_key
-// and tls.malformed. Messages (proto "tls"): handshake_type, version,
+// tls.version_downgrade, tls.weak_cipher, tls.decrypt_failed, tls.no_key,
+// tls.malformed, decode.resync and decode.gave_up. Messages (proto "tls"): handshake_type, version,
 // cipher_suite, sni, alpn, cert_subjects, cert_names, cert_name_match,
 // alert, ja3. Secrets never appear in events, messages or errors.
 //
 // Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddFrom
-// build the key log; NewConn(ctx, Config{KeyLog, Plaintext, Limits}) returns
-// the per-connection decoder (a tcpstate.StreamHandler, usable on any byte
-// stream of TLS records); Detect recognises the first bytes of a TLS
-// direction. Limits and their defaults are in limits.go.
+// build the key log; NewConn(ctx, Config{KeyLog, Plaintext, Decrypted,
+// Limits}) returns the per-connection decoder (a tcpstate.StreamHandler,
+// usable on any byte stream of TLS records, and a tcpstate.Finisher: a
+// close_notify ends a session cleanly); Detect recognises the first bytes
+// of a TLS direction. Limits and their defaults are in limits.go; record
+// framing and resynchronisation are in stream.go, the conclusions drawn
+// at Close in close.go.
 //
 // Conn is not safe for concurrent use; KeyLog is.
 package tls

@@ -119,10 +119,12 @@ func TestHandshakeFailureAlert(t *testing.T) {
 func TestHandshakeStalled(t *testing.T) {
 	streams := readStreams(t, testdata("tls12-ecdhe-rsa-aes128gcm-curl-nginx.pcap"))
 	col := &health.Collector{}
-	c := NewConn(&tcpstate.StreamContext{Reporter: col}, DefaultConfig())
+	ctx := &tcpstate.StreamContext{Reporter: col}
+	c := NewConn(ctx, DefaultConfig())
 	seg := streams[0].Segments[0]
 	at := tcpstate.Position{Frame: seg.Frame, Time: seg.Time}
 	c.Feed(tcpstate.ClientToServer, seg.Data, at)
+	ctx.Visibility = seenBoth // the tracker's: both sides captured
 	c.Close(tcpstate.CloseRST, tcpstate.Position{Frame: 99, Time: seg.Time.Add(14 * time.Second)})
 	ev := col.OfKind(health.TLSHandshakeStalled)
 	if len(ev) != 1 || ev[0].Frame != seg.Frame || ev[0].Evidence["waited_ms"] != int64(14000) {

@@ -78,6 +78,16 @@ func testCerts(t testing.TB) {
 // a request and a response, and returns the recorded wire bytes and the
 // key log.
 func goSession(t testing.TB, version uint16, suite uint16, req, resp []byte) (*wire, []byte) {
+	return goSessionWith(t, version, suite, req, resp, sessionOpts{})
+}
+
+// sessionOpts varies a goSession.
+type sessionOpts struct {
+	clientALPN, serverALPN []string // NextProtos
+	closeNotify            bool     // the client ends the session with close_notify
+}
+
+func goSessionWith(t testing.TB, version uint16, suite uint16, req, resp []byte, o sessionOpts) (*wire, []byte) {
 	testCerts(t)
 	var keylog bytes.Buffer
 	var klMu sync.Mutex
@@ -90,6 +100,7 @@ func goSession(t testing.TB, version uint16, suite uint16, req, resp []byte) (*w
 	scfg := &stdtls.Config{Certificates: []stdtls.Certificate{cert}, MinVersion: stdtls.VersionTLS10, MaxVersion: version}
 	ccfg := &stdtls.Config{InsecureSkipVerify: true, ServerName: "go.example.test", MinVersion: stdtls.VersionTLS10,
 		MaxVersion: version, KeyLogWriter: lockedWriter{&keylog, &klMu}}
+	scfg.NextProtos, ccfg.NextProtos = o.serverALPN, o.clientALPN
 	if suite != 0 {
 		scfg.CipherSuites = []uint16{suite}
 		ccfg.CipherSuites = []uint16{suite}
@@ -104,6 +115,9 @@ func goSession(t testing.TB, version uint16, suite uint16, req, resp []byte) (*w
 			return
 		}
 		_, err := srv.Write(resp)
+		if err == nil && o.closeNotify {
+			_, err = io.Copy(io.Discard, srv) // until the client's close_notify
+		}
 		done <- err
 	}()
 	if _, err := cli.Write(req); err != nil {
@@ -112,6 +126,11 @@ func goSession(t testing.TB, version uint16, suite uint16, req, resp []byte) (*w
 	got := make([]byte, len(resp))
 	if _, err := io.ReadFull(cli, got); err != nil {
 		t.Fatalf("client read: %v", err)
+	}
+	if o.closeNotify {
+		if err := cli.Close(); err != nil {
+			t.Fatalf("client close: %v", err)
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("server: %v", err)

@@ -17,8 +17,8 @@ type Limits struct {
 	// 10); the others are counted.
 	MaxCerts int
 	// MaxResyncBytes is how far a direction is scanned for the next record
-	// header after a gap or a malformed record before it is abandoned
-	// (default 65536).
+	// start after a gap, or when its first bytes are not a record header,
+	// before it is given up (default 65536).
 	MaxResyncBytes int
 	// MaxSeqSkip is how many lost records are tried after a gap to find the
 	// sequence number of the next encrypted record (default 64).
@@ -33,11 +33,17 @@ type Config struct {
 	// KeyLog holds the secrets used to decrypt; nil disables decryption
 	// (and the tls.no_key notice).
 	KeyLog *KeyLog
-	// Plaintext builds the decoder of the decrypted application data (for
-	// example the HTTP decoder); it is called once per connection, on the
-	// first decrypted application data, with the Conn's StreamContext. nil
-	// drops the plaintext.
+	// Plaintext builds the HTTP/1 decoder of the decrypted application
+	// data; it is called once per connection, on the first decrypted
+	// application data, with the Conn's StreamContext, unless the server
+	// selected another protocol with ALPN (h2, for example) or the client
+	// sent the HTTP/2 connection preface: that plaintext is not decoded
+	// (one decode.gave_up). nil drops the plaintext.
 	Plaintext tcpstate.NewHandler
+	// Decrypted, when set, builds a second receiver of the decrypted
+	// application data that gets it whatever the protocol (to save the
+	// plaintext, for example); it is called like Plaintext.
+	Decrypted tcpstate.NewHandler
 	// Limits bounds memory and work.
 	Limits Limits
 }

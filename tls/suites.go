@@ -92,10 +92,40 @@ var suiteList = []suite{
 	{id: 0x000a, name: "TLS_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
 	{id: 0x0016, name: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
 	{id: 0xc012, name: "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
-	{id: 0x0018, name: "TLS_DH_anon_WITH_RC4_128_MD5", weak: "anonymous key exchange"},
-	{id: 0x0034, name: "TLS_DH_anon_WITH_AES_128_CBC_SHA", weak: "anonymous key exchange"},
-	{id: 0xc018, name: "TLS_ECDH_anon_WITH_AES_128_CBC_SHA", weak: "anonymous key exchange"},
+	// Anonymous Diffie-Hellman (RFC 5246, A.5; RFC 4492, 2.5 and later
+	// registrations): the server is not authenticated, so anyone in the
+	// path can be it, whatever the cipher.
+	{id: 0x0017, name: "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5", weak: weakAnon},
+	{id: 0x0018, name: "TLS_DH_anon_WITH_RC4_128_MD5", weak: weakAnon},
+	{id: 0x0019, name: "TLS_DH_anon_EXPORT_WITH_DES40_CBC_SHA", weak: weakAnon},
+	{id: 0x001a, name: "TLS_DH_anon_WITH_DES_CBC_SHA", weak: weakAnon},
+	{id: 0x001b, name: "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA", weak: weakAnon},
+	{id: 0x0034, name: "TLS_DH_anon_WITH_AES_128_CBC_SHA", weak: weakAnon},
+	{id: 0x003a, name: "TLS_DH_anon_WITH_AES_256_CBC_SHA", weak: weakAnon},
+	{id: 0x0046, name: "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA", weak: weakAnon},
+	{id: 0x006c, name: "TLS_DH_anon_WITH_AES_128_CBC_SHA256", weak: weakAnon},
+	{id: 0x006d, name: "TLS_DH_anon_WITH_AES_256_CBC_SHA256", weak: weakAnon},
+	{id: 0x0089, name: "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA", weak: weakAnon},
+	{id: 0x009b, name: "TLS_DH_anon_WITH_SEED_CBC_SHA", weak: weakAnon},
+	{id: 0x00a6, name: "TLS_DH_anon_WITH_AES_128_GCM_SHA256", weak: weakAnon},
+	{id: 0x00a7, name: "TLS_DH_anon_WITH_AES_256_GCM_SHA384", weak: weakAnon},
+	{id: 0x00bf, name: "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256", weak: weakAnon},
+	{id: 0x00c5, name: "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256", weak: weakAnon},
+	{id: 0xc015, name: "TLS_ECDH_anon_WITH_NULL_SHA", weak: weakAnon},
+	{id: 0xc016, name: "TLS_ECDH_anon_WITH_RC4_128_SHA", weak: weakAnon},
+	{id: 0xc017, name: "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA", weak: weakAnon},
+	{id: 0xc018, name: "TLS_ECDH_anon_WITH_AES_128_CBC_SHA", weak: weakAnon},
+	{id: 0xc019, name: "TLS_ECDH_anon_WITH_AES_256_CBC_SHA", weak: weakAnon},
+	{id: 0xc046, name: "TLS_DH_anon_WITH_ARIA_128_CBC_SHA256", weak: weakAnon},
+	{id: 0xc047, name: "TLS_DH_anon_WITH_ARIA_256_CBC_SHA384", weak: weakAnon},
+	{id: 0xc05a, name: "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256", weak: weakAnon},
+	{id: 0xc05b, name: "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384", weak: weakAnon},
+	{id: 0xc084, name: "TLS_DH_anon_WITH_CAMELLIA_128_GCM_SHA256", weak: weakAnon},
+	{id: 0xc085, name: "TLS_DH_anon_WITH_CAMELLIA_256_GCM_SHA384", weak: weakAnon},
 }
+
+// weakAnon is why anonymous key exchange is weak.
+const weakAnon = "anonymous key exchange: no server authentication"
 
 // CipherSuiteName returns the IANA name of a cipher suite, or
 // "0xNNNN" for suites this package does not know.
