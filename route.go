@@ -85,49 +85,9 @@ func (s *scope) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tls.DefaultConfig()
 	cfg.KeyLog = s.a.keylog
-	cfg.Plaintext = s.newHTTP
-	if user := s.a.opts.TLSPlaintext; user != nil {
-		cfg.Plaintext = func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
-			return teeHandler{user(ctx), s.newHTTP(ctx)}
-		}
-	}
+	cfg.Plaintext = s.newHTTP             // HTTP/1.x only (ALPN absent or http/1.x)
+	cfg.Decrypted = s.a.opts.TLSPlaintext // every decrypted stream, whatever it carries
 	return tls.NewConn(ctx, cfg)
-}
-
-// teeHandler feeds one stream to two handlers; either may be nil.
-type teeHandler [2]tcpstate.StreamHandler
-
-// Finished is the second handler's (the HTTP decoder's): the first is the
-// user's TLSPlaintext handler.
-func (t teeHandler) Finished() string {
-	if f, ok := t[1].(tcpstate.Finisher); ok {
-		return f.Finished()
-	}
-	return ""
-}
-
-func (t teeHandler) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
-	for _, h := range t {
-		if h != nil {
-			h.Feed(dir, data, at)
-		}
-	}
-}
-
-func (t teeHandler) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
-	for _, h := range t {
-		if h != nil {
-			h.Gap(dir, n, at)
-		}
-	}
-}
-
-func (t teeHandler) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
-	for _, h := range t {
-		if h != nil {
-			h.Close(reason, at)
-		}
-	}
 }
 
 func (s *scope) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
