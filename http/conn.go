@@ -154,12 +154,12 @@ func nextLine(data []byte) (chunk, rest []byte) {
 // skipped with decode.resync, and a line that holds no start line is
 // judged by noStart. It returns the bytes after the line.
 func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
-	max := c.lim.MaxLineBytes
+	limit := c.lim.MaxLineBytes
 	chunk, rest := nextLine(data)
-	if h.lb.n+int64(len(chunk)) > int64(max) {
+	if h.lb.n+int64(len(chunk)) > int64(limit) {
 		// No start line is this long: hunt in its tail. The hunt (or the
 		// count of a given-up direction) takes the bytes from here.
-		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: %d bytes without a line end where a start line was due (limit %d)", h.lb.n+int64(len(chunk)), max), false)
+		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: %d bytes without a line end where a start line was due (limit %d)", h.lb.n+int64(len(chunk)), limit), false)
 		if h.st == stIgnore {
 			h.hunt.skipped += int64(len(data))
 			return nil
@@ -167,10 +167,10 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 		return data
 	}
 	if len(chunk) == len(data) { // no LF yet
-		h.lb.add(chunk, at, max)
+		h.lb.add(chunk, at, limit)
 		return nil
 	}
-	line := bytes.TrimSuffix(h.lb.take(chunk, at, max), crlf[:1])
+	line := bytes.TrimSuffix(h.lb.take(chunk, at, limit), crlf[:1])
 	if len(line) == 0 {
 		h.lb.reset()
 		return rest // keep-alive CRLF between messages (RFC 9112, 2.2)
@@ -178,8 +178,8 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 	off, ok := findStart(dir, line, true)
 	if !ok {
 		from, n := h.lb.pos(0), h.lb.n+1
+		h.lb.reset() // line stays valid: nothing is appended before noStart returns
 		c.noStart(dir, h, line, from, at, c.startErr(dir, line), true)
-		h.lb.reset()
 		h.hunt.skipped, h.hunt.junk = h.hunt.skipped+n, true
 		return rest
 	}
@@ -269,10 +269,10 @@ func (c *Conn) begin(dir tcpstate.Dir, h *half, line []byte, pos tcpstate.Positi
 // after the line. A line longer than MaxLineBytes is malformed (a limit,
 // not proof) and the direction resynchronises.
 func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
-	max := c.lim.MaxLineBytes
+	limit := c.lim.MaxLineBytes
 	chunk, rest := nextLine(data)
-	if h.lb.n+int64(len(chunk)) > int64(max) {
-		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", max), false)
+	if h.lb.n+int64(len(chunk)) > int64(limit) {
+		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", limit), false)
 		c.abandon(dir, h, at)
 		from, n := h.lb.start(at), h.lb.n
 		h.lb.reset()
@@ -281,10 +281,10 @@ func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Pos
 		return data
 	}
 	if len(chunk) == len(data) { // no LF yet
-		h.lb.add(chunk, at, max)
+		h.lb.add(chunk, at, limit)
 		return nil
 	}
-	line := bytes.TrimSuffix(h.lb.take(chunk, at, max), crlf[:1])
+	line := bytes.TrimSuffix(h.lb.take(chunk, at, limit), crlf[:1])
 	from, n := h.lb.pos(0), h.lb.n+1
 	ok := c.line(dir, h, line, at) // line may alias h.lb: reset after
 	h.lb.reset()
@@ -404,6 +404,12 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 			c.finish(dir, h, at) // the body came whole; its trailer section did not
 		case stHeaders:
 			c.malformed(dir, at, errors.New("http: the connection ended inside a header block"), ended && h.proven)
+		case stStart:
+			if h.first && h.lb.n > 0 && !couldStart(dir, h.lb.b) {
+				// The first bytes never made a line, nor a start of one.
+				c.noStart(dir, h, h.lb.b, h.lb.start(at), at, errors.New("http: the connection ended inside the first line"), true)
+				c.gaveUp(dir, h)
+			}
 		case stResync, stIgnore:
 			c.gaveUp(dir, h)
 		}

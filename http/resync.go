@@ -20,7 +20,7 @@ import (
 // parsed, and decode.gave_up reports them at Close.
 
 // lineBuf collects one line across Feeds with the frame each byte came
-// from. It keeps at most the max bytes given to add: the line's tail, where
+// from. It keeps at most the limit given to add: the line's tail, where
 // a start line glued to a longer run of bytes is.
 type lineBuf struct {
 	b     []byte
@@ -38,14 +38,14 @@ func (l *lineBuf) reset() {
 	l.b, l.marks, l.n = l.b[:0], l.marks[:0], 0
 }
 
-// add appends chunk, which came from at, keeping the last max bytes.
-func (l *lineBuf) add(chunk []byte, at tcpstate.Position, max int) {
+// add appends chunk, which came from at, keeping the last limit bytes.
+func (l *lineBuf) add(chunk []byte, at tcpstate.Position, limit int) {
 	if len(chunk) == 0 {
 		return
 	}
 	l.n += int64(len(chunk))
-	if len(chunk) >= max {
-		l.b = append(l.b[:0], chunk[len(chunk)-max:]...)
+	if len(chunk) >= limit {
+		l.b = append(l.b[:0], chunk[len(chunk)-limit:]...)
 		l.marks = append(l.marks[:0], lineMark{at: at})
 		return
 	}
@@ -53,7 +53,7 @@ func (l *lineBuf) add(chunk []byte, at tcpstate.Position, max int) {
 		l.marks = append(l.marks, lineMark{off: len(l.b), at: at})
 	}
 	l.b = append(l.b, chunk...)
-	d := len(l.b) - max
+	d := len(l.b) - limit
 	if d <= 0 {
 		return
 	}
@@ -69,15 +69,16 @@ func (l *lineBuf) add(chunk []byte, at tcpstate.Position, max int) {
 	l.marks[0].off = 0
 }
 
-// take returns the line that chunk ends: chunk itself, without a copy,
-// when nothing is buffered, else the buffered tail with chunk appended.
-func (l *lineBuf) take(chunk []byte, at tcpstate.Position, max int) []byte {
+// take returns the line that chunk ends, as add would keep it: the tail
+// of chunk itself, without a copy, when nothing is buffered, else the
+// buffered tail with chunk appended.
+func (l *lineBuf) take(chunk []byte, at tcpstate.Position, limit int) []byte {
 	if l.n == 0 {
 		l.n = int64(len(chunk))
 		l.marks = append(l.marks[:0], lineMark{at: at})
-		return chunk
+		return chunk[max(0, len(chunk)-limit):]
 	}
-	l.add(chunk, at, max)
+	l.add(chunk, at, limit)
 	return l.b
 }
 
@@ -144,14 +145,14 @@ func (c *Conn) giveUp(h *half, from tcpstate.Position, reason string) {
 // by line; the start may follow other bytes on its line (a body without a
 // final CRLF, a stray byte). It returns the bytes after the line looked at.
 func (c *Conn) huntBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
-	max := c.lim.MaxLineBytes
+	limit := c.lim.MaxLineBytes
 	chunk, rest := nextLine(data)
 	if len(chunk) == len(data) { // no LF yet
-		h.lb.add(chunk, at, max)
+		h.lb.add(chunk, at, limit)
 		c.huntBudget(h)
 		return nil
 	}
-	raw := h.lb.take(chunk, at, max)
+	raw := h.lb.take(chunk, at, limit)
 	dropped := h.lb.n - int64(len(raw))
 	line := bytes.TrimSuffix(raw, crlf[:1])
 	if off, ok := findStart(dir, line, false); ok {
@@ -204,8 +205,11 @@ func (c *Conn) resynced(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 // gaveUp reports, at Close, a direction that was given up or was still
 // hunting: decode.gave_up with the bytes not decoded.
 func (c *Conn) gaveUp(dir tcpstate.Dir, h *half) {
-	h.hunt.skipped += h.lb.n
-	h.lb.reset()
+	if h.lb.n > 0 {
+		h.hunt.skipped += h.lb.n
+		h.hunt.junk = h.hunt.junk || h.lb.n > 1 || h.lb.b[0] != '\r'
+		h.lb.reset()
+	}
 	if h.hunt.skipped == 0 || !h.hunt.junk {
 		return
 	}
@@ -217,6 +221,24 @@ func (c *Conn) gaveUp(dir tcpstate.Dir, h *half) {
 		fmt.Sprintf("http: did not decode the last %d bytes of the %s's stream, from frame %d: %s",
 			h.hunt.skipped, dir, h.hunt.from.Frame, reason),
 		map[string]any{"decoder": "http", "reason": reason, "dir": dir.String(), "bytes": h.hunt.skipped})
+}
+
+// couldStart reports whether b, the first bytes of a line without its end,
+// can still become a start line of dir.
+func couldStart(dir tcpstate.Dir, b []byte) bool {
+	if dir == tcpstate.ServerToClient {
+		n := min(len(b), len("HTTP/1."))
+		return string(b[:n]) == "HTTP/1."[:n]
+	}
+	for i, c := range b {
+		if c == ' ' {
+			return i > 0
+		}
+		if !tokenChars[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // findStart returns the offset in line (without its CRLF) of the first
