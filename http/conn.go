@@ -159,7 +159,7 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 	if h.lb.n+int64(len(chunk)) > int64(limit) {
 		// No start line is this long: hunt in its tail. The hunt (or the
 		// count of a given-up direction) takes the bytes from here.
-		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: %d bytes without a line end where a start line was due (limit %d)", h.lb.n+int64(len(chunk)), limit), false)
+		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
 		if h.st == stIgnore {
 			h.hunt.skipped += int64(len(data))
 			return nil
