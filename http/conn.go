@@ -74,6 +74,8 @@ type half struct {
 	hash hash.Hash
 	err  int // malformed events emitted
 	hunt hunt
+	// resyncs counts the hunts that skipped bytes (decode.resync).
+	resyncs int
 	// first is set until the direction's first message starts: its first
 	// bytes may be a message start, or the middle of one when the capture
 	// started mid-connection.
@@ -944,4 +946,7 @@ var emptySHA256 = func() string {
 	return hex.EncodeToString(s[:])
 }()
 
-var _ tcpstate.StreamHandler = (*Conn)(nil)
+var (
+	_ tcpstate.StreamHandler = (*Conn)(nil)
+	_ tcpstate.Finisher      = (*Conn)(nil)
+)

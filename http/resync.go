@@ -110,6 +110,11 @@ type hunt struct {
 	junk    bool              // some skipped byte was more than the CRLF allowed between messages
 }
 
+// maxResyncEvents caps the decode.resync events of one direction, as
+// http.malformed is capped: a stream that keeps losing the framing is
+// reported a few times, not per message.
+const maxResyncEvents = 8
+
 // h2Preface starts the client's side of an HTTP/2 connection with prior
 // knowledge (RFC 9113, 3.4).
 var h2Preface = []byte("PRI * HTTP/2.0")
@@ -191,13 +196,21 @@ func (c *Conn) resynced(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	if h.hunt.skipped == 0 || !h.hunt.junk {
 		return // nothing, or only the CRLF allowed between messages (RFC 9112, 2.2)
 	}
+	h.resyncs++
+	if h.resyncs > maxResyncEvents {
+		return
+	}
+	more := ""
+	if h.resyncs == maxResyncEvents {
+		more = "; further resynchronisations of this direction are not reported"
+	}
 	what := "request line"
 	if dir == tcpstate.ServerToClient {
 		what = "status line"
 	}
 	c.event(health.DecodeResync, health.DefaultSeverity(health.DecodeResync), at,
-		fmt.Sprintf("http: skipped %d bytes of the %s's stream (%s) to the first %s it could frame, from frame %d",
-			h.hunt.skipped, dir, h.hunt.reason, what, h.hunt.from.Frame),
+		fmt.Sprintf("http: skipped %d bytes of the %s's stream (%s) to the first %s it could frame, from frame %d%s",
+			h.hunt.skipped, dir, h.hunt.reason, what, h.hunt.from.Frame, more),
 		map[string]any{"decoder": "http", "skipped": h.hunt.skipped, "dir": dir.String(), "reason": h.hunt.reason,
 			"from_frame": h.hunt.from.Frame})
 }

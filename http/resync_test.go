@@ -402,3 +402,20 @@ func TestFindStart(t *testing.T) {
 		}
 	}
 }
+
+// TestResyncEventsAreCapped: a server that puts a stray byte before every
+// response is reported maxResyncEvents times, and every response still
+// decodes.
+func TestResyncEventsAreCapped(t *testing.T) {
+	const n = 3 * maxResyncEvents
+	col, _ := play(t, DefaultConfig(), script{rtt: rtt5ms, steps: []step{
+		{dir: c2s, data: strings.Repeat(getA, n)},
+		{dir: s2c, data: resp2 + strings.Repeat("\r"+resp2, n-1)},
+	}}, chunkRandom)
+	if got := len(col.OfKind(health.DecodeResync)); got != maxResyncEvents {
+		t.Errorf("%d decode.resync events, want %d", got, maxResyncEvents)
+	}
+	if got := len(col.Messages); got != 2*n {
+		t.Errorf("%d messages, want %d", got, 2*n)
+	}
+}
