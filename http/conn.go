@@ -276,10 +276,10 @@ func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Pos
 	if h.lb.n+int64(len(chunk)) > int64(limit) {
 		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", limit), false)
 		c.abandon(dir, h, at)
-		from, n := h.lb.start(at), h.lb.n
-		h.lb.reset()
-		c.startHunt(dir, h, from, "after unparseable bytes")
-		h.hunt.skipped, h.hunt.junk = n, true
+		// The hunt goes on with the partial line, so that its tail window
+		// does not depend on where the stream was split.
+		c.startHunt(dir, h, h.lb.start(at), "after unparseable bytes")
+		h.hunt.junk = true
 		return data
 	}
 	if len(chunk) == len(data) { // no LF yet
@@ -332,7 +332,10 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		return
 	}
 	m := &h.msg
-	why := fmt.Sprintf("after a gap of %d bytes", n)
+	partial := int64(0) // the start of a line where a start line was due, cut by the gap
+	if h.st == stStart {
+		partial = h.lb.n
+	}
 	switch h.st {
 	case stTunnel, stIgnore:
 		return
@@ -362,12 +365,8 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 			c.addRequest(m, at)
 		}
 	}
-	partial := int64(0)
-	if h.st == stStart {
-		partial = h.lb.n // the start of a line that the gap cut
-	}
 	h.lb.reset()
-	c.startHunt(dir, h, at, why)
+	c.startHunt(dir, h, at, fmt.Sprintf("after a gap of %d bytes", n))
 	h.hunt.skipped, h.hunt.junk = partial, partial > 0
 }
 
@@ -405,7 +404,11 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		case stTrailers:
 			c.finish(dir, h, at) // the body came whole; its trailer section did not
 		case stHeaders:
-			c.malformed(dir, at, errors.New("http: the connection ended inside a header block"), ended && h.proven)
+			if ended {
+				c.malformed(dir, at, fmt.Errorf("http: the connection ended (%s) inside a header block", reason), h.proven)
+			} else {
+				c.malformed(dir, at, fmt.Errorf("http: the capture stopped following the connection (%s) inside a header block", reason), false)
+			}
 		case stStart:
 			if h.first && h.lb.n > 0 && !couldStart(dir, h.lb.b) {
 				// The first bytes never made a line, nor a start of one.

@@ -419,3 +419,25 @@ func TestResyncEventsAreCapped(t *testing.T) {
 		t.Errorf("%d messages, want %d", got, 2*n)
 	}
 }
+
+// TestHuntAfterLongLineDoesNotDependOnChunking: after a header line over
+// MaxLineBytes, the hunt looks at the same tail of that line however the
+// stream was split, so a request glued to its end is found every time.
+func TestHuntAfterLongLineDoesNotDependOnChunking(t *testing.T) {
+	req := "GET /" + strings.Repeat("b", 4000) + " HTTP/1.1\r\n\r\n"
+	for _, how := range []chunking{chunkWhole, chunkBytes, chunkRandom} {
+		t.Run(fmt.Sprint(how), func(t *testing.T) {
+			col, _ := play(t, DefaultConfig(), script{rtt: rtt5ms, steps: []step{
+				{dir: c2s, data: getA},
+				{dir: c2s, data: "POST /p HTTP/1.1\r\nX: " + strings.Repeat("\x01", 5000) + req},
+			}}, how)
+			want := []string{"f2 http.malformed notice", "f2 decode.resync info skipped=5003 reason=after unparseable bytes"}
+			if diff := cmp.Diff(want, eventsOf(col, "skipped", "reason")); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if len(col.Messages) != 2 || col.Messages[1].Fields["uri"] != "/"+strings.Repeat("b", 4000) {
+				t.Errorf("%d messages", len(col.Messages))
+			}
+		})
+	}
+}
