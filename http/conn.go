@@ -26,8 +26,9 @@ const (
 	stChunkCRLF               // CRLF after chunk data
 	stTrailers                // trailer fields after the last chunk
 	stBodyClose               // body delimited by the end of the connection
-	stTunnel                  // CONNECT / 101: bytes are not HTTP
-	stResync                  // after a gap or malformed input: look for a start line
+	stTunnel                  // CONNECT / 101, or closed: bytes are not HTTP
+	stResync                  // hunting for a message start (resync.go)
+	stIgnore                  // given up: bytes are counted, not decoded
 )
 
 // request is a request awaiting its response.
@@ -52,28 +53,42 @@ type message struct {
 	upgrade    bool
 	headers    int
 	headerSize int
-	bodyWire   int64
+	bodyWire   int64 // body bytes on the wire, missing ones included
+	missing    int64 // body bytes the capture did not hold (Gap)
 	remaining  int64
 	firstBody  int64
 	lastBody   int64
 	comp       *[]byte // buffered compressed body (from compPool), nil when none
 	compOver   bool
-	gap        bool
+	gap        bool // the body is incomplete: bytes missing, or cut short
+	reported   bool // the incompleteness was reported already
+	anchored   bool // the start line came right where a message was due
 	matched    request
 	hasReq     bool
 }
 
 type half struct {
-	st      state
-	line    []byte
-	lineBad bool
-	msg     message
-	hash    hash.Hash
-	err     int // malformed events emitted
+	st   state
+	lb   lineBuf
+	msg  message
+	hash hash.Hash
+	err  int // malformed events emitted
+	hunt hunt
+	// resyncs counts the hunts that skipped bytes (decode.resync).
+	resyncs int
+	// first is set until the direction's first message starts: its first
+	// bytes may be a message start, or the middle of one when the capture
+	// started mid-connection.
+	first bool
+	// proven is set while the direction is framed from a known boundary:
+	// its last message started where one was due, was framed for sure and
+	// came whole, and nothing was lost since. Only then are bytes that are
+	// not HTTP provably the peer's (http.malformed at Warning).
+	proven bool
 }
 
 // Conn decodes one HTTP/1.x connection. It implements
-// tcpstate.StreamHandler.
+// tcpstate.StreamHandler and tcpstate.Finisher.
 type Conn struct {
 	ctx     *tcpstate.StreamContext
 	lim     Limits
@@ -81,6 +96,14 @@ type Conn struct {
 	pending []request
 	want    bool
 	onBody  func(ctx *tcpstate.StreamContext, b Body)
+	// notHTTP is why a direction whose start the capture holds was given
+	// up; the other direction's first bytes need no more evidence.
+	notHTTP string
+	// unpaired is set once either direction lost or skipped bytes:
+	// responses may no longer pair with the right requests.
+	unpaired bool
+	// answered counts final responses.
+	answered int
 }
 
 // NewConn returns a Conn reporting to ctx.Reporter.
@@ -88,7 +111,9 @@ func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
 	if ctx.Reporter == nil {
 		ctx.Reporter = health.Discard
 	}
-	return &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages(), onBody: cfg.Body}
+	c := &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages(), onBody: cfg.Body}
+	c.half[0].first, c.half[1].first = true, true
+	return c
 }
 
 // Feed consumes bytes of one direction.
@@ -98,9 +123,14 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		switch h.st {
 		case stTunnel:
 			return
+		case stIgnore:
+			h.hunt.skipped += int64(len(data))
+			return
+		case stStart:
+			data = c.startBytes(dir, h, data, at)
 		case stResync:
-			data = c.resyncLine(dir, h, data, at)
-		case stStart, stHeaders, stChunkSize, stTrailers, stChunkCRLF:
+			data = c.huntBytes(dir, h, data, at)
+		case stHeaders, stChunkSize, stTrailers, stChunkCRLF:
 			data = c.lineBytes(dir, h, data, at)
 		case stBodyLength, stChunkData:
 			data = c.bodyBytes(dir, h, data, at)
@@ -121,62 +151,149 @@ func nextLine(data []byte) (chunk, rest []byte) {
 	return data[:i], data[i+1:]
 }
 
-// lineBytes takes bytes of a line-based part of a message (start line,
-// header and trailer fields, chunk-size line, CRLF after chunk data; RFC
-// 9112, 2.1 and 7.1) and parses the line once its LF has come. It returns
-// the bytes after the line. A line longer than MaxLineBytes is malformed
-// and the direction resynchronises.
-func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+// startBytes takes bytes where a start line is due (RFC 9112, 2.1): empty
+// lines before it are skipped (RFC 9112, 2.2), bytes glued before it are
+// skipped with decode.resync, and a line that holds no start line is
+// judged by noStart. It returns the bytes after the line.
+func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+	limit := c.lim.MaxLineBytes
 	chunk, rest := nextLine(data)
-	complete := len(chunk) < len(data)
-	if len(h.line)+len(chunk) > c.lim.MaxLineBytes {
-		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", c.lim.MaxLineBytes))
-		h.st = stResync
-		h.line = h.line[:0]
-		return rest
+	if h.lb.n+int64(len(chunk)) > int64(limit) {
+		// No start line is this long: hunt in its tail. The hunt (or the
+		// count of a given-up direction) takes the bytes from here.
+		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
+		if h.st == stIgnore {
+			h.hunt.skipped += int64(len(data))
+			return nil
+		}
+		return data
 	}
-	if h.st == stStart && len(h.line) == 0 && len(chunk) > 0 {
-		h.msg.start = at
-	}
-	if complete && len(h.line) == 0 {
-		// The whole line is in data: parse it in place.
-		c.line(dir, h, bytes.TrimSuffix(chunk, []byte("\r")), at)
-		return rest
-	}
-	h.line = append(h.line, chunk...)
-	if !complete {
+	if len(chunk) == len(data) { // no LF yet
+		h.lb.add(chunk, at, limit)
 		return nil
 	}
-	c.line(dir, h, bytes.TrimSuffix(h.line, []byte("\r")), at)
-	h.line = h.line[:0]
+	line := bytes.TrimSuffix(h.lb.take(chunk, at, limit), crlf[:1])
+	if len(line) == 0 {
+		h.lb.reset()
+		return rest // keep-alive CRLF between messages (RFC 9112, 2.2)
+	}
+	off, ok := findStart(dir, line, true)
+	if !ok {
+		from, n := h.lb.pos(0), h.lb.n+1
+		h.lb.reset() // line stays valid: nothing is appended before noStart returns
+		c.noStart(dir, h, line, from, at, c.startErr(dir, line), true)
+		h.hunt.skipped, h.hunt.junk = h.hunt.skipped+n, true
+		return rest
+	}
+	pos := h.lb.pos(off)
+	if off > 0 {
+		reason := "stray bytes between messages"
+		switch {
+		case h.first && c.ctx.RTT == 0:
+			reason = "mid-stream"
+		case h.first:
+			reason = "stray bytes before the first message"
+		}
+		c.startHunt(dir, h, h.lb.pos(0), reason)
+		h.hunt.skipped, h.hunt.junk = int64(off), true
+		c.resynced(dir, h, pos)
+	}
+	c.begin(dir, h, line[off:], pos, off == 0)
+	h.lb.reset()
 	return rest
 }
 
-// resyncLine takes bytes of a direction looking for a start line after a
-// gap or malformed input: lines are collected as usual, over-long ones
-// (body bytes) are dropped silently, and the first line that is a valid
-// start line of dir starts a message. It returns the bytes after the line.
-func (c *Conn) resyncLine(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
-	chunk, rest := nextLine(data)
-	if len(h.line) == 0 && len(chunk) > 0 && !h.lineBad {
-		h.msg.start = at
-	}
-	if h.lineBad || len(h.line)+len(chunk) > c.lim.MaxLineBytes {
-		h.lineBad = true
-		h.line = h.line[:0]
+// startErr says why line is not a start line of dir.
+func (c *Conn) startErr(dir tcpstate.Dir, line []byte) error {
+	var err error
+	if dir == tcpstate.ServerToClient {
+		_, err = ParseStatusLine(line)
 	} else {
-		h.line = append(h.line, chunk...)
+		_, err = ParseRequestLine(line)
+	}
+	if err == nil {
+		err = fmt.Errorf("http: %q is not a start line", clip(line))
+	}
+	return err
+}
+
+// noStart handles a line (or a run of bytes too long for one) that holds
+// no start line where one was due, starting at from:
+//   - the direction's first bytes, when the capture holds the connection's
+//     start (its handshake RTT is known) or the other direction was found
+//     not to be HTTP: not HTTP/1.x, the direction is given up;
+//   - the direction's first bytes otherwise: the capture may have started
+//     inside a message, hunt;
+//   - after a message: http.malformed (Warning when the direction is
+//     proven and the bytes are invalid, not merely over a limit), hunt.
+func (c *Conn) noStart(dir tcpstate.Dir, h *half, line []byte, from, at tcpstate.Position, err error, invalid bool) {
+	switch {
+	case h.first && bytes.HasPrefix(line, h2Preface):
+		c.notHTTP = "not HTTP/1.x (HTTP/2 connection preface)"
+		c.giveUp(h, from, c.notHTTP)
+	case h.first && c.notHTTP != "":
+		c.giveUp(h, from, c.notHTTP)
+	case h.first && c.ctx.RTT > 0:
+		c.notHTTP = "not HTTP/1.x"
+		c.giveUp(h, from, c.notHTTP)
+	case h.first:
+		c.startHunt(dir, h, from, "mid-stream")
+	default:
+		c.malformed(dir, at, err, invalid)
+		c.startHunt(dir, h, from, "after unparseable bytes")
+	}
+}
+
+// begin starts a message at line, a start line of dir at pos. anchored is
+// set when the line came right where a message was due.
+func (c *Conn) begin(dir tcpstate.Dir, h *half, line []byte, pos tcpstate.Position, anchored bool) {
+	putComp(h.msg.comp)
+	h.msg = message{start: pos, contentLen: -1, anchored: anchored && (h.proven || h.first)}
+	h.first = false
+	var err error
+	if dir == tcpstate.ServerToClient {
+		h.msg.isResp = true
+		h.msg.resp, err = ParseStatusLine(line)
+	} else {
+		h.msg.req, err = ParseRequestLine(line)
+	}
+	if err != nil { // findStart accepted only lines that parse
+		c.malformed(dir, pos, err, false)
+		c.startHunt(dir, h, pos, "after unparseable bytes")
+		return
+	}
+	h.st = stHeaders
+}
+
+// lineBytes takes bytes of a line-based part of a message (header and
+// trailer fields, chunk-size line, CRLF after chunk data; RFC 9112, 5 and
+// 7.1) and parses the line once its LF has come. It returns the bytes
+// after the line. A line longer than MaxLineBytes is malformed (a limit,
+// not proof) and the direction resynchronises.
+func (c *Conn) lineBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Position) []byte {
+	limit := c.lim.MaxLineBytes
+	chunk, rest := nextLine(data)
+	if h.lb.n+int64(len(chunk)) > int64(limit) {
+		c.malformed(dir, at, fmt.Errorf("http: line longer than %d bytes", limit), false)
+		c.abandon(dir, h, at)
+		// The hunt goes on with the partial line, so that its tail window
+		// does not depend on where the stream was split.
+		c.startHunt(dir, h, h.lb.start(at), "after unparseable bytes")
+		h.hunt.junk = true
+		return data
 	}
 	if len(chunk) == len(data) { // no LF yet
+		h.lb.add(chunk, at, limit)
 		return nil
 	}
-	line := bytes.TrimSuffix(h.line, []byte("\r"))
-	if !h.lineBad && Detect(dir, line) && c.validStart(dir, line) {
-		h.st = stStart
-		c.line(dir, h, line, at)
+	line := bytes.TrimSuffix(h.lb.take(chunk, at, limit), crlf[:1])
+	from, n := h.lb.pos(0), h.lb.n+1
+	ok := c.line(dir, h, line, at) // line may alias h.lb: reset after
+	h.lb.reset()
+	if !ok {
+		c.startHunt(dir, h, from, "after unparseable bytes")
+		h.hunt.skipped, h.hunt.junk = n, true
 	}
-	h.lineBad = false
-	h.line = h.line[:0]
 	return rest
 }
 
@@ -204,64 +321,127 @@ func (c *Conn) partDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	}
 }
 
-// validStart reports whether line parses as a start line of dir.
-func (c *Conn) validStart(dir tcpstate.Dir, line []byte) bool {
-	if dir == tcpstate.ServerToClient {
-		_, err := ParseStatusLine(line)
-		return err == nil
-	}
-	_, err := ParseRequestLine(line)
-	return err == nil
-}
-
-// Gap marks n lost bytes of dir. Inside a Content-Length or chunk body the
-// framing survives (the body is marked incomplete); otherwise the
-// direction resynchronises on the next start line.
+// Gap marks n bytes of dir that the capture does not hold. Inside a
+// Content-Length, chunk or close-delimited body that goes on after them the
+// framing survives and the body is incomplete in the capture; otherwise the
+// message in progress is incomplete and the direction hunts for the next
+// message start.
 func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	h := &c.half[dir&1]
+	if n <= 0 {
+		return
+	}
+	m := &h.msg
+	partial := int64(0) // the start of a line where a start line was due, cut by the gap
+	if h.st == stStart {
+		partial = h.lb.n
+	}
 	switch h.st {
+	case stTunnel, stIgnore:
+		return
+	case stResync:
+		h.hunt.skipped += h.lb.n
+		h.hunt.junk = h.hunt.junk || h.lb.n > 0
+		h.lb.reset()
+		return
 	case stBodyLength, stChunkData:
-		if int64(n) <= h.msg.remaining {
-			h.msg.remaining -= int64(n)
-			h.msg.bodyWire += int64(n)
-			h.msg.gap = true
+		if int64(n) <= m.remaining {
+			c.missed(h, int64(n))
+			m.remaining -= int64(n)
 			c.partDone(dir, h, at)
 			return
 		}
-	case stTunnel:
+		c.missed(h, m.remaining)
+		m.remaining = 0
+		c.incomplete(dir, h, at, fmt.Sprintf("%d bytes were not captured", n))
+	case stBodyClose:
+		c.missed(h, int64(n))
 		return
+	case stChunkSize, stChunkCRLF, stTrailers:
+		c.incomplete(dir, h, at, fmt.Sprintf("%d bytes were not captured", n))
+	case stHeaders:
+		if !m.isResp && !m.hasReq {
+			// The request line is known: keep its place in the pipeline.
+			c.addRequest(m, at)
+		}
 	}
-	if h.st != stStart || len(h.line) > 0 {
-		h.msg.gap = true
-		c.truncated(dir, h, at, fmt.Sprintf("%d bytes were not captured", n))
-	}
-	h.st = stResync
-	h.line = h.line[:0]
+	h.lb.reset()
+	c.startHunt(dir, h, at, fmt.Sprintf("after a gap of %d bytes", n))
+	h.hunt.skipped, h.hunt.junk = partial, partial > 0
+}
+
+// missed counts n body bytes of h's message that the capture does not
+// hold.
+func (c *Conn) missed(h *half, n int64) {
+	h.msg.missing += n
+	h.msg.bodyWire += n
+	h.msg.gap = true
+	h.proven = false
+	c.unpaired = true
 }
 
 // Close ends the connection: a close-delimited body completes, a body cut
-// short is http.body_truncated.
+// short is incomplete (in the capture, or truncated by the connection's
+// end), and a direction given up or still hunting is decode.gave_up.
 func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
+	ended := reason == tcpstate.CloseFIN || reason == tcpstate.CloseRST
 	for d := range c.half {
 		h := &c.half[d]
+		dir := tcpstate.Dir(d)
 		switch h.st {
 		case stBodyClose:
-			c.finish(tcpstate.Dir(d), h, at)
+			if !ended {
+				h.msg.gap = true
+				c.incompleteEvent(dir, h, at, fmt.Sprintf("the capture stopped following the connection (%s) before it closed", reason))
+			}
+			c.finish(dir, h, at)
 		case stBodyLength, stChunkData, stChunkSize, stChunkCRLF:
-			c.truncated(tcpstate.Dir(d), h, at, fmt.Sprintf("the connection ended (%s) inside the body", reason))
+			if ended && !h.msg.gap {
+				c.truncated(dir, h, at, fmt.Sprintf("the connection ended (%s) inside the body", reason))
+			} else {
+				c.incomplete(dir, h, at, fmt.Sprintf("the capture stopped following the connection (%s) inside the body", reason))
+			}
+		case stTrailers:
+			c.finish(dir, h, at) // the body came whole; its trailer section did not
 		case stHeaders:
-			c.malformed(tcpstate.Dir(d), at, errors.New("http: the connection ended inside a header block"))
+			if ended {
+				c.malformed(dir, at, fmt.Errorf("http: the connection ended (%s) inside a header block", reason), h.proven)
+			} else {
+				c.malformed(dir, at, fmt.Errorf("http: the capture stopped following the connection (%s) inside a header block", reason), false)
+			}
+		case stStart:
+			if h.first && h.lb.n > 0 && !couldStart(dir, h.lb.b) {
+				// The first bytes never made a line, nor a start of one.
+				c.noStart(dir, h, h.lb.b, h.lb.start(at), at, errors.New("http: the connection ended inside the first line"), true)
+				c.gaveUp(dir, h)
+			}
+		case stResync, stIgnore:
+			c.gaveUp(dir, h)
 		}
 		h.st = stTunnel
 	}
 }
 
-func (c *Conn) truncated(dir tcpstate.Dir, h *half, at tcpstate.Position, why string) {
-	if h.st != stBodyLength && h.st != stChunkData && h.st != stChunkSize && h.st != stChunkCRLF && h.st != stBodyClose {
-		return
+// Finished reports, for tcpstate.Finisher, whether the HTTP exchange was
+// complete: at least one response came, no request is waiting for its
+// response and neither direction holds part of a message.
+func (c *Conn) Finished() string {
+	if c.answered == 0 || len(c.pending) > 0 {
+		return ""
 	}
+	for d := range c.half {
+		if h := &c.half[d]; h.st != stStart || h.lb.n > 0 {
+			return ""
+		}
+	}
+	return "the HTTP exchange was complete"
+}
+
+// truncated ends h's message, whose body the connection's end cut short
+// with every byte of it captured: http.body_truncated, a Warning.
+func (c *Conn) truncated(dir tcpstate.Dir, h *half, at tcpstate.Position, why string) {
 	what := c.describe(h)
-	ev := map[string]any{"message": what, "received": h.msg.bodyWire}
+	ev := map[string]any{"message": what, "received": h.msg.bodyWire, "cause": "connection"}
 	msg := fmt.Sprintf("%s: body has %d bytes", what, h.msg.bodyWire)
 	if h.st == stBodyLength {
 		ev["declared"] = h.msg.contentLen
@@ -269,8 +449,58 @@ func (c *Conn) truncated(dir tcpstate.Dir, h *half, at tcpstate.Position, why st
 	} else {
 		msg += " and its last chunk never came"
 	}
+	h.msg.gap, h.msg.reported = true, true
 	c.event(health.HTTPBodyTruncated, health.Warning, at, msg+"; "+why, ev)
 	c.finish(dir, h, at)
+}
+
+// incomplete ends h's message, whose body the capture holds only part of
+// (a gap, or the capture's end): a notice, not a claim about the sender.
+func (c *Conn) incomplete(dir tcpstate.Dir, h *half, at tcpstate.Position, why string) {
+	h.msg.gap = true
+	c.incompleteEvent(dir, h, at, why)
+	c.finish(dir, h, at)
+}
+
+// incompleteEvent reports, once per message, that the capture holds only
+// part of h's body: http.body_truncated at Notice, with how many bytes of
+// how many were captured.
+func (c *Conn) incompleteEvent(dir tcpstate.Dir, h *half, at tcpstate.Position, why string) {
+	m := &h.msg
+	if m.reported {
+		return
+	}
+	m.reported = true
+	what := c.describe(h)
+	got := m.bodyWire - m.missing
+	ev := map[string]any{"message": what, "received": got, "cause": "capture"}
+	var msg string
+	switch {
+	case m.contentLen >= 0 && !m.chunked:
+		ev["declared"] = m.contentLen
+		msg = fmt.Sprintf("%s: the capture holds %d of the %d body bytes its Content-Length declared", what, got, m.contentLen)
+	case h.st == stBodyClose:
+		msg = fmt.Sprintf("%s: the capture holds %d bytes of a body delimited by the connection's end", what, got)
+	case h.st == stChunkData || h.st == stChunkSize || h.st == stChunkCRLF:
+		msg = fmt.Sprintf("%s: the capture holds %d body bytes and not the last chunk", what, got)
+	default:
+		ev["declared"] = m.bodyWire
+		msg = fmt.Sprintf("%s: the capture holds %d of the %d body bytes", what, got, m.bodyWire)
+	}
+	if m.coding == codingGzip || m.coding == codingDeflate {
+		msg += "; the " + m.encoding + " body was not decoded"
+	}
+	c.event(health.HTTPBodyTruncated, health.Notice, at, msg+"; "+why+": incomplete in the capture, not shown to be cut by the sender", ev)
+}
+
+// abandon ends the message in progress of h when its framing breaks: a
+// body in progress is incomplete (the malformed event says why).
+func (c *Conn) abandon(dir tcpstate.Dir, h *half, at tcpstate.Position) {
+	switch h.st {
+	case stBodyLength, stChunkData, stChunkSize, stChunkCRLF, stTrailers:
+		h.msg.gap, h.msg.reported = true, true
+		c.finish(dir, h, at)
+	}
 }
 
 func (c *Conn) describe(h *half) string {
@@ -287,38 +517,28 @@ func (c *Conn) event(k health.Kind, sev health.Severity, at tcpstate.Position, m
 	c.ctx.Event(health.Event{Kind: k, Severity: sev, Time: at.Time, Frame: at.Frame, Message: msg, Evidence: ev})
 }
 
-func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
+// malformed reports HTTP the decoder could not parse. It is a Warning only
+// when invalid (the bytes break RFC 9112, as opposed to exceeding a limit)
+// and the direction is proven (see half.proven): otherwise it says more
+// about the capture or nettrace than about the peer (Notice).
+func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error, invalid bool) {
 	h := &c.half[dir&1]
 	h.err++
 	if h.err > 8 {
 		return // one direction of garbage is reported a few times, not per line
 	}
-	c.event(health.HTTPMalformed, health.Warning, at, fmt.Sprintf("unparseable HTTP from the %s: %v", dir, err),
+	sev := health.DefaultSeverity(health.HTTPMalformed)
+	if invalid && h.proven {
+		sev = health.Warning
+	}
+	c.event(health.HTTPMalformed, sev, at, fmt.Sprintf("unparseable HTTP from the %s: %v", dir, err),
 		map[string]any{"error": err.Error(), "from": dir.String()})
 }
 
-// line handles one start, header, chunk-size or trailer line.
-func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position) {
+// line handles one header, chunk-size or trailer line. It reports false
+// when the framing broke and the direction must resynchronise.
+func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position) bool {
 	switch h.st {
-	case stStart:
-		if len(line) == 0 {
-			return // tolerated empty line between messages (RFC 9112, 2.2)
-		}
-		putComp(h.msg.comp)
-		h.msg = message{start: h.msg.start, contentLen: -1, firstBody: 0}
-		var err error
-		if dir == tcpstate.ServerToClient {
-			h.msg.isResp = true
-			h.msg.resp, err = ParseStatusLine(line)
-		} else {
-			h.msg.req, err = ParseRequestLine(line)
-		}
-		if err != nil {
-			c.malformed(dir, at, err)
-			h.st = stResync
-			return
-		}
-		h.st = stHeaders
 	case stHeaders, stTrailers:
 		if len(line) == 0 {
 			if h.st == stTrailers {
@@ -326,52 +546,51 @@ func (c *Conn) line(dir tcpstate.Dir, h *half, line []byte, at tcpstate.Position
 			} else {
 				c.headersDone(dir, h, at)
 			}
-			return
+			return true
 		}
 		h.msg.headers++
 		h.msg.headerSize += len(line) + 2
 		if h.msg.headers > c.lim.MaxHeaders || h.msg.headerSize > c.lim.MaxHeaderBytes {
-			c.malformed(dir, at, fmt.Errorf("http: header block over %d fields or %d bytes", c.lim.MaxHeaders, c.lim.MaxHeaderBytes))
-			h.st = stResync
-			return
+			c.malformed(dir, at, fmt.Errorf("http: header block over %d fields or %d bytes", c.lim.MaxHeaders, c.lim.MaxHeaderBytes), false)
+			c.abandon(dir, h, at)
+			return false
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return // obs-fold continuation (RFC 9112, 5.2): ignored
+			return true // obs-fold continuation (RFC 9112, 5.2): ignored
 		}
 		name, value, err := ParseHeaderField(line)
 		if err != nil {
-			c.malformed(dir, at, err)
-			return
+			c.malformed(dir, at, err, true)
+			return true
 		}
 		if h.st == stHeaders {
 			if err := c.header(&h.msg, name, value); err != nil {
-				c.malformed(dir, at, err)
-				h.st = stResync
+				c.malformed(dir, at, err, true)
+				return false
 			}
 		}
 	case stChunkSize:
 		n, err := ParseChunkSize(line)
 		if err != nil {
-			c.malformed(dir, at, err)
-			c.truncated(dir, h, at, "the chunked framing is broken")
-			h.st = stResync
-			return
+			c.malformed(dir, at, err, true)
+			c.abandon(dir, h, at)
+			return false
 		}
 		if n == 0 {
 			h.st = stTrailers
-			return
+			return true
 		}
 		h.msg.remaining = n
 		h.st = stChunkData
 	case stChunkCRLF:
 		if len(line) != 0 {
-			c.malformed(dir, at, fmt.Errorf("http: %d bytes after chunk data instead of CRLF", len(line)))
-			c.truncated(dir, h, at, "the chunked framing is broken")
-			h.st = stResync
-			return
+			c.malformed(dir, at, fmt.Errorf("http: %d bytes after chunk data instead of CRLF", len(line)), true)
+			c.abandon(dir, h, at)
+			return false
 		}
 		h.st = stChunkSize
 	}
+	return true
 }
 
 // header records the header fields that frame or describe the body.
@@ -455,6 +674,8 @@ func (c *Conn) headersDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 				return
 			}
 			h.st = stStart // interim response: the final one follows
+			h.proven = m.anchored && !m.gap
+			m.anchored = false
 			return
 		}
 		c.popRequest()
@@ -571,6 +792,10 @@ func (c *Conn) finalPiece(m *message, at tcpstate.Position, failed bool) {
 // emits its message, and waits for the next start line.
 func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	m := &h.msg
+	if m.missing > 0 && !m.reported {
+		c.incompleteEvent(dir, h, at, fmt.Sprintf("%d bytes were not captured", m.missing))
+	}
+	h.proven = m.anchored && !m.gap && c.certain(m)
 	if !m.isResp && !m.hasReq {
 		c.addRequest(m, at)
 	}
@@ -599,6 +824,16 @@ func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	m.comp = nil
 }
 
+// certain reports whether m's framing is known for sure: a request's
+// always is; a response's needs its request when it announces a body (a
+// response to HEAD announces one it does not carry; RFC 9110, 9.3.2).
+func (c *Conn) certain(m *message) bool {
+	if !m.isResp || (m.hasReq && !c.unpaired) {
+		return true
+	}
+	return !m.chunked && !m.teOther && m.contentLen <= 0
+}
+
 // errorStatus reports a 4xx/5xx response with its request line.
 func (c *Conn) errorStatus(m *message) {
 	st := m.resp.Status
@@ -622,6 +857,7 @@ func (c *Conn) errorStatus(m *message) {
 // respond reports a final response.
 func (c *Conn) respond(h *half, at tcpstate.Position) {
 	m := &h.msg
+	c.answered++
 	st := m.resp.Status
 	var res bodyResult
 	decoded := m.coding == codingGzip || m.coding == codingDeflate
@@ -629,8 +865,8 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 	case decoded && m.compOver:
 		res.notBuf = true
 		c.event(health.HTTPBodyLimit, health.Warning, m.start,
-			fmt.Sprintf("response %d to %s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
-				st, m.reqLine(), m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
+			fmt.Sprintf("%s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
+				c.describe(h), m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
 			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": m.reqLine()})
 	case decoded && m.gap:
 	case decoded && m.bodyWire > 0:
@@ -647,8 +883,8 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		putDecoders(d)
 		if res.err != nil {
 			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
-				fmt.Sprintf("response %d to %s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
-					st, m.reqLine(), m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
+				fmt.Sprintf("%s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
+					c.describe(h), m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
 				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": m.reqLine(),
 					"frames": fmt.Sprintf("%d-%d", m.firstBody, m.lastBody), "compressed_bytes": m.bodyWire,
 					"decoded_bytes": res.decoded, "error": res.err.Error()})
@@ -656,8 +892,8 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		if res.limit != "" {
 			ratio := float64(res.decoded) / float64(max(m.bodyWire, 1))
 			c.event(health.HTTPBodyLimit, health.Warning, m.start,
-				fmt.Sprintf("response %d to %s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-					st, m.reqLine(), m.encoding, res.decoded, res.limit, ratio),
+				fmt.Sprintf("%s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
+					c.describe(h), m.encoding, res.decoded, res.limit, ratio),
 				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": m.reqLine()})
 		}
 	default:
@@ -713,4 +949,7 @@ var emptySHA256 = func() string {
 	return hex.EncodeToString(s[:])
 }()
 
-var _ tcpstate.StreamHandler = (*Conn)(nil)
+var (
+	_ tcpstate.StreamHandler = (*Conn)(nil)
+	_ tcpstate.Finisher      = (*Conn)(nil)
+)

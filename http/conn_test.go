@@ -125,11 +125,18 @@ func TestFraming(t *testing.T) {
 			{s2c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s", len(raw), raw)},
 			{s2c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: x-gzip\r\nContent-Length: %d\r\n\r\n%s", len(gz([]byte(body))), gz([]byte(body)))},
 		}, want: []string{"f1 GET /g", "f1 GET /z", "f1 GET /r", "f1 GET /x", "f2 GET /g -> 200 1200 bytes", "f3 GET /z -> 200 1200 bytes", "f4 GET /r -> 200 1200 bytes", "f5 GET /x -> 200 1200 bytes"}},
-		{name: "malformed status then resync", segs: []seg{
+		{name: "first bytes not a status line: resync, not malformed", segs: []seg{
 			{c2s, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"},
 			{s2c, "XTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
 			{s2c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
-		}, want: []string{"f1 GET /a", "f1 GET /b", "f3 GET /a -> 200 0 bytes", "f2 http.malformed"}},
+		}, want: []string{"f1 GET /a", "f1 GET /b", "f3 GET /a -> 200 0 bytes", "f3 decode.resync"}},
+		{name: "malformed status after a valid response", segs: []seg{
+			{c2s, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n"},
+			{s2c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+			{s2c, "XTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+			{s2c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+		}, want: []string{"f1 GET /a", "f1 GET /b", "f1 GET /c", "f2 GET /a -> 200 0 bytes", "f4 GET /b -> 200 0 bytes",
+			"f3 http.malformed", "f4 decode.resync"}},
 	}
 	for _, tc := range tests {
 		for _, how := range []chunking{chunkWhole, chunkBytes, chunkRandom} {
@@ -229,7 +236,7 @@ func TestGapInBody(t *testing.T) {
 	c.Feed(s2c, []byte("xyzHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nq"), tcpstate.Position{Frame: 4})
 	c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: 5})
 	got := summaryOf(col)
-	want := []string{"f1 GET /a", "f1 GET /b", "f4 GET /a -> 200 10 bytes", "f4 GET /b -> 200 1 bytes"}
+	want := []string{"f1 GET /a", "f1 GET /b", "f4 GET /a -> 200 10 bytes", "f4 GET /b -> 200 1 bytes", "f4 http.body_truncated"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/nettrace/nettrace/health"
@@ -36,19 +37,37 @@ func FuzzParseLines(f *testing.F) {
 	})
 }
 
-// FuzzConn feeds arbitrary client and server bytes, split and with a gap.
+// FuzzConn feeds arbitrary client and server bytes, split and with a gap,
+// whole and then cut into small pieces: no panic, and the same events and
+// messages either way (chunking must not change results).
 func FuzzConn(f *testing.F) {
 	seedHTTP(f)
+	f.Add([]byte("x\r\nGET /a HTTP/1.1\r\n\r\n\r\nzGET /b HTTP/1.1\r\n\r\n"), []byte("tail\x00HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabcdefghiHTTP/1.1 204 x\r\n\r\n"))
+	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), []byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, req, resp []byte) {
 		cfg := DefaultConfig()
 		cfg.Limits.MaxCompressedBytes = 1 << 16
 		cfg.Limits.MaxBodyBytes = 1 << 20
-		c := NewConn(&tcpstate.StreamContext{Reporter: &health.Collector{KeepMessages: true}}, cfg)
-		c.Feed(tcpstate.ClientToServer, req, tcpstate.Position{Frame: 1})
-		h := len(resp) / 2
-		c.Feed(tcpstate.ServerToClient, resp[:h], tcpstate.Position{Frame: 2})
-		c.Gap(tcpstate.ServerToClient, 3, tcpstate.Position{Frame: 3})
-		c.Feed(tcpstate.ServerToClient, resp[h:], tcpstate.Position{Frame: 4})
-		c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: 5})
+		cfg.Limits.MaxLineBytes = 64 // reach the line limits with short inputs
+		var out [2][]byte
+		for i, how := range []chunking{chunkWhole, chunkRandom} {
+			col := &health.Collector{KeepMessages: true}
+			c := NewConn(&tcpstate.StreamContext{Reporter: col}, cfg)
+			rng := newRand()
+			testcap.Feed(c, tcpstate.ClientToServer, req, tcpstate.Position{Frame: 1}, how, rng)
+			h := len(resp) / 2
+			testcap.Feed(c, tcpstate.ServerToClient, resp[:h], tcpstate.Position{Frame: 2}, how, rng)
+			c.Gap(tcpstate.ServerToClient, 3, tcpstate.Position{Frame: 3})
+			testcap.Feed(c, tcpstate.ServerToClient, resp[h:], tcpstate.Position{Frame: 4}, how, rng)
+			c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: 5})
+			b, err := json.Marshal(col)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = b
+		}
+		if string(out[0]) != string(out[1]) {
+			t.Fatalf("chunking changed the results:\nwhole: %s\nsplit: %s", out[0], out[1])
+		}
 	})
 }

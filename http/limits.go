@@ -9,7 +9,8 @@ import (
 // default (see DefaultConfig).
 type Limits struct {
 	// MaxLineBytes caps one start or header line (default 8192). A longer
-	// line is malformed.
+	// line is malformed. A direction hunting for a message start keeps only
+	// the last MaxLineBytes bytes of a line.
 	MaxLineBytes int
 	// MaxHeaderBytes caps a whole header block (default 65536).
 	MaxHeaderBytes int
@@ -20,7 +21,9 @@ type Limits struct {
 	// but not decoded (http.body_limit).
 	MaxCompressedBytes int
 	// MaxBodyBytes caps the decompressed size of one body (default 256 MiB);
-	// decoding stops there (http.body_limit).
+	// decoding stops there (http.body_limit). A direction hunting for a
+	// message start gives up after skipping this many bytes
+	// (decode.gave_up).
 	MaxBodyBytes int64
 	// MaxRatio caps decompressed/compressed size once the output passes
 	// MinRatioBytes (default 1000): a decompression bomb.
