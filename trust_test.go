@@ -43,6 +43,28 @@ var artefactCases = []artefactCase{
 	{"reordered within 1 ms", true, func(c *artefact.Capture) *artefact.Capture { return artefact.Reordered(c, time.Millisecond) }},
 }
 
+// artefactExceptions are the new alarms an artefact may raise because it
+// removed the evidence itself, each with the reason. Nothing else may.
+var artefactExceptions = []struct {
+	capture, artefact string
+	kind              health.Kind
+	why               string
+}{
+	{"synthetic-reuse-rst-same-isn.pcap", "one-sided (client only)", health.TCPSynUnanswered,
+		"the server's only answers were resets, and the artefact removed them: two SYNs 2 s apart with nothing of the server anywhere in the capture is what unanswered SYNs look like"},
+	{"tcp-lossy-netem-smb-client.pcap", "started mid-stream (first 10 frames cut)", health.TCPRetransmission,
+		"frame 267 of the clean capture is a fast retransmission (its IPv4 ID follows the previous segment's) that tshark's out-of-order rule calls out-of-order because it comes within the handshake RTT; without the handshake it is called a retransmission, which it is"},
+}
+
+func isArtefactException(capture, artefact string, k health.Kind) bool {
+	for _, e := range artefactExceptions {
+		if e.capture == capture && e.artefact == artefact && e.kind == k {
+			return true
+		}
+	}
+	return false
+}
+
 // artefactCaptures returns the clean captures the artefacts are made of:
 // the project's own test captures, and every capture in ../shared when it
 // is there.
@@ -107,7 +129,7 @@ func TestArtefactsRaiseNoFalseAlarm(t *testing.T) {
 		for _, ac := range artefactCases {
 			got := alarms(analyzeBytes(t, ac.apply(c).Bytes(), keys))
 			for k, e := range got {
-				if _, ok := clean[k]; !ok && !(ac.lossless && checksumKind(k)) {
+				if _, ok := clean[k]; !ok && !(ac.lossless && checksumKind(k)) && !isArtefactException(filepath.Base(path), ac.name, k) {
 					problems = append(problems, fmt.Sprintf("%s, %s: new %s %s at frame %d: %s", filepath.Base(path), ac.name, e.Severity, k, e.Frame, e.Message))
 				}
 			}
