@@ -146,3 +146,85 @@ func mapResponseStub(be bool, towers [][]byte, status Status) []byte {
 	w.align(4).u32(uint32(status))
 	return w.b
 }
+
+// NDR64 builders ([MS-RPCE] 2.2.5): referent ids and array counts are
+// 8-byte aligned unsigned hypers; the conformance of a conformant structure
+// (twr_t) leads it.
+
+func (w *builder) u64(v uint64) *builder {
+	w.b = binary.LittleEndian.AppendUint64(w.b, v)
+	return w
+}
+
+// bindBody64 builds a bind as 64-bit Windows sends it: context 0 proposes
+// NDR, context 1 NDR64.
+func bindBody64(iface UUID, ver uint16) []byte {
+	w := &builder{}
+	w.u16(4280).u16(4280).u32(0).u8(2).u8(0).u16(0)
+	w.u16(0).u8(1).u8(0).uuid(iface).u32(uint32(ver)).uuid(NDRSyntax).u32(2)
+	w.u16(1).u8(1).u8(0).uuid(iface).u32(uint32(ver)).uuid(NDR64Syntax).u32(1)
+	return w.b
+}
+
+// bindAckBody64 accepts context 1 (NDR64) and rejects context 0 (provider
+// rejection, proposed transfer syntaxes not supported).
+func bindAckBody64(secAddr string) []byte {
+	w := &builder{}
+	w.u16(4280).u16(4280).u32(0x1234)
+	w.u16(uint16(len(secAddr) + 1)).raw([]byte(secAddr)).u8(0)
+	for len(w.b)%4 != 0 {
+		w.b = append(w.b, 0)
+	}
+	w.u8(2).u8(0).u16(0)
+	w.u16(uint16(ProviderRejection)).u16(2).uuid(UUID{}).u32(0)
+	w.u16(uint16(Acceptance)).u16(0).uuid(NDR64Syntax).u32(1)
+	return w.b
+}
+
+// twr64 appends an NDR64 twr_t: conformance (hyper), tower_length, octets.
+func (w *builder) twr64(tower []byte) *builder {
+	return w.align(8).u64(uint64(len(tower))).u32(uint32(len(tower))).raw(tower)
+}
+
+// mapRequestStub64 builds an ept_map request stub in NDR64.
+func mapRequestStub64(tower []byte, maxTowers uint32) []byte {
+	w := &builder{}
+	w.u64(0x20000).uuid(UUID{})
+	w.align(8).u64(0x20004).twr64(tower)
+	w.align(4).raw(make([]byte, 20)).u32(maxTowers)
+	return w.b
+}
+
+// mapResponseStub64 builds an ept_map response stub in NDR64.
+func mapResponseStub64(towers [][]byte, status Status) []byte {
+	w := &builder{}
+	n := uint64(len(towers))
+	w.raw(make([]byte, 20)).u32(uint32(n))
+	w.align(8).u64(n).u64(0).u64(n)
+	for i := range towers {
+		w.u64(uint64(0x20000 + 4*i))
+	}
+	for _, t := range towers {
+		w.twr64(t)
+	}
+	w.align(4).u32(uint32(status))
+	return w.b
+}
+
+// lookupResponseStub64 builds an ept_lookup response stub in NDR64: one
+// ept_entry_t per tower, with an annotation, the towers deferred.
+func lookupResponseStub64(towers [][]byte, annotation string, status Status) []byte {
+	w := &builder{}
+	n := uint64(len(towers))
+	w.raw(make([]byte, 20)).u32(uint32(n))
+	w.align(8).u64(n).u64(0).u64(n)
+	for i := range towers {
+		ann := append([]byte(annotation), 0)
+		w.align(8).uuid(UUID{}).u64(uint64(0x20000 + 4*i)).u64(0).u64(uint64(len(ann))).raw(ann)
+	}
+	for _, t := range towers {
+		w.twr64(t)
+	}
+	w.align(4).u32(uint32(status))
+	return w.b
+}

@@ -26,6 +26,7 @@ type tstream struct {
 	id             int
 	client, server netip.AddrPort
 	segs           []seg
+	packets        [2]int64 // TCP packets per direction, as tcpstate.Visibility counts them
 }
 
 type pairKey struct{ a, b netip.AddrPort }
@@ -75,6 +76,7 @@ func readTCP(t testing.TB, path string) []*tstream {
 		if p.Src != st.s.client {
 			d = tcpstate.ServerToClient
 		}
+		st.s.packets[d]++
 		seq := p.TCP.Seq
 		if p.TCP.SYN {
 			st.next[d], st.started[d] = seq+1, true
@@ -158,6 +160,7 @@ func runStreams(streams []*tstream, cfg Config, mode chunking, seed int64) *heal
 		if n := len(s.segs); n > 0 {
 			last = s.segs[n-1].pos
 		}
+		ctx.Visibility.Packets = s.packets // as the tracker sets it before Close
 		c.Close(tcpstate.CloseEndOfCapture, last)
 	}
 	return col

@@ -144,7 +144,9 @@ func runSynth(cfg Config, pdus []synthPDU) *health.Collector {
 	for i, p := range pdus {
 		at = tcpstate.Position{Frame: int64(i + 1), Time: t0.Add(time.Duration(i) * time.Millisecond)}
 		c.Feed(p.dir, p.b, at)
+		ctx.Visibility.Packets[p.dir]++
 	}
+	ctx.Visibility.Packets[tcpstate.ServerToClient]++ // the server's SYN-ACK: both sides captured
 	c.Close(tcpstate.CloseFIN, at)
 	return col
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"time"
 
 	"github.com/nettrace/nettrace/health"
@@ -88,10 +87,11 @@ type CallInfo struct {
 	ContextID    uint16
 	Opnum        uint16
 	Interface    UUID
-	Request      bool    // the request's stub (false: the response's)
-	DataRep      DataRep // decode the stub with NewNDR(stub, DataRep, …)
-	Frame        int64   // frame of the last fragment
-	RequestFrame int64   // frame of the request's last fragment
+	Request      bool     // the request's stub (false: the response's)
+	DataRep      DataRep  // decode the stub with NewNDREncoding(stub, DataRep, Encoding, …)
+	Encoding     Encoding // the transfer syntax the context negotiated (NDR20 when not seen)
+	Frame        int64    // frame of the last fragment
+	RequestFrame int64    // frame of the request's last fragment
 }
 
 // StubFunc receives a reassembled stub (all fragments joined, auth padding
@@ -106,23 +106,29 @@ type Stats struct {
 	PDUs, Requests, Responses, Faults, BindNaks int
 	Calls                                       int           // calls answered by a response or fault
 	Unanswered                                  int           // calls reported as rpc.no_response
+	NotShown                                    int           // calls open at Close whose answer the capture could not show (see Close)
 	LatencyTotal                                time.Duration // sum over answered calls: first response byte − last request byte
 	LatencyMax                                  time.Duration
 	Towers                                      int   // EPM towers decoded
-	Malformed                                   int   // malformed PDUs and resynchronisations
+	Malformed                                   int   // rpc.malformed: PDUs nettrace could not decode
+	Resyncs                                     int   // decode.resync: resynchronisations after a gap or a mid-stream start
+	GaveUp                                      int   // decode.gave_up: directions (or the connection) no longer decoded
 	BytesIgnored                                int64 // bytes skipped while resynchronising or after giving up
 	EventsCapped                                int   // events not emitted because of Limits.MaxEvents
 }
 
 type half struct {
 	buf      []byte
-	start    tcpstate.Position // position of buf[0]
+	marks    []mark // positions of buf's bytes (see keep)
 	resync   bool
+	reason   resyncReason // why the current resync started
 	dead     bool
 	skipped  int   // bytes skipped in the current resync
 	pending  error // error that started the current resync, reported when it ends
 	pendPos  tcpstate.Position
 	firstErr error
+	pdus     int // PDUs framed
+	losses   int // gaps and resynchronisations: bytes of this direction not decoded
 }
 
 type call struct {
@@ -136,14 +142,21 @@ type call struct {
 	reqStart tcpstate.Position
 	reqEnd   tcpstate.Position
 	reqDone  bool
-	seq      uint64   // creation order, for eviction
-	epm      bool     // an EPM call whose stubs this package decodes
-	hook     StubFunc // Config.Stubs entry for the interface
-	reasm    bool     // stubs are reassembled (epm or hook)
-	stub     []byte
-	stubLost bool
-	respSeen bool
-	respAt   tcpstate.Position
+	// firstSeen: the request's first fragment was seen (the capture did not
+	// start inside the call); srvLosses: the server direction's losses when
+	// the request was complete (a later gap may hide the answer).
+	firstSeen bool
+	srvLosses int
+	enc       Encoding // the presentation context's transfer syntax
+	encKnown  bool     // the context was seen negotiated (else enc is a guess)
+	seq       uint64   // creation order, for eviction
+	epm       bool     // an EPM call whose stubs this package decodes
+	hook      StubFunc // Config.Stubs entry for the interface
+	reasm     bool     // stubs are reassembled (epm or hook)
+	stub      []byte
+	stubLost  bool
+	respSeen  bool
+	respAt    tcpstate.Position
 }
 
 type learnKey struct {
@@ -163,7 +176,7 @@ type Conn struct {
 	cfg      Config
 	lim      Limits
 	half     [2]half
-	contexts map[uint16]SyntaxID
+	contexts map[uint16]presContext
 	calls    map[uint32]*call
 	seq      uint64
 	learned  map[learnKey]struct{}
@@ -172,8 +185,19 @@ type Conn struct {
 	queued   []health.Message
 	stats    Stats
 	nMalf    int
+	nResync  int
 	nLearned int
+	decoded  int  // PDUs framed in both directions
+	gaveUp   bool // the bytes are not DCE/RPC: nothing is decoded any more
 	closed   bool
+}
+
+// presContext is a presentation context: the interface it binds and the
+// transfer syntax the server accepted for it (C706 12.6.3.1).
+type presContext struct {
+	abstract SyntaxID
+	enc      Encoding
+	encKnown bool // a bind_ack accepted a transfer syntax for it
 }
 
 // NewConn returns the decoder for one stream. ctx must not be nil; its
@@ -183,7 +207,7 @@ func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
 		ctx:      ctx,
 		cfg:      cfg,
 		lim:      cfg.Limits.withDefaults(),
-		contexts: make(map[uint16]SyntaxID),
+		contexts: make(map[uint16]presContext),
 		calls:    make(map[uint32]*call),
 	}
 }
@@ -217,259 +241,89 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 }
 
 // feedBytes is what one Feed parses: old bytes carried over from earlier
-// Feeds, starting at pendStart, followed by the new bytes, at at.
+// Feeds, whose positions marks gives, followed by the new bytes, at at.
 type feedBytes struct {
-	b             []byte
-	old           int
-	pendStart, at tcpstate.Position
+	b     []byte
+	old   int
+	marks []mark
+	at    tcpstate.Position
 }
 
-// posOf returns the stream position of the PDU starting at b[off].
+// mark is where the bytes of one Feed begin in a half's buffer.
+type mark struct {
+	off int
+	pos tcpstate.Position
+}
+
+// maxMarks bounds the marks a half keeps. A PDU starts in carried-over
+// bytes only at their front, or, while resynchronising, within the last
+// HeaderLen-1 bytes kept for the next scan: few Feeds, at most one mark
+// each. Beyond the bound positions are approximate, never unbounded.
+const maxMarks = 2 * HeaderLen
+
+// posOf returns the stream position of the byte at b[off].
 func (f *feedBytes) posOf(off int) tcpstate.Position {
-	if off < f.old {
-		return f.pendStart
+	if off >= f.old || len(f.marks) == 0 {
+		return f.at
 	}
-	return f.at
+	p := f.marks[0].pos
+	for _, m := range f.marks {
+		if m.off > off {
+			break
+		}
+		p = m.pos
+	}
+	return p
 }
 
 // join returns data appended to the carried-over bytes, or data itself
 // (no copy) when nothing is carried over.
 func (h *half) join(data []byte, at tcpstate.Position) feedBytes {
-	f := feedBytes{b: data, old: len(h.buf), pendStart: at, at: at}
+	f := feedBytes{b: data, old: len(h.buf), at: at}
 	if f.old > 0 {
 		h.buf = append(h.buf, data...)
-		f.b, f.pendStart = h.buf, h.start
+		f.b, f.marks = h.buf, h.marks
 	}
 	return f
 }
 
-// keep carries the unparsed tail f.b[off:] (at most one PDU) over to the
-// next Feed.
+// keep carries the unparsed tail f.b[off:] (at most one PDU, or the bytes
+// a resynchronisation keeps) over to the next Feed, with the positions of
+// its bytes.
 func (h *half) keep(f *feedBytes, off int) {
 	rest := f.b[off:]
+	first := f.posOf(off)
 	if f.old > 0 {
 		if off > 0 { // nothing consumed: the pending bytes stay where they are
 			k := copy(h.buf, rest)
 			h.buf = h.buf[:k]
 		}
-		if off >= f.old {
-			h.start = f.at
-		}
 	} else {
 		h.buf = append(h.buf[:0], rest...)
-		h.start = f.at
 	}
+	// Re-base the marks in place: those after off move down by off (the
+	// write index never passes the read index), then the new Feed's.
+	ms := h.marks[:0]
+	if len(rest) > 0 {
+		ms = append(ms, mark{0, first})
+		if off < f.old {
+			for _, m := range f.marks {
+				if m.off > off && len(ms) < maxMarks {
+					ms = append(ms, mark{m.off - off, m.pos})
+				}
+			}
+			if len(rest) > f.old-off && len(ms) < maxMarks {
+				ms = append(ms, mark{f.old - off, f.at})
+			}
+		}
+	}
+	h.marks = ms
 	if len(h.buf) == 0 && cap(h.buf) > 1<<17 {
 		h.buf = nil // do not pin a large buffer between PDUs
 	}
 }
 
-// pdus frames and handles the whole PDUs in f (C706 12.6.3: frag_length
-// bytes each), resynchronising after a bad header. It returns the offset
-// of the first byte not consumed, or false when the direction was
-// abandoned.
-func (c *Conn) pdus(dir tcpstate.Dir, h *half, f *feedBytes) (int, bool) {
-	b := f.b
-	off := 0
-	for off < len(b) {
-		if h.resync {
-			next, found, abandoned := c.resyncSkip(dir, h, f, off)
-			if abandoned {
-				return next, false
-			}
-			off = next
-			if !found {
-				break
-			}
-		}
-		if len(b)-off < HeaderLen {
-			break
-		}
-		n, err := c.pduLength(b[off:])
-		if err != nil {
-			c.startResync(dir, err, f.posOf(off))
-			off++
-			h.skipped++
-			c.stats.BytesIgnored++
-			continue
-		}
-		if len(b)-off < n {
-			break
-		}
-		c.handle(dir, b[off:off+n], f.posOf(off), f.at)
-		off += n
-	}
-	return off, true
-}
-
-// resyncSkip skips the bytes of f from off that cannot start a PDU header
-// and returns the offset reached and whether a header starts there. A
-// direction that has skipped more than MaxResync bytes is abandoned.
-func (c *Conn) resyncSkip(dir tcpstate.Dir, h *half, f *feedBytes, off int) (next int, found, abandoned bool) {
-	skip, found := c.scan(dir, f.b[off:])
-	off += skip
-	h.skipped += skip
-	c.stats.BytesIgnored += int64(skip)
-	if !found {
-		if h.skipped > c.lim.MaxResync {
-			c.stats.BytesIgnored += int64(len(f.b) - off)
-			c.abandon(dir, f.at)
-			return off, false, true
-		}
-		return off, false, false
-	}
-	c.endResync(dir, f.posOf(off))
-	return off, true, false
-}
-
-// pduLength decodes the common header (C706 12.6.3.1) at the front of b and
-// returns its frag_length, which must be within MaxFragLength.
-func (c *Conn) pduLength(b []byte) (int, error) {
-	var hdr Header
-	if err := hdr.Decode(b); err != nil {
-		return 0, err
-	}
-	if int(hdr.FragLength) > c.lim.MaxFragLength {
-		return 0, malformed("pdu header", "frag_length %d exceeds the limit of %d", hdr.FragLength, c.lim.MaxFragLength)
-	}
-	return int(hdr.FragLength), nil
-}
-
-// scan looks for a plausible PDU header in b: a valid common header whose
-// packet type is one that dir sends. It returns how many bytes to skip and
-// whether a header starts there; when none is found it skips all but the
-// last HeaderLen-1 bytes, which may begin one.
-func (c *Conn) scan(dir tcpstate.Dir, b []byte) (int, bool) {
-	for i := 0; i+HeaderLen <= len(b); i++ {
-		if b[i] != 5 {
-			continue
-		}
-		var h Header
-		if h.Decode(b[i:]) == nil && int(h.FragLength) <= c.lim.MaxFragLength && sentBy(h.Type, dir) {
-			return i, true
-		}
-	}
-	k := len(b) - (HeaderLen - 1)
-	if k < 0 {
-		k = 0
-	}
-	return k, false
-}
-
-func (c *Conn) startResync(dir tcpstate.Dir, err error, at tcpstate.Position) {
-	h := &c.half[dir]
-	var pe *ParseError
-	if errors.As(err, &pe) && pe.Frame == 0 {
-		pe.Frame = at.Frame
-	}
-	h.resync = true
-	if h.pending == nil {
-		h.pending, h.pendPos = err, at
-	}
-	if h.firstErr == nil {
-		h.firstErr = err
-	}
-}
-
-// endResync reports the resynchronisation that just found a header.
-func (c *Conn) endResync(dir tcpstate.Dir, at tcpstate.Position) {
-	h := &c.half[dir]
-	h.resync = false
-	if h.pending != nil || h.skipped > 0 {
-		msg := fmt.Sprintf("%s: skipped %d bytes to the next DCE/RPC header at frame %d", dirName(dir), h.skipped, at.Frame)
-		pos := at
-		ev := map[string]any{"dir": dirName(dir), "bytes_skipped": h.skipped}
-		if h.pending != nil {
-			msg = fmt.Sprintf("%s: %v; skipped %d bytes to the next DCE/RPC header at frame %d", dirName(dir), h.pending, h.skipped, at.Frame)
-			ev["error"] = h.pending.Error()
-			pos = h.pendPos
-		} else {
-			msg = "after a capture gap, " + msg
-		}
-		c.malformedEvent(pos, msg, ev)
-	}
-	h.pending, h.skipped = nil, 0
-}
-
-func (c *Conn) abandon(dir tcpstate.Dir, at tcpstate.Position) {
-	h := &c.half[dir]
-	h.dead, h.buf = true, nil
-	msg := fmt.Sprintf("%s: no DCE/RPC header within %d bytes; the rest of this direction is not decoded", dirName(dir), h.skipped)
-	ev := map[string]any{"dir": dirName(dir), "bytes_skipped": h.skipped}
-	if h.pending != nil {
-		ev["error"] = h.pending.Error()
-		msg = fmt.Sprintf("%s: %v; %s", dirName(dir), h.pending, msg)
-	}
-	c.malformedEvent(at, msg, ev)
-	h.pending, h.skipped = nil, 0
-}
-
-func (c *Conn) malformedEvent(at tcpstate.Position, msg string, ev map[string]any) {
-	c.stats.Malformed++
-	if c.nMalf >= c.lim.MaxEvents {
-		c.stats.EventsCapped++
-		return
-	}
-	c.nMalf++
-	c.ctx.Event(health.Event{Kind: health.RPCMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
-		Message: msg, Evidence: ev})
-}
-
-// Gap drops the partial PDU of dir and resynchronises on the next header;
-// stubs being reassembled in dir are abandoned.
-func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
-	if c.closed || dir > tcpstate.ServerToClient {
-		return
-	}
-	h := &c.half[dir]
-	if h.dead {
-		return
-	}
-	c.stats.BytesIgnored += int64(len(h.buf))
-	h.buf = h.buf[:0]
-	h.resync = true
-	for _, cl := range c.calls {
-		if cl.reasm && len(cl.stub) > 0 && (dir == tcpstate.ClientToServer) != cl.reqDone {
-			cl.stub, cl.stubLost = nil, true
-		}
-	}
-}
-
-// Close reports calls that were never answered and a direction abandoned
-// during resynchronisation. Later calls are ignored.
-func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
-	if c.closed {
-		return
-	}
-	c.closed = true
-	for d := range c.half {
-		h := &c.half[d]
-		if h.resync && (h.pending != nil || h.skipped > 0) && !h.dead {
-			msg := fmt.Sprintf("%s: stream ended while looking for a DCE/RPC header (%d bytes skipped)", dirName(tcpstate.Dir(d)), h.skipped)
-			ev := map[string]any{"dir": dirName(tcpstate.Dir(d)), "bytes_skipped": h.skipped}
-			pos := at
-			if h.pending != nil {
-				ev["error"] = h.pending.Error()
-				msg = fmt.Sprintf("%s: %v; stream ended before the next DCE/RPC header (%d bytes skipped)", dirName(tcpstate.Dir(d)), h.pending, h.skipped)
-				pos = h.pendPos
-			}
-			c.malformedEvent(pos, msg, ev)
-		}
-	}
-	var open []*call
-	for _, cl := range c.calls {
-		if cl.reqDone && !cl.respSeen {
-			open = append(open, cl)
-		}
-	}
-	sort.Slice(open, func(i, j int) bool { return open[i].seq < open[j].seq })
-	for _, cl := range open {
-		c.noResponse(cl, fmt.Sprintf("the connection ended (%s) at frame %d", reason, at.Frame), reason.String())
-	}
-	c.calls = nil
-}
-
-func (c *Conn) noResponse(cl *call, why, reason string) {
+func (c *Conn) noResponse(cl *call, sev health.Severity, why, reason string) {
 	c.stats.Unanswered++
 	what := c.callName(cl)
 	ev := map[string]any{"call_id": cl.id, "request_frame": cl.reqEnd.Frame, "close": reason}
@@ -481,9 +335,9 @@ func (c *Conn) noResponse(cl *call, why, reason string) {
 			ev["interface"] = c.ifaceLabel(cl.iface)
 		}
 	}
-	c.ctx.Event(health.Event{Kind: health.RPCNoResponse, Severity: health.Warning, Time: cl.reqEnd.Time,
+	c.ctx.Event(health.Event{Kind: health.RPCNoResponse, Severity: sev, Time: cl.reqEnd.Time,
 		Frame: cl.reqEnd.Frame, Evidence: ev,
-		Message: fmt.Sprintf("%s (call_id %d, frame %d) was never answered: %s", what, cl.id, cl.reqEnd.Frame, why)})
+		Message: fmt.Sprintf("%s (call_id %d, frame %d) %s", what, cl.id, cl.reqEnd.Frame, why)})
 }
 
 func (c *Conn) callName(cl *call) string {
@@ -601,7 +455,9 @@ func (c *Conn) newCall(id uint32) *call {
 		}
 		delete(c.calls, oldest.id)
 		if oldest.reqDone && !oldest.respSeen {
-			c.noResponse(oldest, fmt.Sprintf("evicted unanswered after %d newer calls (limit MaxCalls)", c.lim.MaxCalls), "evicted")
+			// Evicted before the connection ended: whether it was answered
+			// later is not known, so this is a notice about a limit.
+			c.noResponse(oldest, health.Notice, fmt.Sprintf("was evicted unanswered after %d newer calls (limit MaxCalls); whether it was answered later is not known", c.lim.MaxCalls), "evicted")
 		}
 	}
 	c.seq++
@@ -612,10 +468,11 @@ func (c *Conn) newCall(id uint32) *call {
 
 func (c *Conn) bind(p *PDU, start, end tcpstate.Position, f map[string]any) {
 	cl := c.newCall(p.Header.CallID)
-	*cl = call{id: cl.id, seq: cl.seq, isBind: true, reqStart: start, reqEnd: end, reqDone: true}
+	*cl = call{id: cl.id, seq: cl.seq, isBind: true, reqStart: start, reqEnd: end, reqDone: true,
+		firstSeen: true, srvLosses: c.half[tcpstate.ServerToClient].losses}
 	for _, ctx := range p.Bind.Contexts {
 		if _, ok := c.contexts[ctx.ID]; ok || len(c.contexts) < c.lim.MaxContexts {
-			c.contexts[ctx.ID] = ctx.Abstract
+			c.contexts[ctx.ID] = presContext{abstract: ctx.Abstract}
 		}
 		cl.bindCtx = append(cl.bindCtx, ctx.ID)
 	}
@@ -659,6 +516,9 @@ func (c *Conn) bindAck(p *PDU, end tcpstate.Position, f map[string]any) {
 			}
 			if r.Result != Acceptance {
 				delete(c.contexts, cl.bindCtx[i])
+			} else if pc, ok := c.contexts[cl.bindCtx[i]]; ok {
+				pc.enc, pc.encKnown = EncodingOf(r.Transfer.UUID), true
+				c.contexts[cl.bindCtx[i]] = pc
 			}
 		}
 		c.latency(cl, end)
@@ -671,7 +531,7 @@ func (c *Conn) bindAck(p *PDU, end tcpstate.Position, f map[string]any) {
 			if r.Result == Acceptance && i < len(cl.bindCtx) {
 				f["ctx_id"] = cl.bindCtx[i]
 				if s, ok := c.contexts[cl.bindCtx[i]]; ok {
-					c.setIface(f, s.UUID)
+					c.setIface(f, s.abstract.UUID)
 				}
 				break
 			}
@@ -712,8 +572,8 @@ func (c *Conn) bindNak(p *PDU, end tcpstate.Position, f map[string]any) {
 		delete(c.calls, cl.id)
 		for _, id := range cl.bindCtx {
 			if s, ok := c.contexts[id]; ok {
-				ev["interface"] = c.ifaceLabel(s.UUID)
-				what = "bind to " + c.ifaceLabel(s.UUID)
+				ev["interface"] = c.ifaceLabel(s.abstract.UUID)
+				what = "bind to " + c.ifaceLabel(s.abstract.UUID)
 				break
 			}
 		}
@@ -747,9 +607,10 @@ func (c *Conn) request(p *PDU, start, end tcpstate.Position, f map[string]any) {
 	if cl == nil || cl.isBind || p.Header.First() || cl.reqDone {
 		c.stats.Requests++
 		cl = c.newCall(p.Header.CallID)
-		*cl = call{id: cl.id, seq: cl.seq, opnum: q.Opnum, ctxID: q.ContextID, reqStart: start}
+		*cl = call{id: cl.id, seq: cl.seq, opnum: q.Opnum, ctxID: q.ContextID, reqStart: start, firstSeen: p.Header.First()}
 		if s, ok := c.contexts[q.ContextID]; ok {
-			cl.iface, cl.hasIface = s.UUID, true
+			cl.iface, cl.hasIface = s.abstract.UUID, true
+			cl.enc, cl.encKnown = s.enc, s.encKnown
 		} else if !c.cfg.Interface.IsZero() {
 			cl.iface, cl.hasIface = c.cfg.Interface, true
 		}
@@ -758,10 +619,12 @@ func (c *Conn) request(p *PDU, start, end tcpstate.Position, f map[string]any) {
 			cl.hook = c.cfg.Stubs[cl.iface]
 		}
 		cl.reasm = cl.epm || cl.hook != nil
+		cl.stubLost = !p.Header.First() // the request's first fragment was not seen
 	}
 	c.collect(cl, p.Stub, "request")
 	if p.Header.Last() {
 		cl.reqDone, cl.reqEnd = true, end
+		cl.srvLosses = c.half[tcpstate.ServerToClient].losses
 	}
 	if f != nil {
 		f["ctx_id"] = q.ContextID
@@ -814,7 +677,9 @@ func (c *Conn) response(p *PDU, start, end tcpstate.Position, f map[string]any) 
 	}
 	if cl != nil && !cl.respSeen {
 		cl.respSeen, cl.respAt = true, start
-		cl.stub, cl.stubLost = cl.stub[:0], false
+		// A reply whose first fragment was not seen (lost in a gap, or
+		// before the capture) cannot be reassembled.
+		cl.stub, cl.stubLost = cl.stub[:0], !p.Header.First()
 		c.stats.Responses++
 		c.latency(cl, start)
 	} else if cl == nil && p.Header.First() {
@@ -909,5 +774,5 @@ func sentBy(t PacketType, d tcpstate.Dir) bool {
 
 func (c *Conn) callInfo(cl *call, request bool, p *PDU, end tcpstate.Position) CallInfo {
 	return CallInfo{CallID: cl.id, ContextID: cl.ctxID, Opnum: cl.opnum, Interface: cl.iface, Request: request,
-		DataRep: p.Header.DataRep, Frame: end.Frame, RequestFrame: cl.reqEnd.Frame}
+		DataRep: p.Header.DataRep, Encoding: cl.enc, Frame: end.Frame, RequestFrame: cl.reqEnd.Frame}
 }

@@ -3,19 +3,44 @@ package rpc
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
+
+// Encodings to try for a stub: the one its context negotiated, or, for a
+// context never seen bound (a connection picked up mid-stream), NDR and then
+// NDR64.
+var (
+	encNDR20 = []Encoding{NDR20}
+	encNDR64 = []Encoding{NDR64}
+	encGuess = []Encoding{NDR20, NDR64}
+)
+
+// encodings returns the encodings to try for cl's stubs, in order.
+func (cl *call) encodings() []Encoding {
+	switch {
+	case !cl.encKnown:
+		return encGuess
+	case cl.enc == NDR64:
+		return encNDR64
+	}
+	return encNDR20
+}
 
 // epmRequest decodes a complete ept_map / ept_lookup request stub.
 func (c *Conn) epmRequest(cl *call, stub []byte, drep DataRep, end tcpstate.Position) {
 	var f map[string]any
 	switch cl.opnum {
 	case EPMOpMap:
-		m, err := ParseMapRequest(stub, drep, c.lim.EPM)
+		var m MapRequest
+		enc, err := tryEncodings(cl, func(e Encoding) (err error) {
+			m, err = parseMapRequest(stub, drep, e, c.lim.EPM)
+			return err
+		})
 		if err != nil {
-			c.epmMalformed(cl, err, end)
+			c.epmMalformed(cl, enc, err, end)
 			return
 		}
 		if !c.ctx.Reporter.WantMessages() {
@@ -31,9 +56,13 @@ func (c *Conn) epmRequest(cl *call, stub []byte, drep DataRep, end tcpstate.Posi
 		}
 		f["towers"] = towers
 	case EPMOpLookup:
-		m, err := ParseLookupRequest(stub, drep, c.lim.EPM)
+		var m LookupRequest
+		enc, err := tryEncodings(cl, func(e Encoding) (err error) {
+			m, err = parseLookupRequest(stub, drep, e, c.lim.EPM)
+			return err
+		})
 		if err != nil {
-			c.epmMalformed(cl, err, end)
+			c.epmMalformed(cl, enc, err, end)
 			return
 		}
 		if !c.ctx.Reporter.WantMessages() {
@@ -50,9 +79,35 @@ func (c *Conn) epmRequest(cl *call, stub []byte, drep DataRep, end tcpstate.Posi
 	c.later(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "epm", Fields: f})
 }
 
-func (c *Conn) epmMalformed(cl *call, err error, at tcpstate.Position) {
-	c.malformedEvent(at, fmt.Sprintf("endpoint mapper call_id %d: %v", cl.id, err),
-		map[string]any{"call_id": cl.id, "opnum": cl.opnum, "error": err.Error()})
+// tryEncodings runs parse with each encoding cl's stubs may be in (see
+// encodings) and returns the first that decodes; when none does, the first
+// encoding and its error.
+func tryEncodings(cl *call, parse func(Encoding) error) (Encoding, error) {
+	encs := cl.encodings()
+	var first error
+	for _, e := range encs {
+		err := parse(e)
+		if err == nil {
+			return e, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return encs[0], first
+}
+
+// epmMalformed reports an endpoint-mapper stub that did not decode in
+// encoding enc: rpc.malformed, a notice about nettrace's coverage. An NDR64
+// stub is only skipped, at Info: nettrace's NDR64 decoding of the endpoint
+// mapper follows [MS-RPCE] 2.2.5 without captures from every server.
+func (c *Conn) epmMalformed(cl *call, enc Encoding, err error, at tcpstate.Position) {
+	ev := map[string]any{"call_id": cl.id, "opnum": cl.opnum, "error": err.Error(), "transfer_syntax": enc.String()}
+	if enc == NDR64 {
+		c.malformedEventSeverity(at, health.Info, fmt.Sprintf("endpoint mapper call_id %d (NDR64): %v; the stub is not decoded", cl.id, err), ev)
+		return
+	}
+	c.malformedEvent(at, fmt.Sprintf("endpoint mapper call_id %d: %v", cl.id, err), ev)
 }
 
 func towerFields(t *Tower) map[string]any {
@@ -97,20 +152,24 @@ type epmReply struct {
 // reports towers, endpoints and problems.
 func (c *Conn) epmResponse(cl *call, stub []byte, p *PDU, end tcpstate.Position) {
 	var r epmReply
-	var err error
+	var reply func([]byte, DataRep, Encoding) (epmReply, error)
 	switch cl.opnum {
 	case EPMOpMap:
-		r, err = c.mapReply(stub, p.Header.DataRep)
+		reply = c.mapReply
 	case EPMOpLookup:
-		r, err = c.lookupReply(stub, p.Header.DataRep)
+		reply = c.lookupReply
 	default:
 		return
 	}
+	enc, err := tryEncodings(cl, func(e Encoding) (err error) {
+		r, err = reply(stub, p.Header.DataRep, e)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, ErrTruncated) {
 			c.shortReply(cl, stub, p, end, err)
 		} else {
-			c.epmMalformed(cl, err, end)
+			c.epmMalformed(cl, enc, err, end)
 		}
 		return
 	}
@@ -138,8 +197,8 @@ func (c *Conn) epmResponse(cl *call, stub []byte, p *PDU, end tcpstate.Position)
 }
 
 // mapReply parses an ept_map response stub (C706 O.2.4).
-func (c *Conn) mapReply(stub []byte, drep DataRep) (epmReply, error) {
-	m, err := ParseMapResponse(stub, drep, c.lim.EPM)
+func (c *Conn) mapReply(stub []byte, drep DataRep, enc Encoding) (epmReply, error) {
+	m, err := parseMapResponse(stub, drep, enc, c.lim.EPM)
 	if err != nil {
 		return epmReply{}, err
 	}
@@ -153,8 +212,8 @@ func (c *Conn) mapReply(stub []byte, drep DataRep) (epmReply, error) {
 
 // lookupReply parses an ept_lookup response stub (C706 O.2.3);
 // entries without a tower are left out.
-func (c *Conn) lookupReply(stub []byte, drep DataRep) (epmReply, error) {
-	m, err := ParseLookupResponse(stub, drep, c.lim.EPM)
+func (c *Conn) lookupReply(stub []byte, drep DataRep, enc Encoding) (epmReply, error) {
+	m, err := parseLookupResponse(stub, drep, enc, c.lim.EPM)
 	if err != nil {
 		return epmReply{}, err
 	}
@@ -240,11 +299,7 @@ func (c *Conn) endpoint(cl *call, t *Tower, annotation string, end tcpstate.Posi
 		}
 		if _, dup := c.mismatch[key]; !dup && len(c.mismatch) < c.lim.MaxEvents {
 			c.mismatch[key] = struct{}{}
-			c.ctx.Event(health.Event{Kind: health.RPCEPMAddressMismatch, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
-				Message: fmt.Sprintf("the endpoint mapper at %s advertised %s (%s) at %s port %d, not at %s, the address the request was sent to: a load balancer or NAT rewrites the destination; RPC filters and clients that check the tower address reject this reply",
-					server, label, ep.Interface, towerIP, ep.Port, server.Addr()),
-				Evidence: map[string]any{"requested_ip": server.Addr().String(), "tower_ip": towerIP.String(), "port": ep.Port,
-					"interface": label, "interface_uuid": ep.Interface.String(), "protocol": ep.Protocol, "request_frame": cl.reqEnd.Frame}})
+			c.addressMismatch(cl, &ep, towerIP, label, end)
 		}
 	}
 	if c.learned == nil {
@@ -262,4 +317,30 @@ func (c *Conn) endpoint(cl *call, t *Tower, annotation string, end tcpstate.Posi
 	c.ctx.Event(health.Event{Kind: health.RPCEndpointLearned, Severity: health.Info, Time: end.Time, Frame: end.Frame,
 		Message:  fmt.Sprintf("endpoint mapper: %s (%s v%d.%d) listens on %s %s:%d", label, ep.Interface, ep.Version, ep.VersionMinor, ep.Protocol, ep.IP, ep.Port),
 		Evidence: map[string]any{"interface": label, "interface_uuid": ep.Interface.String(), "ip": ep.IP.String(), "port": ep.Port, "protocol": ep.Protocol}})
+}
+
+// rewrittenReason says why a tower address is not compared on a capture
+// whose packets were changed after their checksums were computed
+// (tcpstate.StreamContext.Altered).
+const rewrittenReason = "the capture's addresses look rewritten (checksums do not match): the tower address cannot be compared"
+
+// addressMismatch reports rpc.epm_address_mismatch (casebook C4): the tower
+// names an IP other than the one the request was sent to. On a capture
+// whose addresses were rewritten (an anonymiser, a NAT tool) the header
+// addresses are not the ones the server saw, so the comparison proves
+// nothing: the event is a notice that says so.
+func (c *Conn) addressMismatch(cl *call, ep *Endpoint, towerIP netip.Addr, label string, end tcpstate.Position) {
+	server := c.ctx.Server
+	ev := map[string]any{"requested_ip": server.Addr().String(), "tower_ip": towerIP.String(), "port": ep.Port,
+		"interface": label, "interface_uuid": ep.Interface.String(), "protocol": ep.Protocol, "request_frame": cl.reqEnd.Frame}
+	e := health.Event{Kind: health.RPCEPMAddressMismatch, Severity: health.Warning, Time: end.Time, Frame: end.Frame, Evidence: ev,
+		Message: fmt.Sprintf("the endpoint mapper at %s advertised %s (%s) at %s port %d, not at %s, the address the request was sent to: a load balancer or NAT rewrites the destination; RPC filters and clients that check the tower address reject this reply",
+			server, label, ep.Interface, towerIP, ep.Port, server.Addr())}
+	if c.ctx.Altered {
+		e.Severity = health.Notice
+		ev["reason"] = rewrittenReason
+		e.Message = fmt.Sprintf("the endpoint mapper at %s advertised %s (%s) at %s port %d, not at %s: %s",
+			server, label, ep.Interface, towerIP, ep.Port, server.Addr(), rewrittenReason)
+	}
+	c.ctx.Event(e)
 }

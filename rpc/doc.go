@@ -27,11 +27,27 @@
 //   - NewConn (or NewHandler) builds the tcpstate.StreamHandler for one
 //     stream; Config.Learned receives every endpoint an EPM reply advertises.
 //   - ParsePDU, ParseTower, ParseMapRequest, ParseMapResponse,
-//     ParseLookupRequest, ParseLookupResponse and NDR are pure parsers.
+//     ParseLookupRequest, ParseLookupResponse (and their NDR64 forms,
+//     ParseMapRequest64 …) and NDR (NewNDR, NewNDR64) are pure parsers.
+//   - Conn.Finished (tcpstate.Finisher) says whether every call was
+//     answered when the connection closed.
 //
 // Events (health kinds): rpc.epm_address_mismatch, rpc.epm_not_registered,
 // rpc.epm_short_reply, rpc.bind_nak, rpc.fault, rpc.no_response,
-// rpc.endpoint_learned, rpc.malformed. Messages (only when the Reporter
+// rpc.endpoint_learned, rpc.malformed, decode.resync, decode.gave_up.
+//
+// A finding is a claim about the network, made only when the capture shows
+// it: rpc.no_response needs the server's side captured
+// (tcpstate.Visibility) and nothing of it missed after the call, and is a
+// notice when the capture, not the connection, ended; a tower address is
+// not compared with the headers of a capture whose addresses were
+// rewritten (StreamContext.Altered). What nettrace cannot decode is a
+// notice about its coverage: rpc.malformed for PDUs it could not parse,
+// decode.resync (Info) when a gap or a mid-stream start made it skip to the
+// next PDU header, decode.gave_up when a connection's bytes are not
+// DCE/RPC (a named pipe such as PsExec's) or no header came back.
+//
+// Messages (only when the Reporter
 // wants them) have proto "dcerpc" (pkt_type, call_id, ctx_id, opnum,
 // interface, interface_uuid, fault_status, …) and "epm" (opnum, status,
 // towers: [{interface_uuid, version, protocol, port, ip, pipe}]). A

@@ -266,7 +266,8 @@ func (l EPMLimits) maxTowers() int {
 }
 
 // readTowerRef reads a tower pointee (twr_t: conformance, tower_length,
-// octets) and decodes it.
+// octets; in NDR64 the 8-byte conformance leads the structure, [MS-RPCE]
+// 2.2.5.3.4.2) and decodes it.
 func readTowerRef(n *NDR, what string) (Tower, error) {
 	var max, length uint32
 	if !n.Conformant(1, &max) || !n.Uint32(&length) {
@@ -286,13 +287,24 @@ func readTowerRef(n *NDR, what string) (Tower, error) {
 	return t, nil
 }
 
-// ParseMapRequest decodes the stub of an ept_map request: object (unique
-// pointer to a UUID), map_tower (unique pointer to a twr_t), entry_handle,
-// max_towers. Towers' floors alias stub.
+// ParseMapRequest decodes the stub of an ept_map request in NDR 2.0
+// (C706 14): object (unique pointer to a UUID), map_tower (unique pointer to
+// a twr_t), entry_handle, max_towers. Towers' floors alias stub.
 func ParseMapRequest(stub []byte, drep DataRep, lim EPMLimits) (MapRequest, error) {
+	return parseMapRequest(stub, drep, NDR20, lim)
+}
+
+// ParseMapRequest64 is ParseMapRequest for a stub in NDR64 ([MS-RPCE] 2.2.5),
+// the transfer syntax 64-bit Windows hosts negotiate with each other.
+func ParseMapRequest64(stub []byte, drep DataRep, lim EPMLimits) (MapRequest, error) {
+	return parseMapRequest(stub, drep, NDR64, lim)
+}
+
+// parseMapRequest decodes the stub of ParseMapRequest in encoding enc.
+func parseMapRequest(stub []byte, drep DataRep, enc Encoding, lim EPMLimits) (MapRequest, error) {
 	const what = "epm map request"
 	var m MapRequest
-	n := NewNDR(stub, drep, lim.NDR)
+	n := NewNDREncoding(stub, drep, enc, lim.NDR)
 	var ref uint32
 	if !n.Pointer(&ref) {
 		return MapRequest{}, truncated(what, 4)
@@ -319,22 +331,34 @@ func ParseMapRequest(stub []byte, drep DataRep, lim EPMLimits) (MapRequest, erro
 	return m, nil
 }
 
-// ParseMapResponse decodes the stub of an ept_map response: entry_handle,
-// num_towers, a conformant varying array of tower pointers whose towers
-// follow (deferred), and the status. A stub that ends early gives an error
-// wrapping ErrTruncated: the short reply of casebook C4.
+// ParseMapResponse decodes the stub of an ept_map response in NDR 2.0
+// (C706 14): entry_handle, num_towers, a conformant varying array of tower
+// pointers whose towers follow (deferred), and the status. A stub that ends
+// early gives an error wrapping ErrTruncated: the short reply of casebook
+// C4.
 func ParseMapResponse(stub []byte, drep DataRep, lim EPMLimits) (MapResponse, error) {
+	return parseMapResponse(stub, drep, NDR20, lim)
+}
+
+// ParseMapResponse64 is ParseMapResponse for a stub in NDR64 ([MS-RPCE] 2.2.5),
+// the transfer syntax 64-bit Windows hosts negotiate with each other.
+func ParseMapResponse64(stub []byte, drep DataRep, lim EPMLimits) (MapResponse, error) {
+	return parseMapResponse(stub, drep, NDR64, lim)
+}
+
+// parseMapResponse decodes the stub of ParseMapResponse in encoding enc.
+func parseMapResponse(stub []byte, drep DataRep, enc Encoding, lim EPMLimits) (MapResponse, error) {
 	const what = "epm map response"
 	var m MapResponse
-	n := NewNDR(stub, drep, lim.NDR)
+	n := NewNDREncoding(stub, drep, enc, lim.NDR)
 	if !n.ContextHandle(&m.Handle) || !n.Uint32(&m.NumTowers) {
 		return MapResponse{}, truncatedf(what, "stub of %d bytes cannot hold entry_handle and num_towers (24)", len(stub))
 	}
 	var max, off, act uint32
-	if !n.Uint32(&max) || !n.Uint32(&off) || !n.Uint32(&act) {
+	if !n.ArrayCount(&max) || !n.ArrayCount(&off) || !n.ArrayCount(&act) {
 		return MapResponse{}, truncatedf(what, "stub of %d bytes ends before the tower array", len(stub))
 	}
-	if int64(act) > int64(lim.maxTowers()) || uint64(act)*4 > uint64(n.Len()) {
+	if int64(act) > int64(lim.maxTowers()) || uint64(act)*uint64(n.PointerSize()) > uint64(n.Len()) {
 		return MapResponse{}, malformed(what, "%d towers do not fit (limit %d, %d bytes left)", act, lim.maxTowers(), n.Len())
 	}
 	if act != m.NumTowers {
@@ -364,11 +388,24 @@ func ParseMapResponse(stub []byte, drep DataRep, lim EPMLimits) (MapResponse, er
 	return m, nil
 }
 
-// ParseLookupRequest decodes the stub of an ept_lookup request.
+// ParseLookupRequest decodes the stub of an ept_lookup request in NDR 2.0
+// (C706 O.2.3): inquiry_type, object, interface id, vers_option,
+// entry_handle, max_ents.
 func ParseLookupRequest(stub []byte, drep DataRep, lim EPMLimits) (LookupRequest, error) {
+	return parseLookupRequest(stub, drep, NDR20, lim)
+}
+
+// ParseLookupRequest64 is ParseLookupRequest for a stub in NDR64 ([MS-RPCE] 2.2.5),
+// the transfer syntax 64-bit Windows hosts negotiate with each other.
+func ParseLookupRequest64(stub []byte, drep DataRep, lim EPMLimits) (LookupRequest, error) {
+	return parseLookupRequest(stub, drep, NDR64, lim)
+}
+
+// parseLookupRequest decodes the stub of ParseLookupRequest in encoding enc.
+func parseLookupRequest(stub []byte, drep DataRep, enc Encoding, lim EPMLimits) (LookupRequest, error) {
 	const what = "epm lookup request"
 	var m LookupRequest
-	n := NewNDR(stub, drep, lim.NDR)
+	n := NewNDREncoding(stub, drep, enc, lim.NDR)
 	var ref uint32
 	if !n.Uint32(&m.InquiryType) || !n.Pointer(&ref) {
 		return LookupRequest{}, truncated(what, 8)
@@ -394,23 +431,35 @@ func ParseLookupRequest(stub []byte, drep DataRep, lim EPMLimits) (LookupRequest
 	return m, nil
 }
 
-// ParseLookupResponse decodes the stub of an ept_lookup response:
-// entry_handle, num_ents, a conformant varying array of ept_entry_t
-// (object, tower pointer, annotation string) with the towers deferred after
-// the array, and the status.
+// ParseLookupResponse decodes the stub of an ept_lookup response in
+// NDR 2.0 (C706 14): entry_handle, num_ents, a conformant varying array of
+// ept_entry_t (object, tower pointer, annotation string) with the towers
+// deferred after the array, and the status.
 func ParseLookupResponse(stub []byte, drep DataRep, lim EPMLimits) (LookupResponse, error) {
+	return parseLookupResponse(stub, drep, NDR20, lim)
+}
+
+// ParseLookupResponse64 is ParseLookupResponse for a stub in NDR64 ([MS-RPCE] 2.2.5),
+// the transfer syntax 64-bit Windows hosts negotiate with each other.
+func ParseLookupResponse64(stub []byte, drep DataRep, lim EPMLimits) (LookupResponse, error) {
+	return parseLookupResponse(stub, drep, NDR64, lim)
+}
+
+// parseLookupResponse decodes the stub of ParseLookupResponse in encoding enc.
+func parseLookupResponse(stub []byte, drep DataRep, enc Encoding, lim EPMLimits) (LookupResponse, error) {
 	const what = "epm lookup response"
 	var m LookupResponse
-	n := NewNDR(stub, drep, lim.NDR)
+	n := NewNDREncoding(stub, drep, enc, lim.NDR)
 	if !n.ContextHandle(&m.Handle) || !n.Uint32(&m.NumEntries) {
 		return LookupResponse{}, truncatedf(what, "stub of %d bytes cannot hold entry_handle and num_ents", len(stub))
 	}
 	var max, off, act uint32
-	if !n.Uint32(&max) || !n.Uint32(&off) || !n.Uint32(&act) {
+	if !n.ArrayCount(&max) || !n.ArrayCount(&off) || !n.ArrayCount(&act) {
 		return LookupResponse{}, truncatedf(what, "stub of %d bytes ends before the entry array", len(stub))
 	}
-	// an entry is at least 28 bytes: uuid, pointer, annotation offset+count.
-	if int64(act) > int64(lim.maxTowers()) || uint64(act)*28 > uint64(n.Len()) {
+	// an entry is at least a uuid, a pointer and the annotation's offset and
+	// count: 28 bytes in NDR, 40 in NDR64.
+	if int64(act) > int64(lim.maxTowers()) || uint64(act)*uint64(16+3*n.PointerSize()) > uint64(n.Len()) {
 		return LookupResponse{}, malformed(what, "%d entries do not fit (limit %d, %d bytes left)", act, lim.maxTowers(), n.Len())
 	}
 	if act != m.NumEntries {
@@ -422,7 +471,8 @@ func ParseLookupResponse(stub []byte, drep DataRep, lim EPMLimits) (LookupRespon
 		var e Entry
 		var ref uint32
 		var ann []byte
-		if !n.UUID(&e.Object) || !n.Pointer(&ref) || !n.VaryingString(1, &ann) {
+		// ept_entry_t is aligned as its widest member, the pointer.
+		if !n.Align(n.PointerSize()) || !n.UUID(&e.Object) || !n.Pointer(&ref) || !n.VaryingString(1, &ann) {
 			return LookupResponse{}, truncatedf(what, "entry %d of %d runs past the stub", i+1, act)
 		}
 		e.Annotation = string(ann)

@@ -123,6 +123,10 @@ func FuzzEPM(f *testing.F) {
 			ParseMapResponse(b, drep, lim)
 			ParseLookupRequest(b, drep, lim)
 			ParseLookupResponse(b, drep, lim)
+			ParseMapRequest64(b, drep, lim)
+			ParseMapResponse64(b, drep, lim)
+			ParseLookupRequest64(b, drep, lim)
+			ParseLookupResponse64(b, drep, lim)
 		}
 		if tw, err := ParseTower(b); err == nil {
 			tw2, err := ParseTower(b)

@@ -19,12 +19,16 @@ type Limits struct {
 	// MaxContexts caps presentation contexts per connection (default 256);
 	// further contexts are not recorded (their calls have no interface).
 	MaxContexts int
-	// MaxResync caps the bytes scanned for the next PDU header after a gap
-	// or a malformed header (default 64 KiB). Beyond it the direction is
-	// abandoned: its bytes are counted and reported at Close.
+	// MaxResync caps the bytes scanned for the next PDU header after a gap,
+	// a mid-stream start or a malformed header (default 64 KiB). Beyond it
+	// the direction is abandoned with one decode.gave_up (rpc.malformed
+	// after a malformed header); its bytes are counted. When nothing in the
+	// connection ever framed as a PDU, the connection is given up: its
+	// bytes are not DCE/RPC.
 	MaxResync int
-	// MaxEvents caps rpc.malformed and rpc.endpoint_learned events per
-	// connection (default 64 each); further ones are counted in Stats.
+	// MaxEvents caps rpc.malformed, decode.resync and rpc.endpoint_learned
+	// events per connection (default 64 each); further ones are counted in
+	// Stats.
 	MaxEvents int
 	// EPM bounds the endpoint-mapper decoder.
 	EPM EPMLimits

@@ -16,12 +16,15 @@ func synthCtx(col *health.Collector) *tcpstate.StreamContext {
 }
 
 // TestMaxCallsEvictsOldest: beyond MaxCalls outstanding requests the oldest
-// is evicted and reported as never answered; memory stays bounded.
+// is evicted and reported, as a notice (whether it was answered later is
+// not known); memory stays bounded. At Close the calls still open are
+// reported when the server's side was captured.
 func TestMaxCallsEvictsOldest(t *testing.T) {
 	col := &health.Collector{}
 	cfg := DefaultConfig()
 	cfg.Limits.MaxCalls = 4
-	c := NewConn(synthCtx(col), cfg)
+	ctx := synthCtx(col)
+	c := NewConn(ctx, cfg)
 	for i := uint32(1); i <= 10; i++ {
 		c.Feed(tcpstate.ClientToServer, pdu(false, PTRequest, flagsFirstAndLastFrag, i, requestBody(false, 0, 1, nil), 0),
 			tcpstate.Position{Frame: int64(i)})
@@ -30,9 +33,10 @@ func TestMaxCallsEvictsOldest(t *testing.T) {
 		t.Errorf("%d calls kept, want 4", len(c.calls))
 	}
 	ev := col.OfKind(health.RPCNoResponse)
-	if len(ev) != 6 || ev[0].Evidence["call_id"] != uint32(1) || ev[0].Evidence["close"] != "evicted" {
+	if len(ev) != 6 || ev[0].Evidence["call_id"] != uint32(1) || ev[0].Evidence["close"] != "evicted" || ev[0].Severity != health.Notice {
 		t.Fatalf("no-response events: %+v", ev)
 	}
+	ctx.Visibility.Packets = [2]int64{10, 1}
 	c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: 11})
 	if n := len(col.OfKind(health.RPCNoResponse)); n != 10 {
 		t.Errorf("%d no-response events after Close, want 10", n)
@@ -65,7 +69,8 @@ func TestMaxStubDropsReassembly(t *testing.T) {
 }
 
 // TestGapMidPDUResyncs: a gap inside a PDU drops it; the next PDU after the
-// gap is found by scanning and reported once.
+// gap is found by scanning and reported once, as decode.resync (Info): the
+// capture missed bytes, the peer did nothing wrong.
 func TestGapMidPDUResyncs(t *testing.T) {
 	col := &health.Collector{KeepMessages: true}
 	c := NewConn(synthCtx(col), DefaultConfig())
@@ -78,34 +83,54 @@ func TestGapMidPDUResyncs(t *testing.T) {
 	if len(col.Messages) != 1 || col.Messages[0].Fields["call_id"] != uint32(2) {
 		t.Fatalf("messages %+v", col.Messages)
 	}
-	ev := col.OfKind(health.RPCMalformed)
-	if len(ev) != 1 || ev[0].Evidence["bytes_skipped"] != len(req)-50 {
-		t.Errorf("malformed events %+v", ev)
+	ev := col.OfKind(health.DecodeResync)
+	if len(ev) != 1 || ev[0].Evidence["skipped"] != len(req)-50 || ev[0].Severity != health.Info || ev[0].Evidence["reason"] != "gap" {
+		t.Errorf("resync events %+v", ev)
+	}
+	if n := len(col.OfKind(health.RPCMalformed)); n != 0 {
+		t.Errorf("%d malformed events after a gap, want 0", n)
 	}
 }
 
 // TestResyncGivesUp: a direction with no header within MaxResync bytes is
-// abandoned and its bytes are counted.
+// abandoned and its bytes are counted. When nothing in the connection ever
+// framed as a PDU the bytes are not DCE/RPC: one decode.gave_up (Notice).
+// After PDUs that decoded, junk without a gap is rpc.malformed (a notice
+// about nettrace's coverage).
 func TestResyncGivesUp(t *testing.T) {
-	col := &health.Collector{}
-	cfg := DefaultConfig()
-	cfg.Limits.MaxResync = 1000
-	c := NewConn(synthCtx(col), cfg)
-	junk := make([]byte, 600)
-	for i := range junk {
-		junk[i] = 0x41
-	}
-	for i := 0; i < 4; i++ {
-		c.Feed(tcpstate.ClientToServer, junk, tcpstate.Position{Frame: int64(i + 1)})
-	}
-	if !c.half[tcpstate.ClientToServer].dead {
-		t.Fatal("direction not abandoned")
-	}
-	if st := c.Stats(); st.BytesIgnored != 2400 {
-		t.Errorf("BytesIgnored = %d, want 2400", st.BytesIgnored)
-	}
-	if n := len(col.OfKind(health.RPCMalformed)); n != 1 {
-		t.Errorf("%d malformed events, want 1", n)
+	req := pdu(false, PTRequest, flagsFirstAndLastFrag, 1, requestBody(false, 0, 1, nil), 0)
+	junk := bytes.Repeat([]byte{0x41}, 600)
+	for _, tc := range []struct {
+		name      string
+		first     []byte
+		wantKind  health.Kind
+		wantBytes int64
+	}{
+		{"junk only", nil, health.DecodeGaveUp, 2400},
+		{"junk after a PDU", req, health.RPCMalformed, 2400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := &health.Collector{}
+			cfg := DefaultConfig()
+			cfg.Limits.MaxResync = 1000
+			c := NewConn(synthCtx(col), cfg)
+			if tc.first != nil {
+				c.Feed(tcpstate.ClientToServer, tc.first, tcpstate.Position{Frame: 1})
+			}
+			for i := 0; i < 4; i++ {
+				c.Feed(tcpstate.ClientToServer, junk, tcpstate.Position{Frame: int64(i + 2)})
+			}
+			c.Close(tcpstate.CloseFIN, tcpstate.Position{Frame: 6})
+			if !c.half[tcpstate.ClientToServer].dead {
+				t.Fatal("direction not abandoned")
+			}
+			if st := c.Stats(); st.BytesIgnored != tc.wantBytes {
+				t.Errorf("BytesIgnored = %d, want %d", st.BytesIgnored, tc.wantBytes)
+			}
+			if len(col.Events) != 1 || col.Events[0].Kind != tc.wantKind || col.Events[0].Severity != health.Notice {
+				t.Errorf("events %+v, want one %s notice", col.Events, tc.wantKind)
+			}
+		})
 	}
 }
 

@@ -17,11 +17,45 @@ type NDRLimits struct {
 // DefaultNDRLimits returns the documented defaults.
 func DefaultNDRLimits() NDRLimits { return NDRLimits{MaxDepth: 16, MaxElements: 65536} }
 
-// NDR decodes NDR 2.0 transfer syntax (C706 14) from a stub, in the integer
-// byte order of its data representation. Alignment is relative to the start
-// of the stub, as C706 14.2.2 requires. Every method reports whether it
-// succeeded and, like cryptobyte, leaves the decoder in an unspecified
-// position after a failure; callers stop at the first false.
+// Encoding is the transfer syntax a presentation context negotiated, which
+// says how its stubs are encoded: NDR 2.0 (C706 14) or NDR64 ([MS-RPCE]
+// 2.2.5), which widens pointers and array counts to 8 bytes.
+type Encoding uint8
+
+// Encodings.
+const (
+	NDR20 Encoding = iota // 8a885d04-1ceb-11c9-9fe8-08002b104860 v2
+	NDR64                 // 71710533-beba-4937-8319-b5dbef9ccc36 v1
+)
+
+// String returns "NDR" or "NDR64".
+func (e Encoding) String() string {
+	if e == NDR64 {
+		return "NDR64"
+	}
+	return "NDR"
+}
+
+// EncodingOf returns the encoding of a transfer syntax UUID: NDR64 for
+// NDR64Syntax, NDR20 for anything else.
+func EncodingOf(transfer UUID) Encoding {
+	if transfer == NDR64Syntax {
+		return NDR64
+	}
+	return NDR20
+}
+
+// NDR decodes NDR 2.0 (C706 14) or NDR64 ([MS-RPCE] 2.2.5) from a stub, in
+// the integer byte order of its data representation. Alignment is relative
+// to the start of the stub, as C706 14.2.2 requires. Every method reports
+// whether it succeeded and, like cryptobyte, leaves the decoder in an
+// unspecified position after a failure; callers stop at the first false.
+//
+// The two encodings differ where the methods say so: NDR64 pointers
+// (referent ids) and array counts (maximum count, offset, actual count) are
+// 8-byte aligned unsigned hypers instead of 4-byte longs ([MS-RPCE]
+// 2.2.5.3.3, 2.2.5.3.4). The rest — integers, UUIDs, context handles,
+// characters — is the same.
 //
 // Counts read from the wire are checked against the bytes that remain before
 // anything is sized from them, so a decoder never allocates from a count.
@@ -30,12 +64,14 @@ type NDR struct {
 	r     wire.Reader
 	base  wire.Reader
 	be    bool
+	ndr64 bool
 	depth int
 	lim   NDRLimits
 	full  map[uint32]struct{} // referent ids of full pointers seen
 }
 
-// NewNDR returns a decoder over stub. Zero fields of lim take the defaults.
+// NewNDR returns an NDR 2.0 decoder over stub. Zero fields of lim take the
+// defaults.
 func NewNDR(stub []byte, drep DataRep, lim NDRLimits) NDR {
 	d := DefaultNDRLimits()
 	if lim.MaxDepth > 0 {
@@ -45,6 +81,58 @@ func NewNDR(stub []byte, drep DataRep, lim NDRLimits) NDR {
 		d.MaxElements = lim.MaxElements
 	}
 	return NDR{r: wire.Reader(stub), base: wire.Reader(stub), be: drep.BigEndian(), lim: d}
+}
+
+// NewNDR64 returns an NDR64 decoder over stub ([MS-RPCE] 2.2.5). Zero
+// fields of lim take the defaults.
+func NewNDR64(stub []byte, drep DataRep, lim NDRLimits) NDR {
+	n := NewNDR(stub, drep, lim)
+	n.ndr64 = true
+	return n
+}
+
+// NewNDREncoding returns the decoder of encoding e over stub: NewNDR or
+// NewNDR64.
+func NewNDREncoding(stub []byte, drep DataRep, e Encoding, lim NDRLimits) NDR {
+	if e == NDR64 {
+		return NewNDR64(stub, drep, lim)
+	}
+	return NewNDR(stub, drep, lim)
+}
+
+// Encoding returns the encoding the decoder reads.
+func (n *NDR) Encoding() Encoding {
+	if n.ndr64 {
+		return NDR64
+	}
+	return NDR20
+}
+
+// PointerSize returns the size of a referent id: 4 in NDR 2.0, 8 in NDR64.
+// It is also the alignment of a structure holding a pointer.
+func (n *NDR) PointerSize() int {
+	if n.ndr64 {
+		return 8
+	}
+	return 4
+}
+
+// wide reads an NDR64 unsigned hyper that must fit 32 bits (a referent id
+// is folded to a non-zero 32-bit value when it does not).
+func (n *NDR) wide(out *uint32, fold bool) bool {
+	var v uint64
+	if !n.Uint64(&v) {
+		return false
+	}
+	switch {
+	case v <= 0xffffffff:
+		*out = uint32(v)
+	case fold:
+		*out = uint32(v) | uint32(v>>32) // zero only for the null pointer
+	default:
+		return false
+	}
+	return true
 }
 
 // Len returns the bytes not yet decoded.
@@ -104,10 +192,16 @@ func (n *NDR) Bytes(out *[]byte, k int) bool { return n.r.ReadBytes(out, k) }
 // ContextHandle reads a 20-byte policy/context handle (4-byte aligned).
 func (n *NDR) ContextHandle(out *[20]byte) bool { return n.Align(4) && n.r.CopyBytes(out[:]) }
 
-// Pointer reads the referent ID of a unique or full pointer (C706 14.3.11);
-// 0 is the null pointer. The referent itself follows inline for a top-level
-// pointer and is deferred for an embedded one.
-func (n *NDR) Pointer(referent *uint32) bool { return n.Uint32(referent) }
+// Pointer reads the referent ID of a unique or full pointer (C706 14.3.11;
+// 8 bytes in NDR64, [MS-RPCE] 2.2.5.3.3); 0 is the null pointer. The
+// referent itself follows inline for a top-level pointer and is deferred for
+// an embedded one.
+func (n *NDR) Pointer(referent *uint32) bool {
+	if n.ndr64 {
+		return n.wide(referent, true)
+	}
+	return n.Uint32(referent)
+}
 
 // FullPointer reads the referent ID of a full pointer ([ptr], C706
 // 14.3.11.3). first reports whether the referent must be decoded: false for
@@ -115,7 +209,7 @@ func (n *NDR) Pointer(referent *uint32) bool { return n.Uint32(referent) }
 // was marshalled with its first occurrence. It fails beyond MaxElements
 // distinct IDs.
 func (n *NDR) FullPointer(referent *uint32, first *bool) bool {
-	if !n.Uint32(referent) {
+	if !n.Pointer(referent) {
 		return false
 	}
 	*first = false
@@ -136,11 +230,22 @@ func (n *NDR) FullPointer(referent *uint32, first *bool) bool {
 	return true
 }
 
+// ArrayCount reads one array count — a maximum count, offset or actual
+// count: an unsigned long in NDR 2.0, an unsigned hyper in NDR64 ([MS-RPCE]
+// 2.2.5.3.4), which must fit 32 bits. It checks nothing else; Count also
+// checks the elements fit.
+func (n *NDR) ArrayCount(out *uint32) bool {
+	if n.ndr64 {
+		return n.wide(out, false)
+	}
+	return n.Uint32(out)
+}
+
 // Count reads an array count (maximum count, offset or actual count) and
 // checks that count elements of elemSize bytes each could still fit in the
 // stub and stay within MaxElements. It does not consume the elements.
 func (n *NDR) Count(elemSize int, out *uint32) bool {
-	if !n.Uint32(out) {
+	if !n.ArrayCount(out) {
 		return false
 	}
 	return n.fits(*out, elemSize)
@@ -162,7 +267,7 @@ func (n *NDR) Conformant(elemSize int, max *uint32) bool { return n.Count(elemSi
 // Varying reads offset and actual count of a varying array (C706 14.3.3.3)
 // and checks offset+actual fits when max is not 0.
 func (n *NDR) Varying(elemSize int, max uint32, offset, actual *uint32) bool {
-	if !n.Uint32(offset) || !n.Count(elemSize, actual) {
+	if !n.ArrayCount(offset) || !n.Count(elemSize, actual) {
 		return false
 	}
 	if max != 0 && (uint64(*offset)+uint64(*actual) > uint64(max)) {
@@ -173,7 +278,7 @@ func (n *NDR) Varying(elemSize int, max uint32, offset, actual *uint32) bool {
 
 // ConformantVarying reads the three counts of a conformant varying array.
 func (n *NDR) ConformantVarying(elemSize int, max, offset, actual *uint32) bool {
-	return n.Uint32(max) && n.fits(0, elemSize) && n.Varying(elemSize, *max, offset, actual)
+	return n.ArrayCount(max) && n.fits(0, elemSize) && n.Varying(elemSize, *max, offset, actual)
 }
 
 // VaryingString reads a varying string ([string] char/wchar_t array with a

@@ -60,6 +60,7 @@ type Conn struct {
 	encryptedEvt bool
 	finished     bool
 	errEvents    int
+	loggedOff    bool // a LOGOFF was answered and no request followed
 }
 
 type reqKey struct {
@@ -180,7 +181,11 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	}
 	c.finished = true
 	for i := range c.half {
-		c.half[i].release(2 * c.lim.MaxBuffered)
+		h := &c.half[i]
+		if skipped := h.scan + len(h.buf); h.resync && !h.dead && skipped > 0 && h.reason != resyncBad {
+			c.gaveUpEvent(tcpstate.Dir(i), fmt.Sprintf("the stream ended before the next SMB header (%d bytes skipped %s)", skipped, h.reason.describe()), int64(skipped), at)
+		}
+		h.release(2 * c.lim.MaxBuffered)
 	}
 	for _, k := range c.sortedFileKeys() {
 		c.closeFile(k, at, reason)
@@ -188,6 +193,36 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c.analyseStalls()
 	c.analyseSlow()
 }
+
+// Finished implements tcpstate.Finisher: "the SMB session was logged off"
+// once a LOGOFF (SMB2 LOGOFF, SMB1 LOGOFF_ANDX) was answered with success
+// and no request followed it; "every SMB request was answered" when no
+// request is pending and no PDU is partial; "" otherwise — and always when
+// the commands are not visible (SMB3 encryption) or a direction is not
+// being decoded.
+func (c *Conn) Finished() string {
+	if c.loggedOff {
+		return "the SMB session was logged off"
+	}
+	if len(c.pending) > 0 || c.stats.Encrypted > 0 || c.stats.Compressed > 0 {
+		return ""
+	}
+	answered := false
+	for i := range c.half {
+		h := &c.half[i]
+		if len(h.buf) > 0 || h.skip > 0 || h.resync || h.dead {
+			return ""
+		}
+		answered = answered || h.good > 0
+	}
+	if !answered {
+		return ""
+	}
+	return "every SMB request was answered"
+}
+
+// logoffAnswered records a LOGOFF answered with success.
+func (c *Conn) logoffAnswered() { c.loggedOff = true }
 
 // want reports whether messages are wanted.
 func (c *Conn) want() bool { return c.ctx.Reporter.WantMessages() }

@@ -39,6 +39,7 @@ func (c *Conn) smb1Fields(h Header1, b Body1, i int) map[string]any {
 // smb1Request records the requests of an SMB1 AndX chain and keeps the
 // chain pending under the first one, unless it is an NT_CANCEL.
 func (c *Conn) smb1Request(h Header1, blocks []Body1, info pduInfo) {
+	c.loggedOff = false
 	var chain []*request
 	for i, b := range blocks {
 		chain = append(chain, c.request1Block(h, b, i, info))
@@ -226,6 +227,10 @@ func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, in
 		}
 	case SMB1TreeDisconnect:
 		c.treeDisconnected(req)
+	case SMB1LogoffAndX:
+		if !failed {
+			c.logoffAnswered()
+		}
 	case SMB1NTCreateAndX:
 		if !failed && b.HasFID && req != nil {
 			c.ntCreateResponse1(req, b, info, f)

@@ -99,6 +99,7 @@ func (c *Conn) fileFor2(id FileID) (fileKey, *file) {
 // smb2Request records an SMB2 request and, unless it is a CANCEL, keeps it
 // pending until its response.
 func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[string]any) {
+	c.loggedOff = false
 	c.cmd2(h.Command).requests++
 	req, fl := c.newRequest2(h, b, ok, info)
 	fl = c.request2(req, fl, b, info, f)
@@ -268,6 +269,10 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		}
 	case SMB2TreeDisconnect:
 		c.treeDisconnected(req)
+	case SMB2Logoff:
+		if success {
+			c.logoffAnswered()
+		}
 	case SMB2Create:
 		if success && ok && !b.ErrorResponse && req != nil {
 			c.createResponse2(req, b, info, f)

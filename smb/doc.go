@@ -25,8 +25,11 @@
 // DCE/RPC decoder) and analyses each file transfer: bytes, operation size,
 // maximum and time-weighted mean operations in flight, idle gaps,
 // throughput. It emits smb.app_limited, smb.shaping_delay,
-// smb.error_status, smb.auth_failed, smb.slow_response, smb.encrypted and
-// smb.malformed events, and, when the Reporter wants them, one
+// smb.error_status, smb.auth_failed, smb.slow_response, smb.encrypted,
+// smb.malformed (a notice about nettrace's coverage), decode.resync (Info:
+// a gap or a capture that started inside a PDU made it skip to the next SMB
+// header) and decode.gave_up (no header found again) events, and, when the
+// Reporter wants them, one
 // health.Message per SMB command with Proto "smb" (SMB1), "smb2" (SMB2/3)
 // or "nbss" (session control) whose Frame is the frame holding the
 // message's first byte ("end_frame" names the frame holding its last byte
@@ -46,6 +49,7 @@
 //	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler { ... }
 //	if smb.Detect(dir, firstBytes) { h := smb.NewConn(ctx, cfg) ... }
 //	h.Stats(), h.Files(), h.Commands()  // per-connection, per-file, per-command statistics
+//	h.Finished()                        // tcpstate.Finisher: logged off, or every request answered
 //
 // What it does not do: decrypt SMB3, decompress SMB 3.1.1 compressed
 // messages, verify signatures, decode DCE/RPC (package rpc does, through

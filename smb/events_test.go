@@ -2,6 +2,7 @@ package smb
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,19 +121,40 @@ func TestResyncAfterGap(t *testing.T) {
 	}
 }
 
-// TestMalformedProtocolIDResyncs: a session message that is not SMB is
-// reported once, before its (long) body is awaited, and the decoder
-// resynchronises on the next SMB header.
+// TestMalformedProtocolIDResyncs: a session message that is not SMB, after
+// SMB that framed, is reported once (smb.malformed, a notice), before its
+// (long) body is awaited, and the decoder resynchronises on the next SMB
+// header. The same bytes first in the direction are a capture that started
+// inside a PDU: decode.resync (Info) once the next header is found.
 func TestMalformedProtocolIDResyncs(t *testing.T) {
-	col := &health.Collector{KeepMessages: true}
-	c := NewConn(synthCtx(col, 0), DefaultConfig())
-	c.Feed(c2s, []byte{0, 0xff, 0xff, 0xff, 'x', 'S', 'M', 'B', 1, 2, 3}, tcpstate.Position{Frame: 1})
-	c.Feed(c2s, nbssWrap(msg2(SMB2Echo, 2, false, 0, 0, []byte{4, 0, 0, 0})), tcpstate.Position{Frame: 2})
-	if n := len(col.OfKind(health.SMBMalformed)); n != 1 {
-		t.Errorf("%d malformed events, want 1", n)
-	}
-	if len(col.Messages) != 1 || col.Messages[0].Frame != 2 {
-		t.Errorf("messages %+v", col.Messages)
+	echo := func(id uint64) []byte { return nbssWrap(msg2(SMB2Echo, id, false, 0, 0, []byte{4, 0, 0, 0})) }
+	bad := []byte{0, 0xff, 0xff, 0xff, 'x', 'S', 'M', 'B', 1, 2, 3}
+	for _, tc := range []struct {
+		name       string
+		feeds      [][]byte
+		want       health.Kind
+		wantFrames []int64
+	}{
+		{"after SMB", [][]byte{echo(1), bad, echo(2)}, health.SMBMalformed, []int64{1, 3}},
+		{"first bytes", [][]byte{bad, echo(2)}, health.DecodeResync, []int64{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := &health.Collector{KeepMessages: true}
+			c := NewConn(synthCtx(col, 0), DefaultConfig())
+			for i, b := range tc.feeds {
+				c.Feed(c2s, b, tcpstate.Position{Frame: int64(i + 1)})
+			}
+			if len(col.Events) != 1 || col.Events[0].Kind != tc.want || col.Events[0].Severity >= health.Warning {
+				t.Errorf("events %+v, want one %s below warning", col.Events, tc.want)
+			}
+			var frames []int64
+			for _, m := range col.Messages {
+				frames = append(frames, m.Frame)
+			}
+			if !slices.Equal(frames, tc.wantFrames) {
+				t.Errorf("messages at frames %v, want %v", frames, tc.wantFrames)
+			}
+		})
 	}
 }
 

@@ -36,13 +36,14 @@ type Limits struct {
 	// MaxCompound caps the commands followed in one SMB2 compound (default 64).
 	MaxCompound int
 	// MaxResync is how many bytes are scanned for the next SMB header after
-	// a gap or malformed PDU before the direction is abandoned (default 1 MiB).
+	// a gap, a mid-stream start or a malformed PDU before the direction is
+	// abandoned with one decode.gave_up (default 1 MiB).
 	MaxResync int
 	// MaxLatencySamples caps the latencies kept per command for percentiles
 	// (default 4096; later samples replace earlier ones round-robin).
 	MaxLatencySamples int
-	// MaxErrorEvents caps smb.error_status events per connection (default
-	// 64); later errors are only counted.
+	// MaxErrorEvents caps smb.error_status, smb.malformed and decode.resync
+	// events per connection (default 64 each); later ones are only counted.
 	MaxErrorEvents int
 	// SlowResponse is the server time above which a response is always an
 	// outlier (default 1 s). Relative outliers (10× the median) are also reported.

@@ -27,6 +27,7 @@ type Stats struct {
 	Compressed   int64 // SMB 3.1.1 compressed messages
 	KeepAlives   int64
 	Malformed    int64
+	Resyncs      int64 // decode.resync: resynchronisations after a gap or a mid-stream start
 	Unanswered   int64 // requests evicted or never answered
 	AuthFailures int64
 	PipeBytes    int64 // named-pipe payload bytes seen (both directions)

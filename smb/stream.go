@@ -29,7 +29,10 @@ type half struct {
 	gap     time.Duration     // largest stall between deliveries inside the current PDU
 	gapAt   tcpstate.Position // delivery that ended that stall
 	resync  bool              // scanning for the next SMB header
+	reason  resyncReason      // why the current resync started
 	scan    int               // bytes scanned during the current resync
+	losses  int               // gaps and resyncs: bytes of this direction not decoded
+	good    int64             // PDUs that framed as SMB or NBSS session control
 	dead    bool              // direction abandoned
 	ignore  int64             // bytes ignored (resync, abandoned)
 	err     error             // first error
@@ -206,9 +209,7 @@ func (c *Conn) readHeader(dir tcpstate.Dir, data []byte) ([]byte, bool) {
 		err = malformed("nbss header", "length %d exceeds limit %d", n, c.lim.MaxPDU)
 	}
 	if err != nil {
-		c.malformed(dir, h.start, err)
-		h.buf = h.buf[:0]
-		c.startResync(dir)
+		c.badFraming(dir, h.start, err, true)
 		return data, false
 	}
 	h.need = n + NBSSHeaderLen
@@ -226,9 +227,8 @@ func (c *Conn) readProtocolID(dir tcpstate.Dir, data []byte) ([]byte, bool) {
 		return data, false
 	}
 	if !smbMagic(h.buf[NBSSHeaderLen:]) {
-		c.malformed(dir, h.start, malformed("smb message", "protocol id %x", h.buf[NBSSHeaderLen:NBSSHeaderLen+4]))
 		h.need = 0
-		c.startResync(dir)
+		c.badFraming(dir, h.start, malformed("smb message", "protocol id %x", h.buf[NBSSHeaderLen:NBSSHeaderLen+4]), true)
 		return data, false
 	}
 	return data, true
@@ -318,7 +318,10 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		return
 	}
 	h.buf, h.need, h.skip = h.buf[:0], 0, 0
-	c.startResync(dir)
+	h.losses++
+	if !h.resync {
+		c.startResync(dir, resyncGap)
+	}
 }
 
 // headOnly reports whether decoding the PDU that starts with head uses no
@@ -349,9 +352,76 @@ func (c *Conn) headOnly(head []byte) bool {
 	return fl != nil && !fl.stats.Pipe
 }
 
-func (c *Conn) startResync(dir tcpstate.Dir) {
+// resyncReason is why a direction is looking for the next SMB header. It
+// decides what is reported: bytes the capture made undecodable (a gap, a
+// capture that started inside a PDU) are an artefact of the capture,
+// decode.resync (Info) once the next header is found; bad framing after
+// PDUs that framed is smb.malformed, a notice about nettrace's coverage.
+type resyncReason uint8
+
+const (
+	resyncBad   resyncReason = iota // bad framing after PDUs that framed
+	resyncGap                       // bytes never captured
+	resyncStart                     // the direction's first bytes are not a PDU start
+)
+
+// evidence returns the reason as the decode.* events name it.
+func (r resyncReason) evidence() string {
+	switch r {
+	case resyncGap:
+		return "gap"
+	case resyncStart:
+		return "mid_stream"
+	}
+	return "malformed"
+}
+
+// describe returns the reason as a message says it.
+func (r resyncReason) describe() string {
+	switch r {
+	case resyncGap:
+		return "after bytes the capture missed"
+	case resyncStart:
+		return "the capture started inside a PDU"
+	}
+	return "after undecodable data"
+}
+
+// decoderName names this package's decoder in decode.* events.
+const decoderName = "smb"
+
+// badFraming handles bytes of dir, starting at at, that do not frame as an
+// NBSS packet holding SMB. On a direction that has framed nothing yet, with
+// nothing missing before, the capture started inside a PDU: it
+// resynchronises and says so once the next header is found
+// (decode.resync). Otherwise it reports smb.malformed and resynchronises.
+// With rescan the bytes held in buf (a bad header) are scanned again from
+// the second on; without, the PDU in buf was consumed and is skipped whole.
+func (c *Conn) badFraming(dir tcpstate.Dir, at tcpstate.Position, err error, rescan bool) {
 	h := &c.half[dir]
-	h.resync, h.scan = true, 0
+	reason := resyncBad
+	if h.good == 0 && h.losses == 0 {
+		reason = resyncStart
+	} else {
+		c.malformed(dir, at, err)
+	}
+	held := h.buf
+	c.startResync(dir, reason)
+	switch {
+	case !rescan: // the caller counts the PDU it consumed
+	case len(held) > 0:
+		h.buf = append(h.buf, held[1:]...) // overlapping: append copies like copy
+		h.scan++
+		h.ignore++
+	}
+}
+
+func (c *Conn) startResync(dir tcpstate.Dir, reason resyncReason) {
+	h := &c.half[dir]
+	if !h.resync {
+		h.losses++
+	}
+	h.resync, h.scan, h.reason = true, 0, reason
 	h.buf = h.buf[:0]
 }
 
@@ -365,6 +435,9 @@ func (c *Conn) resyncScan(dir tcpstate.Dir, data []byte, at tcpstate.Position) [
 		b := h.buf[i:]
 		if b[0] == 0 && b[5] == 'S' && b[6] == 'M' && b[7] == 'B' && b[4] >= 0xfc {
 			h.ignore += int64(i)
+			if skipped := h.scan + i; skipped > 0 && h.reason != resyncBad {
+				c.resyncEvent(dir, skipped, at)
+			}
 			out := append([]byte(nil), b...)
 			h.buf, h.resync, h.need, h.skip = h.buf[:0], false, 0, 0
 			return out
@@ -380,11 +453,31 @@ func (c *Conn) resyncScan(dir tcpstate.Dir, data []byte, at tcpstate.Position) [
 		h.dead = true
 		h.ignore += int64(len(h.buf))
 		h.buf = nil
-		c.ctx.Event(health.Event{Kind: health.SMBMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
-			Message:  fmt.Sprintf("no SMB header found in %d bytes from the %s after a gap or bad data; the rest of this direction is ignored", h.scan, dir),
-			Evidence: map[string]any{"error": "resync limit", "direction": dir.String(), "bytes_scanned": h.scan}})
+		c.gaveUpEvent(dir, fmt.Sprintf("no SMB header found in %d bytes %s; the rest of this direction is ignored", h.scan, h.reason.describe()), int64(h.scan), at)
 	}
 	return nil
+}
+
+// resyncEvent reports decode.resync (Info): dir skipped bytes the capture
+// made undecodable and decodes from the SMB header found in the delivery at
+// at.
+func (c *Conn) resyncEvent(dir tcpstate.Dir, skipped int, at tcpstate.Position) {
+	h := &c.half[dir]
+	c.stats.Resyncs++
+	if c.stats.Resyncs > int64(c.lim.MaxErrorEvents) {
+		return
+	}
+	c.ctx.Event(health.Event{Kind: health.DecodeResync, Severity: health.DefaultSeverity(health.DecodeResync), Time: at.Time, Frame: at.Frame,
+		Message:  fmt.Sprintf("SMB from the %s: skipped %d bytes (%s) to the next SMB header, and decoded from there", dir, skipped, h.reason.describe()),
+		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": h.reason.evidence()}})
+}
+
+// gaveUpEvent reports decode.gave_up (Notice): dir is no longer decoded, a
+// notice about nettrace's coverage.
+func (c *Conn) gaveUpEvent(dir tcpstate.Dir, reason string, bytes int64, at tcpstate.Position) {
+	c.ctx.Event(health.Event{Kind: health.DecodeGaveUp, Severity: health.DefaultSeverity(health.DecodeGaveUp), Time: at.Time, Frame: at.Frame,
+		Message:  fmt.Sprintf("SMB decoding of the %s's bytes stopped: %s", dir, reason),
+		Evidence: map[string]any{"decoder": decoderName, "reason": reason, "dir": dir.String(), "bytes": bytes}})
 }
 
 // malformed reports a PDU that cannot be decoded (first error per direction
@@ -404,7 +497,7 @@ func (c *Conn) malformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
 	if c.stats.Malformed > int64(c.lim.MaxErrorEvents) {
 		return
 	}
-	c.ctx.Event(health.Event{Kind: health.SMBMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
+	c.ctx.Event(health.Event{Kind: health.SMBMalformed, Severity: health.DefaultSeverity(health.SMBMalformed), Time: at.Time, Frame: at.Frame,
 		Message:  fmt.Sprintf("undecodable SMB data from the %s: %v", dir, err),
 		Evidence: map[string]any{"error": err.Error(), "direction": dir.String()}})
 }
@@ -434,8 +527,10 @@ func (c *Conn) finishPDU(dir tcpstate.Dir, pdu []byte, info pduInfo) {
 	case NBSSMessage:
 		c.smbMessage(dir, payload, info)
 	case NBSSKeepAlive:
+		h.good++
 		c.stats.KeepAlives++
 	default:
+		h.good++
 		c.nbssControl(dir, typ, payload, info)
 	}
 }
@@ -443,8 +538,12 @@ func (c *Conn) finishPDU(dir tcpstate.Dir, pdu []byte, info pduInfo) {
 // smbMessage dispatches an NBSS session message on its protocol id.
 func (c *Conn) smbMessage(dir tcpstate.Dir, p []byte, info pduInfo) {
 	if len(p) < 4 {
-		c.malformed(dir, info.start, truncated("smb message", 4))
+		c.badFraming(dir, info.start, truncated("smb message", 4), false)
+		c.half[dir].scan += NBSSHeaderLen + len(p)
 		return
+	}
+	if smbMagic(p) {
+		c.half[dir].good++
 	}
 	switch [4]byte(p[:4]) {
 	case magicSMB2:
@@ -456,8 +555,8 @@ func (c *Conn) smbMessage(dir tcpstate.Dir, p []byte, info pduInfo) {
 	case magicCompress:
 		c.compressedPDU(dir, p, info)
 	default:
-		c.malformed(dir, info.start, malformed("smb message", "protocol id %x", p[:4]))
-		c.startResync(dir)
+		c.badFraming(dir, info.start, malformed("smb message", "protocol id %x", p[:4]), false)
+		c.half[dir].scan += NBSSHeaderLen + len(p)
 	}
 }
 

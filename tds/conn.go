@@ -48,6 +48,8 @@ type Conn struct {
 	preloginAt   tcpstate.Position
 	serverSpoke  bool
 	closed       bool
+	gaveUp       bool // not decoded any more (Sybase TDS 5.0, pre-TDS 7 login)
+	sawMSTDS     bool // a PRELOGIN, LOGIN7 or TDS 7+ request framed: not Sybase
 	dirKnown     bool
 	swapped      bool // the tracker guessed the ends wrong (mid-stream pickup)
 
@@ -70,6 +72,9 @@ type half struct {
 	smp       map[int]*framer // SMP sessions (DATA payload streams)
 	tlsRemain int             // bytes of the current raw TLS record still to forward
 	resync    bool
+	reason    resyncReason // why the current resync started
+	losses    int          // gaps and resyncs: bytes of this direction not decoded
+	units     int          // units framed (TDS packets, SMP packets, TLS records)
 	scanned   int
 	waitLen   int // resync: bytes the waiting candidate needs (from buf[0])
 	lastScan  int // resync: len(buf) at the last scan
@@ -259,7 +264,7 @@ func (c *Conn) drain(dir tcpstate.Dir, h *half, buf []byte, at tcpstate.Position
 	start := h.start
 	for off < len(buf) {
 		if h.resync {
-			n, found := c.resync(dir, h, buf[off:])
+			n, found := c.resync(dir, h, buf[off:], at)
 			off += n
 			if !found {
 				return off
@@ -271,10 +276,17 @@ func (c *Conn) drain(dir tcpstate.Dir, h *half, buf []byte, at tcpstate.Position
 		if errors.Is(err, ErrTruncated) {
 			return off
 		}
+		if err == nil && c.gaveUp {
+			return off + n
+		}
 		if err != nil {
+			if c.sybaseHeader(dir, buf[off:], at) {
+				return off
+			}
 			c.bad(dir, at, err)
 			continue
 		}
+		h.units++
 		off += n
 		start = at
 	}
@@ -345,7 +357,14 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	for _, f := range h.smp {
 		f.buf, f.msg = f.buf[:0], msgState{}
 	}
-	h.startResync()
+	if h.resync {
+		// Already looking for a unit start: keep the reason and the count
+		// of bytes skipped; a candidate waiting in the dropped bytes is gone.
+		h.losses++
+		h.waitLen, h.lastScan = 0, 0
+	} else {
+		h.startResync(resyncGap)
+	}
 	h.ignored += int64(n)
 }
 
@@ -355,6 +374,11 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		return
 	}
 	c.closed = true
+	for d := range c.half {
+		if h := &c.half[d]; h.resync && !h.dead && !c.gaveUp && h.scanned > 0 && h.reason != resyncBad {
+			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, h.reason.describe()), at)
+		}
+	}
 	c.preloginStalled(reason, at)
 	for _, s := range c.sortedSessions() {
 		if c.unanswered(s) {
@@ -378,4 +402,39 @@ func (c *Conn) sortedSessions() []*session {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
+}
+
+// Finished implements tcpstate.Finisher: "" while a request is outstanding
+// (no response yet, or a response still arriving), a packet or message is
+// partial, or the connection is not (or no longer) decoded; else that every
+// request was answered. While the session runs inside TLS (encryption on,
+// or TDS 8.0's TLS first) the TDS is not visible: the TLS decoder's ending
+// is used when it reports one.
+func (c *Conn) Finished() string {
+	if c.tlsStarted && (c.stats.Encryption == "on" || !c.sawTDS) {
+		if f, ok := c.tlsH.(tcpstate.Finisher); ok {
+			return f.Finished()
+		}
+		return ""
+	}
+	if c.gaveUp || c.stats.RequestCount == 0 {
+		return ""
+	}
+	for _, s := range c.sessions {
+		if s.pending != nil {
+			return ""
+		}
+	}
+	for d := range c.half {
+		h := &c.half[d]
+		if len(h.buf) > 0 || h.tlsRemain > 0 || h.resync || h.dead || h.top.active {
+			return ""
+		}
+		for _, f := range h.smp {
+			if len(f.buf) > 0 || f.msg.active {
+				return ""
+			}
+		}
+	}
+	return "every TDS request was answered"
 }

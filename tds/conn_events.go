@@ -88,13 +88,34 @@ func (c *Conn) latencySplit(at tcpstate.Position) {
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // emitMalformed reports the first unparseable unit or message of a
-// direction.
+// direction: tds.malformed, a notice about nettrace's coverage
+// (health.DefaultSeverity), not a claim about the peer.
 func (c *Conn) emitMalformed(dir tcpstate.Dir, at tcpstate.Position, err error) {
 	if c.malformed[dir] {
 		return
 	}
 	c.malformed[dir] = true
-	c.event(health.Event{Kind: health.TDSMalformed, Severity: health.Warning, Time: at.Time, Frame: at.Frame,
+	c.event(health.Event{Kind: health.TDSMalformed, Severity: health.DefaultSeverity(health.TDSMalformed), Time: at.Time, Frame: at.Frame,
 		Message:  fmt.Sprintf("unparseable TDS from the %s: %v", dir, err),
 		Evidence: map[string]any{"error": err.Error(), "dir": dir.String()}})
+}
+
+// decoderName names this package's decoder in decode.* events.
+const decoderName = "tds"
+
+// resyncEvent reports decode.resync (Info): dir skipped bytes the capture
+// made undecodable — a gap, or a capture that started inside a packet —
+// and decodes from the packet at at.
+func (c *Conn) resyncEvent(dir tcpstate.Dir, skipped int, reason resyncReason, at tcpstate.Position) {
+	c.limitedEvent(health.Event{Kind: health.DecodeResync, Severity: health.DefaultSeverity(health.DecodeResync), Time: at.Time, Frame: at.Frame,
+		Message:  fmt.Sprintf("TDS from the %s: skipped %d bytes (%s) to the next packet header, and decoded from there", dir, skipped, reason.describe()),
+		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": reason.evidence()}})
+}
+
+// gaveUpEvent reports decode.gave_up (Notice): nettrace stopped decoding
+// dir (or the whole connection), a notice about its coverage.
+func (c *Conn) gaveUpEvent(dir tcpstate.Dir, reason string, bytes int64, at tcpstate.Position) {
+	c.event(health.Event{Kind: health.DecodeGaveUp, Severity: health.DefaultSeverity(health.DecodeGaveUp), Time: at.Time, Frame: at.Frame,
+		Message:  fmt.Sprintf("TDS decoding of the %s's bytes stopped: %s", dir, reason),
+		Evidence: map[string]any{"decoder": decoderName, "reason": reason, "dir": dir.String(), "bytes": bytes}})
 }

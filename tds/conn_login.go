@@ -90,8 +90,23 @@ func (c *Conn) encryptionMismatch(srv *Prelogin, at tcpstate.Position) {
 
 // preloginStalled reports, at Close, a PRELOGIN the server never answered
 // with any TDS byte.
+//
+// It is a claim that the server sent nothing, so it needs a capture that
+// shows the server's side: its direction captured (packets, and no byte of
+// it missed: tcpstate.Visibility.Captured) and nothing of it skipped
+// undecoded. A one-sided capture cannot tell.
 func (c *Conn) preloginStalled(reason tcpstate.CloseReason, at tcpstate.Position) {
-	if !c.preloginSent || c.serverSpoke {
+	if !c.preloginSent || c.serverSpoke || c.gaveUp {
+		return
+	}
+	srv := tcpstate.ServerToClient // the tracker's direction of the server's bytes
+	if c.swapped {
+		srv = tcpstate.ClientToServer
+	}
+	v := &c.ctx.Visibility
+	// A Visibility with no packet counted was not filled in (a handler
+	// driven directly, not by the tracker): judge from the bytes given.
+	if v.Packets != [2]int64{} && !v.Captured(srv) || c.half[tcpstate.ServerToClient].losses > 0 {
 		return
 	}
 	waited := at.Time.Sub(c.preloginAt.Time)

@@ -15,6 +15,16 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 	if c.onPacket != nil {
 		c.onPacket(dir, p.Header, at)
 	}
+	if dir == tcpstate.ClientToServer && p.Type == TypePreTDS7Login && !ms.active && !c.sawMSTDS {
+		if major, minor, ok := legacyLoginVersion(p.Payload); ok {
+			c.legacyLogin(dir, major, minor, at)
+			return
+		}
+	}
+	switch p.Type {
+	case TypePrelogin, TypeLogin7, TypeSSPI, TypeFedAuthToken, TypeTransactionManager:
+		c.sawMSTDS = true
+	}
 	c.stats.Packets[dir]++
 	if !c.expectedType(dir, p, at) {
 		return
@@ -72,7 +82,17 @@ func (c *Conn) beginMessage(dir tcpstate.Dir, sess *session, ms *msgState, p Pac
 		sess.pending.gotResp = true
 		sess.pending.firstResp = start
 	}
-	ms.prelogin = !ms.tls && sess.pending != nil && sess.pending.prelogin
+	ms.prelogin = !ms.tls && (sess.pending != nil && sess.pending.prelogin || c.unpromptedPrelogin(sess, p))
+}
+
+// unpromptedPrelogin reports whether p, the first packet of a server
+// message that answers no request the capture showed, starts a PRELOGIN
+// response ([MS-TDS] 2.2.6.5): the first server message of a connection
+// whose client side was not captured (or not yet decoded), whose payload
+// starts with the VERSION option — a byte no token stream starts with.
+func (c *Conn) unpromptedPrelogin(sess *session, p Packet) bool {
+	return sess.pending == nil && !c.loggedIn && c.stats.Messages[tcpstate.ServerToClient] == 0 &&
+		p.Type == TypeResponse && len(p.Payload) >= 6 && PreloginOption(p.Payload[0]) == OptVersion
 }
 
 // collect appends a packet's payload to a buffered message, up to max

@@ -2,38 +2,82 @@ package tds
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
+// resyncReason is why a direction is looking for the next unit start. It
+// decides what is reported: bytes the capture made undecodable (a gap, a
+// capture that started inside a packet) are an artefact of the capture,
+// decode.resync (Info); a bad unit after units that framed is tds.malformed
+// (a notice about nettrace's coverage).
+type resyncReason uint8
+
+const (
+	resyncBad   resyncReason = iota // a malformed unit after units that framed
+	resyncGap                       // bytes never captured
+	resyncStart                     // the direction's first bytes are not a unit start
+)
+
+// evidence returns the reason as the decode.* events name it.
+func (r resyncReason) evidence() string {
+	switch r {
+	case resyncGap:
+		return "gap"
+	case resyncStart:
+		return "mid_stream"
+	}
+	return "malformed"
+}
+
+// describe returns the reason as a message says it.
+func (r resyncReason) describe() string {
+	switch r {
+	case resyncGap:
+		return "after bytes the capture missed"
+	case resyncStart:
+		return "the capture started inside a packet"
+	}
+	return "after malformed data"
+}
+
 // startResync drops the partial message and makes the direction look for
 // the next unit start: a known packet type with a plausible length (or,
 // with MARS, an SMP header; once TLS began, a TLS record header).
-func (h *half) startResync() {
+func (h *half) startResync(reason resyncReason) {
 	h.resync, h.scanned, h.waitLen, h.lastScan = true, 0, 0, 0
+	h.reason = reason
+	h.losses++
 	h.top = msgState{}
 }
 
-// bad reports malformed framing once per direction and starts a resync.
+// bad reports malformed framing once per direction and starts a resync. A
+// direction whose first bytes do not frame was picked up inside a packet:
+// that is resynchronised and reported as decode.resync, not as malformed.
 func (c *Conn) bad(dir tcpstate.Dir, at tcpstate.Position, err error) {
 	h := &c.half[dir]
 	var pe *ParseError
 	if errors.As(err, &pe) {
 		pe.Frame = at.Frame
 	}
+	if h.units == 0 && h.losses == 0 {
+		h.startResync(resyncStart)
+		return
+	}
 	if h.firstErr == nil {
 		h.firstErr = err
 		c.emitMalformed(dir, at, err)
 	}
-	h.startResync()
+	h.startResync(resyncBad)
 }
 
 // resync looks in b, the bytes of a direction that lost its framing, for
 // the next unit start (see scan). It returns the bytes skipped and whether
 // a unit starts after them; without one the caller waits for more bytes.
 // A direction that scans more than Limits.ResyncScan bytes in vain is
-// given up (h.dead).
-func (c *Conn) resync(dir tcpstate.Dir, h *half, b []byte) (int, bool) {
+// given up (h.dead, decode.gave_up). at is the position of b's last byte.
+func (c *Conn) resync(dir tcpstate.Dir, h *half, b []byte, at tcpstate.Position) (int, bool) {
 	// While a candidate waits for its bytes, rescan only when it can be
 	// decided or 1 KiB more arrived: 1-byte deliveries must not make
 	// resynchronisation quadratic.
@@ -53,6 +97,7 @@ func (c *Conn) resync(dir tcpstate.Dir, h *half, b []byte) (int, bool) {
 		h.scanned += skip
 		if h.scanned > c.lim.ResyncScan {
 			h.dead = true
+			c.resyncGaveUp(dir, fmt.Sprintf("no TDS packet header within %d bytes %s", h.scanned, h.reason.describe()), at)
 		}
 		return skip, false
 	}
@@ -61,8 +106,21 @@ func (c *Conn) resync(dir tcpstate.Dir, h *half, b []byte) (int, bool) {
 	if wait {
 		return i, false
 	}
+	if h.reason != resyncBad && h.scanned > 0 {
+		c.resyncEvent(dir, h.scanned, h.reason, at)
+	}
 	h.resync, h.scanned = false, 0
 	return i, true
+}
+
+// resyncGaveUp reports a direction given up while resynchronising. When
+// nothing in the connection ever framed as TDS the bytes are another
+// protocol; either way it is a notice about nettrace's coverage.
+func (c *Conn) resyncGaveUp(dir tcpstate.Dir, why string, at tcpstate.Position) {
+	if !c.sawTDS {
+		why = "the bytes are not TDS: " + why
+	}
+	c.gaveUpEvent(dir, why, int64(c.half[dir].scanned), at)
 }
 
 // scan returns the offset of the first verified unit start in b: a

@@ -33,9 +33,22 @@
 //
 // Events (health/kinds.go): tds.login_failed, tds.error, tds.attention,
 // tds.prelogin_stalled, tds.encryption_mismatch, tds.routing,
-// tds.slow_query, tds.latency_split, tds.malformed, tds.ssrp_unanswered
-// and tds.ssrp_reply_from_other_address. Decoded messages (only when the
-// Reporter wants them) have Proto "tds" or "ssrp".
+// tds.slow_query, tds.latency_split, tds.malformed, tds.ssrp_unanswered,
+// tds.ssrp_reply_from_other_address, decode.resync and decode.gave_up.
+// Decoded messages (only when the Reporter wants them) have Proto "tds" or
+// "ssrp". Conn.Finished (tcpstate.Finisher) says whether every request was
+// answered when the connection closed.
+//
+// A finding is a claim about the network, made only when the capture shows
+// it: tds.prelogin_stalled needs the server's side captured
+// (tcpstate.Visibility) with nothing of it missed. What nettrace cannot
+// decode is a notice about its coverage: tds.malformed (a notice by
+// default), decode.resync (Info) when a gap or a capture that started
+// inside a packet made it skip to the next packet header, decode.gave_up
+// when it stops: a direction that never frames again, or a Sybase TDS 5.0
+// (or TDS 4.x) connection — recognised by its login record or a
+// Sybase-only packet type, and not decoded. A server's PRELOGIN response
+// is recognised even when the request was not captured.
 //
 // Conn and SSRP are not safe for concurrent use.
 package tds

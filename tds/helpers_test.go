@@ -133,10 +133,27 @@ func runCapture(t testing.TB, path string, cfg Config, chunk chunker, rtt func(s
 		if end.Frame == 0 {
 			end = lastPos
 		}
+		ctx.Visibility.Packets = packetsPerDir(pkts, client, server) // as the tracker sets it before Close
 		c.Close(tcpstate.CloseEndOfCapture, end)
 		res.conns = append(res.conns, c)
 	}
 	return res
+}
+
+// packetsPerDir counts the TCP packets between client and server in each
+// direction, as tcpstate.Visibility.Packets does.
+func packetsPerDir(pkts []testcap.Packet, client, server netip.AddrPort) [2]int64 {
+	var n [2]int64
+	for _, p := range pkts {
+		switch {
+		case p.TCP == nil:
+		case p.Src == client && p.Dst == server:
+			n[tcpstate.ClientToServer]++
+		case p.Src == server && p.Dst == client:
+			n[tcpstate.ServerToClient]++
+		}
+	}
+	return n
 }
 
 // handshakeRTT computes a stream's handshake RTT as tcpstate would at this

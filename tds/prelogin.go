@@ -106,8 +106,11 @@ const maxPreloginOptions = 64
 // ParsePrelogin parses the payload of a PRELOGIN message (the bytes after
 // the packet header). Offsets are relative to the payload. Each option's
 // data must lie within b; an unknown option is skipped; a duplicate option
-// is malformed. The returned bytes are those after the last option data (the
-// payload is one structure, so normally empty). Nothing aliases b.
+// is malformed. An option of length zero (SQL Server 2022 sends one) is
+// listed in Options with no value: its Has field stays false, and its
+// offset, which points at no data, is not checked. The returned bytes are
+// those after the last option data (the payload is one structure, so
+// normally empty). Nothing aliases b.
 func ParsePrelogin(b []byte) (Prelogin, []byte, error) {
 	s := cryptobyte.String(b)
 	var p Prelogin
@@ -133,6 +136,10 @@ func ParsePrelogin(b []byte) (Prelogin, []byte, error) {
 			return Prelogin{}, b, malformed("prelogin", "duplicate option "+opt.String())
 		}
 		seen[opt] = true
+		if n == 0 {
+			p.Options = append(p.Options, opt) // present, no value
+			continue
+		}
 		if int(off) > len(b) || int(n) > len(b)-int(off) {
 			return Prelogin{}, b, malformed("prelogin", fmt.Sprintf("option %s at %d+%d exceeds payload of %d", opt, off, n, len(b)))
 		}
