@@ -56,6 +56,14 @@ var artefactExceptions = []struct {
 		"frame 267 of the clean capture is a fast retransmission (its IPv4 ID follows the previous segment's) that tshark's out-of-order rule calls out-of-order because it comes within the handshake RTT; without the handshake it is called a retransmission, which it is"},
 }
 
+// addressKinds compare an address a payload names with the headers'
+// addresses: once the headers are rewritten, a real mismatch looks like a
+// fake one, so these findings become notices that say why (lost on the
+// rewritten-addresses artefact by design).
+func addressKind(k health.Kind) bool {
+	return k == health.RPCEPMAddressMismatch || k == health.TDSSSRPReplyFromOtherAddress
+}
+
 func isArtefactException(capture, artefact string, k health.Kind) bool {
 	for _, e := range artefactExceptions {
 		if e.capture == capture && e.artefact == artefact && e.kind == k {
@@ -137,7 +145,7 @@ func TestArtefactsRaiseNoFalseAlarm(t *testing.T) {
 				continue
 			}
 			for k := range clean {
-				if _, ok := got[k]; !ok && !checksumKind(k) {
+				if _, ok := got[k]; !ok && !checksumKind(k) && !(ac.name == "addresses rewritten" && addressKind(k)) {
 					problems = append(problems, fmt.Sprintf("%s, %s: lost %s", filepath.Base(path), ac.name, k))
 				}
 			}
