@@ -98,6 +98,10 @@ type sumCounts struct {
 // (the last frame of a fragmented datagram is checked twice: its own IPv4
 // header, then the reassembled transport).
 func (c *sumCounts) add(now, before sumBits) {
+	if now == bitChecked && before == 0 { // a new frame whose checksums are right
+		c.frames++
+		return
+	}
 	n := now &^ before
 	if n&bitChecked != 0 {
 		c.frames++
@@ -198,11 +202,15 @@ func (d *Decoder) checkChecksums() {
 	if edited {
 		bits |= bitEdited
 	}
+	// The frame of a fragment that completes a datagram is checked twice:
+	// its IPv4 header as a fragment, then the reassembled transport.
 	var before sumBits
-	if p.Frame == d.sumFrame {
+	if p.Reassembled && p.Frame == d.sumFrame {
 		before = d.sumBits
 	}
-	d.sumFrame, d.sumBits = p.Frame, before|bits
+	if p.Fragment {
+		d.sumFrame, d.sumBits = p.Frame, bits
+	}
 	d.sum.add(bits, before)
 
 	st := d.sourceState(p.Src)

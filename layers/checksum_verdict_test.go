@@ -486,3 +486,31 @@ func TestDecodeWrongChecksumAllocatesNothing(t *testing.T) {
 		t.Errorf("Decode of wrong checksums: %.1f allocations, want 0", allocs)
 	}
 }
+
+// TestChecksumStatsCountFragmentFramesOnce: the frame of the fragment that
+// completes a datagram is checked twice (its IPv4 header, then the
+// reassembled UDP datagram) but counts once. C06's 31 frames are IPv4.
+func TestChecksumStatsCountFragmentFramesOnce(t *testing.T) {
+	frames, err := readFrames(t, testdata("c06-frag.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &health.Collector{}
+	d := NewDecoder(col, Limits{})
+	reassembled := 0
+	for i := range frames {
+		if p, ok := d.Decode(&frames[i]); ok && p.Reassembled {
+			reassembled++
+		}
+	}
+	d.Flush(frames[len(frames)-1].Time)
+	if reassembled == 0 {
+		t.Fatal("no datagram reassembled")
+	}
+	if diff := cmp.Diff(ChecksumStats{Frames: 31}, d.ChecksumStats()); diff != "" {
+		t.Errorf("ChecksumStats (-want +got):\n%s", diff)
+	}
+	if k := ipKinds(col); len(k) != 0 {
+		t.Errorf("ip events %v", k)
+	}
+}

@@ -73,8 +73,8 @@ type Decoder struct {
 	// Checksum verdict (checksum_verdict.go).
 	ipSum, l4Sum uint16                   // folded sums of the current packet's wrong IPv4 header / transport checksum
 	sum          sumCounts                // frames of the capture so far
-	sumFrame     int64                    // the frame sumBits describe
-	sumBits      sumBits                  // what was counted for sumFrame (a reassembled datagram is checked twice in its last frame)
+	sumFrame     int64                    // the last fragment counted (its frame is checked again if it completes a datagram)
+	sumBits      sumBits                  // what was counted for sumFrame
 	sources      map[netip.Addr]*srcState // per source address, up to Limits.MaxTracked
 	srcCache     [2]srcEntry              // the two latest sources classified
 	srcLast      uint8                    // index of the srcCache entry used last
