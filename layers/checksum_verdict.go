@@ -98,10 +98,6 @@ type sumCounts struct {
 // (the last frame of a fragmented datagram is checked twice: its own IPv4
 // header, then the reassembled transport).
 func (c *sumCounts) add(now, before sumBits) {
-	if now == bitChecked && before == 0 { // a new frame whose checksums are right
-		c.frames++
-		return
-	}
 	n := now &^ before
 	if n&bitChecked != 0 {
 		c.frames++
@@ -189,6 +185,21 @@ func (d *Decoder) checkChecksums() {
 		return
 	}
 	l4 := l4Layer(p.IPProto)
+	if !ipS.Wrong() && !l4S.Wrong() && !p.Fragment && !p.Reassembled { // the common case
+		d.sum.frames++
+		st := d.sourceState(p.Src)
+		st.counts.frames++
+		if p.TSO || p.IPLen > 1500 {
+			st.oversize = true
+		}
+		if ipS == ChecksumGood {
+			st.layers[layerIP].right++
+		}
+		if l4S == ChecksumGood {
+			st.layers[l4].right++
+		}
+		return
+	}
 	bits := bitChecked
 	if ipS == ChecksumBad || l4S == ChecksumBad {
 		bits |= bitWrong
@@ -218,7 +229,7 @@ func (d *Decoder) checkChecksums() {
 	if p.TSO || (p.IPLen > 1500 && !p.Reassembled) { // a reassembled datagram is large by right
 		st.oversize = true
 	}
-	if bits&(bitWrong|bitZero) == 0 { // every checksum right: the common case
+	if bits&(bitWrong|bitZero) == 0 { // every checksum right
 		if ipS == ChecksumGood {
 			st.layers[layerIP].right++
 		}
