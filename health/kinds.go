@@ -57,14 +57,26 @@ const (
 	// super-segment captured on the sender before the NIC split it); the
 	// captured length was used. Info. Evidence: captured_len, payload_len.
 	IPTSOSegment Kind = "ip.tso_segment"
-	// IPChecksumOffload: bad IP/TCP/UDP checksums on packets sent by the
-	// capturing host (checksum offload), not a fault. Info, once per source
-	// address.
-	// Evidence: layer, count.
+	// IPChecksumOffload: checksums that do not match on the frames of the
+	// capturing host (checksum offload: frames above the MTU, or the one
+	// source with an initial TTL whose checksums never match), not a fault.
+	// Info, once per capture, in the first frame concerned. Evidence: layer,
+	// count (frames), src, sources, addrs, reason.
 	IPChecksumOffload Kind = "ip.checksum_offload"
-	// IPBadChecksum: a bad IP/TCP/UDP checksum on a received packet.
-	// Error. Evidence: layer, got, want.
+	// IPBadChecksum: a source whose IP/TCP/UDP/ICMP checksums are wrong
+	// among right ones of the same layer: corruption on the way or by a NIC.
+	// Error, once per source, in its first wrong frame. Evidence: layer,
+	// got, want (of that frame), src, count, right, frames (the first ones).
 	IPBadChecksum Kind = "ip.bad_checksum"
+	// IPChecksumsUnverifiable: checksums do not match on any frame of some
+	// sources that are not the capturing host (wrong, never computed, or
+	// off by an address edit): the capture was rewritten (addresses changed
+	// without fixing checksums) or taken where checksums are filled in
+	// later; corruption cannot be told on them. Notice, once per capture,
+	// in the first frame concerned. Evidence: layer, count (frames),
+	// sources, addrs, wrong, not_computed, edited, rewritten (most sources
+	// are like that).
+	IPChecksumsUnverifiable Kind = "ip.checksums_unverifiable"
 )
 
 // TCP connection kinds. The per-segment ones share Wireshark's
@@ -453,8 +465,9 @@ var catalogue = []KindInfo{
 	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
 	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
-	{IPChecksumOffload, Info, "bad checksums on packets from the capturing host: checksum offload"},
-	{IPBadChecksum, Error, "bad checksum on a received packet"},
+	{IPChecksumOffload, Info, "checksums that do not match on the capturing host's frames: checksum offload"},
+	{IPBadChecksum, Error, "wrong checksums among right ones from a source: corruption"},
+	{IPChecksumsUnverifiable, Notice, "checksums never match on some sources: rewritten capture or offload; corruption cannot be told"},
 	{TCPRetransmission, Warning, "segment retransmitted (tcp.analysis.retransmission)"},
 	{TCPFastRetransmission, Warning, "fast retransmission after duplicate ACKs"},
 	{TCPSpuriousRetransmission, Notice, "retransmission of data already acknowledged"},

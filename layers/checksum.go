@@ -2,11 +2,8 @@ package layers
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"net/netip"
-
-	"github.com/nettrace/nettrace/health"
 )
 
 // onesSum adds b, as big-endian 16-bit words (an odd last byte padded with
@@ -108,7 +105,8 @@ func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
 
 // l4Checksum verifies a TCP, UDP or ICMPv6 checksum over b (the whole
 // transport message) with the pseudo-header of the current packet. ICMPv4
-// has no pseudo-header.
+// has no pseudo-header. A TCP checksum field of 0 that does not verify is
+// ChecksumNotComputed (a right checksum can be 0, so the sum decides).
 func (d *Decoder) l4Checksum(proto uint8, b []byte) Checksum {
 	p := &d.pkt
 	d.l4seg = b
@@ -116,8 +114,13 @@ func (d *Decoder) l4Checksum(proto uint8, b []byte) Checksum {
 	if proto != ProtoICMP {
 		acc = pseudoSum(p.Src, p.Dst, proto, len(b))
 	}
-	if fold(onesSum(b, acc)) == 0xffff {
+	sum := fold(onesSum(b, acc))
+	if sum == 0xffff {
 		return ChecksumGood
+	}
+	d.l4Sum = sum
+	if proto == ProtoTCP && len(b) >= 18 && b[16]|b[17] == 0 { // RFC 9293, 3.1: checksum field
+		return ChecksumNotComputed
 	}
 	return ChecksumBad
 }
@@ -128,163 +131,29 @@ func wantChecksum(sum, got uint16) uint16 {
 	return ^fold(uint64(sum) + uint64(^got))
 }
 
-// srcState is what the checksum classifier remembers about a source address.
-type srcState struct {
-	good, bad int  // packets with all-good / some-bad checksums
-	oversize  bool // sent a frame larger than the Ethernet MTU, or a TSO super-segment
-	offload   bool // classified as the capturing host (offload reported)
-	events    int  // ip.bad_checksum events emitted
-}
-
-// initialTTL reports whether ttl is a common initial TTL / hop limit: a
-// packet that still carries one has not crossed a router.
-func initialTTL(ttl uint8) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
-
-// checkChecksums classifies the checksums of the current packet (C11).
-//
-// A bad checksum is offload, not a fault, when the packet was sent by the
-// capturing host: the NIC fills the checksum in after the capture point. The
-// decoder cannot know the capturing host, so it infers it per source
-// address:
-//
-//   - a source that sent a frame larger than the MTU (IP length above 1500, or
-//     a TSO super-segment) is the capturing host (segmentation offload only
-//     shows on the sender, and GRO only on the receiver, which both also
-//     produce wrong checksums), or
-//   - a source whose first bad checksum comes before any good one while its
-//     TTL is still an initial value (64, 128, 255): it has crossed no router,
-//     and offload makes every packet of a host bad, not some.
-//
-// Such a source gets one ip.checksum_offload (info) event and its bad
-// checksums are silent from then on. Any other bad checksum — from a source
-// that already sent good ones, or that is routed (decremented TTL) — is
-// ip.bad_checksum (error), at most Limits.MaxBadChecksumEvents per source.
-// Known limits: on a flat LAN a genuinely corrupting peer whose very first
-// packet is bad looks like offload, and on a jumbo-frame network every
-// sender of frames above 1500 bytes counts as "the capturing host".
-func (d *Decoder) checkChecksums() {
-	p := &d.pkt
-	if d.lim.SkipChecksums {
-		return
-	}
-	bad := p.IPChecksum == ChecksumBad || p.L4Checksum == ChecksumBad
-	if !bad && p.IPChecksum != ChecksumGood && p.L4Checksum != ChecksumGood && !p.TSO {
-		return
-	}
-	st := d.sourceState(p.Src)
-	if p.TSO || p.IPLen > 1500 {
-		st.oversize = true
-	}
-	if !bad {
-		st.good++
-	} else {
-		st.bad++
-		switch {
-		case st.offload:
-		case st.oversize || (st.good == 0 && initialTTL(p.TTL)):
-			st.offload = true
-			reason := "it sends frames larger than the MTU (segmentation offload)"
-			if !st.oversize {
-				reason = fmt.Sprintf("it sends with an initial TTL (%d) and no good checksum was seen from it", p.TTL)
-			}
-			layer := d.badLayer()
-			d.event(health.IPChecksumOffload, FlowOf(p).String(),
-				fmt.Sprintf("frame %d: bad %s checksum from %s, which looks like the capturing host (%s): checksum offload fills it in after the capture point; not a fault (reported once per source)", p.Frame, layer, p.Src, reason),
-				map[string]any{"layer": layer, "count": st.bad, "src": p.Src.String(), "ttl": int(p.TTL)})
-		case st.events < d.lim.MaxBadChecksumEvents:
-			st.events++
-			layer := d.badLayer()
-			got, want := d.badValues(layer)
-			msg := fmt.Sprintf("frame %d: bad %s checksum 0x%04x (should be 0x%04x) on a packet from %s: corrupted on the way or by a NIC", p.Frame, layer, got, want, p.Src)
-			if st.events == d.lim.MaxBadChecksumEvents {
-				msg += fmt.Sprintf("; further bad checksums from %s are not reported", p.Src)
-			}
-			d.event(health.IPBadChecksum, FlowOf(p).String(), msg,
-				map[string]any{"layer": layer, "got": fmt.Sprintf("0x%04x", got), "want": fmt.Sprintf("0x%04x", want)})
-		}
-	}
-}
-
-// sourceState returns the classifier state of src. The two most recent
-// sources (the two ends of the conversation being read) are cached, so a
-// map lookup happens only when a third source appears. A source over
-// MaxTracked is classified on a scratch state that is not remembered.
-func (d *Decoder) sourceState(src netip.Addr) *srcState {
-	c := &d.srcCache
-	for i := range c {
-		if c[i].st != nil && c[i].addr == src {
-			d.srcLast = uint8(i)
-			return c[i].st
-		}
-	}
-	st := d.sources[src]
-	if st == nil && len(d.sources) < d.lim.MaxTracked {
-		st = new(srcState)
-		d.sources[src] = st
-	}
-	if st == nil {
-		d.untracked = srcState{}
-		return &d.untracked
-	}
-	d.srcLast ^= 1 // replace the entry not used last
-	c[d.srcLast] = srcEntry{addr: src, st: st}
-	return st
-}
-
-// srcEntry is a cached entry of Decoder.sources.
-type srcEntry struct {
-	addr netip.Addr
-	st   *srcState
-}
-
-// badLayer names the layer whose checksum is bad.
-func (d *Decoder) badLayer() string {
-	p := &d.pkt
-	if p.IPChecksum == ChecksumBad {
-		return "ip"
-	}
-	switch p.Transport {
-	case TransportTCP:
-		return "tcp"
-	case TransportUDP:
-		return "udp"
-	case TransportICMP:
-		if p.ICMP.V6 {
-			return "icmpv6"
-		}
-		return "icmp"
-	}
-	return "l4"
-}
-
-// badValues recomputes the bad checksum's field value and the right one.
-func (d *Decoder) badValues(layer string) (got, want uint16) {
-	p := &d.pkt
-	if layer == "ip" {
+// badValues returns the wrong checksum field of layer l in the current
+// packet and the value that would be right, from the sums the verification
+// kept (d.ipSum, d.l4Sum).
+func (d *Decoder) badValues(l sumLayer) (got, want uint16) {
+	if l == layerIP {
 		hdr := d.ip4.Contents
 		if len(hdr) < 20 {
 			return 0, 0
 		}
 		got = binary.BigEndian.Uint16(hdr[10:12])
-		return got, wantChecksum(fold(onesSum(hdr, 0)), got)
+		return got, wantChecksum(d.ipSum, got)
+	}
+	off := 2 // ICMPv4, ICMPv6 (RFC 792, RFC 4443, 2.1)
+	switch l {
+	case layerTCP:
+		off = 16 // RFC 9293, 3.1
+	case layerUDP:
+		off = 6 // RFC 768
 	}
 	seg := d.l4seg
-	var off int
-	switch layer {
-	case "tcp":
-		off = 16
-	case "udp":
-		off = 6
-	default:
-		off = 2
-	}
 	if len(seg) < off+2 {
 		return 0, 0
 	}
 	got = binary.BigEndian.Uint16(seg[off:])
-	var acc uint64
-	if p.IPProto != ProtoICMP {
-		acc = pseudoSum(p.Src, p.Dst, p.IPProto, len(seg))
-	}
-	return got, wantChecksum(fold(onesSum(seg, acc)), got)
+	return got, wantChecksum(d.l4Sum, got)
 }

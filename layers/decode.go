@@ -68,11 +68,18 @@ type Decoder struct {
 	unsupported map[uint16]int
 	snaplenSeen bool
 	tsoFlows    map[Flow]struct{}
-	sources     map[netip.Addr]*srcState
-	srcCache    [2]srcEntry // the two latest sources classified
-	srcLast     uint8       // index of the srcCache entry used last
-	untracked   srcState    // scratch state of a source over Limits.MaxTracked
 	defrag      defragger
+
+	// Checksum verdict (checksum_verdict.go).
+	ipSum, l4Sum uint16                   // folded sums of the current packet's wrong IPv4 header / transport checksum
+	sum          sumCounts                // frames of the capture so far
+	sumFrame     int64                    // the last fragment counted (its frame is checked again if it completes a datagram)
+	sumBits      sumBits                  // what was counted for sumFrame
+	sources      map[netip.Addr]*srcState // per source address, up to Limits.MaxTracked
+	srcCache     [2]srcEntry              // the two latest sources classified
+	srcLast      uint8                    // index of the srcCache entry used last
+	untracked    srcState                 // scratch state of a source over Limits.MaxTracked
+	flushed      ChecksumStats            // the verdict of the last Flush
 }
 
 // NewDecoder returns a Decoder that reports events to rep (health.Discard
@@ -288,8 +295,12 @@ func (d *Decoder) ipv4() (*Packet, bool) {
 	}
 	if !d.lim.SkipChecksums {
 		p.IPChecksum = ChecksumGood
-		if fold(onesSum(hdr, 0)) != 0xffff {
+		if sum := fold(onesSum(hdr, 0)); sum != 0xffff {
+			d.ipSum = sum
 			p.IPChecksum = ChecksumBad
+			if hdr[10]|hdr[11] == 0 { // RFC 791, 3.1: header checksum field
+				p.IPChecksum = ChecksumNotComputed
+			}
 		}
 	}
 	if ip.Flags&glayers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {

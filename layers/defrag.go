@@ -351,8 +351,11 @@ func (d *Decoder) dropAll(list []*datagram, at func(*datagram) time.Time, why st
 }
 
 // Flush ends the capture at time at: datagrams still waiting for fragments
-// are reported as net.fragment_incomplete and dropped. The Decoder can be
-// used again afterwards.
+// are reported as net.fragment_incomplete and dropped, then the capture's
+// checksums get their verdict, once (ip.checksum_offload,
+// ip.checksums_unverifiable, ip.bad_checksum per corrupting source; see
+// checksum_verdict.go and ChecksumStats). The Decoder can be used again
+// afterwards: the frames it decodes next are judged as a new capture.
 func (d *Decoder) Flush(at time.Time) {
 	d.defrag.releasePending()
 	list := make([]*datagram, 0, len(d.defrag.m))
@@ -361,4 +364,5 @@ func (d *Decoder) Flush(at time.Time) {
 	}
 	d.dropAll(list, func(*datagram) time.Time { return at }, "capture ended")
 	d.defrag.deadline = time.Time{}
+	d.flushChecksums()
 }

@@ -23,10 +23,18 @@
 //     messages are parsed on demand by ParseDNS (dns.go).
 //   - Offload awareness: IPv4 total length 0 on a sender-side capture is a
 //     TSO/LSO super-segment (casebook C10; Packet.TSO, ip.tso_segment once
-//     per directed flow), and bad checksums from the capturing host are
-//     checksum offload (C11; ip.checksum_offload once per source) while bad
-//     checksums on received packets are errors (ip.bad_checksum); see
-//     Decoder.checkChecksums in checksum.go for the heuristic.
+//     per directed flow).
+//   - The checksum verdict (C11, checksum_verdict.go): per packet, what each
+//     checksum field held (Packet.IPChecksum, L4Checksum: right, wrong, or
+//     never computed — a TCP or IPv4 header field of 0); per source, counts
+//     by layer; at Flush, one decision for the capture. Checksums that do
+//     not match on the capturing host's frames are offload
+//     (ip.checksum_offload, info, once); on every frame of other sources
+//     they cannot be verified — a rewritten capture, loopback, offload at
+//     both ends (ip.checksums_unverifiable, notice, once); only wrong
+//     checksums among right ones of the same source are corruption
+//     (ip.bad_checksum, error, once per source). Decoder.ChecksumStats gives
+//     the counts for a capture profile.
 //   - IPv4 and IPv6 reassembly (defrag.go) with limits on datagram size,
 //     fragments, datagrams in progress and bytes, and a timeout in capture
 //     time; overlapping or inconsistent fragments drop the datagram

@@ -145,3 +145,37 @@ func ExampleNewCaptureReadAhead() {
 	// Output:
 	// 15 frames, 3221 bytes
 }
+
+// ExampleDecoder_ChecksumStats ends a capture whose only frame has a wrong
+// TCP checksum: one source, no right checksum to compare with, so no error,
+// and one notice for the capture.
+func ExampleDecoder_ChecksumStats() {
+	c, err := layers.Open("../testdata/layers/zeek-chksums-ip4-tcp-bad-chksum.pcap")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	events := &health.Collector{}
+	d := layers.NewDecoder(events, layers.DefaultLimits())
+	for {
+		f, err := c.Next()
+		if err != nil {
+			break
+		}
+		if p, ok := d.Decode(f); ok {
+			fmt.Println(p.Frame, "tcp checksum", p.L4Checksum)
+		}
+	}
+	d.Flush(c.LastTime())
+	for _, e := range events.Events {
+		fmt.Println(e.Kind, e.Severity, "frame", e.Frame)
+	}
+	st := d.ChecksumStats()
+	fmt.Printf("frames %d, wrong %d, not computed %d, unverifiable sources %d, rewritten %v\n",
+		st.Frames, st.Wrong, st.NotComputed, st.UnverifiableSources, st.Rewritten)
+	// Output:
+	// 1 tcp checksum bad
+	// ip.checksums_unverifiable notice frame 1
+	// frames 1, wrong 1, not computed 0, unverifiable sources 1, rewritten true
+}

@@ -96,7 +96,8 @@ func ipFields(fields map[string]any, p *Packet) {
 }
 
 // anomalyFields adds the fields present only when set: tso, reassembled with
-// frag_frames, truncated, and ip_checksum / l4_checksum when they are bad.
+// frag_frames, truncated, and ip_checksum / l4_checksum when they do not
+// match ("bad", or "not computed" for a field of 0).
 func anomalyFields(fields map[string]any, p *Packet) {
 	if p.TSO {
 		fields["tso"] = true
@@ -108,11 +109,11 @@ func anomalyFields(fields map[string]any, p *Packet) {
 	if p.Truncated {
 		fields["truncated"] = true
 	}
-	if p.IPChecksum == ChecksumBad {
-		fields["ip_checksum"] = "bad"
+	if p.IPChecksum.Wrong() {
+		fields["ip_checksum"] = p.IPChecksum.String()
 	}
-	if p.L4Checksum == ChecksumBad {
-		fields["l4_checksum"] = "bad"
+	if p.L4Checksum.Wrong() {
+		fields["l4_checksum"] = p.L4Checksum.String()
 	}
 }
 

@@ -49,13 +49,16 @@ type Limits struct {
 	// its missing fragments (default 30 s, Linux's ipfrag_time).
 	FragmentTimeout time.Duration
 
-	// MaxTracked is the number of sources (checksum classification) and
-	// flows (one TSO event per flow) remembered (default 4096). Beyond it,
-	// new sources/flows are not remembered: their events repeat.
+	// MaxTracked is the number of sources (checksum verdict) and flows (one
+	// TSO event per flow) remembered (default 4096). Beyond it, new flows
+	// are not remembered (their TSO events repeat) and new sources are
+	// counted in ChecksumStats' frame totals but get no checksum verdict.
 	MaxTracked int
-	// MaxBadChecksumEvents is the number of ip.bad_checksum events emitted
-	// per source address (default 20); the last one says further ones are
-	// suppressed.
+	// MaxBadChecksumEvents is no longer used: a source gets at most one
+	// ip.bad_checksum event, given at Decoder.Flush, which counts its wrong
+	// checksums and lists the first frames.
+	//
+	// Deprecated: the field is ignored.
 	MaxBadChecksumEvents int
 	// MaxExtHeaders is the number of IPv6 extension headers walked before a
 	// packet is declared malformed (default 8).
@@ -65,14 +68,13 @@ type Limits struct {
 // DefaultLimits returns the default limits.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxDatagramLen:       65535 + 40,
-		MaxDatagrams:         1024,
-		MaxFragments:         256,
-		MaxFragmentBytes:     16 << 20,
-		FragmentTimeout:      30 * time.Second,
-		MaxTracked:           4096,
-		MaxBadChecksumEvents: 20,
-		MaxExtHeaders:        8,
+		MaxDatagramLen:   65535 + 40,
+		MaxDatagrams:     1024,
+		MaxFragments:     256,
+		MaxFragmentBytes: 16 << 20,
+		FragmentTimeout:  30 * time.Second,
+		MaxTracked:       4096,
+		MaxExtHeaders:    8,
 	}
 }
 

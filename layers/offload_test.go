@@ -3,6 +3,7 @@ package layers
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/nettrace/nettrace/health"
 )
@@ -77,6 +78,7 @@ func TestCaseC10_FullCapture(t *testing.T) {
 			}
 		}
 	}
+	d.Flush(frames[len(frames)-1].Time)
 	if tso != 10 || badSender != 29 || badReceiver != 0 {
 		t.Errorf("TSO %d (want 10), bad sender checksums %d (want 29), bad receiver %d (want 0)", tso, badSender, badReceiver)
 	}
@@ -88,10 +90,11 @@ func TestCaseC10_FullCapture(t *testing.T) {
 
 // TestCaseC11_ChecksumOffloadIsInformational: the capturing host
 // 10.1.1.1 (TTL 64, nothing routed) sends segments whose TCP checksums are
-// wrong (offload); the server 172.16.1.1 is 3 hops away (TTL 61) and its
-// checksums are good — until one arrives corrupted. The sender's bad
-// checksums give one ip.checksum_offload (info); the received bad one gives
-// ip.bad_checksum (error).
+// all wrong (offload); the server 172.16.1.1 is 3 hops away (TTL 61) and its
+// checksums are good — until one arrives corrupted. At the end of the
+// capture, the sender's bad checksums give one ip.checksum_offload (info) in
+// its first frame; the received bad one, among good ones from the same
+// source, gives ip.bad_checksum (error) in its frame.
 func TestCaseC11_ChecksumOffloadIsInformational(t *testing.T) {
 	corrupt := func(b []byte) []byte { b[14+20+16] ^= 0x5a; return b }
 	frames := [][]byte{
@@ -112,6 +115,10 @@ func TestCaseC11_ChecksumOffloadIsInformational(t *testing.T) {
 		}
 		states = append(states, p.L4Checksum)
 	}
+	if n := len(col.Events); n != 0 {
+		t.Errorf("%d events before the end of the capture, want none: %+v", n, col.Events)
+	}
+	d.Flush(t0.Add(time.Second))
 	want := []Checksum{ChecksumBad, ChecksumGood, ChecksumBad, ChecksumGood, ChecksumBad, ChecksumBad}
 	for i := range want {
 		if states[i] != want[i] {
@@ -119,12 +126,16 @@ func TestCaseC11_ChecksumOffloadIsInformational(t *testing.T) {
 		}
 	}
 	off := col.OfKind(health.IPChecksumOffload)
-	if len(off) != 1 || off[0].Frame != 1 || off[0].Severity != health.Info || off[0].Evidence["layer"] != "tcp" {
+	if len(off) != 1 || off[0].Frame != 1 || off[0].Severity != health.Info || off[0].Evidence["layer"] != "tcp" ||
+		off[0].Evidence["count"] != 3 || off[0].Evidence["src"] != "10.1.1.1" {
 		t.Errorf("offload events = %+v", off)
 	}
 	bad := col.OfKind(health.IPBadChecksum)
-	if len(bad) != 1 || bad[0].Frame != 5 || bad[0].Severity != health.Error {
+	if len(bad) != 1 || bad[0].Frame != 5 || bad[0].Severity != health.Error || bad[0].Evidence["count"] != 1 || bad[0].Evidence["src"] != "172.16.1.1" {
 		t.Fatalf("bad checksum events = %+v", bad)
+	}
+	if ev := col.OfKind(health.IPChecksumsUnverifiable); len(ev) != 0 {
+		t.Errorf("unverifiable events = %+v", ev)
 	}
 	// The reported "want" value must be the real checksum.
 	good := tcp4(t, "172.16.1.1", "10.1.1.1", 61, 80, 1099, 5018, 1019, false, []byte("more"))
@@ -136,16 +147,21 @@ func TestCaseC11_ChecksumOffloadIsInformational(t *testing.T) {
 }
 
 // TestBadIPChecksum: a bad IPv4 header checksum is recorded and classified
-// like a transport one; SkipChecksums turns verification off.
+// like a transport one: among good ones of the same source it is an error
+// about the ip layer; SkipChecksums turns verification off.
 func TestBadIPChecksum(t *testing.T) {
+	good := tcp4(t, "192.0.2.1", "192.0.2.2", 57, 1, 2, 3, 4, true, nil)
 	b := tcp4(t, "192.0.2.1", "192.0.2.2", 57, 1, 2, 3, 4, true, nil)
 	b[14+10] ^= 0xff
 	col := &health.Collector{}
-	p, ok := NewDecoder(col, Limits{}).Decode(eframe(1, b))
+	d := NewDecoder(col, Limits{})
+	d.Decode(eframe(1, good))
+	p, ok := d.Decode(eframe(2, b))
 	if !ok || p.IPChecksum != ChecksumBad || p.L4Checksum != ChecksumGood {
-		t.Fatalf("ok %v IPChecksum %d L4Checksum %d", ok, p.IPChecksum, p.L4Checksum)
+		t.Fatalf("ok %v IPChecksum %v L4Checksum %v", ok, p.IPChecksum, p.L4Checksum)
 	}
-	if ev := col.OfKind(health.IPBadChecksum); len(ev) != 1 || ev[0].Evidence["layer"] != "ip" {
+	d.Flush(t0)
+	if ev := col.OfKind(health.IPBadChecksum); len(ev) != 1 || ev[0].Evidence["layer"] != "ip" || ev[0].Frame != 2 {
 		t.Errorf("events = %+v", col.Events)
 	}
 	p, _ = NewDecoder(col, Limits{SkipChecksums: true}).Decode(eframe(1, b))
@@ -156,7 +172,8 @@ func TestBadIPChecksum(t *testing.T) {
 
 // TestZeekBadChecksums: Zeek's single-packet traces with a bad TCP
 // checksum over IPv4 and IPv6 are recorded as bad (tshark's validation
-// agrees when enabled).
+// agrees when enabled). One source whose every checksum is wrong proves no
+// corruption: the capture gets one event, and it is not an error.
 func TestZeekBadChecksums(t *testing.T) {
 	for _, name := range []string{"zeek-chksums-ip4-tcp-bad-chksum.pcap", "zeek-chksums-ip6-tcp-bad-chksum.pcap"} {
 		frames, err := readFrames(t, testdata(name))
@@ -164,12 +181,14 @@ func TestZeekBadChecksums(t *testing.T) {
 			t.Fatal(err)
 		}
 		col := &health.Collector{}
-		p, ok := NewDecoder(col, Limits{}).Decode(&frames[0])
+		d := NewDecoder(col, Limits{})
+		p, ok := d.Decode(&frames[0])
 		if !ok || p.L4Checksum != ChecksumBad {
-			t.Errorf("%s: ok %v L4Checksum %d", name, ok, p.L4Checksum)
+			t.Errorf("%s: ok %v L4Checksum %v", name, ok, p.L4Checksum)
 		}
-		if n := len(col.OfKind(health.IPChecksumOffload)) + len(col.OfKind(health.IPBadChecksum)); n != 1 {
-			t.Errorf("%s: %d checksum events", name, n)
+		d.Flush(frames[0].Time)
+		if len(col.Events) != 1 || col.Events[0].Severity == health.Error || col.Events[0].Frame != 1 {
+			t.Errorf("%s: events %+v, want one that is not an error", name, col.Events)
 		}
 	}
 }

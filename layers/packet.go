@@ -2,6 +2,7 @@ package layers
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -17,16 +18,49 @@ const (
 	TransportARP  // an ARP frame (no IP at all)
 )
 
-// Checksum records what a checksum field held, without trusting it: a bad
-// checksum on a packet sent by the capturing host is usually offload (C11).
+// Checksum records what a checksum field held, without trusting it. A
+// checksum that does not match is evidence about the capture before it is
+// evidence about the network: the capturing host's NIC fills checksums in
+// after the capture point (offload), and tools that rewrite addresses leave
+// them stale. Only the Decoder's per-source verdict at Flush calls a wrong
+// checksum corruption (casebook C11; see Decoder.ChecksumStats).
 type Checksum uint8
 
-// Checksum states.
+// Checksum states. The values of the first three are unchanged since they
+// were introduced; ChecksumNotComputed was split off ChecksumBad.
 const (
-	ChecksumUnchecked Checksum = iota // not verified (truncated, or fragment)
+	// ChecksumUnchecked: not verified (SkipChecksums, a frame cut by the
+	// snapshot length, a fragment's transport, a UDP checksum of 0, which
+	// RFC 768 defines as "no checksum", or a transport nettrace does not
+	// verify).
+	ChecksumUnchecked Checksum = iota
+	// ChecksumGood: the field holds the right checksum (even when that
+	// value is 0).
 	ChecksumGood
+	// ChecksumBad: the field holds a wrong, non-zero value.
 	ChecksumBad
+	// ChecksumNotComputed: a TCP (over IPv4 or IPv6) or IPv4 header
+	// checksum field of 0 that does not verify: never computed, as on a
+	// crafted packet, a capture taken before checksum offload, or one whose
+	// checksums were cleared. It is never reported as an error.
+	ChecksumNotComputed
 )
+
+var checksumNames = [...]string{"unchecked", "good", "bad", "not computed"}
+
+// String returns "unchecked", "good", "bad", "not computed", or
+// Checksum(n) for an unknown value.
+func (c Checksum) String() string {
+	if int(c) < len(checksumNames) {
+		return checksumNames[c]
+	}
+	return "Checksum(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Wrong reports whether the checksum was verified and does not match:
+// ChecksumBad or ChecksumNotComputed. A wrong checksum alone proves
+// nothing: see Checksum.
+func (c Checksum) Wrong() bool { return c == ChecksumBad || c == ChecksumNotComputed }
 
 // TCPFlags is the TCP flags field (RFC 9293, 3.1), NS in bit 8.
 type TCPFlags uint16
@@ -125,14 +159,14 @@ type Packet struct {
 	TTL         uint8  // TTL or hop limit
 	IPID        uint32 // IPv4 id, or IPv6 fragment id
 	DF          bool
-	IPLen       int     // IPv4 total length / IPv6 payload length + 40, as on the wire
-	TSO         bool    // IPv4 total length 0: length taken from the capture (C10)
-	Fragment    bool    // a fragment that did not (yet) complete a datagram
-	Reassembled bool    // Payload is a datagram reassembled from fragments
-	FragFrames  []int64 // frames of the fragments when Reassembled
-	IPChecksum  Checksum
-	L4Checksum  Checksum
-	Truncated   bool // frame cut short by the snapshot length
+	IPLen       int      // IPv4 total length / IPv6 payload length + 40, as on the wire
+	TSO         bool     // IPv4 total length 0: length taken from the capture (C10)
+	Fragment    bool     // a fragment that did not (yet) complete a datagram
+	Reassembled bool     // Payload is a datagram reassembled from fragments
+	FragFrames  []int64  // frames of the fragments when Reassembled
+	IPChecksum  Checksum // IPv4 header checksum (ChecksumUnchecked for IPv6)
+	L4Checksum  Checksum // TCP, UDP, ICMPv4 or ICMPv6 checksum
+	Truncated   bool     // frame cut short by the snapshot length
 
 	Transport Transport
 	TCP       TCPHeader  // valid when Transport == TransportTCP
