@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -15,13 +16,16 @@ import (
 // what the capture shows; the findings already take this into account.
 type CaptureProfile struct {
 	tcpstate.CaptureStats
+	// Checksums are the capture's checksum verdicts (not computed,
+	// offloaded, rewritten, corrupt).
+	Checksums layers.ChecksumStats
 	// Summary says it in one sentence, as the capture.profile event does.
 	Summary string
 }
 
 // profile builds the capture's profile and reports it once, at the end.
 func (a *Analyzer) profile() CaptureProfile {
-	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats()}
+	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats()}
 	p.Summary = p.describe()
 	a.col.Event(health.Event{
 		Kind: health.CaptureProfile, Severity: health.Info, Time: a.info.Last, Frame: max(a.info.Frames, 1),
@@ -29,6 +33,7 @@ func (a *Analyzer) profile() CaptureProfile {
 		Evidence: map[string]any{
 			"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
 			"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
+			"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
 		},
 	})
 	return p
@@ -37,7 +42,7 @@ func (a *Analyzer) profile() CaptureProfile {
 // describe words the profile: the capture's kind first, then what it
 // limits.
 func (p CaptureProfile) describe() string {
-	if p.Connections == 0 {
+	if p.Connections == 0 && !p.Checksums.Rewritten && p.Checksums.NotComputed == 0 {
 		return "capture: no TCP connection"
 	}
 	var parts []string
@@ -52,6 +57,12 @@ func (p CaptureProfile) describe() string {
 	}
 	if p.UnseenBytes > 0 {
 		parts = append(parts, fmt.Sprintf("%d bytes on %d connection%s acknowledged by their receiver but not in the capture: the capture missed them, the network did not lose them", p.UnseenBytes, p.UnseenConns, plural(p.UnseenConns)))
+	}
+	switch c := p.Checksums; {
+	case c.Rewritten:
+		parts = append(parts, fmt.Sprintf("checksums do not match on every frame of %d sources: the capture was rewritten after it was taken (anonymised or NATed by a tool) or checksums are filled in after the capture point; addresses in payloads cannot be compared with the headers", c.UnverifiableSources))
+	case c.NotComputed > 0:
+		parts = append(parts, fmt.Sprintf("checksums not computed (zero) on %d frames: offload, or crafted packets", c.NotComputed))
 	}
 	if len(parts) == 0 {
 		return fmt.Sprintf("capture: all %d TCP connection%s seen both ways, nothing missed or captured twice", p.Connections, plural(p.Connections))
