@@ -191,7 +191,8 @@ const maxHeld = 16 * detectLimit
 type routeState uint8
 
 const (
-	routeDetecting routeState = iota
+	routeDetecting  routeState = iota
+	routeConfirming            // a port names a decoder: its first bytes must agree
 	routeAttached
 	routeNone   // nothing recognised the stream
 	routeFailed // the decoder panicked
@@ -210,6 +211,7 @@ type route struct {
 	pending []pendingChunk
 	held    [2]int
 	gave    [2]bool // a direction held detectLimit bytes that nothing recognised
+	byPort  int     // routeConfirming: the decoder the server port names
 }
 
 type pendingChunk struct {
@@ -233,20 +235,24 @@ func (a *Analyzer) mayLearn(port uint16) bool {
 }
 
 // choose picks the decoder known before any byte: an endpoint the
-// endpoint mapper advertised, else the server port.
+// endpoint mapper advertised, or a port the user mapped (DecodeAs). A
+// well-known server port only names a candidate: the first bytes must
+// agree with it (confirm), since ports are reused for other protocols.
 func (r *route) choose() {
 	a := r.s.a
 	port := r.ctx.Server.Port()
-	if !a.mayLearn(port) {
+	if _, forced := a.opts.DecodeAs[port]; forced {
 		r.use(a.byPort[port])
 		return
 	}
-	if _, ok := r.s.learned(r.ctx.Server); ok {
-		r.use(a.byName[ProtoDCERPC])
-		return
+	if a.mayLearn(port) {
+		if _, ok := r.s.learned(r.ctx.Server); ok {
+			r.use(a.byName[ProtoDCERPC])
+			return
+		}
 	}
 	if i, ok := a.byPort[port]; ok {
-		r.use(i)
+		r.state, r.byPort = routeConfirming, i
 	}
 }
 
@@ -266,13 +272,18 @@ func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	switch r.state {
 	case routeAttached:
 		r.guard(func() { r.h.Feed(dir, data, at) })
-	case routeDetecting:
+	case routeDetecting, routeConfirming:
 		r.detect(dir, data, at)
 	}
 }
 
 func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	switch r.state {
+	case routeConfirming:
+		r.settle() // bytes are missing: the port's decoder resyncs on its own
+		if r.state == routeAttached {
+			r.guard(func() { r.h.Gap(dir, n, at) })
+		}
 	case routeAttached:
 		r.guard(func() { r.h.Gap(dir, n, at) })
 	case routeDetecting:
@@ -281,11 +292,24 @@ func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	}
 }
 
+// settle attaches the port's decoder without confirmation and hands it
+// what was held: the first bytes did not start any protocol (a capture
+// started mid-stream, a gap), and the decoder resynchronises or gives up
+// on its own.
+func (r *route) settle() {
+	if r.state != routeConfirming {
+		return
+	}
+	r.use(r.byPort)
+	r.replay()
+}
+
 // ReviewReset reports the connection's tcp.reset event (tcpstate's
 // ResetReviewer): when the decoder says its application protocol had ended
 // cleanly (tcpstate.Finisher), a reset is how the client closed, not a
 // fault, and the event becomes info with that context.
 func (r *route) ReviewReset(e health.Event) {
+	r.settle()
 	if r.state == routeAttached {
 		var how string
 		r.guard(func() {
@@ -303,6 +327,7 @@ func (r *route) ReviewReset(e health.Event) {
 }
 
 func (r *route) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
+	r.settle()
 	if r.state == routeAttached {
 		r.guard(func() { r.h.Close(reason, at) })
 	}
@@ -316,6 +341,12 @@ func (r *route) detect(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		r.held[dir] += len(data)
 	}
 	first := r.firstBytes(dir)
+	if r.state == routeConfirming {
+		if d := r.s.decs[r.byPort]; d.Detect == nil || d.Detect(dir, first) {
+			r.settle()
+			return
+		}
+	}
 	for i, d := range r.s.decs {
 		if d.Detect != nil && d.Detect(dir, first) {
 			r.use(i)
@@ -327,6 +358,10 @@ func (r *route) detect(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 		r.gave[dir] = true
 	}
 	if r.gave[0] && r.gave[1] || r.held[0]+r.held[1] >= maxHeld {
+		if r.state == routeConfirming {
+			r.settle()
+			return
+		}
 		r.state = routeNone
 		r.pending = nil
 	}
