@@ -2,7 +2,6 @@ package health
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -11,11 +10,13 @@ import (
 )
 
 // JSONSink is a Reporter that writes events and messages as JSON lines,
-// one object per line, in the contract's field order. Call Flush when done.
-// Write errors are kept: Err returns the first.
+// one object per line, in the contract's field order, exactly as
+// encoding/json would write them but without reflection for the types
+// decoders use (see encode.go). Call Flush when done. Write errors are
+// kept: Err returns the first.
 type JSONSink struct {
 	w        *bufio.Writer
-	enc      *json.Encoder
+	line     []byte
 	messages bool
 	events   bool
 	err      error
@@ -24,34 +25,31 @@ type JSONSink struct {
 // NewJSONSink returns a sink writing to w. events and messages select what
 // is written: doctor -json writes events, dissect writes messages.
 func NewJSONSink(w io.Writer, events, messages bool) *JSONSink {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return &JSONSink{w: bw, enc: enc, events: events, messages: messages}
+	return &JSONSink{w: bufio.NewWriterSize(w, 64<<10), events: events, messages: messages}
 }
 
 // Event writes e when the sink writes events.
 func (s *JSONSink) Event(e Event) {
-	if s.events {
-		s.write(e)
+	if s.events && s.err == nil {
+		s.line = appendEvent(s.line[:0], &e)
+		s.writeLine()
 	}
 }
 
 // Message writes m when the sink writes messages.
 func (s *JSONSink) Message(m Message) {
-	if s.messages {
-		s.write(m)
+	if s.messages && s.err == nil {
+		s.line = appendMessage(s.line[:0], &m)
+		s.writeLine()
 	}
 }
 
 // WantMessages reports whether the sink writes messages.
 func (s *JSONSink) WantMessages() bool { return s.messages }
 
-func (s *JSONSink) write(v any) {
-	if s.err != nil {
-		return
-	}
-	s.err = s.enc.Encode(v)
+func (s *JSONSink) writeLine() {
+	s.line = append(s.line, '\n')
+	_, s.err = s.w.Write(s.line)
 }
 
 // Flush writes buffered lines and returns the first error met.
