@@ -117,6 +117,54 @@ type netConn struct {
 	requests     int
 	respBytes    int64 // server→client payload since the last request
 	lastReqFrame int64
+
+	// The connection's place in its list (Network.open or .closed), in
+	// order of last activity: the sweep pops expired ones from the front.
+	list       *connList
+	prev, next *netConn
+}
+
+// connList is a list of connections in order of last activity.
+type connList struct{ head, tail *netConn }
+
+func (l *connList) push(c *netConn) {
+	c.list, c.prev, c.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *connList) remove(c *netConn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.list, c.prev, c.next = nil, nil, nil
+}
+
+// touch moves c to the back of the list it belongs in now: closed once
+// both FINs or a reset were seen.
+func (d *Network) touch(c *netConn) {
+	want := &d.open
+	if c.rst || c.fin[0] && c.fin[1] {
+		want = &d.closed
+	}
+	if c.list == want && want.tail == c {
+		return
+	}
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	want.push(c)
 }
 
 // closedLinger is how long a closed connection stays in the table so that
@@ -218,6 +266,7 @@ func (d *Network) tcpPacket(p *packet) {
 	if p.TCP.Flags.Has(layers.FlagFIN) {
 		c.fin[dir] = true
 	}
+	d.touch(c)
 	retrans := d.pmtuSegment(c, dir, p)
 	sv := c.svc
 	sv.packets[dir]++
@@ -291,6 +340,9 @@ func (d *Network) synSeen(c *netConn, p *packet) {
 // dropConn removes c from the table.
 func (d *Network) dropConn(c *netConn) {
 	delete(d.conns, c.key.id())
+	if c.list != nil {
+		c.list.remove(c)
+	}
 	d.uncache(c)
 }
 

@@ -29,6 +29,8 @@ type Network struct {
 	cfg NetworkConfig
 
 	conns    map[connID]*netConn
+	open     connList // conns not closed, in order of last activity
+	closed   connList // conns closed by FINs or a reset, in order of last activity
 	lastConn *netConn // the connection of the previous TCP packet (lookup cache)
 	// connCache holds recently used connections of conns by connSlot of
 	// their tuple (see lookup); a connection leaves it when it leaves conns.
@@ -197,10 +199,13 @@ func (d *Network) Finish(rep health.Reporter) {
 	if d.finished {
 		return
 	}
-	for _, c := range d.conns {
-		d.foldConn(c)
+	for _, l := range []*connList{&d.closed, &d.open} {
+		for c := l.head; c != nil; c = c.next {
+			d.foldConn(c)
+		}
 	}
 	clear(d.conns)
+	d.open, d.closed = connList{}, connList{}
 	d.lastConn = nil
 	clear(d.connCache[:])
 	var out []health.Event
@@ -252,12 +257,13 @@ func (d *Network) setSweepAt() {
 func (d *Network) sweep(now time.Time) {
 	d.lastSweep = now
 	d.setSweepAt()
-	for _, c := range d.conns {
-		idle := now.Sub(c.last)
-		if idle >= d.cfg.ConnIdle || idle >= closedLinger && (c.rst || c.fin[0] && c.fin[1]) {
-			d.foldConn(c)
-			d.dropConn(c)
-		}
+	for c := d.closed.head; c != nil && now.Sub(c.last) >= closedLinger; c = d.closed.head {
+		d.foldConn(c)
+		d.dropConn(c)
+	}
+	for c := d.open.head; c != nil && now.Sub(c.last) >= d.cfg.ConnIdle; c = d.open.head {
+		d.foldConn(c)
+		d.dropConn(c)
 	}
 	for k, r := range d.pending {
 		if now.Sub(r.at) > d.cfg.ReplyWindow {
