@@ -40,16 +40,33 @@ func (c *Conn) smb1Fields(h Header1, b Body1, i int) map[string]any {
 // chain pending under the first one, unless it is an NT_CANCEL.
 func (c *Conn) smb1Request(h Header1, blocks []Body1, info pduInfo) {
 	c.loggedOff = false
-	var chain []*request
-	for i, b := range blocks {
-		chain = append(chain, c.request1Block(h, b, i, info))
-	}
-	if len(chain) == 0 || blocks[0].Command == SMB1NTCancel {
+	if len(blocks) == 0 {
 		return
 	}
-	main := chain[0]
-	main.chain1 = chain
+	main := c.request1Block(h, blocks[0], 0, info)
+	if len(blocks) > 1 {
+		// An AndX chain; a single command (the common case) needs no list.
+		main.chain1 = make([]*request, 1, len(blocks))
+		main.chain1[0] = main
+		for i, b := range blocks[1:] {
+			main.chain1 = append(main.chain1, c.request1Block(h, b, i+1, info))
+		}
+	}
+	if blocks[0].Command == SMB1NTCancel {
+		return
+	}
 	c.addPending(reqKey{v1: true, pid: h.PID, id: uint64(h.MID)}, main)
+}
+
+// chainAt returns the request of block i of r's AndX chain, or nil.
+func (r *request) chainAt(i int) *request {
+	switch {
+	case r.chain1 != nil && i < len(r.chain1):
+		return r.chain1[i]
+	case r.chain1 == nil && i == 0:
+		return r
+	}
+	return nil
 }
 
 // request1Block records block i of an SMB1 request and emits its message.
@@ -188,8 +205,10 @@ func (c *Conn) smb1Response(h Header1, blocks []Body1, info pduInfo) {
 // block's own request is the chain's request i when the commands agree.
 func (c *Conn) response1Block(h Header1, main *request, b Body1, i int, failed bool, info pduInfo) {
 	var req *request
-	if main != nil && i < len(main.chain1) && main.chain1[i].cmd1 == b.Command {
-		req = main.chain1[i]
+	if main != nil {
+		if r := main.chainAt(i); r != nil && r.cmd1 == b.Command {
+			req = r
+		}
 	}
 	cmd := b.Command.String()
 	stName := h.StatusName()
