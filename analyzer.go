@@ -81,6 +81,7 @@ func New(opts Options) (*Analyzer, error) {
 	}
 	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
 	a.tracker.OnSummary = a.flowClosed
+	a.tracker.NoSummaryEvents = opts.Reporter == nil // the Report keeps typed FlowStats
 	a.tracker.OnSegment = func(_ *layers.Packet, s tcpstate.Segment) { a.seg = s }
 	a.udp = newUDPRouter(a)
 	a.net = diagnose.NewNetwork(diagnose.NetworkConfig{})

@@ -428,7 +428,9 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()
 	c.st.Counts = c.rep.countMap()
-	c.t.rep.Event(c.st.Event())
+	if !c.t.NoSummaryEvents {
+		c.t.rep.Event(c.st.Event())
+	}
 	if c.t.OnSummary != nil {
 		c.t.OnSummary(&c.st)
 	}

@@ -25,6 +25,10 @@ type Tracker struct {
 	// tracker has analysed it, with the connection it belongs to (see
 	// Segment). p is the caller's packet: valid only during the call.
 	OnSegment func(p *layers.Packet, s Segment)
+	// NoSummaryEvents leaves out the flow.summary events (OnSummary still
+	// receives every FlowStats): set it when nothing reads them, since
+	// building one costs a map per connection.
+	NoSummaryEvents bool
 
 	cfg    Config
 	rep    health.Reporter
