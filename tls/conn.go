@@ -50,7 +50,8 @@ type Conn struct {
 	closeNotify bool   // a close_notify alert was seen (RFC 8446, 6.1)
 
 	failed      bool // a fatal alert or handshake failure was reported
-	noKeyDone   bool
+	noKeyDone   bool // tls.no_key was said (once per connection)
+	failDone    bool // tls.decrypt_failed was said: an unsupported suite or a key that does not authenticate (once per connection)
 	plain       tcpstate.StreamHandler // Config.Plaintext's decoder
 	plainOpened bool
 	notPlain    string            // why the plaintext is not handed to Config.Plaintext
@@ -304,9 +305,20 @@ func (c *Conn) trialAppKey(dir tcpstate.Dir, h *halfConn, rec Record) {
 	}
 }
 
+// decryptFailed reports, once per connection, that a record did not
+// authenticate with the key logged for it. Why a connection is not
+// decrypted is said once: tls.no_key when the key log lacks its keys,
+// tls.decrypt_failed when its suite is not supported (unsupportedSuite) or
+// a logged key does not authenticate its records. Only a TLS 1.3 key log
+// that lacks one direction's secret and holds a wrong one for the other
+// says both.
 func (c *Conn) decryptFailed(dir tcpstate.Dir, at tcpstate.Position, label, reason string) {
+	if c.failDone {
+		return
+	}
+	c.failDone = true
 	c.event(health.TLSDecryptFailed, health.Error, at,
-		fmt.Sprintf("a record from the %s did not decrypt with the %s key logged for client random %s…: %s; the rest of that direction is not decrypted (wrong key log, or a key for another connection)",
+		fmt.Sprintf("a record from the %s did not decrypt with the %s key logged for client random %s…: %s; the rest of the connection's records that key protects are not decrypted (wrong key log, or a key for another connection)",
 			dir, label, c.randomPrefix(), reason),
 		map[string]any{"reason": reason, "key": label, "client_random": c.randomPrefix(), "from": dir.String()})
 }
@@ -715,6 +727,14 @@ func (c *Conn) setupKeys(at tcpstate.Position) {
 		return
 	}
 	if c.version == VersionTLS13 {
+		if c.suite == nil || c.suite.cipher == cipherNone || !c.suite.tls13 {
+			if !c.cfg.KeyLog.Has(c.clientRandom[:]) {
+				c.noKey(at, labelServerHandshake)
+			} else {
+				c.unsupportedSuite(at, labelServerHandshake)
+			}
+			return
+		}
 		c.install13(tcpstate.ServerToClient, false)
 		c.install13(tcpstate.ClientToServer, false)
 		return
@@ -726,15 +746,12 @@ func (c *Conn) setupKeys(at tcpstate.Position) {
 	}
 	s := c.suite
 	if s == nil || s.cipher == cipherNone || s.tls13 || c.version < VersionTLS10 || c.version > VersionTLS12 {
-		c.event(health.TLSDecryptFailed, health.Warning, at,
-			fmt.Sprintf("a key is logged for this connection but %s with %s is not supported for decryption",
-				c.version, CipherSuiteName(c.suiteID)),
-			map[string]any{"reason": "unsupported cipher suite", "suite": CipherSuiteName(c.suiteID), "key": labelClientRandom})
+		c.unsupportedSuite(at, labelClientRandom)
 		return
 	}
 	macLen, ivLen := 0, 0
 	switch s.cipher {
-	case cipherAESGCM:
+	case cipherAESGCM, cipherAESCCM:
 		ivLen = 4
 	case cipherChaCha:
 		ivLen = 12
@@ -805,6 +822,20 @@ func (c *Conn) noKey(at tcpstate.Position, label string) {
 	}
 	c.event(health.TLSNoKey, health.Notice, at, msg,
 		map[string]any{"client_random": c.randomPrefix(), "key": label})
+}
+
+// unsupportedSuite reports once per connection that its keys are logged
+// but its cipher suite (or version) is not one this package decrypts.
+func (c *Conn) unsupportedSuite(at tcpstate.Position, label string) {
+	if c.failDone {
+		return
+	}
+	c.failDone = true
+	name := CipherSuiteName(c.suiteID)
+	c.event(health.TLSDecryptFailed, health.Warning, at,
+		fmt.Sprintf("a key is logged for this connection but %s with %s is not supported for decryption; it is not decrypted",
+			c.version, name),
+		map[string]any{"reason": "unsupported cipher suite", "suite": name, "version": c.version.String(), "key": label})
 }
 
 // noClientHello reports once that the connection is not decrypted because
