@@ -49,9 +49,9 @@ type Conn struct {
 	alpn        string // the protocol the server selected (RFC 7301)
 	closeNotify bool   // a close_notify alert was seen (RFC 8446, 6.1)
 
-	failed      bool // a fatal alert or handshake failure was reported
-	noKeyDone   bool // tls.no_key was said (once per connection)
-	failDone    bool // tls.decrypt_failed was said: an unsupported suite or a key that does not authenticate (once per connection)
+	failed      bool                   // a fatal alert or handshake failure was reported
+	noKeyDone   bool                   // tls.no_key was said (once per connection)
+	failDone    bool                   // tls.decrypt_failed was said: an unsupported suite or a key that does not authenticate (once per connection)
 	plain       tcpstate.StreamHandler // Config.Plaintext's decoder
 	plainOpened bool
 	notPlain    string            // why the plaintext is not handed to Config.Plaintext
@@ -61,6 +61,14 @@ type Conn struct {
 	raw         tcpstate.StreamHandler // Config.Decrypted's receiver
 	rawOpened   bool
 	closed      bool
+
+	// onRecord, when set (by tests), is told of every whole record: the
+	// frame that completed it, its type on the wire, its content type
+	// (the inner one once decrypted), its length on the wire and the
+	// length of its plaintext (-1 for a record in clear, -2 for a
+	// protected record not decrypted).
+	onRecord   func(dir tcpstate.Dir, frame int64, outer, inner ContentType, wireLen, plainLen int)
+	tellRecord func(inner ContentType, plainLen int)
 }
 
 // halfConn is the state of one direction.
@@ -164,6 +172,16 @@ func (c *Conn) message(at tcpstate.Position, fields map[string]any) {
 // record handles one whole record: it decrypts it when the direction is
 // protected, then dispatches its content.
 func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position) {
+	if c.onRecord != nil {
+		told := false
+		c.tellRecord = func(inner ContentType, plainLen int) {
+			if !told {
+				told = true
+				c.onRecord(dir, end.Frame, rec.Type, inner, len(rec.Fragment), plainLen)
+			}
+		}
+		defer c.tellRecord(rec.Type, -1)
+	}
 	h := &c.half[dir&1]
 	h.records++
 	if h.records == 1 && !c.haveCH && !c.haveSH && !h.encrypted {
@@ -215,6 +233,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 		c.trialAppKey(dir, h, rec)
 	}
 	if h.dec == nil {
+		if c.onRecord != nil {
+			c.tellRecord(rec.Type, -2)
+		}
 		if rec.Type == TypeApplicationData {
 			h.undecrypted += len(rec.Fragment)
 			if c.plain != nil && c.version != VersionTLS13 || (c.plain != nil && h.finished) {
@@ -231,6 +252,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 				break
 			}
 		}
+	}
+	if err != nil && c.onRecord != nil {
+		c.tellRecord(rec.Type, -2)
 	}
 	if err != nil && h.afterGap && h.gapMisses < c.lim.MaxSeqSkip {
 		// After a gap the "record" may be a false header found inside
@@ -249,6 +273,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 	}
 	h.afterGap = false
 	h.gapMisses = 0
+	if c.onRecord != nil {
+		c.tellRecord(typ, len(plain))
+	}
 	c.content(dir, typ, plain, start, end)
 	if h.next != nil {
 		h.dec, h.next = h.next, nil
