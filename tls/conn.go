@@ -648,7 +648,9 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 	}
 	if fields != nil {
 		fields["version"] = ch.MaxVersion().String()
-		fields["sni"] = ch.ServerName
+		if ch.ServerName != "" { // absent: no server_name extension, or no host_name in it
+			fields["sni"] = ch.ServerName
+		}
 		if len(ch.ALPN) > 0 {
 			fields["alpn"] = strings.Join(ch.ALPN, ",")
 		}
@@ -656,6 +658,7 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 		ja3, hash := ch.JA3()
 		fields["ja3"] = ja3
 		fields["ja3_hash"] = hash
+		fields["ja4"] = ch.JA4()
 		var groups []string
 		for _, g := range ch.KeyShareGroups {
 			if !isGREASE(g) {
@@ -693,6 +696,7 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 			fields["version"] = sh.ChosenVersion().String()
 			fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
 			fields["key_share"] = groupName(sh.KeyShareGroup)
+			serverFingerprints(&sh, fields)
 		}
 		return nil
 	}
@@ -707,6 +711,7 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	if fields != nil {
 		fields["version"] = c.version.String()
 		fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
+		serverFingerprints(&sh, fields)
 		if sh.ALPN != "" {
 			fields["alpn"] = sh.ALPN
 		}
@@ -737,6 +742,15 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	}
 	c.setupKeys(at)
 	return nil
+}
+
+// serverFingerprints adds the JA3S and JA4S of a ServerHello or
+// HelloRetryRequest to its message.
+func serverFingerprints(sh *ServerHello, fields map[string]any) {
+	ja3s, hash := sh.JA3S()
+	fields["ja3s"] = ja3s
+	fields["ja3s_hash"] = hash
+	fields["ja4s"] = sh.JA4S()
 }
 
 // setupKeys prepares decryption after the ServerHello.
@@ -900,6 +914,17 @@ func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, 
 		if len(infos) > 0 {
 			names = infos[0].Names()
 			fields["cert_names"] = names
+			// The leaf's names kept apart (absent when it has none):
+			// DNS SANs, IP SANs and the subject CN.
+			if len(infos[0].DNSNames) > 0 {
+				fields["dns_names"] = infos[0].DNSNames
+			}
+			if len(infos[0].IPs) > 0 {
+				fields["ip_addresses"] = infos[0].IPs
+			}
+			if infos[0].CommonName != "" {
+				fields["subject_cn"] = infos[0].CommonName
+			}
 			fields["cert_not_before"] = infos[0].NotBefore.UTC().Format(time.RFC3339)
 			fields["cert_not_after"] = infos[0].NotAfter.UTC().Format(time.RFC3339)
 			fields["cert_key"] = infos[0].KeyType

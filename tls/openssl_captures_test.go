@@ -35,6 +35,11 @@ var opensslCaptures = []struct {
 	{name: "tls12-adh-aes128gcm-openssl", suite: 0x00a6},
 	{name: "tls12-aecdh-aes128-sha-openssl", suite: 0xc018},
 	{name: "tls12-ecdhe-rsa-camellia128-openssl", suite: 0xc076, unsupported: true},
+	// Made earlier the same way (AES-CBC, MAC-then-encrypt and
+	// encrypt-then-MAC); their records.json were added with these.
+	{name: "tls12-ecdhe-rsa-aes128-sha-mte-openssl", suite: 0xc013},
+	{name: "tls12-ecdhe-rsa-aes256-sha384-etm-openssl", suite: 0xc028},
+	{name: "tls12-ecdhe-rsa-aes256-sha384-mte-openssl", suite: 0xc028},
 }
 
 // recordsRef is a *.records.json reference.
@@ -244,7 +249,8 @@ func TestUndecryptableSaidOncePerConnection(t *testing.T) {
 			want want
 		}{
 			{"no key", NewKeyLog(), want{health.TLSNoKey, ""}},
-			{"wrong key", corruptKeys(t, tc.name), want{health.TLSDecryptFailed, "authentication tag or MAC does not verify"}},
+			// A wrong key fails the tag or MAC, or first the CBC padding.
+			{"wrong key", corruptKeys(t, tc.name), want{health.TLSDecryptFailed, ""}},
 		}
 		if tc.unsupported {
 			cases = append(cases, struct {
@@ -268,7 +274,8 @@ func TestUndecryptableSaidOncePerConnection(t *testing.T) {
 						t.Fatalf("%d events say why, want 1: %+v", len(said), said)
 					}
 					e := said[0]
-					if e.Kind != k.want.kind || (k.want.reason != "" && e.Evidence["reason"] != k.want.reason) {
+					if e.Kind != k.want.kind || (k.want.reason != "" && e.Evidence["reason"] != k.want.reason) ||
+						(k.want.reason == "" && e.Evidence["reason"] == "unsupported cipher suite") {
 						t.Errorf("event %s %v, want %s %q", e.Kind, e.Evidence, k.want.kind, k.want.reason)
 					}
 					if k.want.reason == "unsupported cipher suite" && e.Evidence["suite"] != CipherSuiteName(tc.suite) {

@@ -93,7 +93,8 @@ def main():
                     cs = first(rec, "tls.handshake.ciphersuite")
                     if cs is not None and first(rec, "tls.handshake.type") in ("2", ["2"]):
                         ref["server_hello"] = {"frame": num, "ciphersuite": one(cs)}
-                    for k, field in (("dns_names", "x509ce.dNSName"), ("ip_addresses", "x509ce.iPAddress")):
+                    for k, field in (("dns_names", "x509ce.dNSName"), ("ip_addresses", "x509ce.IPAddress.ipv4"),
+                                     ("ip_addresses", "x509ce.IPAddress.ipv6")):
                         for v in walk(rec, field):
                             ref.setdefault(k, []).extend(v if isinstance(v, list) else [v])
             if recs or num in dec:
