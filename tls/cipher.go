@@ -43,14 +43,19 @@ type halfCipher struct {
 	macBuf  []byte
 }
 
-// newAEAD returns the AEAD for a suite's key.
-func newAEAD(kind cipherKind, key []byte) (cipher.AEAD, error) {
-	if kind == cipherChaCha {
+// newAEAD returns the AEAD for a suite's key: AES-GCM, ChaCha20-Poly1305,
+// or AES-CCM with the suite's tag length and the 12-byte nonce of TLS
+// (RFC 6655, 3; RFC 8446, 5.3).
+func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
+	if s.cipher == cipherChaCha {
 		return chacha20poly1305.New(key)
 	}
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
+	}
+	if s.cipher == cipherAESCCM {
+		return newCCM(b, 12, s.tagLen)
 	}
 	return cipher.NewGCM(b)
 }
@@ -58,7 +63,7 @@ func newAEAD(kind cipherKind, key []byte) (cipher.AEAD, error) {
 // newHalf13 builds a TLS 1.3 decrypter from a traffic secret.
 func newHalf13(s *suite, secret []byte, label string) (*halfCipher, error) {
 	key, iv := trafficKey(s.prf.new(), secret, s.keyLen)
-	a, err := newAEAD(s.cipher, key)
+	a, err := newAEAD(s, key)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +76,8 @@ func newHalf12(v Version, s *suite, macKey, key, iv []byte, etm bool) (*halfCiph
 	h := &halfCipher{version: v, kind: s.cipher, iv: iv, etm: etm, label: labelClientRandom}
 	var err error
 	switch s.cipher {
-	case cipherAESGCM, cipherChaCha:
-		h.aead, err = newAEAD(s.cipher, key)
+	case cipherAESGCM, cipherChaCha, cipherAESCCM:
+		h.aead, err = newAEAD(s, key)
 	case cipherAESCBC:
 		h.block, err = aes.NewCipher(key)
 		h.mac = hmac.New(s.mac.new(), macKey)
@@ -140,13 +145,14 @@ func (h *halfCipher) open13(seq uint64, typ ContentType, ver Version, frag []byt
 	return out[:i], ContentType(out[i]), nil
 }
 
-// openAEAD12 decrypts a TLS 1.2 AEAD record: AES-GCM with an 8-byte
-// explicit nonce after a 4-byte salt (RFC 5288, 3), or ChaCha20-Poly1305
+// openAEAD12 decrypts a TLS 1.2 AEAD record: AES-GCM or AES-CCM with an
+// 8-byte explicit nonce after a 4-byte salt (RFC 5288, 3; RFC 6655, 3),
+// or ChaCha20-Poly1305
 // with nonce = iv XOR seq (RFC 7905, 2). The additional data is
 // seq_num + type + version + plaintext length (RFC 5246, 6.2.3.3).
 func (h *halfCipher) openAEAD12(seq uint64, typ ContentType, ver Version, frag []byte) ([]byte, ContentType, error) {
 	var nonce []byte
-	if h.kind == cipherAESGCM {
+	if h.kind == cipherAESGCM || h.kind == cipherAESCCM {
 		if len(frag) < 8+h.aead.Overhead() {
 			return nil, 0, errShortCT
 		}

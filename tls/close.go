@@ -33,11 +33,16 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	case c.haveCH && !c.haveSH && !c.failed:
 		if c.unanswered(reason, at) {
 			waited := at.Time.Sub(c.chPos.Time)
+			hello := "ClientHello (no SNI)"
+			ev := map[string]any{"waited_ms": waited.Milliseconds(), "client_hello_frame": c.chPos.Frame,
+				"close": reason.String()}
+			if c.sni != "" {
+				hello = fmt.Sprintf("ClientHello (SNI %q)", c.sni)
+				ev["sni"] = c.sni
+			}
 			c.event(health.TLSHandshakeStalled, health.Error, c.chPos,
-				fmt.Sprintf("ClientHello (SNI %q) was never answered by a ServerHello: waited %s until the connection ended (%s)",
-					c.sni, waited.Round(time.Millisecond), reason),
-				map[string]any{"waited_ms": waited.Milliseconds(), "client_hello_frame": c.chPos.Frame,
-					"sni": c.sni, "close": reason.String()})
+				fmt.Sprintf("%s was never answered by a ServerHello: waited %s until the connection ended (%s)",
+					hello, waited.Round(time.Millisecond), reason), ev)
 		}
 	case c.haveSH && !c.hrr && !c.failed && reason == tcpstate.CloseRST && !c.handshakeDone() &&
 		(c.half[0].dec != nil || c.version != VersionTLS13) && c.sawBoth():

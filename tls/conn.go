@@ -49,8 +49,9 @@ type Conn struct {
 	alpn        string // the protocol the server selected (RFC 7301)
 	closeNotify bool   // a close_notify alert was seen (RFC 8446, 6.1)
 
-	failed      bool // a fatal alert or handshake failure was reported
-	noKeyDone   bool
+	failed      bool                   // a fatal alert or handshake failure was reported
+	noKeyDone   bool                   // tls.no_key was said (once per connection)
+	failDone    bool                   // tls.decrypt_failed was said: an unsupported suite or a key that does not authenticate (once per connection)
 	plain       tcpstate.StreamHandler // Config.Plaintext's decoder
 	plainOpened bool
 	notPlain    string            // why the plaintext is not handed to Config.Plaintext
@@ -60,6 +61,14 @@ type Conn struct {
 	raw         tcpstate.StreamHandler // Config.Decrypted's receiver
 	rawOpened   bool
 	closed      bool
+
+	// onRecord, when set (by tests), is told of every whole record: the
+	// frame that completed it, its type on the wire, its content type
+	// (the inner one once decrypted), its length on the wire and the
+	// length of its plaintext (-1 for a record in clear, -2 for a
+	// protected record not decrypted).
+	onRecord   func(dir tcpstate.Dir, frame int64, outer, inner ContentType, wireLen, plainLen int)
+	tellRecord func(inner ContentType, plainLen int)
 }
 
 // halfConn is the state of one direction.
@@ -163,6 +172,16 @@ func (c *Conn) message(at tcpstate.Position, fields map[string]any) {
 // record handles one whole record: it decrypts it when the direction is
 // protected, then dispatches its content.
 func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position) {
+	if c.onRecord != nil {
+		told := false
+		c.tellRecord = func(inner ContentType, plainLen int) {
+			if !told {
+				told = true
+				c.onRecord(dir, end.Frame, rec.Type, inner, len(rec.Fragment), plainLen)
+			}
+		}
+		defer c.tellRecord(rec.Type, -1)
+	}
 	h := &c.half[dir&1]
 	h.records++
 	if h.records == 1 && !c.haveCH && !c.haveSH && !h.encrypted {
@@ -214,6 +233,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 		c.trialAppKey(dir, h, rec)
 	}
 	if h.dec == nil {
+		if c.onRecord != nil {
+			c.tellRecord(rec.Type, -2)
+		}
 		if rec.Type == TypeApplicationData {
 			h.undecrypted += len(rec.Fragment)
 			if c.plain != nil && c.version != VersionTLS13 || (c.plain != nil && h.finished) {
@@ -230,6 +252,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 				break
 			}
 		}
+	}
+	if err != nil && c.onRecord != nil {
+		c.tellRecord(rec.Type, -2)
 	}
 	if err != nil && h.afterGap && h.gapMisses < c.lim.MaxSeqSkip {
 		// After a gap the "record" may be a false header found inside
@@ -248,6 +273,9 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 	}
 	h.afterGap = false
 	h.gapMisses = 0
+	if c.onRecord != nil {
+		c.tellRecord(typ, len(plain))
+	}
 	c.content(dir, typ, plain, start, end)
 	if h.next != nil {
 		h.dec, h.next = h.next, nil
@@ -304,9 +332,20 @@ func (c *Conn) trialAppKey(dir tcpstate.Dir, h *halfConn, rec Record) {
 	}
 }
 
+// decryptFailed reports, once per connection, that a record did not
+// authenticate with the key logged for it. Why a connection is not
+// decrypted is said once: tls.no_key when the key log lacks its keys,
+// tls.decrypt_failed when its suite is not supported (unsupportedSuite) or
+// a logged key does not authenticate its records. Only a TLS 1.3 key log
+// that lacks one direction's secret and holds a wrong one for the other
+// says both.
 func (c *Conn) decryptFailed(dir tcpstate.Dir, at tcpstate.Position, label, reason string) {
+	if c.failDone {
+		return
+	}
+	c.failDone = true
 	c.event(health.TLSDecryptFailed, health.Error, at,
-		fmt.Sprintf("a record from the %s did not decrypt with the %s key logged for client random %s…: %s; the rest of that direction is not decrypted (wrong key log, or a key for another connection)",
+		fmt.Sprintf("a record from the %s did not decrypt with the %s key logged for client random %s…: %s; the rest of the connection's records that key protects are not decrypted (wrong key log, or a key for another connection)",
 			dir, label, c.randomPrefix(), reason),
 		map[string]any{"reason": reason, "key": label, "client_random": c.randomPrefix(), "from": dir.String()})
 }
@@ -609,7 +648,9 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 	}
 	if fields != nil {
 		fields["version"] = ch.MaxVersion().String()
-		fields["sni"] = ch.ServerName
+		if ch.ServerName != "" { // absent: no server_name extension, or no host_name in it
+			fields["sni"] = ch.ServerName
+		}
 		if len(ch.ALPN) > 0 {
 			fields["alpn"] = strings.Join(ch.ALPN, ",")
 		}
@@ -617,6 +658,7 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 		ja3, hash := ch.JA3()
 		fields["ja3"] = ja3
 		fields["ja3_hash"] = hash
+		fields["ja4"] = ch.JA4()
 		var groups []string
 		for _, g := range ch.KeyShareGroups {
 			if !isGREASE(g) {
@@ -654,6 +696,7 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 			fields["version"] = sh.ChosenVersion().String()
 			fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
 			fields["key_share"] = groupName(sh.KeyShareGroup)
+			serverFingerprints(&sh, fields)
 		}
 		return nil
 	}
@@ -668,6 +711,7 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	if fields != nil {
 		fields["version"] = c.version.String()
 		fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
+		serverFingerprints(&sh, fields)
 		if sh.ALPN != "" {
 			fields["alpn"] = sh.ALPN
 		}
@@ -700,6 +744,15 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	return nil
 }
 
+// serverFingerprints adds the JA3S and JA4S of a ServerHello or
+// HelloRetryRequest to its message.
+func serverFingerprints(sh *ServerHello, fields map[string]any) {
+	ja3s, hash := sh.JA3S()
+	fields["ja3s"] = ja3s
+	fields["ja3s_hash"] = hash
+	fields["ja4s"] = sh.JA4S()
+}
+
 // setupKeys prepares decryption after the ServerHello.
 func (c *Conn) setupKeys(at tcpstate.Position) {
 	if c.version == VersionTLS13 {
@@ -715,6 +768,14 @@ func (c *Conn) setupKeys(at tcpstate.Position) {
 		return
 	}
 	if c.version == VersionTLS13 {
+		if c.suite == nil || c.suite.cipher == cipherNone || !c.suite.tls13 {
+			if !c.cfg.KeyLog.Has(c.clientRandom[:]) {
+				c.noKey(at, labelServerHandshake)
+			} else {
+				c.unsupportedSuite(at, labelServerHandshake)
+			}
+			return
+		}
 		c.install13(tcpstate.ServerToClient, false)
 		c.install13(tcpstate.ClientToServer, false)
 		return
@@ -726,15 +787,12 @@ func (c *Conn) setupKeys(at tcpstate.Position) {
 	}
 	s := c.suite
 	if s == nil || s.cipher == cipherNone || s.tls13 || c.version < VersionTLS10 || c.version > VersionTLS12 {
-		c.event(health.TLSDecryptFailed, health.Warning, at,
-			fmt.Sprintf("a key is logged for this connection but %s with %s is not supported for decryption",
-				c.version, CipherSuiteName(c.suiteID)),
-			map[string]any{"reason": "unsupported cipher suite", "suite": CipherSuiteName(c.suiteID), "key": labelClientRandom})
+		c.unsupportedSuite(at, labelClientRandom)
 		return
 	}
 	macLen, ivLen := 0, 0
 	switch s.cipher {
-	case cipherAESGCM:
+	case cipherAESGCM, cipherAESCCM:
 		ivLen = 4
 	case cipherChaCha:
 		ivLen = 12
@@ -807,6 +865,20 @@ func (c *Conn) noKey(at tcpstate.Position, label string) {
 		map[string]any{"client_random": c.randomPrefix(), "key": label})
 }
 
+// unsupportedSuite reports once per connection that its keys are logged
+// but its cipher suite (or version) is not one this package decrypts.
+func (c *Conn) unsupportedSuite(at tcpstate.Position, label string) {
+	if c.failDone {
+		return
+	}
+	c.failDone = true
+	name := CipherSuiteName(c.suiteID)
+	c.event(health.TLSDecryptFailed, health.Warning, at,
+		fmt.Sprintf("a key is logged for this connection but %s with %s is not supported for decryption; it is not decrypted",
+			c.version, name),
+		map[string]any{"reason": "unsupported cipher suite", "suite": name, "version": c.version.String(), "key": label})
+}
+
 // noClientHello reports once that the connection is not decrypted because
 // the capture lacks its ClientHello, whose random names its keys in the key
 // log.
@@ -842,6 +914,17 @@ func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, 
 		if len(infos) > 0 {
 			names = infos[0].Names()
 			fields["cert_names"] = names
+			// The leaf's names kept apart (absent when it has none):
+			// DNS SANs, IP SANs and the subject CN.
+			if len(infos[0].DNSNames) > 0 {
+				fields["dns_names"] = infos[0].DNSNames
+			}
+			if len(infos[0].IPs) > 0 {
+				fields["ip_addresses"] = infos[0].IPs
+			}
+			if infos[0].CommonName != "" {
+				fields["subject_cn"] = infos[0].CommonName
+			}
 			fields["cert_not_before"] = infos[0].NotBefore.UTC().Format(time.RFC3339)
 			fields["cert_not_after"] = infos[0].NotAfter.UTC().Format(time.RFC3339)
 			fields["cert_key"] = infos[0].KeyType

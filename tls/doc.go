@@ -2,23 +2,36 @@
 // (SSL 3.0, TLS 1.0–1.3, and the SSLv2-compatible ClientHello), handshake
 // messages reassembled across records (ClientHello with SNI, ALPN,
 // supported_versions, key_share, signature algorithms, EMS, ETM, tickets,
-// PSK and a JA3 fingerprint; ServerHello and HelloRetryRequest;
+// PSK, and the JA3 and JA4 fingerprints; ServerHello and
+// HelloRetryRequest with JA3S and JA4S (fingerprint.go);
 // Certificate decoded with crypto/x509; CertificateRequest;
 // ServerKeyExchange; Finished; KeyUpdate), alerts, ChangeCipherSpec and
 // heartbeat records.
 //
-// With an NSS key log (KeyLog, from files or pcapng Decryption Secrets
-// Blocks) it decrypts TLS 1.2 (and 1.0/1.1) AES-GCM, ChaCha20-Poly1305 and
-// AES-CBC with HMAC-SHA1/256/384, MAC-then-encrypt or encrypt-then-MAC
-// (RFC 5246, 5288, 7905, 7366), and TLS 1.3 AES-GCM and ChaCha20-Poly1305
-// with the HKDF-Expand-Label key schedule, handshake and application
-// traffic keys and KeyUpdate (RFC 8446, 7). The TLS 1.3 encrypted
+// Every cipher suite of the IANA registry is named (suites_iana.go,
+// generated from iana_cipher_suites.csv by gen_suites.go); how a suite
+// protects records is read from its name. With an NSS key log (KeyLog,
+// from files or pcapng Decryption Secrets Blocks) it decrypts TLS 1.2 (and
+// 1.0/1.1) AES-GCM, AES-CCM and AES-CCM_8, ChaCha20-Poly1305 and AES-CBC
+// with HMAC-SHA1/256/384, MAC-then-encrypt or encrypt-then-MAC (RFC 5246,
+// 5288, 6655, 7251, 7905, 7366), whatever the key exchange (RSA, DHE,
+// ECDHE, PSK, and anonymous DH and ECDH, which the key log's master secret
+// makes no different), and TLS 1.3 AES-GCM, AES-CCM, AES-CCM_8 and
+// ChaCha20-Poly1305 with the HKDF-Expand-Label key schedule, handshake and
+// application traffic keys and KeyUpdate (RFC 8446, 7). CCM (RFC 3610,
+// NIST SP 800-38C) is written here over crypto/aes (ccm.go), as Go has
+// none. The TLS 1.3 encrypted
 // handshake is decrypted too, so the server certificate is checked.
 // Decrypted application data is handed as a plaintext stream to the HTTP/1
 // decoder (Config.Plaintext) when the server selected no protocol or
 // HTTP/1.x with ALPN; other protocols (h2) are not decoded, and
 // Config.Decrypted, when set, receives every plaintext.
-// All cryptography is crypto/* and golang.org/x/crypto.
+// All other cryptography is crypto/* and golang.org/x/crypto. A
+// connection that is not decrypted gets one event saying why: tls.no_key
+// (the key log has nothing for its client random), or tls.decrypt_failed
+// with reason "unsupported cipher suite" and the suite's name, or with the
+// reason a logged key did not authenticate its records; each is said once
+// per connection, not per record or direction.
 //
 // A finding is a claim about the network, made only for what the capture
 // shows (tcpstate.Visibility): a ClientHello is never answered only when
@@ -43,8 +56,12 @@
 // tls.cert_name_mismatch, tls.cert_expired, tls.cert_not_yet_valid,
 // tls.version_downgrade, tls.weak_cipher, tls.decrypt_failed, tls.no_key,
 // tls.malformed, decode.resync and decode.gave_up. Messages (proto "tls"): handshake_type, version,
-// cipher_suite, sni, alpn, cert_subjects, cert_names, cert_name_match,
-// alert, ja3. Secrets never appear in events, messages or errors.
+// cipher_suite (the IANA name), sni (absent without one), alpn, ja3,
+// ja3_hash and ja4 (client hello), ja3s, ja3s_hash and ja4s (server hello),
+// cert_subjects, cert_names (the names the leaf is valid for), the leaf's
+// dns_names, ip_addresses and subject_cn kept apart (each absent when the
+// certificate has none), cert_name_match, alert. Secrets never appear in
+// events, messages or errors.
 //
 // Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddFrom
 // build the key log; NewConn(ctx, Config{KeyLog, Plaintext, Decrypted,

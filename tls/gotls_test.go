@@ -231,7 +231,7 @@ func TestGoTLSSuites(t *testing.T) {
 // seal13 encrypts one TLS 1.3 record with a traffic secret (test only).
 func seal13(t testing.TB, h func() hash.Hash, secret []byte, keyLen int, seq uint64, inner ContentType, plain []byte) []byte {
 	key, iv := trafficKey(h, secret, keyLen)
-	a, err := newAEAD(cipherAESGCM, key)
+	a, err := newAEAD(suites[0x1301], key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,8 @@ package tls
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -299,46 +296,6 @@ func (m *ClientHello) MaxVersion() Version {
 		max = m.Version
 	}
 	return max
-}
-
-// JA3 returns the JA3 fingerprint string of the ClientHello
-// (version,ciphers,extensions,groups,point formats; GREASE values removed)
-// and its MD5 hash in hex.
-func (m *ClientHello) JA3() (string, string) {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(m.Version)))
-	b.WriteByte(',')
-	writeList16(&b, m.CipherSuites)
-	b.WriteByte(',')
-	writeList16(&b, m.Extensions)
-	b.WriteByte(',')
-	writeList16(&b, m.SupportedGroups)
-	b.WriteByte(',')
-	first := true
-	for _, f := range m.ECPointFormats {
-		if !first {
-			b.WriteByte('-')
-		}
-		first = false
-		b.WriteString(strconv.Itoa(int(f)))
-	}
-	s := b.String()
-	sum := md5.Sum([]byte(s))
-	return s, hex.EncodeToString(sum[:])
-}
-
-func writeList16(b *strings.Builder, l []uint16) {
-	first := true
-	for _, v := range l {
-		if isGREASE(v) {
-			continue
-		}
-		if !first {
-			b.WriteByte('-')
-		}
-		first = false
-		b.WriteString(strconv.Itoa(int(v)))
-	}
 }
 
 // helloRetryRequestRandom is the ServerHello.random of a HelloRetryRequest

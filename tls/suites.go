@@ -1,6 +1,11 @@
 package tls
 
-import "fmt"
+//go:generate go run gen_suites.go
+
+import (
+	"fmt"
+	"strings"
+)
 
 // cipherKind says how a suite protects records.
 type cipherKind uint8
@@ -10,6 +15,7 @@ const (
 	cipherAESGCM                   // RFC 5288 / RFC 8446
 	cipherChaCha                   // RFC 7905 / RFC 8446
 	cipherAESCBC                   // RFC 5246, 6.2.3.2
+	cipherAESCCM                   // RFC 6655, RFC 7251 / RFC 8446 (tag 16 or 8 bytes)
 )
 
 // hashKind names the hash of a PRF, HKDF or record MAC.
@@ -22,116 +28,156 @@ const (
 	hashSHA384
 )
 
-// suite describes a cipher suite (IANA TLS Cipher Suites registry).
+// ianaSuite is one row of the IANA TLS Cipher Suites registry
+// (suites_iana.go, generated from iana_cipher_suites.csv).
+type ianaSuite struct {
+	id          uint16
+	name        string
+	recommended bool
+	ref         string
+}
+
+// suite describes a cipher suite: its IANA name and, derived from the
+// name, how its records are protected.
 type suite struct {
 	id     uint16
 	name   string
 	tls13  bool
 	cipher cipherKind
 	keyLen int
+	tagLen int      // AEAD tag: 16, or 8 for AES-CCM_8
 	mac    hashKind // CBC record MAC
 	prf    hashKind // TLS 1.2 PRF hash or TLS 1.3 HKDF hash
 	weak   string   // non-empty: why the suite is weak
 }
 
+// suites holds every suite of the IANA registry.
 var suites = map[uint16]*suite{}
 
 func init() {
-	for i := range suiteList {
-		suites[suiteList[i].id] = &suiteList[i]
+	for _, r := range ianaSuites {
+		s := deriveSuite(r.id, r.name)
+		suites[r.id] = &s
 	}
 }
 
-var suiteList = []suite{
-	// TLS 1.3, RFC 8446, B.4.
-	{id: 0x1301, name: "TLS_AES_128_GCM_SHA256", tls13: true, cipher: cipherAESGCM, keyLen: 16, prf: hashSHA256},
-	{id: 0x1302, name: "TLS_AES_256_GCM_SHA384", tls13: true, cipher: cipherAESGCM, keyLen: 32, prf: hashSHA384},
-	{id: 0x1303, name: "TLS_CHACHA20_POLY1305_SHA256", tls13: true, cipher: cipherChaCha, keyLen: 32, prf: hashSHA256},
-	// AES-GCM, RFC 5288 and RFC 5289.
-	{id: 0x009c, name: "TLS_RSA_WITH_AES_128_GCM_SHA256", cipher: cipherAESGCM, keyLen: 16, prf: hashSHA256},
-	{id: 0x009d, name: "TLS_RSA_WITH_AES_256_GCM_SHA384", cipher: cipherAESGCM, keyLen: 32, prf: hashSHA384},
-	{id: 0x009e, name: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", cipher: cipherAESGCM, keyLen: 16, prf: hashSHA256},
-	{id: 0x009f, name: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", cipher: cipherAESGCM, keyLen: 32, prf: hashSHA384},
-	{id: 0xc02b, name: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", cipher: cipherAESGCM, keyLen: 16, prf: hashSHA256},
-	{id: 0xc02c, name: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", cipher: cipherAESGCM, keyLen: 32, prf: hashSHA384},
-	{id: 0xc02f, name: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cipher: cipherAESGCM, keyLen: 16, prf: hashSHA256},
-	{id: 0xc030, name: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", cipher: cipherAESGCM, keyLen: 32, prf: hashSHA384},
-	// ChaCha20-Poly1305, RFC 7905.
-	{id: 0xcca8, name: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", cipher: cipherChaCha, keyLen: 32, prf: hashSHA256},
-	{id: 0xcca9, name: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", cipher: cipherChaCha, keyLen: 32, prf: hashSHA256},
-	{id: 0xccaa, name: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", cipher: cipherChaCha, keyLen: 32, prf: hashSHA256},
-	// AES-CBC, RFC 5246, RFC 5289, RFC 4492.
-	{id: 0x002f, name: "TLS_RSA_WITH_AES_128_CBC_SHA", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA1, prf: hashSHA256},
-	{id: 0x0035, name: "TLS_RSA_WITH_AES_256_CBC_SHA", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA1, prf: hashSHA256},
-	{id: 0x0033, name: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA1, prf: hashSHA256},
-	{id: 0x0039, name: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA1, prf: hashSHA256},
-	{id: 0x003c, name: "TLS_RSA_WITH_AES_128_CBC_SHA256", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA256, prf: hashSHA256},
-	{id: 0x003d, name: "TLS_RSA_WITH_AES_256_CBC_SHA256", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA256, prf: hashSHA256},
-	{id: 0x0067, name: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA256, prf: hashSHA256},
-	{id: 0x006b, name: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA256, prf: hashSHA256},
-	{id: 0xc009, name: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA1, prf: hashSHA256},
-	{id: 0xc00a, name: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA1, prf: hashSHA256},
-	{id: 0xc013, name: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA1, prf: hashSHA256},
-	{id: 0xc014, name: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA1, prf: hashSHA256},
-	{id: 0xc023, name: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA256, prf: hashSHA256},
-	{id: 0xc024, name: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA384, prf: hashSHA384},
-	{id: 0xc027, name: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", cipher: cipherAESCBC, keyLen: 16, mac: hashSHA256, prf: hashSHA256},
-	{id: 0xc028, name: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", cipher: cipherAESCBC, keyLen: 32, mac: hashSHA384, prf: hashSHA384},
-	// Weak suites: recognised and reported, never decrypted here.
-	{id: 0x0000, name: "TLS_NULL_WITH_NULL_NULL", weak: "no encryption"},
-	{id: 0x0001, name: "TLS_RSA_WITH_NULL_MD5", weak: "no encryption"},
-	{id: 0x0002, name: "TLS_RSA_WITH_NULL_SHA", weak: "no encryption"},
-	{id: 0x003b, name: "TLS_RSA_WITH_NULL_SHA256", weak: "no encryption"},
-	{id: 0x0003, name: "TLS_RSA_EXPORT_WITH_RC4_40_MD5", weak: "export-grade RC4"},
-	{id: 0x0004, name: "TLS_RSA_WITH_RC4_128_MD5", weak: "RC4 (RFC 7465)"},
-	{id: 0x0005, name: "TLS_RSA_WITH_RC4_128_SHA", weak: "RC4 (RFC 7465)"},
-	{id: 0xc007, name: "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", weak: "RC4 (RFC 7465)"},
-	{id: 0xc011, name: "TLS_ECDHE_RSA_WITH_RC4_128_SHA", weak: "RC4 (RFC 7465)"},
-	{id: 0x0008, name: "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", weak: "export-grade DES"},
-	{id: 0x0009, name: "TLS_RSA_WITH_DES_CBC_SHA", weak: "single DES"},
-	{id: 0x000a, name: "TLS_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
-	{id: 0x0016, name: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
-	{id: 0xc012, name: "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", weak: "3DES (64-bit block, Sweet32)"},
-	// Anonymous Diffie-Hellman (RFC 5246, A.5; RFC 4492, 2.5 and later
-	// registrations): the server is not authenticated, so anyone in the
-	// path can be it, whatever the cipher.
-	{id: 0x0017, name: "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5", weak: weakAnon},
-	{id: 0x0018, name: "TLS_DH_anon_WITH_RC4_128_MD5", weak: weakAnon},
-	{id: 0x0019, name: "TLS_DH_anon_EXPORT_WITH_DES40_CBC_SHA", weak: weakAnon},
-	{id: 0x001a, name: "TLS_DH_anon_WITH_DES_CBC_SHA", weak: weakAnon},
-	{id: 0x001b, name: "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA", weak: weakAnon},
-	{id: 0x0034, name: "TLS_DH_anon_WITH_AES_128_CBC_SHA", weak: weakAnon},
-	{id: 0x003a, name: "TLS_DH_anon_WITH_AES_256_CBC_SHA", weak: weakAnon},
-	{id: 0x0046, name: "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA", weak: weakAnon},
-	{id: 0x006c, name: "TLS_DH_anon_WITH_AES_128_CBC_SHA256", weak: weakAnon},
-	{id: 0x006d, name: "TLS_DH_anon_WITH_AES_256_CBC_SHA256", weak: weakAnon},
-	{id: 0x0089, name: "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA", weak: weakAnon},
-	{id: 0x009b, name: "TLS_DH_anon_WITH_SEED_CBC_SHA", weak: weakAnon},
-	{id: 0x00a6, name: "TLS_DH_anon_WITH_AES_128_GCM_SHA256", weak: weakAnon},
-	{id: 0x00a7, name: "TLS_DH_anon_WITH_AES_256_GCM_SHA384", weak: weakAnon},
-	{id: 0x00bf, name: "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256", weak: weakAnon},
-	{id: 0x00c5, name: "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256", weak: weakAnon},
-	{id: 0xc015, name: "TLS_ECDH_anon_WITH_NULL_SHA", weak: weakAnon},
-	{id: 0xc016, name: "TLS_ECDH_anon_WITH_RC4_128_SHA", weak: weakAnon},
-	{id: 0xc017, name: "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA", weak: weakAnon},
-	{id: 0xc018, name: "TLS_ECDH_anon_WITH_AES_128_CBC_SHA", weak: weakAnon},
-	{id: 0xc019, name: "TLS_ECDH_anon_WITH_AES_256_CBC_SHA", weak: weakAnon},
-	{id: 0xc046, name: "TLS_DH_anon_WITH_ARIA_128_CBC_SHA256", weak: weakAnon},
-	{id: 0xc047, name: "TLS_DH_anon_WITH_ARIA_256_CBC_SHA384", weak: weakAnon},
-	{id: 0xc05a, name: "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256", weak: weakAnon},
-	{id: 0xc05b, name: "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384", weak: weakAnon},
-	{id: 0xc084, name: "TLS_DH_anon_WITH_CAMELLIA_128_GCM_SHA256", weak: weakAnon},
-	{id: 0xc085, name: "TLS_DH_anon_WITH_CAMELLIA_256_GCM_SHA384", weak: weakAnon},
+// Why suites are weak (tls.weak_cipher evidence).
+const (
+	weakAnon   = "anonymous key exchange: no server authentication"
+	weakNull   = "no encryption"
+	weakRC4    = "RC4 (RFC 7465)"
+	weakDES    = "single DES"
+	weak3DES   = "3DES (64-bit block, Sweet32)"
+	weakExport = "export-grade "
+)
+
+// deriveSuite reads a suite's protection from its IANA name:
+// TLS_<key exchange>_WITH_<cipher>_<MAC or PRF hash> for TLS 1.0–1.2
+// (RFC 5246, A.5), TLS_<AEAD>_<HKDF hash> for TLS 1.3 (RFC 8446, B.4).
+// Suites whose cipher is not AES-GCM, AES-CCM, ChaCha20-Poly1305 or
+// AES-CBC keep cipherNone and are named, not decrypted.
+func deriveSuite(id uint16, name string) suite {
+	s := suite{id: id, name: name, weak: weakness(name)}
+	if id>>8 == 0x13 { // TLS 1.3 (RFC 8446, B.4)
+		s.tls13 = true
+		switch name {
+		case "TLS_AES_128_GCM_SHA256":
+			s.cipher, s.keyLen, s.prf = cipherAESGCM, 16, hashSHA256
+		case "TLS_AES_256_GCM_SHA384":
+			s.cipher, s.keyLen, s.prf = cipherAESGCM, 32, hashSHA384
+		case "TLS_CHACHA20_POLY1305_SHA256":
+			s.cipher, s.keyLen, s.prf = cipherChaCha, 32, hashSHA256
+		case "TLS_AES_128_CCM_SHA256":
+			s.cipher, s.keyLen, s.prf = cipherAESCCM, 16, hashSHA256
+		case "TLS_AES_128_CCM_8_SHA256":
+			s.cipher, s.keyLen, s.tagLen, s.prf = cipherAESCCM, 16, 8, hashSHA256
+		}
+		if s.cipher != cipherNone && s.tagLen == 0 {
+			s.tagLen = 16
+		}
+		return s
+	}
+	_, enc, ok := strings.Cut(name, "_WITH_")
+	if !ok || strings.Contains(name, "EXPORT") {
+		return s
+	}
+	// The PRF of TLS 1.2 is SHA-256 unless the suite names SHA-384 (RFC
+	// 5246, 5; RFC 5289, 3.2; RFC 6655, 6).
+	s.prf = hashSHA256
+	if strings.HasSuffix(enc, "SHA384") {
+		s.prf = hashSHA384
+	}
+	switch {
+	case strings.HasPrefix(enc, "AES_128_GCM_"), strings.HasPrefix(enc, "AES_256_GCM_"):
+		s.cipher, s.tagLen = cipherAESGCM, 16
+	case strings.HasPrefix(enc, "AES_128_CCM"), strings.HasPrefix(enc, "AES_256_CCM"):
+		// AES_128_CCM, AES_128_CCM_8 (RFC 6655, RFC 7251) and the
+		// _SHA256 forms of RFC 8442 and RFC 8492.
+		s.cipher, s.tagLen = cipherAESCCM, 16
+		if strings.HasPrefix(enc[len("AES_128_CCM"):]+"_", "_8_") {
+			s.tagLen = 8
+		}
+	case enc == "CHACHA20_POLY1305_SHA256":
+		s.cipher, s.keyLen, s.tagLen = cipherChaCha, 32, 16
+		return s
+	case strings.HasPrefix(enc, "AES_128_CBC_"), strings.HasPrefix(enc, "AES_256_CBC_"):
+		s.cipher = cipherAESCBC
+		switch enc[len("AES_128_CBC_"):] {
+		case "SHA":
+			s.mac = hashSHA1
+		case "SHA256":
+			s.mac = hashSHA256
+		case "SHA384":
+			s.mac = hashSHA384
+		default:
+			s.cipher = cipherNone
+		}
+	default:
+		s.prf = hashNone
+		return s
+	}
+	s.keyLen = 16
+	if strings.HasPrefix(enc, "AES_256_") {
+		s.keyLen = 32
+	}
+	return s
 }
 
-// weakAnon is why anonymous key exchange is weak.
-const weakAnon = "anonymous key exchange: no server authentication"
+// weakness says why a suite is weak, from its name, or "".
+func weakness(name string) string {
+	_, enc, _ := strings.Cut(name, "_WITH_")
+	switch {
+	case strings.Contains(name, "_anon_"):
+		// RFC 5246, A.5; RFC 8422, 2.5: the server is not authenticated,
+		// so anyone in the path can be it, whatever the cipher.
+		return weakAnon
+	case strings.HasPrefix(enc, "NULL"):
+		return weakNull
+	case strings.Contains(name, "_EXPORT"):
+		c, _, _ := strings.Cut(enc, "_")
+		if c == "DES40" {
+			c = "DES"
+		}
+		return weakExport + c
+	case strings.HasPrefix(enc, "RC4_"):
+		return weakRC4
+	case strings.HasPrefix(enc, "DES_"):
+		return weakDES
+	case strings.HasPrefix(enc, "3DES_"):
+		return weak3DES
+	}
+	return ""
+}
 
-// CipherSuiteName returns the IANA name of a cipher suite, or
-// "0xNNNN" for suites this package does not know.
+// CipherSuiteName returns the IANA name of a cipher suite, "GREASE" for
+// the values of RFC 8701, or "0xNNNN" for values the registry does not
+// assign.
 func CipherSuiteName(id uint16) string {
 	if s := suites[id]; s != nil {
 		return s.name
+	}
+	if isGREASE(id) {
+		return "GREASE"
 	}
 	return fmt.Sprintf("0x%04x", id)
 }
