@@ -45,6 +45,7 @@ type Analyzer struct {
 	net        *diagnose.Network
 	seg        tcpstate.Segment // what the tracker concluded about the current packet
 	prof       CaptureProfile
+	mem        MemoryUse
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
 	info       layers.CaptureInfo
@@ -78,6 +79,10 @@ func New(opts Options) (*Analyzer, error) {
 	cfg := tcpstate.DefaultConfig()
 	if opts.TCP != nil {
 		cfg = *opts.TCP
+	} else {
+		_, reassembly, _ := opts.memoryBudget()
+		cfg.MaxBufferTotal = int(reassembly * 3 / 4) // out-of-order bytes
+		cfg.MaxRetainTotal = int(reassembly / 4)     // copies kept for the overlap check
 	}
 	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
 	a.tracker.OnSummary = a.flowClosed
@@ -290,6 +295,7 @@ func (a *Analyzer) finish() {
 		a.col.now = &a.last
 	}
 	a.finishDiagnoses()
+	a.mem = a.memoryUse()
 	a.col.foldSummary()
 	a.prof = a.profile()
 }
@@ -332,6 +338,7 @@ func (a *Analyzer) report() *Report {
 		Protocols:     a.protocols,
 		Workload:      a.net.Workload(),
 		Profile:       a.prof,
+		Memory:        a.mem,
 	}
 }
 

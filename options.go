@@ -45,6 +45,18 @@ type Options struct {
 	// Decoders are extra stream decoders, tried before the built-in ones.
 	Decoders []Decoder
 
+	// MemoryBudget bounds what all connections buffer together, in bytes
+	// (default 128 MiB): a quarter goes to TCP reassembly (out-of-order and
+	// retained bytes, unless TCP sets its own caps), the rest to the
+	// decoders (partial PDUs, messages being reassembled, pending
+	// requests). When the decoders' share is reached, the buffered state of
+	// the connections quiet the longest is dropped (their decoders resume
+	// at the next message) and one memory.shed event says how much, where
+	// and for which protocols; the budget is never exceeded. With Workers
+	// ≥ 2 each worker has an equal part of the decoders' share, so which
+	// connections are shed can then depend on the worker count.
+	MemoryBudget int64
+
 	// Layers and TCP set the packet-decoding and connection-tracking
 	// limits. Zero values mean layers.DefaultLimits() and
 	// tcpstate.DefaultConfig().
@@ -134,6 +146,17 @@ func (o *Options) maxFlowsKept() int {
 		return 10000
 	}
 	return o.MaxFlowsKept
+}
+
+// memoryBudget returns the budget, its TCP reassembly share and the
+// decoders' share.
+func (o *Options) memoryBudget() (total, reassembly, decoders int64) {
+	total = o.MemoryBudget
+	if total <= 0 {
+		total = 128 << 20
+	}
+	reassembly = total / 4
+	return total, reassembly, total - reassembly
 }
 
 func (o *Options) maxEventsPerFlow() int { return capOrDefault(o.MaxEventsPerFlow, 1000) }

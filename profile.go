@@ -2,6 +2,7 @@ package nettrace
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/nettrace/nettrace/health"
@@ -75,4 +76,72 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// MemoryUse is what the memory budget (Options.MemoryBudget) did: its
+// size, the most the decoders held at once, and what was shed to stay
+// within it.
+type MemoryUse struct {
+	Budget int64 // the decoders' share of Options.MemoryBudget
+	// HighWater is the most the decoders held at once; with Workers ≥ 2,
+	// the sum of each worker's high-water mark.
+	HighWater int64
+	Shed      int64 // bytes dropped
+	Sheds     int64 // times a connection's state was dropped
+	ShedConns int   // connections concerned
+	ByDecoder map[string]int64
+}
+
+// memoryUse sums the budgets of every scope and reports a shed once.
+func (a *Analyzer) memoryUse() MemoryUse {
+	scopes := append([]*scope{a.main}, a.scopes...)
+	var m MemoryUse
+	first := int64(0)
+	for _, s := range scopes {
+		if s == nil {
+			continue
+		}
+		st := s.budget.Stats()
+		m.HighWater += st.HighWater
+		m.Shed += st.Shed
+		m.Sheds += st.Sheds
+		m.ShedConns += st.ShedConns
+		for k, v := range st.ByDecoder {
+			if m.ByDecoder == nil {
+				m.ByDecoder = map[string]int64{}
+			}
+			m.ByDecoder[k] += v
+		}
+		if st.FirstFrame > 0 && (first == 0 || st.FirstFrame < first) {
+			first = st.FirstFrame
+		}
+	}
+	_, _, m.Budget = a.opts.memoryBudget()
+	if m.Sheds > 0 {
+		a.col.Event(health.Event{
+			Kind: health.MemoryShed, Severity: health.Notice, Time: a.info.Last, Frame: max(first, 1),
+			Message: fmt.Sprintf("the memory budget (%d MiB for the decoders) was reached at frame %d: the buffered state of %d connections was dropped %d times (%d bytes%s) to stay within it; their decoding resumed at the next message, so findings on them may be incomplete",
+				m.Budget>>20, first, m.ShedConns, m.Sheds, m.Shed, byDecoder(m.ByDecoder)),
+			Evidence: map[string]any{"budget": m.Budget, "high_water": m.HighWater, "shed_bytes": m.Shed, "sheds": m.Sheds,
+				"connections": m.ShedConns, "first_frame": first, "by_decoder": m.ByDecoder},
+		})
+	}
+	return m
+}
+
+// byDecoder words the bytes shed per decoder: ": tds 1200, smb 40".
+func byDecoder(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return ": " + strings.Join(parts, ", ")
 }

@@ -33,6 +33,8 @@ type Report struct {
 	// Profile says what kind of capture this is (one-sided, mid-stream,
 	// duplicated, missed bytes), as the capture.profile event does.
 	Profile CaptureProfile
+	// Memory is what the memory budget did (Options.MemoryBudget).
+	Memory MemoryUse
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.

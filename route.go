@@ -53,13 +53,18 @@ func (a *Analyzer) installDecoders() {
 // because the endpoint mapper's learned endpoints are read and written in
 // the order of a single-worker run (see learned).
 type scope struct {
-	a    *Analyzer
-	w    *pipeline.Worker
-	decs []Decoder
+	a      *Analyzer
+	w      *pipeline.Worker
+	decs   []Decoder
+	budget *tcpstate.Budget // the decoders' memory: the whole share, or this worker's part
 }
 
 func newScope(a *Analyzer, w *pipeline.Worker) *scope {
-	s := &scope{a: a, w: w}
+	_, _, decoders := a.opts.memoryBudget()
+	if w != nil {
+		decoders /= int64(a.pl.Workers())
+	}
+	s := &scope{a: a, w: w, budget: tcpstate.NewBudget(decoders)}
 	s.decs = s.decoders()
 	return s
 }
@@ -260,6 +265,7 @@ func (r *route) use(i int) {
 	d := r.s.decs[i]
 	r.name = d.Name
 	r.state = routeAttached
+	r.ctx.Meter = r.s.budget.NewMeter(r)
 	r.guard(func() { r.h = d.New(r.ctx) })
 	if r.h == nil && r.state == routeAttached {
 		r.state = routeNone
@@ -331,7 +337,23 @@ func (r *route) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	if r.state == routeAttached {
 		r.guard(func() { r.h.Close(reason, at) })
 	}
+	r.ctx.Meter.Close()
 	r.pending = nil
+}
+
+// Shed drops the buffered state of the connection's decoders for the
+// memory budget (tcpstate.Shedder); a decoder that buffers nothing it
+// could drop is left alone.
+func (r *route) Shed(at tcpstate.Position) (dropped map[string]int) {
+	if r.state != routeAttached {
+		return nil
+	}
+	r.guard(func() {
+		if s, ok := r.h.(tcpstate.Shedder); ok {
+			dropped = s.Shed(at)
+		}
+	})
+	return dropped
 }
 
 // detect holds data and tries every decoder on the bytes held for dir.

@@ -34,6 +34,13 @@ const (
 	// for what the capture shows. Info. Evidence: connections, one_sided,
 	// mid_stream, duplicates, unseen_bytes, unseen_connections.
 	CaptureProfile Kind = "capture.profile"
+	// MemoryShed: the memory budget (Options.MemoryBudget) was reached and
+	// the buffered state of the connections quiet the longest was dropped
+	// to stay within it; their decoders resumed at the next message, so
+	// findings on them may be incomplete. Said once, at the end. Notice.
+	// Evidence: budget, high_water, shed_bytes, sheds, connections,
+	// by_decoder, first_frame.
+	MemoryShed Kind = "memory.shed"
 	// EventsFolded: events of one kind on one flow (or in the capture)
 	// beyond the caps on repeated events were counted but not listed one
 	// by one; said once per kind and flow, at the end. Info. Evidence:
@@ -462,6 +469,7 @@ var catalogue = []KindInfo{
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},
 	{CaptureProfile, Info, "what the capture shows: one-sided, mid-stream, duplicates, missed bytes"},
 	{EventsFolded, Info, "repeated events counted but not listed one by one"},
+	{MemoryShed, Notice, "memory budget reached: buffered state of quiet connections dropped"},
 	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
 	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
