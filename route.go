@@ -213,6 +213,7 @@ type route struct {
 	state   routeState
 	name    string
 	h       tcpstate.StreamHandler
+	meter   *tcpstate.Meter // the decoder's account on the memory budget
 	pending []pendingChunk
 	held    [2]int
 	gave    [2]bool // a direction held detectLimit bytes that nothing recognised
@@ -265,7 +266,7 @@ func (r *route) use(i int) {
 	d := r.s.decs[i]
 	r.name = d.Name
 	r.state = routeAttached
-	r.ctx.Meter = r.s.budget.NewMeter(r)
+	r.meter = r.s.budget.NewMeter(r)
 	r.guard(func() { r.h = d.New(r.ctx) })
 	if r.h == nil && r.state == routeAttached {
 		r.state = routeNone
@@ -278,6 +279,7 @@ func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	switch r.state {
 	case routeAttached:
 		r.guard(func() { r.h.Feed(dir, data, at) })
+		r.account(at)
 	case routeDetecting, routeConfirming:
 		r.detect(dir, data, at)
 	}
@@ -289,9 +291,11 @@ func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		r.settle() // bytes are missing: the port's decoder resyncs on its own
 		if r.state == routeAttached {
 			r.guard(func() { r.h.Gap(dir, n, at) })
+			r.account(at)
 		}
 	case routeAttached:
 		r.guard(func() { r.h.Gap(dir, n, at) })
+		r.account(at)
 	case routeDetecting:
 		r.state = routeNone // a stream that starts with a hole cannot be recognised
 		r.pending = nil
@@ -337,23 +341,31 @@ func (r *route) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	if r.state == routeAttached {
 		r.guard(func() { r.h.Close(reason, at) })
 	}
-	r.ctx.Meter.Close()
+	r.meter.Close()
 	r.pending = nil
 }
 
-// Shed drops the buffered state of the connection's decoders for the
-// memory budget (tcpstate.Shedder); a decoder that buffers nothing it
-// could drop is left alone.
-func (r *route) Shed(at tcpstate.Position) (dropped map[string]int) {
+// account counts what the decoder buffers against the memory budget
+// after each delivery (a decoder that is not a tcpstate.Holder buffers
+// nothing worth counting).
+func (r *route) account(at tcpstate.Position) {
 	if r.state != routeAttached {
-		return nil
+		return
 	}
-	r.guard(func() {
-		if s, ok := r.h.(tcpstate.Shedder); ok {
-			dropped = s.Shed(at)
-		}
-	})
-	return dropped
+	if h, ok := r.h.(tcpstate.Holder); ok {
+		held := 0
+		r.guard(func() { held = h.Held() })
+		r.meter.Sync(held, at)
+	}
+}
+
+// Reclaim drops the decoder's buffered state when the memory budget needs
+// it back (tcpstate.Reclaimer).
+func (r *route) Reclaim(at tcpstate.Position) (decoder string, freed int) {
+	if h, ok := r.h.(tcpstate.Holder); ok && r.state == routeAttached {
+		r.guard(func() { freed = h.Shed(at) })
+	}
+	return r.name, freed
 }
 
 // detect holds data and tries every decoder on the bytes held for dir.

@@ -37,6 +37,7 @@ const (
 	resyncBad   resyncReason = iota // a malformed header after decoded PDUs
 	resyncGap                       // bytes never captured
 	resyncStart                     // the direction's first bytes are not a header
+	resyncShed                      // the memory budget had the buffered bytes dropped
 )
 
 // evidence returns the reason as the decode.* events name it.
@@ -46,6 +47,8 @@ func (r resyncReason) evidence() string {
 		return "gap"
 	case resyncStart:
 		return "mid_stream"
+	case resyncShed:
+		return "memory_budget"
 	}
 	return "malformed"
 }
@@ -57,6 +60,8 @@ func (r resyncReason) describe() string {
 		return "after bytes the capture missed"
 	case resyncStart:
 		return "the capture started inside a PDU"
+	case resyncShed:
+		return "after the memory budget had the buffered bytes dropped"
 	}
 	return "after a malformed PDU header"
 }

@@ -363,6 +363,7 @@ const (
 	resyncBad   resyncReason = iota // bad framing after PDUs that framed
 	resyncGap                       // bytes never captured
 	resyncStart                     // the direction's first bytes are not a PDU start
+	resyncShed                      // the memory budget had the buffered bytes dropped
 )
 
 // evidence returns the reason as the decode.* events name it.
@@ -372,6 +373,8 @@ func (r resyncReason) evidence() string {
 		return "gap"
 	case resyncStart:
 		return "mid_stream"
+	case resyncShed:
+		return "memory_budget"
 	}
 	return "malformed"
 }
@@ -383,6 +386,8 @@ func (r resyncReason) describe() string {
 		return "after bytes the capture missed"
 	case resyncStart:
 		return "the capture started inside a PDU"
+	case resyncShed:
+		return "after the memory budget had the buffered bytes dropped"
 	}
 	return "after undecodable data"
 }

@@ -92,12 +92,6 @@ type StreamContext struct {
 	// sets it right before Close: a decoder that would conclude at Close
 	// that a peer never answered checks it first.
 	Visibility Visibility
-	// Meter is the connection's account on the analysis' memory budget:
-	// every decoder stacked on the connection counts the bytes it buffers
-	// with Meter.Grow and Release, and drops them when Grow refuses (or,
-	// through the handler's Shedder, when the budget sheds them). nil: no
-	// budget.
-	Meter *Meter
 	// Altered is set, as packets arrive, once both directions of the
 	// connection have shown wrong checksums and none a right one (with no
 	// offload super-segment to explain them): the packets were changed after

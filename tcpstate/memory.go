@@ -3,18 +3,18 @@ package tcpstate
 // Budget is the memory that the decoders of many connections may hold
 // together in buffers (partial PDUs, reassembled messages, pending
 // requests): one budget for all of them, as Suricata's app-layer memcap.
-// Each connection draws on it through a Meter. When a decoder would take
-// the budget past its limit, the budget sheds the buffered state of the
-// connections that have been quiet the longest (their decoders drop it and
-// resynchronise at the next message) until the new bytes fit; when nothing
-// is left to shed, the growth is refused and the asking decoder drops the
-// bytes itself. The budget is never exceeded.
+// Each connection draws on it through a Meter. When a connection's growth
+// would take the budget past its limit, the budget sheds the buffered
+// state of the connections whose last delivery is the oldest (their decoders
+// drop it and resynchronise at the next message) until the growth fits;
+// when nothing else is left to shed, the growing connection's own state is
+// shed. What is counted never exceeds the limit.
 //
 // A Budget is used from one goroutine: the one that runs the decoders of
 // its connections (in a parallel run, each worker has its own).
 type Budget struct {
 	limit, used, high int64
-	lru               meterList // meters in order of their last growth
+	lru               meterList // meters holding bytes, in order of their last delivery
 	stats             BudgetStats
 }
 
@@ -48,20 +48,28 @@ func (b *Budget) Stats() BudgetStats {
 // Used returns the bytes held now.
 func (b *Budget) Used() int64 { return b.used }
 
-// A Shedder drops the buffered state of a connection's decoders when the
-// memory budget needs it back, and reports by decoder name how many bytes
-// it dropped (after Releasing them from its Meter).
-type Shedder interface {
-	Shed(at Position) (dropped map[string]int)
+// A Holder is a stream handler that buffers bytes between deliveries
+// (partial PDUs, messages being reassembled, pending requests) and can drop
+// them when the memory budget needs them back. The analyzer asks Held after
+// each delivery and counts it against the budget; Shed drops what is held
+// and returns the bytes freed, after which the handler resynchronises on
+// the next message it can frame (as after a gap).
+type Holder interface {
+	Held() int
+	Shed(at Position) (freed int)
 }
 
-// Meter is one connection's account on a Budget. Decoders stacked on a
-// connection (TLS, then HTTP inside it) share its Meter: StreamContext.Meter.
-// A nil *Meter has no budget: Grow always succeeds (decoders used on their
-// own).
+// A Reclaimer gives back a connection's buffered bytes when the budget
+// needs them, and names the decoder that held them.
+type Reclaimer interface {
+	Reclaim(at Position) (decoder string, freed int)
+}
+
+// Meter is one connection's account on a Budget. A nil *Meter has no
+// budget.
 type Meter struct {
 	b          *Budget
-	owner      Shedder
+	owner      Reclaimer
 	held       int64
 	shed       bool // shed at least once (counted in ShedConns)
 	prev, next *Meter
@@ -70,39 +78,47 @@ type Meter struct {
 
 // NewMeter returns a new connection's account; owner drops the
 // connection's buffered state when the budget needs it.
-func (b *Budget) NewMeter(owner Shedder) *Meter { return &Meter{b: b, owner: owner} }
+func (b *Budget) NewMeter(owner Reclaimer) *Meter { return &Meter{b: b, owner: owner} }
 
-// Grow reports whether n more bytes may be held, and counts them when so.
-// at is the frame being analysed, for the budget's report.
-func (m *Meter) Grow(n int, at Position) bool {
-	if m == nil || n <= 0 {
-		return true
+// Sync records that the connection now holds held bytes. Growth that does
+// not fit first sheds the connections quiet the longest; when that is not
+// enough, this connection's own state is shed too. The bytes are counted
+// after the delivery that buffered them, so the budget bounds what is held
+// between deliveries: the memory of one delivery's growth at most comes on
+// top, for the time of that delivery.
+func (m *Meter) Sync(held int, at Position) {
+	if m == nil {
+		return
+	}
+	d := int64(held) - m.held
+	if d <= 0 {
+		m.release(-d)
+		if m.held > 0 {
+			m.b.lru.moveToBack(m) // active: the last to be shed
+		}
+		return
 	}
 	b := m.b
-	if b.used+int64(n) > b.limit {
+	if b.used+d > b.limit {
 		if b.stats.FirstFrame == 0 {
 			b.stats.FirstFrame = at.Frame
 		}
-		b.reclaim(int64(n), m, at)
-		if b.used+int64(n) > b.limit {
-			return false
+		b.reclaim(d, m, at)
+		if b.used+d > b.limit {
+			b.shedOne(m, at)
+			return
 		}
 	}
-	m.held += int64(n)
-	b.used += int64(n)
+	m.held += d
+	b.used += d
 	b.high = max(b.high, b.used)
 	b.lru.moveToBack(m)
-	return true
 }
 
-// Release gives n bytes back.
-func (m *Meter) Release(n int) {
-	if m == nil || n <= 0 {
-		return
-	}
-	n64 := min(int64(n), m.held)
-	m.held -= n64
-	m.b.used -= n64
+func (m *Meter) release(n int64) {
+	n = min(n, m.held)
+	m.held -= n
+	m.b.used -= n
 	if m.held == 0 {
 		m.b.lru.remove(m)
 	}
@@ -122,7 +138,7 @@ func (m *Meter) Close() {
 	if m == nil {
 		return
 	}
-	m.Release(int(m.held))
+	m.release(m.held)
 	m.b.lru.remove(m)
 }
 
@@ -139,24 +155,22 @@ func (b *Budget) reclaim(n int64, asking *Meter, at Position) {
 }
 
 func (b *Budget) shedOne(v *Meter, at Position) {
-	dropped := v.owner.Shed(at)
-	for name, n := range dropped {
-		b.stats.Shed += int64(n)
-		b.stats.ByDecoder[name] += int64(n)
-	}
+	name, freed := v.owner.Reclaim(at)
+	// Whatever was counted is given back, freed or not: the decoder may
+	// report less than it held (nested buffers it cannot drop), and the
+	// budget then errs on the side of what it was told at the last Sync.
+	n := max(int64(freed), v.held)
+	b.stats.Shed += n
+	b.stats.ByDecoder[name] += n
 	b.stats.Sheds++
 	if !v.shed {
 		v.shed = true
 		b.stats.ShedConns++
 	}
-	// Whatever the decoders did not release is written off: the budget
-	// stays an upper bound of what they hold.
-	if v.held > 0 {
-		v.Release(int(v.held))
-	}
+	v.release(v.held)
 }
 
-// meterList is a list of meters in order of their last growth.
+// meterList is a list of meters in order of their last delivery.
 type meterList struct{ head, tail *Meter }
 
 func (l *meterList) moveToBack(m *Meter) {

@@ -18,6 +18,7 @@ const (
 	resyncBad   resyncReason = iota // a malformed unit after units that framed
 	resyncGap                       // bytes never captured
 	resyncStart                     // the direction's first bytes are not a unit start
+	resyncShed                      // the memory budget had the buffered bytes dropped
 )
 
 // evidence returns the reason as the decode.* events name it.
@@ -27,6 +28,8 @@ func (r resyncReason) evidence() string {
 		return "gap"
 	case resyncStart:
 		return "mid_stream"
+	case resyncShed:
+		return "memory_budget"
 	}
 	return "malformed"
 }
@@ -38,6 +41,8 @@ func (r resyncReason) describe() string {
 		return "after bytes the capture missed"
 	case resyncStart:
 		return "the capture started inside a packet"
+	case resyncShed:
+		return "after the memory budget had its buffered bytes dropped"
 	}
 	return "after malformed data"
 }

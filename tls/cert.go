@@ -4,10 +4,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -23,7 +25,7 @@ type CertInfo struct {
 	IPs        []string
 	NotBefore  time.Time
 	NotAfter   time.Time
-	KeyType    string // "RSA-2048", "ECDSA-P256", "Ed25519"
+	KeyType    string // "RSA-2048", "ECDSA-P-256", "Ed25519"
 	Err        string // x509 parse error, when the DER did not parse
 }
 
@@ -71,8 +73,14 @@ func ParseCertificate(body []byte, v Version, maxCerts int) (Certificate, int, e
 }
 
 // DescribeCertificate decodes one DER certificate. A certificate x509
-// cannot parse gives a CertInfo with Err set.
+// cannot parse gives a CertInfo with Err set. The same certificate is
+// decoded once however many connections present it (see certCache): the
+// slices of the CertInfo returned are shared and must not be modified.
 func DescribeCertificate(der []byte) CertInfo {
+	return certs.describe(der)
+}
+
+func describeCertificate(der []byte) CertInfo {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		return CertInfo{Err: err.Error()}
@@ -155,4 +163,52 @@ func (c *CertInfo) MatchHost(host string) string {
 		return MatchWildcard
 	}
 	return MatchNone
+}
+
+// certCache remembers the CertInfo of the certificates seen last, by the
+// SHA-256 of their DER: a server presents the same chain on every
+// connection, and parsing it with crypto/x509 each time was 8% of the
+// analysis of a real traffic mix. It holds two generations of at most
+// certCacheSize entries (about 1 KiB each); when the current one is full
+// it becomes the previous one, so the certificates in use stay. Safe for
+// the decoders of parallel workers.
+type certCache struct {
+	mu         sync.Mutex
+	cur, prev  map[[32]byte]CertInfo
+	hits, miss int64
+}
+
+const certCacheSize = 512
+
+var certs = &certCache{}
+
+func (cc *certCache) describe(der []byte) CertInfo {
+	key := sha256.Sum256(der)
+	cc.mu.Lock()
+	ci, ok := cc.cur[key]
+	if !ok {
+		if ci, ok = cc.prev[key]; ok {
+			cc.put(key, ci)
+		}
+	}
+	if ok {
+		cc.hits++
+	}
+	cc.mu.Unlock()
+	if ok {
+		return ci
+	}
+	ci = describeCertificate(der)
+	cc.mu.Lock()
+	cc.miss++
+	cc.put(key, ci)
+	cc.mu.Unlock()
+	return ci
+}
+
+func (cc *certCache) put(key [32]byte, ci CertInfo) {
+	if len(cc.cur) >= certCacheSize || cc.cur == nil {
+		cc.prev, cc.cur = cc.cur, make(map[[32]byte]CertInfo, certCacheSize)
+	}
+	cc.cur[key] = ci
 }

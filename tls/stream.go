@@ -20,6 +20,7 @@ import (
 const (
 	lostAtStart = "no record header at the start of the stream"
 	lostInGap   = "after bytes the capture missed"
+	lostShed    = "after the memory budget had the buffered bytes dropped"
 )
 
 // Feed consumes bytes of one direction.
@@ -353,10 +354,5 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 		}
 		h.lostWhy = lostInGap
 	}
-	if c.plain != nil {
-		c.plain.Gap(dir, n, at)
-	}
-	if c.raw != nil {
-		c.raw.Gap(dir, n, at)
-	}
+	c.plainGap(dir, n, at)
 }
