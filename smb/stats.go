@@ -30,16 +30,16 @@ type Stats struct {
 	// DecompressFailed counts compressed messages that did not decompress
 	// (smb.decompress_failed); they are also counted in Compressed.
 	DecompressFailed int64
-	KeepAlives   int64
-	Malformed    int64
-	Resyncs      int64 // decode.resync: resynchronisations after a gap or a mid-stream start
-	Unanswered   int64 // requests evicted or never answered
-	AuthFailures int64
-	PipeBytes    int64 // named-pipe payload bytes seen (both directions)
-	IgnoredBytes int64 // bytes skipped while resynchronising or after giving up
-	Commands     []CommandStats
-	Errors       []ErrorCount
-	Files        []FileStats
+	KeepAlives       int64
+	Malformed        int64
+	Resyncs          int64 // decode.resync: resynchronisations after a gap or a mid-stream start
+	Unanswered       int64 // requests evicted or never answered
+	AuthFailures     int64
+	PipeBytes        int64 // named-pipe payload bytes seen (both directions)
+	IgnoredBytes     int64 // bytes skipped while resynchronising or after giving up
+	Commands         []CommandStats
+	Errors           []ErrorCount
+	Files            []FileStats
 }
 
 // ErrorCount counts responses with one error status to one command.
