@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,18 +10,29 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // encryptedCaptures are the real encrypted SMB3 sessions with their keys:
 // the password of the user, and a key file (testdata/smb/<name>.keys, the
 // session keys derived from it), and the tshark reference decoded with
 // them (testdata/smb/<name>.decrypted.ref.json, make-decrypted-refs.sh).
+// smb3_11-encrypted is ../shared's capture (its key file holds the session
+// key derived from the password); the others were recorded for nettrace
+// (testdata/smb/README.md), their key files hold the keys smbd logged.
 var encryptedCaptures = []struct {
 	name, password string
-	messages       int64 // transform PDUs, all decrypted
+	messages       int64 // transform PDUs (tshark: smb2.protocol_id 0xfd534d42), all decrypted
 	cipher         string
 }{
 	{"smb3_11-encrypted", "Passw0rd!", 33, "AES-128-GCM"},
+	{"smb3_00-ccm-encrypted", "Passw0rd!", 72, "AES-128-CCM"},
+	{"smb3_02-ccm-encrypted", "Passw0rd!", 72, "AES-128-CCM"},
+	{"smb3_11-gcm-encrypted", "Passw0rd!", 68, "AES-128-GCM"},
+	{"smb3_11-ccm-encrypted", "Passw0rd!", 68, "AES-128-CCM"},
+	{"smb3_11-aes256gcm-encrypted", "Passw0rd!", 68, "AES-256-GCM"},
+	{"smb3_11-aes256ccm-encrypted", "Passw0rd!", 70, "AES-256-CCM"},
+	{"smb3_11-rpc-encrypted", "Passw0rd!", 23, "AES-128-GCM"},
 }
 
 // decryptedRef loads testdata/smb/<name>.decrypted.ref.json.
@@ -96,6 +108,60 @@ func TestDecryptCaptureWithKeyFile(t *testing.T) {
 			cfg.Keys = keys
 			checkDecrypted(t, filepath.Join("..", "testdata", "smb", c.name+".pcap"), c.name, cfg, c.messages, c.cipher, whole)
 		})
+	}
+}
+
+// TestDecryptCaptureWithSessionKeyOnly gives only the session keys of the
+// key files, so that the encryption keys are derived (SMB 3.0 labels, or
+// SMB 3.1.1 labels with the capture's preauthentication hash; 16 or 32
+// bytes), and checks the same agreement.
+func TestDecryptCaptureWithSessionKeyOnly(t *testing.T) {
+	for _, c := range encryptedCaptures {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "testdata", "smb", c.name+".keys"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text strings.Builder
+			for line := range strings.Lines(string(b)) {
+				if f := strings.Fields(strings.SplitN(line, "#", 2)[0]); len(f) >= 2 {
+					text.WriteString(f[0] + " " + f[1] + "\n")
+				}
+			}
+			keys := NewKeys()
+			if err := keys.Parse([]byte(text.String())); err != nil || keys.Len() != 1 {
+				t.Fatalf("keys: %d, %v", keys.Len(), err)
+			}
+			cfg := DefaultConfig()
+			cfg.Keys = keys
+			checkDecrypted(t, filepath.Join("..", "testdata", "smb", c.name+".pcap"), c.name, cfg, c.messages, c.cipher, whole)
+		})
+	}
+}
+
+// TestDecryptedPipesReachRPC: rpcclient's DCE/RPC over named pipes in an
+// encrypted SMB 3.1.1 session reaches Config.Pipe once decrypted, as it
+// does in a clear one (bind, bind_ack first).
+func TestDecryptedPipesReachRPC(t *testing.T) {
+	var pipes []*pipeRecorder
+	cfg := DefaultConfig()
+	cfg.NTPasswords = []string{"Passw0rd!"}
+	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler {
+		p := &pipeRecorder{name: pipe}
+		pipes = append(pipes, p)
+		return p
+	}
+	res := runCapture(t, filepath.Join("..", "testdata", "smb", "smb3_11-rpc-encrypted.pcap"), cfg, 0, whole)
+	if len(pipes) == 0 {
+		t.Fatal("no pipe handed to Config.Pipe")
+	}
+	for _, p := range pipes {
+		if p.name != "srvsvc" || p.bytes[0] == 0 || p.bytes[1] == 0 || !bytes.HasPrefix(p.first[0], []byte{5, 0, 11}) || !bytes.HasPrefix(p.first[1], []byte{5, 0, 12}) {
+			t.Errorf("pipe %s: bytes %v first %x %x", p.name, p.bytes, p.first[0][:min(3, len(p.first[0]))], p.first[1][:min(3, len(p.first[1]))])
+		}
+	}
+	if st := res.conns[0].Stats(); st.PipeBytes == 0 || st.Decrypted != 23 {
+		t.Errorf("stats: pipe bytes %d, decrypted %d", st.PipeBytes, st.Decrypted)
 	}
 }
 
