@@ -14,7 +14,7 @@ import (
 // report has smb.decrypted instead of smb.encrypted.
 func TestSMBDecryptionOptions(t *testing.T) {
 	keys := smb.NewKeys()
-	if err := keys.Load("testdata/smb/smb3_11-encrypted.keys"); err != nil {
+	if err := keys.Load("testdata/smb/smb3_11-encrypted.smbkeys"); err != nil {
 		t.Fatal(err)
 	}
 	for name, opts := range map[string]nettrace.Options{

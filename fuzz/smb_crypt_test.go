@@ -19,7 +19,7 @@ import (
 func smbSecrets(f *testing.F) (*smb.Keys, []string) {
 	keys := smb.NewKeys()
 	secrets := []string{"Passw0rd!"}
-	paths, _ := filepath.Glob("../testdata/smb/*.keys")
+	paths, _ := filepath.Glob("../testdata/smb/*.smbkeys")
 	for _, p := range paths {
 		if err := keys.Load(p); err != nil {
 			f.Fatal(err)

@@ -259,7 +259,8 @@ const (
 	// encrypted session: not in the key table, no password matches its
 	// NTLMv2 authentication, or (SMB 3.1.1) its session setup is not in
 	// the capture. Notice, once per session. Evidence: session_id, reason
-	// (no_key, no_preauth, no_dir_key, bad_key_len), dialect, dir.
+	// (no_key, no_preauth, no_dir_key, bad_key_len, session_limit: more
+	// than 1024 sessions on one connection), dialect, dir.
 	SMBNoKey Kind = "smb.no_key"
 	// SMBDecryptFailed: an encrypted message did not authenticate with the
 	// key of its session (a wrong key, or damage in the capture). Error,

@@ -50,6 +50,7 @@ const (
 	noKeyPreauth  = "no_preauth"  // SMB 3.1.1 session key, but its session setup is not in the capture
 	noKeyOneSided = "no_dir_key"  // the key table gives only the other direction's key
 	noKeyCipher   = "bad_key_len" // the key's length fits no possible cipher
+	noKeyLimit    = "session_limit" // more than maxCryptSessions sessions on the connection
 )
 
 // cryptState is a Conn's decryption state; the zero value is ready.
@@ -385,6 +386,12 @@ func (c *Conn) decryptTransform(dir tcpstate.Dir, p []byte, info pduInfo) bool {
 	cs := c.crypt.session(t.SessionID)
 	if cs == nil {
 		c.crypt.dropped++
+		if c.crypt.dropped == 1 {
+			c.ctx.Event(health.Event{Kind: health.SMBNoKey, Severity: health.DefaultSeverity(health.SMBNoKey), Time: info.start.Time, Frame: info.start.Frame,
+				Message: fmt.Sprintf("SMB3 session 0x%016x and any later new session of this connection are not decrypted: %d sessions are already tracked", t.SessionID, maxCryptSessions),
+				Evidence: map[string]any{"session_id": fmt.Sprintf("0x%016x", t.SessionID), "reason": noKeyLimit,
+					"dialect": c.crypt.dialect.String(), "dir": dir.String()}})
+		}
 		return false
 	}
 	c.prepare(cs)

@@ -14,7 +14,7 @@ import (
 )
 
 // encryptedCaptures are the real encrypted SMB3 sessions with their keys:
-// the password of the user, and a key file (testdata/smb/<name>.keys, the
+// the password of the user, and a key file (testdata/smb/<name>.smbkeys, the
 // session keys derived from it), and the tshark reference decoded with
 // them (testdata/smb/<name>.decrypted.ref.json, make-decrypted-refs.sh).
 // smb3_11-encrypted is ../shared's capture (its key file holds the session
@@ -101,7 +101,7 @@ func TestDecryptCaptureWithKeyFile(t *testing.T) {
 	for _, c := range encryptedCaptures {
 		t.Run(c.name, func(t *testing.T) {
 			keys := NewKeys()
-			if err := keys.Load(filepath.Join("..", "testdata", "smb", c.name+".keys")); err != nil {
+			if err := keys.Load(filepath.Join("..", "testdata", "smb", c.name+".smbkeys")); err != nil {
 				t.Fatal(err)
 			}
 			cfg := DefaultConfig()
@@ -118,7 +118,7 @@ func TestDecryptCaptureWithKeyFile(t *testing.T) {
 func TestDecryptCaptureWithSessionKeyOnly(t *testing.T) {
 	for _, c := range encryptedCaptures {
 		t.Run(c.name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "testdata", "smb", c.name+".keys"))
+			b, err := os.ReadFile(filepath.Join("..", "testdata", "smb", c.name+".smbkeys"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -402,3 +402,31 @@ func TestCounterIVMatchesAEAD(t *testing.T) {
 	}
 	_ = ccm.ErrOpen
 }
+
+// TestSessionLimitIsSaid: past maxCryptSessions sessions on a connection,
+// new sessions are not decrypted, and smb.no_key says so once.
+func TestSessionLimitIsSaid(t *testing.T) {
+	keys := NewKeys()
+	keys.Add(1, SessionKeys{SessionKey: make([]byte, 16)})
+	cfg := DefaultConfig()
+	cfg.Keys = keys
+	c, col := newTestConn(cfg)
+	k := make([]byte, 16)
+	var pdus []pdu
+	for id := range uint64(maxCryptSessions + 3) {
+		pdus = append(pdus, pdu{c2s, sealTransform(t, CipherAES128GCM, k, 100+id, 1, msg2(SMB2Echo, id, false, 0, 0, []byte{4, 0, 0, 0}))})
+	}
+	feedPDUs(c, whole, pdus...)
+	var limit []health.Event
+	for _, e := range col.OfKind(health.SMBNoKey) {
+		if e.Evidence["reason"] == noKeyLimit {
+			limit = append(limit, e)
+		}
+	}
+	if len(limit) != 1 || limit[0].Frame != maxCryptSessions+1 {
+		t.Fatalf("session_limit events: %+v", limit)
+	}
+	if len(col.OfKind(health.SMBNoKey)) != maxCryptSessions+1 {
+		t.Errorf("%d smb.no_key events", len(col.OfKind(health.SMBNoKey)))
+	}
+}

@@ -74,7 +74,7 @@
 //
 //	cfg := smb.DefaultConfig()          // Limits defaults, no pipe hand-off
 //	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler { ... }
-//	cfg.Keys = smb.NewKeys(); cfg.Keys.Load("sessions.keys") // SMB3 decryption (optional)
+//	cfg.Keys = smb.NewKeys(); cfg.Keys.Load("sessions.smbkeys") // SMB3 decryption (optional)
 //	cfg.NTPasswords = []string{"..."}                         // or from passwords
 //	if smb.Detect(dir, firstBytes) { h := smb.NewConn(ctx, cfg) ... }
 //	h.Stats(), h.Files(), h.Commands()  // per-connection, per-file, per-command statistics

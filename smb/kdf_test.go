@@ -231,7 +231,7 @@ func TestKeysErrorsNameLinesNotKeys(t *testing.T) {
 			t.Errorf("%q: the good line was not added", line)
 		}
 	}
-	if err := new(Keys).Load("testdata/does-not-exist.keys"); err == nil {
+	if err := new(Keys).Load("testdata/does-not-exist.smbkeys"); err == nil {
 		t.Error("Load of a missing file succeeded")
 	}
 }

@@ -13,7 +13,7 @@ func TestDissectDecryptsSMB3(t *testing.T) {
 	const capture = "../../testdata/smb/smb3_11-encrypted.pcap"
 	for name, args := range map[string][]string{
 		"password": {"-ntpassword", "Passw0rd!"},
-		"key file": {"-smbkeys", "../../testdata/smb/smb3_11-encrypted.keys"},
+		"key file": {"-smbkeys", "../../testdata/smb/smb3_11-encrypted.smbkeys"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -34,7 +34,7 @@ func TestDissectDecryptsSMB3(t *testing.T) {
 		})
 	}
 	var out, errOut bytes.Buffer
-	if code := run([]string{"-smbkeys", "no-such.keys", capture}, &out, &errOut); code != 2 {
+	if code := run([]string{"-smbkeys", "no-such.smbkeys", capture}, &out, &errOut); code != 2 {
 		t.Errorf("missing key file: exit %d, want 2", code)
 	}
 }

@@ -19,7 +19,7 @@ func TestDoctorDecryptsSMB3(t *testing.T) {
 		t.Errorf("events:\n%s", s)
 	}
 	out.Reset()
-	if code := run([]string{"-json", "-ntpassword", "wrong", "-smbkeys", "../../testdata/smb/smb3_00-ccm-encrypted.keys", capture}, &out, &errOut); code != 0 {
+	if code := run([]string{"-json", "-ntpassword", "wrong", "-smbkeys", "../../testdata/smb/smb3_00-ccm-encrypted.smbkeys", capture}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	if s := out.String(); !strings.Contains(s, `"kind":"smb.no_key"`) || strings.Contains(s, "wrong") {

@@ -5,7 +5,7 @@
 # rpcclient from the host side (10.200.9.10) over a veth pair, tcpdump on
 # the server's end. Each session logs on as alice (password Passw0rd!) and
 # requires encryption. smbd's "debug encryption" log (level 10) gives each
-# session's keys, written to <name>.keys. Then run make-decrypted-refs.sh
+# session's keys, written to $R/<name>.keyline (the key line of <name>.smbkeys). Then run make-decrypted-refs.sh
 # on each capture. Everything lives in $R; stop smbd and delete the
 # namespace (ip netns del ntsmb) afterwards.
 set -eu
