@@ -46,10 +46,10 @@ const (
 
 // Why a session cannot be decrypted (the reason evidence of smb.no_key).
 const (
-	noKeyUnknown  = "no_key"      // neither the key table nor a password gives its key
-	noKeyPreauth  = "no_preauth"  // SMB 3.1.1 session key, but its session setup is not in the capture
-	noKeyOneSided = "no_dir_key"  // the key table gives only the other direction's key
-	noKeyCipher   = "bad_key_len" // the key's length fits no possible cipher
+	noKeyUnknown  = "no_key"        // neither the key table nor a password gives its key
+	noKeyPreauth  = "no_preauth"    // SMB 3.1.1 session key, but its session setup is not in the capture
+	noKeyOneSided = "no_dir_key"    // the key table gives only the other direction's key
+	noKeyCipher   = "bad_key_len"   // the key's length fits no possible cipher
 	noKeyLimit    = "session_limit" // more than maxCryptSessions sessions on the connection
 )
 
