@@ -1,8 +1,9 @@
 package smb
 
 import (
-	"encoding/binary"
 	"errors"
+
+	"github.com/nettrace/nettrace/internal/wire"
 )
 
 // The decompressors of [MS-XCA] (Plain LZ77, LZ77+Huffman, LZNT1) and of
@@ -39,67 +40,64 @@ func copyMatch(out []byte, base, dist, n, want int) ([]byte, bool) {
 // lz77Plain decompresses Plain LZ77 ([MS-XCA] 2.4.4): 32-bit flag words
 // read most significant bit first, 0 a literal byte, 1 a 16-bit match token
 // (13 bits of offset - 1, 3 bits of length - 3) whose length 7 continues
-// in a shared half-byte, then a byte, then 16 or 32 bits.
+// in a half-byte (two matches share one byte: the low nibble first), then a
+// byte, then 16 or 32 bits.
 func lz77Plain(out, in []byte, want int) ([]byte, error) {
 	base := len(out)
+	r := wire.Reader(in)
 	var flags uint32
 	nflags := 0
-	pos := 0
-	halfByte := -1 // position of the byte whose high nibble is still unused
+	var half uint8 // the high nibble of a shared length byte, once its low one is used
+	haveHalf := false
 	for len(out)-base < want {
 		if nflags == 0 {
-			if len(in)-pos < 4 {
+			if !r.ReadUint32(&flags) {
 				return out, errXCATruncated
 			}
-			flags = binary.LittleEndian.Uint32(in[pos:])
-			pos += 4
 			nflags = 32
 		}
 		nflags--
 		if flags&(1<<nflags) == 0 {
-			if pos >= len(in) {
+			var b uint8
+			if !r.ReadUint8(&b) {
 				return out, errXCATruncated
 			}
-			out = append(out, in[pos])
-			pos++
+			out = append(out, b)
 			continue
 		}
-		if len(in)-pos < 2 {
+		var tok uint16
+		if !r.ReadUint16(&tok) {
 			return out, errXCATruncated
 		}
-		tok := int(binary.LittleEndian.Uint16(in[pos:]))
-		pos += 2
-		length, dist := tok&7, tok>>3+1
+		length, dist := int(tok&7), int(tok>>3)+1
 		if length == 7 {
-			if halfByte < 0 {
-				if pos >= len(in) {
+			if haveHalf {
+				length, haveHalf = int(half), false
+			} else {
+				var b uint8
+				if !r.ReadUint8(&b) {
 					return out, errXCATruncated
 				}
-				length = int(in[pos] & 0x0f)
-				halfByte = pos
-				pos++
-			} else {
-				length = int(in[halfByte] >> 4)
-				halfByte = -1
+				length, half, haveHalf = int(b&0x0f), b>>4, true
 			}
 			if length == 15 {
-				if pos >= len(in) {
+				var b uint8
+				if !r.ReadUint8(&b) {
 					return out, errXCATruncated
 				}
-				length = int(in[pos])
-				pos++
+				length = int(b)
 				if length == 255 {
-					if len(in)-pos < 2 {
+					var w16 uint16
+					if !r.ReadUint16(&w16) {
 						return out, errXCATruncated
 					}
-					length = int(binary.LittleEndian.Uint16(in[pos:]))
-					pos += 2
+					length = int(w16)
 					if length == 0 {
-						if len(in)-pos < 4 {
+						var w32 uint32
+						if !r.ReadUint32(&w32) {
 							return out, errXCATruncated
 						}
-						length = int(binary.LittleEndian.Uint32(in[pos:]))
-						pos += 4
+						length = int(min(w32, 1<<30))
 					}
 					if length < 15+7 {
 						return out, errXCACorrupt
@@ -186,24 +184,20 @@ func (d *huffDecoder) decode(peek uint32) (sym uint16, n int, ok bool) {
 // huffBits is the bit reader of LZ77+Huffman ([MS-XCA] 2.2.4): 16-bit
 // little-endian words, most significant bit first, with at least 16 bits
 // held after every step (extra counts those beyond 16); bytes of long match
-// lengths are read from the input position between the words. Past the end
-// of the input the bits read as zeros, and eof records it, so that only
-// consuming bits that never existed fails.
+// lengths are read from the input between the words. Past the end of the
+// input the bits read as zeros, and eof records it, so that only consuming
+// bits that never existed fails.
 type huffBits struct {
-	in    []byte
-	pos   int
-	bits  uint32 // next bits, most significant first
-	extra int    // bits held beyond 16 (negative once the input ran out)
+	r     wire.Reader // the input after the words and bytes read so far
+	bits  uint32      // next bits, most significant first
+	extra int         // bits held beyond 16 (negative once the input ran out)
 	eof   bool
 }
 
 func (b *huffBits) word() (uint32, bool) {
-	if len(b.in)-b.pos < 2 {
-		return 0, false
-	}
-	w := uint32(binary.LittleEndian.Uint16(b.in[b.pos:]))
-	b.pos += 2
-	return w, true
+	var w uint16
+	ok := b.r.ReadUint16(&w)
+	return uint32(w), ok
 }
 
 // start loads the first 32 bits of a block.
@@ -237,15 +231,15 @@ func (b *huffBits) skip(n int) bool {
 func lz77Huffman(out, in []byte, want int) ([]byte, error) {
 	base := len(out)
 	var d huffDecoder
-	b := huffBits{in: in}
+	b := huffBits{r: wire.Reader(in)}
 	for len(out)-base < want {
-		if len(in)-b.pos < huffTableLen {
+		var table []byte
+		if !b.r.ReadBytes(&table, huffTableLen) {
 			return out, errXCATruncated
 		}
-		if !d.build(in[b.pos : b.pos+huffTableLen]) {
+		if !d.build(table) {
 			return out, errXCACorrupt
 		}
-		b.pos += huffTableLen
 		if !b.start() {
 			return out, errXCATruncated
 		}
@@ -265,23 +259,23 @@ func lz77Huffman(out, in []byte, want int) ([]byte, error) {
 			sym -= 256
 			length, distBits := int(sym&15), int(sym>>4)
 			if length == 15 {
-				if b.pos >= len(in) {
+				var l8 uint8
+				if !b.r.ReadUint8(&l8) {
 					return out, errXCATruncated
 				}
-				length = int(in[b.pos]) + 15
-				b.pos++
+				length = int(l8) + 15
 				if length == 255+15 {
-					if len(in)-b.pos < 2 {
+					var l16 uint16
+					if !b.r.ReadUint16(&l16) {
 						return out, errXCATruncated
 					}
-					length = int(binary.LittleEndian.Uint16(in[b.pos:]))
-					b.pos += 2
+					length = int(l16)
 					if length == 0 {
-						if len(in)-b.pos < 4 {
+						var l32 uint32
+						if !b.r.ReadUint32(&l32) {
 							return out, errXCATruncated
 						}
-						length = int(binary.LittleEndian.Uint32(in[b.pos:]))
-						b.pos += 4
+						length = int(min(l32, 1<<30))
 					}
 					if length < 15 {
 						return out, errXCACorrupt
@@ -319,20 +313,21 @@ const (
 // position in the chunk. A header of zero ends the data.
 func lznt1(out, in []byte, want int) ([]byte, error) {
 	base := len(out)
-	pos := 0
+	r := wire.Reader(in)
 	for len(out)-base < want {
-		if len(in)-pos < 2 {
+		var hdr uint16
+		if !r.ReadUint16(&hdr) {
 			return out, errXCATruncated
 		}
-		hdr := int(binary.LittleEndian.Uint16(in[pos:]))
-		pos += 2
 		if hdr == 0 {
 			return out, errXCATruncated // end of data before want bytes
 		}
-		size := hdr&lznt1SizeMask + 1
-		chunk := in[pos:min(pos+size, len(in))]
-		short := len(chunk) < size
-		pos += len(chunk)
+		size := int(hdr&lznt1SizeMask) + 1
+		var chunk wire.Reader
+		short := !r.ReadReader(&chunk, size)
+		if short {
+			chunk, r = r, nil // only the head of the data is here
+		}
 		chunkWant := min(lznt1ChunkOut, base+want-len(out))
 		if hdr&lznt1Compressed == 0 {
 			n := min(len(chunk), chunkWant)
@@ -357,36 +352,34 @@ func lznt1(out, in []byte, want int) ([]byte, error) {
 
 // lznt1Chunk decodes one compressed chunk, appending at most want bytes.
 // It returns errXCATruncated when the chunk's data ends first.
-func lznt1Chunk(out, chunk []byte, want int) ([]byte, error) {
+func lznt1Chunk(out []byte, r wire.Reader, want int) ([]byte, error) {
 	start := len(out)
-	pos := 0
 	for len(out)-start < want {
-		if pos >= len(chunk) {
+		var flags uint8
+		if !r.ReadUint8(&flags) {
 			return out, errXCATruncated
 		}
-		flags := chunk[pos]
-		pos++
 		for bit := 0; bit < 8 && len(out)-start < want; bit++ {
-			if pos >= len(chunk) {
+			if r.Empty() {
 				return out, errXCATruncated
 			}
 			if flags&(1<<bit) == 0 {
-				out = append(out, chunk[pos])
-				pos++
+				var b uint8
+				r.ReadUint8(&b)
+				out = append(out, b)
 				continue
 			}
-			if len(chunk)-pos < 2 {
+			var tok uint16
+			if !r.ReadUint16(&tok) {
 				return out, errXCACorrupt
 			}
-			tok := int(binary.LittleEndian.Uint16(chunk[pos:]))
-			pos += 2
 			// Offset bits: enough for the position in the chunk, at least 4.
 			lenMask, shift := 0x0fff, 12
 			for p := len(out) - start - 1; p >= 0x10; p >>= 1 {
 				lenMask >>= 1
 				shift--
 			}
-			length, dist := tok&lenMask+3, tok>>shift+1
+			length, dist := int(tok)&lenMask+3, int(tok)>>shift+1
 			var ok bool
 			if out, ok = copyMatch(out, start, dist, length, want); !ok {
 				return out, errXCACorrupt
@@ -401,18 +394,17 @@ func lznt1Chunk(out, chunk []byte, want int) ([]byte, error) {
 // lengths; a minimum match of 4).
 func lz4Block(out, in []byte, want int) ([]byte, error) {
 	base := len(out)
-	pos := 0
+	r := wire.Reader(in)
 	readLen := func(n int) (int, bool) {
 		if n != 15 {
 			return n, true
 		}
 		for {
-			if pos >= len(in) {
+			var b uint8
+			if !r.ReadUint8(&b) {
 				return 0, false
 			}
-			b := int(in[pos])
-			pos++
-			n += b
+			n += int(b)
 			if n > 1<<30 {
 				return 0, false
 			}
@@ -422,31 +414,30 @@ func lz4Block(out, in []byte, want int) ([]byte, error) {
 		}
 	}
 	for len(out)-base < want {
-		if pos >= len(in) {
+		var tok uint8
+		if !r.ReadUint8(&tok) {
 			return out, errXCATruncated
 		}
-		tok := int(in[pos])
-		pos++
-		lit, ok := readLen(tok >> 4)
+		lit, ok := readLen(int(tok >> 4))
 		if !ok {
 			return out, errXCATruncated
 		}
-		n := min(lit, len(in)-pos, base+want-len(out))
-		out = append(out, in[pos:pos+n]...)
-		pos += n
+		var lits []byte
+		n := min(lit, r.Len(), base+want-len(out))
+		r.ReadBytes(&lits, n)
+		out = append(out, lits...)
 		if len(out)-base >= want {
 			break
 		}
-		if n < lit || len(in)-pos < 2 {
+		var dist uint16
+		if n < lit || !r.ReadUint16(&dist) {
 			return out, errXCATruncated
 		}
-		dist := int(binary.LittleEndian.Uint16(in[pos:]))
-		pos += 2
-		ml, ok := readLen(tok & 15)
+		ml, ok := readLen(int(tok & 15))
 		if !ok {
 			return out, errXCATruncated
 		}
-		if out, ok = copyMatch(out, base, dist, ml+4, want); !ok {
+		if out, ok = copyMatch(out, base, int(dist), ml+4, want); !ok {
 			return out, errXCACorrupt
 		}
 	}
