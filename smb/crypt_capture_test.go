@@ -217,3 +217,22 @@ func TestWrongPasswordIsNoKey(t *testing.T) {
 		t.Errorf("stats: %d encrypted, %d decrypted", st.Encrypted, st.Decrypted)
 	}
 }
+
+// BenchmarkDecryptCapture decodes the AES-128-GCM and AES-128-CCM captures
+// with their key files (all transform PDUs decrypted).
+func BenchmarkDecryptCapture(b *testing.B) {
+	for _, name := range []string{"smb3_11-gcm-encrypted", "smb3_11-ccm-encrypted"} {
+		b.Run(name, func(b *testing.B) {
+			keys := NewKeys()
+			if err := keys.Load(filepath.Join("..", "testdata", "smb", name+".smbkeys")); err != nil {
+				b.Fatal(err)
+			}
+			cfg := DefaultConfig()
+			cfg.Keys = keys
+			b.ReportAllocs()
+			for b.Loop() {
+				runCapture(b, filepath.Join("..", "testdata", "smb", name+".pcap"), cfg, 0, whole)
+			}
+		})
+	}
+}
