@@ -7,6 +7,7 @@ import (
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/layers"
+	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )
@@ -38,6 +39,15 @@ type Options struct {
 	// TLSPlaintext, when set, also receives each decrypted TLS stream
 	// (both directions), next to the HTTP decoder.
 	TLSPlaintext tcpstate.NewHandler
+
+	// SMBKeys, when set, holds SMB 3.x session keys by Session ID
+	// (smb.Keys: load key files with its Load): the encrypted SMB sessions
+	// whose keys it gives are decrypted and decoded like clear ones.
+	SMBKeys *smb.Keys
+	// NTPasswords are user passwords tried on every NTLMv2 authentication
+	// of an SMB session: the session key of the first that matches
+	// decrypts that session (like Wireshark's ntlmssp.nt_password).
+	NTPasswords []string
 
 	// DecodeAs forces a protocol on a TCP port ("tls", "http", "smb",
 	// "dcerpc", "tds"), like tshark's -d tcp.port==N,proto.

@@ -97,6 +97,7 @@ func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 
 func (s *scope) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := smb.DefaultConfig()
+	cfg.Keys, cfg.NTPasswords = s.a.opts.SMBKeys, s.a.opts.NTPasswords
 	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler {
 		return s.newRPC(ctx)
 	}

@@ -260,12 +260,37 @@ const (
 	// latency_ms, median_ms.
 	SMBSlowResponse Kind = "smb.slow_response"
 	// SMBEncrypted: SMB3 transform header (encrypted traffic, not
-	// decrypted). Info, once per connection.
+	// decrypted: no keys were given, or see smb.no_key and
+	// smb.decrypt_failed). Info, once per connection.
 	SMBEncrypted Kind = "smb.encrypted"
 	// SMBMalformed: SMB nettrace could not parse: a notice about its
 	// coverage unless the bytes are provably invalid (then Warning). Notice.
 	// Evidence: error.
 	SMBMalformed Kind = "smb.malformed"
+	// SMBDecrypted: an SMB3 encrypted session was decrypted (keys from
+	// smb.Config.Keys or a password in smb.Config.NTPasswords) and its
+	// messages decoded like clear ones; said once per session, when the
+	// connection ends. Info. Evidence: session_id, messages, cipher,
+	// key_source (key_table, password), dialect, first_frame, last_frame,
+	// failed (messages that did not decrypt, when any).
+	SMBDecrypted Kind = "smb.decrypted"
+	// SMBNoKey: decryption was asked for, but no key is known for an
+	// encrypted session: not in the key table, no password matches its
+	// NTLMv2 authentication, or (SMB 3.1.1) its session setup is not in
+	// the capture. Notice, once per session. Evidence: session_id, reason
+	// (no_key, no_preauth, no_dir_key, bad_key_len, session_limit: more
+	// than 1024 sessions on one connection), dialect, dir.
+	SMBNoKey Kind = "smb.no_key"
+	// SMBDecryptFailed: an encrypted message did not authenticate with the
+	// key of its session (a wrong key, or damage in the capture). Error,
+	// once per session. Evidence: session_id, key_source, ciphers, dialect.
+	SMBDecryptFailed Kind = "smb.decrypt_failed"
+	// SMBDecompressFailed: a compressed SMB 3.1.1 message did not
+	// decompress: corrupt or truncated data, or a declared original size
+	// over the PDU limit (a decompression bomb, refused before any output).
+	// Warning. Evidence: reason (corrupt, truncated, limit), error,
+	// algorithm, original_size, dir.
+	SMBDecompressFailed Kind = "smb.decompress_failed"
 )
 
 // DCE/RPC kinds.
@@ -528,6 +553,10 @@ var catalogue = []KindInfo{
 	{SMBSlowResponse, Notice, "SMB server time outlier"},
 	{SMBEncrypted, Info, "SMB3 encrypted traffic (not decrypted)"},
 	{SMBMalformed, Notice, "SMB nettrace could not parse"},
+	{SMBDecrypted, Info, "SMB3 encrypted session decrypted with its key"},
+	{SMBNoKey, Notice, "no key for an SMB3 encrypted session"},
+	{SMBDecryptFailed, Error, "SMB3 message did not decrypt with its session's key"},
+	{SMBDecompressFailed, Warning, "compressed SMB message did not decompress"},
 	{RPCEPMAddressMismatch, Warning, "EPM tower IP differs from the address asked"},
 	{RPCEPMNotRegistered, Warning, "EPM: endpoint not registered or no towers"},
 	{RPCEPMShortReply, Error, "EPM reply too short to hold a tower"},

@@ -22,6 +22,13 @@ type Config struct {
 	Pipe func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler
 	// Limits bounds memory and work; zero fields take DefaultLimits values.
 	Limits Limits
+	// Keys, when set, holds SMB 3.x session keys by Session ID: encrypted
+	// sessions whose keys it gives are decrypted (see crypt.go, Keys).
+	Keys *Keys
+	// NTPasswords are user passwords tried on each NTLMv2 authentication
+	// seen in the capture: the session key of the first that matches
+	// decrypts its session, like Wireshark's ntlmssp.nt_password.
+	NTPasswords []string
 }
 
 // DefaultConfig returns a Config with no pipe hand-off and DefaultLimits.
@@ -61,6 +68,8 @@ type Conn struct {
 	finished     bool
 	errEvents    int
 	loggedOff    bool // a LOGOFF was answered and no request followed
+
+	crypt cryptState // SMB 3.x decryption and decompression (crypt.go)
 }
 
 type reqKey struct {
@@ -192,6 +201,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	}
 	c.analyseStalls()
 	c.analyseSlow()
+	c.cryptClose()
 }
 
 // Finished implements tcpstate.Finisher: "the SMB session was logged off"
@@ -262,8 +272,12 @@ func (c *Conn) nbssControl(dir tcpstate.Dir, typ NBSSType, p []byte, info pduInf
 	}
 }
 
-// transformPDU counts an encrypted SMB3 message.
+// transformPDU decrypts an SMB3 message when it can (crypt.go), else
+// counts it as encrypted.
 func (c *Conn) transformPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
+	if c.decryptTransform(dir, p, info) {
+		return
+	}
 	t, _, err := ParseTransformHeader(p)
 	if err != nil {
 		c.malformed(dir, info.start, err)
@@ -282,8 +296,12 @@ func (c *Conn) transformPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 	}
 }
 
-// compressedPDU counts a compressed SMB 3.1.1 message (not decompressed).
+// compressedPDU decompresses and decodes a compressed SMB 3.1.1 message
+// (crypt.go), or counts it when it does not decompress.
 func (c *Conn) compressedPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
+	if c.decompressMessage(dir, p, info) {
+		return
+	}
 	h, _, err := ParseCompressionHeader(p)
 	if err != nil {
 		c.malformed(dir, info.start, err)

@@ -42,6 +42,7 @@ func (c *Conn) smb2PDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 		if err != nil {
 			c.malformed(dir, info.start, err)
 		}
+		c.cryptMessage(h, body, err == nil, msg)
 		c.smb2Command(h, body, err == nil, info)
 		if h.NextCommand == 0 {
 			return
@@ -86,6 +87,7 @@ func (c *Conn) header2Fields(h Header2) map[string]any {
 	if s := c.sessions[h.SessionID]; s != nil {
 		f["user"] = s.domain + `\` + s.user
 	}
+	c.wrapFields(f)
 	return f
 }
 

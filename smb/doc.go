@@ -8,12 +8,37 @@
 // Session Setup AndX, Tree Connect AndX, NT Create AndX, Read/Write AndX,
 // Close, Trans/Trans2 with RAP NetServerEnum2, Echo, Logoff, Tree
 // Disconnect, AndX chains), SMB2/3 ([MS-SMB2]: sync and async headers, the
-// 19 commands' main fields, compound chains, credits, signing flag; the
-// SMB3 transform and compression headers are recognised and counted, never
-// decrypted or decompressed) and NTLMSSP inside SPNEGO ([MS-NLMP],
+// 19 commands' main fields, compound chains, credits, signing flag), SMB 3.x
+// encryption ([MS-SMB2] 2.2.41, 3.1.4.2, 3.1.4.3: TRANSFORM_HEADER; SMB 3.0
+// and 3.0.2 AES-128-CCM, SMB 3.1.1 AES-128/256-CCM/GCM with the
+// preauthentication integrity hash; the SP800-108 KDF), SMB 3.1.1
+// compression ([MS-SMB2] 2.2.42, chained and unchained; [MS-XCA] LZNT1,
+// Plain LZ77, LZ77+Huffman; Pattern_V1; LZ4) and NTLMSSP inside SPNEGO ([MS-NLMP],
 // [MS-SPNG]: user, domain, workstation, flags, version, target-info names).
 // It never outputs password hashes, NT/LM responses, challenges or session
-// keys: the NTLM type keeps none of them.
+// keys: the NTLM type keeps none of them, and the decryption state keeps
+// its secrets to itself (events name sessions, ciphers and where a key came
+// from, never a key).
+//
+// Encrypted sessions are decrypted when Config.Keys (a Keys table: session
+// ID → session key and/or derived keys, read from Wireshark-style key files)
+// or Config.NTPasswords (passwords tried on every NTLMv2 authentication
+// seen: NTOWFv2, NTProofStr, session base key, exported session key,
+// [MS-NLMP] 3.3.2, 3.4.5.1) gives their keys. A decrypted message goes
+// through the same decoding as a clear one (commands, files, transfers,
+// named pipes to Config.Pipe), with the frames of its transform PDU, and
+// its messages carry "encrypted": true. Compressed messages are always
+// decompressed, to at most MaxBuffered bytes (larger ones are decoded from
+// their first HeadBytes, as large clear PDUs are; one declaring more than
+// MaxPDU is refused as a decompression bomb); their messages carry
+// "compressed": true. Events: smb.decrypted (once per session, with
+// counts), smb.no_key and smb.decrypt_failed (once per session),
+// smb.decompress_failed. Encryption keys come from the key table as given,
+// or are derived from a session key (SMB 3.1.1 only when the session setup
+// is in the capture); the cipher is the negotiated one, or, for a capture
+// without the NEGOTIATE, the first that authenticates. An encrypted PDU
+// larger than MaxBuffered is decrypted from its head with the cipher's key
+// stream, unauthenticated, as only its head is kept.
 //
 // Parsers are pure functions (ParseNBSS, ParseHeader2, ParseBody2,
 // ParseSMB1, ParseNTLM, ...). Conn is the per-connection state machine: it
@@ -26,6 +51,7 @@
 // maximum and time-weighted mean operations in flight, idle gaps,
 // throughput. It emits smb.app_limited, smb.shaping_delay,
 // smb.error_status, smb.auth_failed, smb.slow_response, smb.encrypted,
+// smb.decrypted, smb.no_key, smb.decrypt_failed, smb.decompress_failed,
 // smb.malformed (a notice about nettrace's coverage), decode.resync (Info:
 // a gap or a capture that started inside a PDU made it skip to the next SMB
 // header) and decode.gave_up (no header found again) events, and, when the
@@ -41,19 +67,23 @@
 // request_frame and latency_ms (matched responses), end_frame; SMB2 adds
 // session_id, tree_id or async_id, credits, signed, user; SMB1 adds tid,
 // uid, pid, fid, andx_index (links after the first of an AndX chain),
-// subcommand, rap, service.
+// subcommand, rap, service. Messages decoded out of a transform or
+// compression header add encrypted or compressed (true).
 //
 // Entry points for the analyzer:
 //
 //	cfg := smb.DefaultConfig()          // Limits defaults, no pipe hand-off
 //	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler { ... }
+//	cfg.Keys = smb.NewKeys(); cfg.Keys.Load("sessions.smbkeys") // SMB3 decryption (optional)
+//	cfg.NTPasswords = []string{"..."}                         // or from passwords
 //	if smb.Detect(dir, firstBytes) { h := smb.NewConn(ctx, cfg) ... }
 //	h.Stats(), h.Files(), h.Commands()  // per-connection, per-file, per-command statistics
 //	h.Finished()                        // tcpstate.Finisher: logged off, or every request answered
 //
-// What it does not do: decrypt SMB3, decompress SMB 3.1.1 compressed
-// messages, verify signatures, decode DCE/RPC (package rpc does, through
-// Config.Pipe), or decode SMB carried in NetBIOS datagrams (UDP 138).
+// What it does not do: verify signatures, decrypt sessions bound to another
+// connection (multichannel) or authenticated by Kerberos without their
+// session key, decode DCE/RPC (package rpc does, through Config.Pipe), or
+// decode SMB carried in NetBIOS datagrams (UDP 138).
 //
-// Types in this package are not safe for concurrent use.
+// Types in this package are not safe for concurrent use, except Keys.
 package smb

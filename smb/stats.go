@@ -23,18 +23,23 @@ type Stats struct {
 	Domain       string
 	Workstation  string
 	Signed       bool  // a signed SMB2 message was seen
-	Encrypted    int64 // SMB3 transform (encrypted) messages
-	Compressed   int64 // SMB 3.1.1 compressed messages
-	KeepAlives   int64
-	Malformed    int64
-	Resyncs      int64 // decode.resync: resynchronisations after a gap or a mid-stream start
-	Unanswered   int64 // requests evicted or never answered
-	AuthFailures int64
-	PipeBytes    int64 // named-pipe payload bytes seen (both directions)
-	IgnoredBytes int64 // bytes skipped while resynchronising or after giving up
-	Commands     []CommandStats
-	Errors       []ErrorCount
-	Files        []FileStats
+	Encrypted    int64 // SMB3 transform (encrypted) messages not decrypted
+	Compressed   int64 // SMB 3.1.1 compressed messages not decompressed
+	Decrypted    int64 // SMB3 transform messages decrypted and decoded (Config.Keys, Config.NTPasswords)
+	Decompressed int64 // SMB 3.1.1 compressed messages decompressed and decoded
+	// DecompressFailed counts compressed messages that did not decompress
+	// (smb.decompress_failed); they are also counted in Compressed.
+	DecompressFailed int64
+	KeepAlives       int64
+	Malformed        int64
+	Resyncs          int64 // decode.resync: resynchronisations after a gap or a mid-stream start
+	Unanswered       int64 // requests evicted or never answered
+	AuthFailures     int64
+	PipeBytes        int64 // named-pipe payload bytes seen (both directions)
+	IgnoredBytes     int64 // bytes skipped while resynchronising or after giving up
+	Commands         []CommandStats
+	Errors           []ErrorCount
+	Files            []FileStats
 }
 
 // ErrorCount counts responses with one error status to one command.

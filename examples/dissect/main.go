@@ -8,7 +8,7 @@
 //
 // Usage:
 //
-//	dissect [-keylog FILE] [-d PORT=PROTO] [-packets=false] [-proto NAME] capture
+//	dissect [-keylog FILE] [-smbkeys FILE] [-ntpassword PASSWORD] [-d PORT=PROTO] [-packets=false] [-proto NAME] capture
 package main
 
 import (
@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("proto", "", "print only records of this proto (e.g. smb2)")
 	fs.Var(&keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.Var(&decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (repeatable)")
+	var smbf smbFlags
+	smbf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dissect [flags] capture")
 		fs.PrintDefaults()
@@ -55,6 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		rep = protoFilter{sink, *only}
 	}
 	opts := nettrace.Options{Reporter: rep, Messages: true, PacketMessages: *packets, KeyLogFiles: keylogs, MaxEventsKept: -1}
+	if err := smbf.apply(&opts); err != nil {
+		fmt.Fprintln(stderr, "dissect:", err)
+		return 2
+	}
 	for _, d := range decode {
 		port, proto, ok := strings.Cut(d, "=")
 		n, err := strconv.ParseUint(port, 10, 16)

@@ -16,6 +16,8 @@
 //
 //	-json         print JSON-lines events instead of the report
 //	-keylog FILE  NSS key log for TLS decryption (repeatable)
+//	-smbkeys FILE SMB3 session keys for decryption (repeatable; see smb.Keys)
+//	-ntpassword P user password tried on NTLMv2 logons to decrypt SMB3 (repeatable)
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
 //	-profile      add the workload profile per service (casebook C21)
@@ -64,6 +66,7 @@ type config struct {
 	keylogs listFlag
 	decode  listFlag
 	workers int
+	smb     smbFlags
 }
 
 func main() {
@@ -80,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
+	cfg.smb.register(fs)
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: doctor [flags] [capture ...]   (no capture: analyse the bundled demo)")
@@ -129,6 +133,9 @@ func (c config) options() (nettrace.Options, error) {
 	opts := nettrace.Options{KeyLogFiles: c.keylogs, Workers: c.workers}
 	if opts.Workers <= 0 {
 		opts.Workers = min(runtime.GOMAXPROCS(0), 4) // 1 CPU: everything on one goroutine
+	}
+	if err := c.smb.apply(&opts); err != nil {
+		return opts, err
 	}
 	for _, d := range c.decode {
 		port, proto, ok := strings.Cut(d, "=")
