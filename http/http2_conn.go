@@ -1114,6 +1114,19 @@ func (c *H2Conn) dataEnd(dir tcpstate.Dir, h *h2half, at tcpstate.Position) {
 func (c *H2Conn) endMessage(dir tcpstate.Dir, s *h2stream, at tcpstate.Position) {
 	m := &s.msg[dir&1]
 	m.ended = true
+	if m.missing > 0 && m.cut == "" {
+		m.cut = "capture"
+		what := c.describe(s)
+		if dir == tcpstate.ClientToServer {
+			what = "request on " + what
+		}
+		msg := fmt.Sprintf("%s: the capture holds %d of the %d body bytes (%d were not captured)", what, m.seen(), m.bodyWire, m.missing)
+		if m.decoded() {
+			msg += "; the " + m.encoding + " body was not decoded"
+		}
+		ev := map[string]any{"message": what, "received": m.seen(), "declared": m.bodyWire, "cause": "capture", "stream": s.id}
+		c.event(health.HTTPBodyTruncated, health.Notice, at, msg+": incomplete in the capture, not shown to be cut by the sender", ev)
+	}
 	if dir == tcpstate.ServerToClient && m.started && !m.headersLost {
 		if m.contentLen >= 0 && !m.gap && m.bodyWire != m.contentLen && s.msg[0].method != "HEAD" && m.status != 304 && m.status != 204 {
 			c.lengthMismatch(s, at)
