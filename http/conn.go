@@ -62,6 +62,7 @@ type message struct {
 	cut         string // why the body is incomplete: "capture", "connection" or "malformed"
 	headCut     bool   // a gap cut the header block
 	anchored    bool   // the start line came right where a message was due
+	unsure      bool   // found after bytes lost where a message could start
 	matched     request
 	hasReq      bool
 }
@@ -355,12 +356,16 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	if h.st == stStart {
 		partial = h.lb.n
 	}
+	// chunked is set when the gap ends inside a chunked body: the rest of
+	// the body comes first (see hunt.chunkTail).
+	chunked := h.st == stChunkData && int64(n) > m.remaining || h.st == stChunkSize || h.st == stChunkCRLF
 	switch h.st {
 	case stTunnel, stIgnore:
 		return
 	case stResync:
 		h.hunt.skipped += h.lb.n
 		h.hunt.junk = h.hunt.junk || h.lb.n > 0
+		h.hunt.lines, h.hunt.lostStart = 0, true
 		h.lb.reset()
 		return
 	case stBodyLength, stChunkData:
@@ -390,6 +395,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	h.lb.reset()
 	c.startHunt(dir, h, at, fmt.Sprintf("after a gap of %d bytes", n))
 	h.hunt.skipped, h.hunt.junk = partial, partial > 0
+	h.hunt.chunkTail, h.hunt.lostStart = chunked, true
 }
 
 // missed counts n body bytes of h's message that the capture does not
@@ -691,7 +697,14 @@ func eqFold(b []byte, s string) bool { return len(b) == len(s) && strings.EqualF
 func (c *Conn) headersDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	m := &h.msg
 	if m.isResp {
-		if len(c.pending) > 0 && m.resp.Status >= 200 || len(c.pending) > 0 && m.resp.Status == 101 {
+		final := m.resp.Status >= 200 || m.resp.Status == 101
+		if final && m.unsure && len(c.pending) > 1 {
+			// Responses may have been lost with the bytes before this one:
+			// which request it answers is unknown, and so is whether the
+			// others waiting were answered.
+			c.pending = c.pending[:0]
+		}
+		if final && len(c.pending) > 0 {
 			m.matched, m.hasReq = c.pending[0], true
 		}
 		st := m.resp.Status
