@@ -170,8 +170,14 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 	chunk, rest := nextLine(data)
 	if h.lb.n+int64(len(chunk)) > int64(limit) {
 		// No start line is this long: hunt in its tail. The hunt (or the
-		// count of a given-up direction) takes the bytes from here.
-		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
+		// count of a given-up direction) takes the bytes from here. The
+		// line's first bytes are judged the same whether they came in one
+		// piece or several.
+		head := h.lb.b
+		if h.lb.n == int64(len(h.lb.b)) && len(h.lb.b) < limit {
+			head = append(h.lb.b[:len(h.lb.b):len(h.lb.b)], chunk[:min(len(chunk), limit-len(h.lb.b))]...)
+		}
+		c.noStart(dir, h, head, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
 		if h.st == stIgnore {
 			h.hunt.skipped += int64(len(data))
 			return nil

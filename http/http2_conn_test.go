@@ -432,3 +432,30 @@ func TestH2FrameRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2KindsAreEmitted: each HTTP/2 kind of health/kinds.go is
+// emitted by H2Conn, with its catalogue severity where the kind has one
+// severity.
+func TestHTTP2KindsAreEmitted(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Limits.MaxH2Streams = 1
+	cli := newEnc()
+	col, _ := playH2(t, cfg, script{rtt: rtt5ms, reason: tcpstate.CloseFIN, steps: []step{
+		{dir: c2s, data: h2client + cli.headers(1, FlagEndStream, get("/a")...) + cli.headers(3, FlagEndStream, get("/b")...)},
+		{dir: s2c, data: h2server + rstFrame(3, ErrCodeRefusedStream) + goAwayFrame(1, ErrCodeNo, "") + rawFrame(FrameSettings, 0, 5, "")},
+	}}, chunkWhole)
+	got := map[health.Kind]health.Severity{}
+	for _, e := range col.Events {
+		got[e.Kind] = e.Severity
+	}
+	for _, k := range []health.Kind{health.HTTP2StreamReset, health.HTTP2GoAway, health.HTTP2Malformed, health.HTTP2Limit} {
+		sev, ok := got[k]
+		if !ok || !health.Known(k) {
+			t.Errorf("%s not emitted (or not in the catalogue): %v", k, eventsOf(col))
+			continue
+		}
+		if k == health.HTTP2Limit && sev != health.DefaultSeverity(k) {
+			t.Errorf("%s at %s, want %s", k, sev, health.DefaultSeverity(k))
+		}
+	}
+}
