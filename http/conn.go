@@ -36,6 +36,7 @@ const (
 type request struct {
 	method, uri, host string
 	h2Settings        string            // HTTP2-Settings of an Upgrade: h2c request
+	h2c               bool              // the request asked for an Upgrade to h2c
 	at                tcpstate.Position // frame of the request line
 	done              tcpstate.Position // frame that completed the request
 }
@@ -194,10 +195,19 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 		h.lb.reset()
 		return rest // keep-alive CRLF between messages (RFC 9112, 2.2)
 	}
-	if h.first && dir == tcpstate.ClientToServer && string(raw) == ClientPreface[:len("PRI * HTTP/2.0\r")] {
-		h.lb.reset()
-		c.priorKnowledge(at)
-		return rest
+	if dir == tcpstate.ClientToServer && string(raw) == ClientPreface[:len("PRI * HTTP/2.0\r")] {
+		if q, ok := c.askedH2c(); ok {
+			// The server's 101 was not captured (a one-sided capture, a
+			// gap): the client's preface shows the Upgrade was accepted.
+			h.lb.reset()
+			c.upgradeSeen(q, at)
+			return rest
+		}
+		if h.first {
+			h.lb.reset()
+			c.priorKnowledge(at)
+			return rest
+		}
 	}
 	off, ok := findStart(dir, line, true)
 	if !ok {
@@ -766,7 +776,8 @@ func (c *Conn) addRequest(m *message, at tcpstate.Position) {
 	if len(c.pending) >= c.lim.MaxPending {
 		c.pending = c.pending[1:]
 	}
-	c.pending = append(c.pending, request{method: m.req.Method, uri: m.req.URI, host: m.host, h2Settings: m.h2Settings, at: m.start, done: at})
+	c.pending = append(c.pending, request{method: m.req.Method, uri: m.req.URI, host: m.host, h2Settings: m.h2Settings,
+		h2c: hasToken(m.upgrade, "h2c"), at: m.start, done: at})
 	m.hasReq = true
 }
 

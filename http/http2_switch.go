@@ -36,7 +36,7 @@ func (c *Conn) priorKnowledge(at tcpstate.Position) {
 // response, accepts an Upgrade to h2c, and reports whether it did.
 func (c *Conn) upgradeH2(h *half, at tcpstate.Position) bool {
 	m := &h.msg
-	if !strings.EqualFold(strings.TrimSpace(m.upgrade), "h2c") {
+	if !hasToken(m.upgrade, "h2c") {
 		return false
 	}
 	c.h2 = newH2Conn(c.ctx, c.cfg)
@@ -59,6 +59,50 @@ func (c *Conn) upgradeH2(h *half, at tcpstate.Position) bool {
 		c.h2.half[0].proven = false // set again by a whole preface
 	}
 	return true
+}
+
+// askedH2c returns the request waiting for its response that asked for
+// an Upgrade to h2c, if any: the last one, as the Upgrade's request is the
+// last the client sends in HTTP/1.1.
+func (c *Conn) askedH2c() (request, bool) {
+	if n := len(c.pending); n > 0 && c.pending[n-1].h2c {
+		return c.pending[n-1], true
+	}
+	return request{}, false
+}
+
+// upgradeSeen switches the connection to HTTP/2 when the client sends the
+// preface after an Upgrade: h2c request whose 101 the capture lacks: the
+// request is stream 1 and its response comes in HTTP/2. The client's
+// preface line was consumed.
+func (c *Conn) upgradeSeen(q request, at tcpstate.Position) {
+	c.h2 = newH2Conn(c.ctx, c.cfg)
+	c.h2.upgraded(q.method, q.uri, q.host, q.at, q.done, false)
+	if q.h2Settings != "" {
+		c.h2Settings(q, at)
+	}
+	c.pending = c.pending[:len(c.pending)-1]
+	c.h2.half[0].pre = len("PRI * HTTP/2.0\r\n")
+	cl := &c.half[0]
+	cl.st, cl.first = stHTTP2, false
+	sv := &c.half[1]
+	switch sv.st {
+	case stStart, stResync, stIgnore:
+		c.handOver(tcpstate.ServerToClient, false, at)
+	default:
+		sv.toH2 = true // inside a message (an interim response): HTTP/2 follows it
+	}
+}
+
+// hasToken reports whether the comma-separated list v holds token tok,
+// case-insensitively (RFC 9110, 5.6.1).
+func hasToken(v, tok string) bool {
+	for _, p := range strings.Split(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(p), tok) {
+			return true
+		}
+	}
+	return false
 }
 
 // h2Settings applies the client's HTTP2-Settings (RFC 7540, 3.2.1: the

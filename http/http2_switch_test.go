@@ -51,6 +51,19 @@ func TestH2CleartextSwitch(t *testing.T) {
 		}}, wantMsgs: []string{"f2 GET /a", "f3 GET /a -> 200 0 bytes"}})
 	}
 	{
+		cli := newEnc()
+		tests = append(tests, scriptCase{name: "Upgrade: h2c, the 101 not captured", s: script{rtt: rtt5ms, reason: tcpstate.CloseFIN, steps: []step{
+			{dir: c2s, data: upgrade},
+			{dir: c2s, data: h2client + settingsAck + cli.headers(3, FlagEndStream, get("/second")...)},
+		}}, wantMsgs: []string{"f1 GET /first", "f2 GET /second"}})
+	}
+	{
+		srv := newEnc()
+		tests = append(tests, scriptCase{name: "Upgrade: h2c, only the server captured", s: script{rtt: rtt5ms, reason: tcpstate.CloseFIN, steps: []step{
+			{dir: s2c, data: switching + h2server + srv.headers(1, 0, status("200")...) + dataFrame(1, FlagEndStream, "one")},
+		}}, wantMsgs: []string{"f1 <nil> <nil> -> 101 0 bytes", "f1 <nil> <nil> -> 200 3 bytes"}})
+	}
+	{
 		tests = append(tests, scriptCase{name: "101 to a WebSocket stays a tunnel", s: script{rtt: rtt5ms, reason: tcpstate.CloseFIN, steps: []step{
 			{dir: c2s, data: "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"},
 			{dir: s2c, data: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello"},
