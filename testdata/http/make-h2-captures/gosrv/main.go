@@ -16,6 +16,8 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"received\":%d}\n", n)
 	})
-	go func() { log.Fatal(http.ListenAndServeTLS("127.0.0.1:8444", "/tmp/h2cap/cert.pem", "/tmp/h2cap/key.pem", nil)) }()
+	go func() {
+		log.Fatal(http.ListenAndServeTLS("127.0.0.1:8444", "/tmp/h2cap/cert.pem", "/tmp/h2cap/key.pem", nil))
+	}()
 	log.Fatal(http.ListenAndServe("127.0.0.1:8082", nil))
 }
