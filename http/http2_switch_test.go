@@ -115,3 +115,25 @@ func TestH2UpgradeSettingsApplied(t *testing.T) {
 		t.Errorf("events: %v", eventsOf(col, "error"))
 	}
 }
+
+// TestDetect: the first bytes of a direction that the route hands to this
+// package: HTTP/1.x, or the HTTP/2 preface (prior knowledge on any port).
+func TestDetect(t *testing.T) {
+	for _, tc := range []struct {
+		dir  tcpstate.Dir
+		b    string
+		want bool
+	}{
+		{c2s, "GET / HTTP/1.1\r\n", true},
+		{s2c, "HTTP/1.1 200 OK\r\n", true},
+		{c2s, ClientPreface, true},
+		{c2s, "PRI * HTTP/2.0\r\n", true},
+		{c2s, "PRI * HTTP/2", false}, // not yet: more bytes are needed
+		{s2c, ClientPreface, false},
+		{c2s, "\x16\x03\x01\x02\x00", false},
+	} {
+		if got := Detect(tc.dir, []byte(tc.b)); got != tc.want {
+			t.Errorf("Detect(%v, %q) = %v, want %v", tc.dir, tc.b, got, tc.want)
+		}
+	}
+}
