@@ -7,9 +7,7 @@ require (
 	github.com/google/gopacket v1.1.19
 	github.com/klauspost/compress v1.20.3
 	golang.org/x/crypto v0.58.0
+	golang.org/x/net v0.60.0
 )
 
-require (
-	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-)
+require golang.org/x/sys v0.49.0 // indirect

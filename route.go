@@ -87,10 +87,20 @@ func (s *scope) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	return http.NewConn(ctx, cfg)
 }
 
+// newHTTP2 builds the HTTP/2 decoder of a TLS connection whose server
+// selected h2 (the HTTP decoder switches to HTTP/2 by itself in clear
+// text: an Upgrade to h2c, or the connection preface).
+func (s *scope) newHTTP2(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+	cfg := http.DefaultConfig()
+	cfg.Body = s.a.opts.HTTPBody
+	return http.NewH2Conn(ctx, cfg)
+}
+
 func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tls.DefaultConfig()
 	cfg.KeyLog = s.a.keylog
 	cfg.Plaintext = s.newHTTP             // HTTP/1.x only (ALPN absent or http/1.x)
+	cfg.HTTP2 = s.newHTTP2                // ALPN h2, or the HTTP/2 connection preface
 	cfg.Decrypted = s.a.opts.TLSPlaintext // every decrypted stream, whatever it carries
 	return tls.NewConn(ctx, cfg)
 }

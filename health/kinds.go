@@ -241,6 +241,37 @@ const (
 	HTTPMalformed Kind = "http.malformed"
 )
 
+// HTTP/2 kinds (RFC 9113). Exchanges on HTTP/2 streams report the HTTP
+// kinds above (http.error_status, http.body_*).
+const (
+	// HTTP2StreamReset: an RST_STREAM frame ended a stream (RFC 9113, 6.4).
+	// Info for NO_ERROR, or when the stream's exchange was complete or the
+	// peer's GOAWAY had left it unprocessed; Notice for CANCEL and
+	// REFUSED_STREAM (a client abandoning a request, a server refusing
+	// one it has not processed); Warning for every other code (one side
+	// found a fault). Evidence: stream, error_code, error, from, request,
+	// state.
+	HTTP2StreamReset Kind = "http2.stream_reset"
+	// HTTP2GoAway: a GOAWAY frame began the shutdown of an HTTP/2
+	// connection (RFC 9113, 6.8). Info for NO_ERROR (a graceful shutdown:
+	// streams above last_stream_id were not processed and may be retried),
+	// Warning for any other code. Evidence: error_code, error,
+	// last_stream_id, from, debug (printable debug data, clipped),
+	// unprocessed (streams above last_stream_id the peer had opened).
+	HTTP2GoAway Kind = "http2.goaway"
+	// HTTP2Malformed: an HTTP/2 frame or header block nettrace could not
+	// decode: a notice about its coverage, unless the bytes provably break
+	// RFC 9113 on a direction followed from its start with nothing lost
+	// (then Warning). Notice. Evidence: error, from, frame_type, stream.
+	HTTP2Malformed Kind = "http2.malformed"
+	// HTTP2Limit: a cap on what one HTTP/2 connection keeps was reached
+	// (tracked streams, the buffered frame, the header list, the HPACK
+	// dynamic table) and what it says was dropped: the oldest stream's
+	// state, a frame's payload, header fields, the header blocks after it.
+	// Notice. Evidence: limit, value, stream, dropped.
+	HTTP2Limit Kind = "http2.limit"
+)
+
 // SMB kinds.
 const (
 	// SMBAppLimited: few reads/writes in flight limit throughput (C8).
@@ -546,6 +577,10 @@ var catalogue = []KindInfo{
 	{HTTPErrorStatus, Notice, "HTTP 4xx/5xx response"},
 	{HTTPBodyLimit, Warning, "decompressed body over its size or ratio cap"},
 	{HTTPMalformed, Notice, "HTTP nettrace could not parse"},
+	{HTTP2StreamReset, Notice, "RST_STREAM ended an HTTP/2 stream"},
+	{HTTP2GoAway, Info, "GOAWAY began an HTTP/2 connection's shutdown"},
+	{HTTP2Malformed, Notice, "HTTP/2 frame or header block nettrace could not decode"},
+	{HTTP2Limit, Notice, "HTTP/2 connection cap reached; state dropped"},
 	{SMBAppLimited, Warning, "few operations in flight limit throughput"},
 	{SMBShapingDelay, Warning, "near-constant extra delay inside responses (shaping)"},
 	{SMBErrorStatus, Notice, "SMB response with an error status"},

@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
+
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // coding is a body's Content-Encoding as far as it is decoded.
@@ -279,4 +283,190 @@ func (c coding) String() string {
 		return "other"
 	}
 	return "identity"
+}
+
+// bodyAcc accumulates one message body as it arrives: its size on the
+// wire, the bytes the capture lacked, and, for gzip/deflate, the
+// compressed bytes buffered for decoding at the end. HTTP/1 messages and
+// HTTP/2 streams share it.
+type bodyAcc struct {
+	encoding  string // Content-Encoding as sent
+	coding    coding
+	bodyWire  int64 // body bytes on the wire, missing ones included
+	missing   int64 // body bytes the capture did not hold (Gap)
+	firstBody int64
+	lastBody  int64
+	comp      *[]byte // buffered compressed body (from compPool), nil when none
+	compOver  bool
+	gap       bool // the body is incomplete: bytes missing, or cut short
+}
+
+// setEncoding records a Content-Encoding field value.
+func (b *bodyAcc) setEncoding(v string) {
+	b.encoding = strings.TrimSpace(v)
+	switch strings.ToLower(b.encoding) {
+	case "", "identity":
+		b.coding = codingIdentity
+	case "gzip", "x-gzip":
+		b.coding = codingGzip
+	case "deflate":
+		b.coding = codingDeflate
+	default:
+		b.coding = codingOther
+	}
+}
+
+// decoded reports whether the body is decompressed at its end.
+func (b *bodyAcc) decoded() bool { return b.coding == codingGzip || b.coding == codingDeflate }
+
+// add counts p, body bytes from frame, and buffers them when the body is
+// decompressed at its end, up to maxComp bytes in all (past that the
+// buffer is released: the body is framed and counted, not decoded). It
+// reports whether p is decoded as it comes (identity or an undecoded
+// coding): then the caller hashes it and hands it to Config.Body.
+func (b *bodyAcc) add(p []byte, frame int64, maxComp int) bool {
+	if len(p) == 0 {
+		return false
+	}
+	if b.firstBody == 0 {
+		b.firstBody = frame
+	}
+	b.lastBody = frame
+	b.bodyWire += int64(len(p))
+	if !b.decoded() {
+		return true
+	}
+	if b.comp == nil && !b.compOver {
+		b.comp = getComp()
+	}
+	if b.compOver || len(*b.comp)+len(p) > maxComp {
+		b.dropComp()
+		return false
+	}
+	*b.comp = append(*b.comp, p...)
+	return false
+}
+
+// dropComp gives up buffering the compressed body (over a cap).
+func (b *bodyAcc) dropComp() {
+	b.compOver = true
+	putComp(b.comp)
+	b.comp = nil
+}
+
+// buffered is how many compressed bytes are held.
+func (b *bodyAcc) buffered() int {
+	if b.comp == nil {
+		return 0
+	}
+	return len(*b.comp)
+}
+
+// miss counts n body bytes the capture does not hold.
+func (b *bodyAcc) miss(n int64) {
+	b.missing += n
+	b.bodyWire += n
+	b.gap = true
+}
+
+// release returns the compressed buffer to its pool.
+func (b *bodyAcc) release() {
+	putComp(b.comp)
+	b.comp = nil
+}
+
+// seen is how many body bytes the capture holds.
+func (b *bodyAcc) seen() int64 { return b.bodyWire - b.missing }
+
+// result decodes the body at its end: a compressed one through the pooled
+// decoders (sink, when set, receives the decoded pieces; noHash skips the
+// SHA-256), an identity one by the hash h of its bytes (nil when they were
+// not hashed). A compressed body over the buffer, or incomplete, is not
+// decoded.
+func (b *bodyAcc) result(lim Limits, noHash bool, sink func([]byte), h hash.Hash) bodyResult {
+	var res bodyResult
+	switch {
+	case b.decoded() && b.compOver:
+		res.notBuf = true
+	case b.decoded() && b.gap:
+	case b.decoded() && b.bodyWire > 0:
+		d := getDecoders()
+		d.noHash, d.sink = noHash, sink
+		var comp []byte
+		if b.comp != nil {
+			comp = *b.comp
+		}
+		res = d.decode(b.coding, comp, lim)
+		putDecoders(d)
+	default:
+		res.decoded = b.bodyWire
+		if b.bodyWire > 0 && h != nil && !b.gap {
+			res.sha256 = hex.EncodeToString(h.Sum(nil))
+		} else if b.bodyWire == 0 {
+			res.sha256 = emptySHA256
+		}
+	}
+	return res
+}
+
+// failed reports whether res leaves the body not decoded completely.
+func (b *bodyAcc) failed(res bodyResult) bool {
+	return b.gap || res.err != nil || res.limit != "" || res.notBuf
+}
+
+// bodyEvents reports what decoding b found: a compressed body over the
+// buffer (http.body_limit), one that does not decompress
+// (http.body_decode_failed), one whose decoding a cap stopped
+// (http.body_limit). what describes the message ("response 200 to GET
+// /a"), reqLine is "METHOD URI" of its request or "", start where the
+// message began.
+func bodyEvents(ctx *tcpstate.StreamContext, b *bodyAcc, res bodyResult, what, reqLine string, start tcpstate.Position, lim Limits) {
+	ev := func(k health.Kind, msg string, evidence map[string]any) {
+		ctx.Event(health.Event{Kind: k, Severity: health.DefaultSeverity(k), Time: start.Time, Frame: start.Frame, Message: msg, Evidence: evidence})
+	}
+	if res.notBuf {
+		ev(health.HTTPBodyLimit, fmt.Sprintf("%s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
+			what, b.encoding, b.bodyWire, lim.MaxCompressedBytes),
+			map[string]any{"limit": "compressed_bytes", "bytes": b.bodyWire, "request": reqLine})
+	}
+	if res.err != nil {
+		ev(health.HTTPBodyDecodeFailed, fmt.Sprintf("%s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
+			what, b.encoding, b.bodyWire, b.firstBody, b.lastBody, res.err, res.offset, res.decoded),
+			map[string]any{"encoding": b.encoding, "offset": res.offset, "request": reqLine,
+				"frames": fmt.Sprintf("%d-%d", b.firstBody, b.lastBody), "compressed_bytes": b.bodyWire,
+				"decoded_bytes": res.decoded, "error": res.err.Error()})
+	}
+	if res.limit != "" {
+		ratio := float64(res.decoded) / float64(max(b.bodyWire, 1))
+		ev(health.HTTPBodyLimit, fmt.Sprintf("%s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
+			what, b.encoding, res.decoded, res.limit, ratio),
+			map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": reqLine})
+	}
+}
+
+// bodyFields adds to a decoded message's fields what b and res say of
+// the body: its size decoded (body_bytes) and on the wire, its coding and
+// hash, a decoding error, and, for a body the capture or the connection
+// cut (cut is "capture", "connection" or "reset"; "" when whole), the
+// bytes seen against those announced (declared, -1 when unknown).
+func bodyFields(f map[string]any, b *bodyAcc, res bodyResult, cut string, declared int64) {
+	f["body_bytes"] = res.decoded
+	if b.encoding != "" {
+		f["content_encoding"] = b.encoding
+		f["body_wire_bytes"] = b.bodyWire
+	}
+	if res.sha256 != "" {
+		f["body_sha256"] = res.sha256
+	}
+	if res.err != nil {
+		f["decode_error"] = res.err.Error()
+		f["decode_offset"] = res.offset
+	}
+	if cut != "" {
+		f["incomplete"] = cut
+		f["body_seen_bytes"] = b.seen()
+		if declared >= 0 {
+			f["body_announced_bytes"] = declared
+		}
+	}
 }

@@ -29,11 +29,14 @@ const (
 	stTunnel                  // CONNECT / 101, or closed: bytes are not HTTP
 	stResync                  // hunting for a message start (resync.go)
 	stIgnore                  // given up: bytes are counted, not decoded
+	stHTTP2                   // HTTP/2 (h2c): bytes go to Conn.h2
 )
 
 // request is a request awaiting its response.
 type request struct {
 	method, uri, host string
+	h2Settings        string            // HTTP2-Settings of an Upgrade: h2c request
+	h2c               bool              // the request asked for an Upgrade to h2c
 	at                tcpstate.Position // frame of the request line
 	done              tcpstate.Position // frame that completed the request
 }
@@ -47,24 +50,22 @@ type message struct {
 	contentLen int64 // -1 when absent
 	chunked    bool
 	teOther    bool
-	encoding   string
-	coding     coding
-	host       string
-	upgrade    bool
-	headers    int
-	headerSize int
-	bodyWire   int64 // body bytes on the wire, missing ones included
-	missing    int64 // body bytes the capture did not hold (Gap)
-	remaining  int64
-	firstBody  int64
-	lastBody   int64
-	comp       *[]byte // buffered compressed body (from compPool), nil when none
-	compOver   bool
-	gap        bool // the body is incomplete: bytes missing, or cut short
-	reported   bool // the incompleteness was reported already
-	anchored   bool // the start line came right where a message was due
-	matched    request
-	hasReq     bool
+	bodyAcc
+	contentType string
+	host        string
+	upgrade     string // the Upgrade field's value
+	expect      string // the Expect field's value
+	h2Settings  string // the HTTP2-Settings field's value (RFC 7540, 3.2.1)
+	headers     int
+	headerSize  int
+	remaining   int64
+	reported    bool   // the incompleteness was reported already
+	cut         string // why the body is incomplete: "capture", "connection" or "malformed"
+	headCut     bool   // a gap cut the header block
+	anchored    bool   // the start line came right where a message was due
+	unsure      bool   // found after bytes lost where a message could start
+	matched     request
+	hasReq      bool
 }
 
 type half struct {
@@ -85,6 +86,9 @@ type half struct {
 	// came whole, and nothing was lost since. Only then are bytes that are
 	// not HTTP provably the peer's (http.malformed at Warning).
 	proven bool
+	// toH2 is set when the connection switched to HTTP/2 while this
+	// direction was inside a message: HTTP/2 follows its end.
+	toH2 bool
 }
 
 // Conn decodes one HTTP/1.x connection. It implements
@@ -104,6 +108,10 @@ type Conn struct {
 	unpaired bool
 	// answered counts final responses.
 	answered int
+	// h2 decodes the connection once it switched to HTTP/2 (h2c, by an
+	// Upgrade or with prior knowledge; http2_switch.go).
+	h2  *H2Conn
+	cfg Config
 }
 
 // NewConn returns a Conn reporting to ctx.Reporter.
@@ -111,7 +119,7 @@ func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
 	if ctx.Reporter == nil {
 		ctx.Reporter = health.Discard
 	}
-	c := &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages(), onBody: cfg.Body}
+	c := &Conn{ctx: ctx, lim: cfg.Limits.withDefaults(), want: ctx.Reporter.WantMessages(), onBody: cfg.Body, cfg: cfg}
 	c.half[0].first, c.half[1].first = true, true
 	return c
 }
@@ -122,6 +130,9 @@ func (c *Conn) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	for len(data) > 0 {
 		switch h.st {
 		case stTunnel:
+			return
+		case stHTTP2:
+			c.h2.Feed(dir, data, at)
 			return
 		case stIgnore:
 			h.hunt.skipped += int64(len(data))
@@ -160,8 +171,14 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 	chunk, rest := nextLine(data)
 	if h.lb.n+int64(len(chunk)) > int64(limit) {
 		// No start line is this long: hunt in its tail. The hunt (or the
-		// count of a given-up direction) takes the bytes from here.
-		c.noStart(dir, h, h.lb.b, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
+		// count of a given-up direction) takes the bytes from here. The
+		// line's first bytes are judged the same whether they came in one
+		// piece or several.
+		head := h.lb.b
+		if h.lb.n == int64(len(h.lb.b)) && len(h.lb.b) < limit {
+			head = append(h.lb.b[:len(h.lb.b):len(h.lb.b)], chunk[:min(len(chunk), limit-len(h.lb.b))]...)
+		}
+		c.noStart(dir, h, head, h.lb.start(at), at, fmt.Errorf("http: no line end within %d bytes where a start line was due", limit), false)
 		if h.st == stIgnore {
 			h.hunt.skipped += int64(len(data))
 			return nil
@@ -172,10 +189,25 @@ func (c *Conn) startBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Po
 		h.lb.add(chunk, at, limit)
 		return nil
 	}
-	line := bytes.TrimSuffix(h.lb.take(chunk, at, limit), crlf[:1])
+	raw := h.lb.take(chunk, at, limit)
+	line := bytes.TrimSuffix(raw, crlf[:1])
 	if len(line) == 0 {
 		h.lb.reset()
 		return rest // keep-alive CRLF between messages (RFC 9112, 2.2)
+	}
+	if dir == tcpstate.ClientToServer && string(raw) == ClientPreface[:len("PRI * HTTP/2.0\r")] {
+		if q, ok := c.askedH2c(); ok {
+			// The server's 101 was not captured (a one-sided capture, a
+			// gap): the client's preface shows the Upgrade was accepted.
+			h.lb.reset()
+			c.upgradeSeen(q, at)
+			return rest
+		}
+		if h.first {
+			h.lb.reset()
+			c.priorKnowledge(at)
+			return rest
+		}
 	}
 	off, ok := findStart(dir, line, true)
 	if !ok {
@@ -247,7 +279,7 @@ func (c *Conn) noStart(dir tcpstate.Dir, h *half, line []byte, from, at tcpstate
 // begin starts a message at line, a start line of dir at pos. anchored is
 // set when the line came right where a message was due.
 func (c *Conn) begin(dir tcpstate.Dir, h *half, line []byte, pos tcpstate.Position, anchored bool) {
-	putComp(h.msg.comp)
+	h.msg.release()
 	h.msg = message{start: pos, contentLen: -1, anchored: anchored && (h.proven || h.first)}
 	h.first = false
 	var err error
@@ -331,17 +363,25 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	if n <= 0 {
 		return
 	}
+	if h.st == stHTTP2 {
+		c.h2.Gap(dir, n, at)
+		return
+	}
 	m := &h.msg
 	partial := int64(0) // the start of a line where a start line was due, cut by the gap
 	if h.st == stStart {
 		partial = h.lb.n
 	}
+	// chunked is set when the gap ends inside a chunked body: the rest of
+	// the body comes first (see hunt.chunkTail).
+	chunked := h.st == stChunkData && int64(n) > m.remaining || h.st == stChunkSize || h.st == stChunkCRLF
 	switch h.st {
 	case stTunnel, stIgnore:
 		return
 	case stResync:
 		h.hunt.skipped += h.lb.n
 		h.hunt.junk = h.hunt.junk || h.lb.n > 0
+		h.hunt.lines, h.hunt.lostStart = 0, true
 		h.lb.reset()
 		return
 	case stBodyLength, stChunkData:
@@ -364,10 +404,14 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 			// The request line is known: keep its place in the pipeline.
 			c.addRequest(m, at)
 		}
+		if m.isResp {
+			c.headersCut(dir, h, at, n)
+		}
 	}
 	h.lb.reset()
 	c.startHunt(dir, h, at, fmt.Sprintf("after a gap of %d bytes", n))
 	h.hunt.skipped, h.hunt.junk = partial, partial > 0
+	h.hunt.chunkTail, h.hunt.lostStart = chunked, true
 }
 
 // missed counts n body bytes of h's message that the capture does not
@@ -389,6 +433,8 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		h := &c.half[d]
 		dir := tcpstate.Dir(d)
 		switch h.st {
+		case stHTTP2:
+			continue
 		case stBodyClose:
 			if !ended {
 				h.msg.gap = true
@@ -420,12 +466,21 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		}
 		h.st = stTunnel
 	}
+	if c.h2 != nil {
+		c.h2.Close(reason, at)
+	}
 }
 
 // Finished reports, for tcpstate.Finisher, whether the HTTP exchange was
 // complete: at least one response came, no request is waiting for its
 // response and neither direction holds part of a message.
 func (c *Conn) Finished() string {
+	if c.h2 != nil {
+		if c.half[0].st != stHTTP2 || c.half[1].st != stHTTP2 {
+			return ""
+		}
+		return c.h2.Finished()
+	}
 	if c.answered == 0 || len(c.pending) > 0 {
 		return ""
 	}
@@ -449,7 +504,7 @@ func (c *Conn) truncated(dir tcpstate.Dir, h *half, at tcpstate.Position, why st
 	} else {
 		msg += " and its last chunk never came"
 	}
-	h.msg.gap, h.msg.reported = true, true
+	h.msg.gap, h.msg.reported, h.msg.cut = true, true, "connection"
 	c.event(health.HTTPBodyTruncated, health.Warning, at, msg+"; "+why, ev)
 	c.finish(dir, h, at)
 }
@@ -470,7 +525,7 @@ func (c *Conn) incompleteEvent(dir tcpstate.Dir, h *half, at tcpstate.Position, 
 	if m.reported {
 		return
 	}
-	m.reported = true
+	m.reported, m.cut = true, "capture"
 	what := c.describe(h)
 	got := m.bodyWire - m.missing
 	ev := map[string]any{"message": what, "received": got, "cause": "capture"}
@@ -499,6 +554,9 @@ func (c *Conn) abandon(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	switch h.st {
 	case stBodyLength, stChunkData, stChunkSize, stChunkCRLF, stTrailers:
 		h.msg.gap, h.msg.reported = true, true
+		if h.st != stTrailers {
+			h.msg.cut = "malformed"
+		}
 		c.finish(dir, h, at)
 	}
 }
@@ -619,21 +677,17 @@ func (c *Conn) header(m *message, name, value []byte) error {
 		m.chunked = last == "chunked"
 		m.teOther = !m.chunked || len(codings) > 1
 	case eqFold(name, "content-encoding"):
-		m.encoding = strings.TrimSpace(string(value))
-		switch strings.ToLower(m.encoding) {
-		case "", "identity":
-			m.coding = codingIdentity
-		case "gzip", "x-gzip":
-			m.coding = codingGzip
-		case "deflate":
-			m.coding = codingDeflate
-		default:
-			m.coding = codingOther
-		}
+		m.setEncoding(string(value))
+	case eqFold(name, "content-type"):
+		m.contentType = string(value)
 	case eqFold(name, "host"):
 		m.host = string(value)
 	case eqFold(name, "upgrade"):
-		m.upgrade = true
+		m.upgrade = string(value)
+	case eqFold(name, "expect"):
+		m.expect = string(value)
+	case eqFold(name, "http2-settings"):
+		m.h2Settings = string(value)
 	}
 	return nil
 }
@@ -659,7 +713,14 @@ func eqFold(b []byte, s string) bool { return len(b) == len(s) && strings.EqualF
 func (c *Conn) headersDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	m := &h.msg
 	if m.isResp {
-		if len(c.pending) > 0 && m.resp.Status >= 200 || len(c.pending) > 0 && m.resp.Status == 101 {
+		final := m.resp.Status >= 200 || m.resp.Status == 101
+		if final && m.unsure && len(c.pending) > 1 {
+			// Responses may have been lost with the bytes before this one:
+			// which request it answers is unknown, and so is whether the
+			// others waiting were answered.
+			c.pending = c.pending[:0]
+		}
+		if final && len(c.pending) > 0 {
 			m.matched, m.hasReq = c.pending[0], true
 		}
 		st := m.resp.Status
@@ -670,9 +731,12 @@ func (c *Conn) headersDone(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 			if st == 101 {
 				c.popRequest()
 				c.respond(h, at)
-				c.tunnel()
+				if !c.upgradeH2(h, at) {
+					c.tunnel()
+				}
 				return
 			}
+			c.interim(h, at)
 			h.st = stStart // interim response: the final one follows
 			h.proven = m.anchored && !m.gap
 			m.anchored = false
@@ -712,7 +776,8 @@ func (c *Conn) addRequest(m *message, at tcpstate.Position) {
 	if len(c.pending) >= c.lim.MaxPending {
 		c.pending = c.pending[1:]
 	}
-	c.pending = append(c.pending, request{method: m.req.Method, uri: m.req.URI, host: m.host, at: m.start, done: at})
+	c.pending = append(c.pending, request{method: m.req.Method, uri: m.req.URI, host: m.host, h2Settings: m.h2Settings,
+		h2c: hasToken(m.upgrade, "h2c"), at: m.start, done: at})
 	m.hasReq = true
 }
 
@@ -733,23 +798,8 @@ func (c *Conn) body(h *half, b []byte, at tcpstate.Position) {
 		return
 	}
 	m := &h.msg
-	if m.firstBody == 0 {
-		m.firstBody = at.Frame
-	}
-	m.lastBody = at.Frame
-	m.bodyWire += int64(len(b))
-	if m.coding == codingGzip || m.coding == codingDeflate {
-		if m.comp == nil && !m.compOver {
-			m.comp = getComp()
-		}
-		if m.compOver || len(*m.comp)+len(b) > c.lim.MaxCompressedBytes {
-			m.compOver = true
-			putComp(m.comp)
-			m.comp = nil
-			return
-		}
-		*m.comp = append(*m.comp, b...)
-		return
+	if !m.add(b, at.Frame, c.lim.MaxCompressedBytes) {
+		return // buffered for decoding at the end
 	}
 	if c.onBody != nil {
 		c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame))
@@ -809,19 +859,32 @@ func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 		if m.host != "" {
 			f["host"] = m.host
 		}
+		c.headerFields(f, m)
+		if m.expect != "" {
+			f["expect"] = m.expect
+		}
 		if m.bodyWire > 0 {
 			f["body_bytes"] = m.bodyWire
+		}
+		if m.cut != "" {
+			f["incomplete"] = m.cut
+			f["body_seen_bytes"] = m.seen()
+			if d := m.declared(); d >= 0 {
+				f["body_announced_bytes"] = d
+			}
 		}
 		if at.Frame != m.start.Frame {
 			f["first_frame"] = m.start.Frame
 		}
 		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
 	}
-	if h.st != stTunnel {
+	switch {
+	case h.toH2:
+		h.st, h.toH2 = stHTTP2, false
+	case h.st != stTunnel && h.st != stHTTP2:
 		h.st = stStart
 	}
-	putComp(m.comp)
-	m.comp = nil
+	m.release()
 }
 
 // certain reports whether m's framing is known for sure: a request's
@@ -859,80 +922,58 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 	m := &h.msg
 	c.answered++
 	st := m.resp.Status
-	var res bodyResult
-	decoded := m.coding == codingGzip || m.coding == codingDeflate
-	switch {
-	case decoded && m.compOver:
-		res.notBuf = true
-		c.event(health.HTTPBodyLimit, health.Warning, m.start,
-			fmt.Sprintf("%s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
-				c.describe(h), m.encoding, m.bodyWire, c.lim.MaxCompressedBytes),
-			map[string]any{"limit": "compressed_bytes", "bytes": m.bodyWire, "request": m.reqLine()})
-	case decoded && m.gap:
-	case decoded && m.bodyWire > 0:
-		d := getDecoders()
-		d.noHash = !c.ctx.Reporter.WantMessages()
-		if c.onBody != nil {
-			d.sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
-		}
-		var comp []byte
-		if m.comp != nil {
-			comp = *m.comp
-		}
-		res = d.decode(m.coding, comp, c.lim)
-		putDecoders(d)
-		if res.err != nil {
-			c.event(health.HTTPBodyDecodeFailed, health.Error, m.start,
-				fmt.Sprintf("%s: the %s body (%d compressed bytes, frames %d-%d) does not decompress: %v at compressed byte %d; %d bytes decoded before the failure",
-					c.describe(h), m.encoding, m.bodyWire, m.firstBody, m.lastBody, res.err, res.offset, res.decoded),
-				map[string]any{"encoding": m.encoding, "offset": res.offset, "request": m.reqLine(),
-					"frames": fmt.Sprintf("%d-%d", m.firstBody, m.lastBody), "compressed_bytes": m.bodyWire,
-					"decoded_bytes": res.decoded, "error": res.err.Error()})
-		}
-		if res.limit != "" {
-			ratio := float64(res.decoded) / float64(max(m.bodyWire, 1))
-			c.event(health.HTTPBodyLimit, health.Warning, m.start,
-				fmt.Sprintf("%s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-					c.describe(h), m.encoding, res.decoded, res.limit, ratio),
-				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": m.reqLine()})
-		}
-	default:
-		res.decoded = m.bodyWire
-		if m.bodyWire > 0 && h.hash != nil && !m.gap {
-			res.sha256 = fmt.Sprintf("%x", h.hash.Sum(nil))
-		} else if m.bodyWire == 0 {
-			res.sha256 = emptySHA256
-		}
+	var sink func([]byte)
+	if c.onBody != nil {
+		sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
 	}
+	var hh hash.Hash
+	if m.bodyWire > 0 && h.hash != nil {
+		hh = h.hash
+	}
+	res := m.result(c.lim, !c.ctx.Reporter.WantMessages(), sink, hh)
+	bodyEvents(c.ctx, &m.bodyAcc, res, c.describe(h), m.reqLine(), m.start, c.lim)
 	if c.onBody != nil && m.bodyWire > 0 {
-		c.finalPiece(m, at, m.gap || res.err != nil || res.limit != "" || res.notBuf)
+		c.finalPiece(m, at, m.failed(res))
 	}
 	if c.want {
-		f := map[string]any{"status": st, "reason": m.resp.Reason, "version": m.resp.Proto,
-			"body_bytes": res.decoded}
+		f := map[string]any{"status": st, "reason": m.resp.Reason, "version": m.resp.Proto}
 		if m.hasReq {
 			f["method"], f["uri"] = m.matched.method, m.matched.uri
 			f["response_ms"] = float64(m.start.Time.Sub(m.matched.done.Time).Microseconds()) / 1000
 		}
-		if m.encoding != "" {
-			f["content_encoding"] = m.encoding
-			f["body_wire_bytes"] = m.bodyWire
+		c.headerFields(f, m)
+		bodyFields(f, &m.bodyAcc, res, m.cut, m.declared())
+		if m.headCut {
+			f["headers_incomplete"] = true
 		}
 		if m.chunked {
 			f["transfer_encoding"] = "chunked"
-		}
-		if res.sha256 != "" {
-			f["body_sha256"] = res.sha256
-		}
-		if res.err != nil {
-			f["decode_error"] = res.err.Error()
-			f["decode_offset"] = res.offset
 		}
 		if at.Frame != m.start.Frame {
 			f["first_frame"] = m.start.Frame
 		}
 		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
 	}
+}
+
+// headerFields adds the header fields people read to a message's fields:
+// content_type and content_length (as announced).
+func (c *Conn) headerFields(f map[string]any, m *message) {
+	if m.contentType != "" {
+		f["content_type"] = m.contentType
+	}
+	if m.contentLen >= 0 {
+		f["content_length"] = m.contentLen
+	}
+}
+
+// declared is the body size m's framing announced, -1 when unknown
+// (chunked, close-delimited).
+func (m *message) declared() int64 {
+	if m.chunked || m.teOther {
+		return -1
+	}
+	return m.contentLen
 }
 
 // reqLine is "METHOD URI" of the request m answers, or "".

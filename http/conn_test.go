@@ -102,7 +102,7 @@ func TestFraming(t *testing.T) {
 			{s2c, "HTTP/1.1 100 Continue\r\n\r\n"},
 			{c2s, "data"},
 			{s2c, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"},
-		}, want: []string{"f3 POST /p", "f4 POST /p -> 201 2 bytes"}},
+		}, want: []string{"f2 POST /p -> 100 <nil> bytes", "f3 POST /p", "f4 POST /p -> 201 2 bytes"}},
 		{name: "connect tunnel", segs: []seg{
 			{c2s, "CONNECT example.test:443 HTTP/1.1\r\n\r\n"},
 			{s2c, "HTTP/1.1 200 Connection established\r\n\r\n"},

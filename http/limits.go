@@ -12,9 +12,13 @@ type Limits struct {
 	// line is malformed. A direction hunting for a message start keeps only
 	// the last MaxLineBytes bytes of a line.
 	MaxLineBytes int
-	// MaxHeaderBytes caps a whole header block (default 65536).
+	// MaxHeaderBytes caps a whole header block (default 65536). For
+	// HTTP/2 it caps the decoded header list (RFC 9113, 6.5.2: names and
+	// values plus 32 bytes a field) and one HPACK string: fields past it
+	// are decoded, to keep the HPACK state, but not kept (http2.limit).
 	MaxHeaderBytes int
-	// MaxHeaders caps the header fields of one message (default 256).
+	// MaxHeaders caps the header fields of one message (default 256);
+	// for HTTP/2, fields past it are decoded but not kept.
 	MaxHeaders int
 	// MaxCompressedBytes caps how much of a gzip/deflate body is buffered
 	// for decoding (default 16 MiB); a larger body is framed and counted
@@ -34,6 +38,26 @@ type Limits struct {
 	// MaxPending caps pipelined requests awaiting their response
 	// (default 128); older ones are dropped.
 	MaxPending int
+	// MaxH2Streams caps the HTTP/2 streams one connection tracks (default
+	// 256, above the usual SETTINGS_MAX_CONCURRENT_STREAMS of 100-128);
+	// opening one more drops the oldest stream's state (http2.limit).
+	MaxH2Streams int
+	// MaxH2FrameBytes caps the payload of an HTTP/2 frame other than DATA
+	// that is buffered to be parsed (default 262144; DATA streams through
+	// unbuffered). A larger frame is skipped by its length (http2.limit);
+	// when it carries a header block, the HPACK state of its direction is
+	// lost and later header blocks are not decoded.
+	MaxH2FrameBytes int
+	// MaxH2BufferedBytes caps the compressed bodies one HTTP/2 connection
+	// buffers across all its streams (default 32 MiB; each body also
+	// under MaxCompressedBytes). A body that would go over is framed and
+	// counted but not decoded (http.body_limit).
+	MaxH2BufferedBytes int
+	// MaxHPACKTableBytes caps the HPACK dynamic table of each direction
+	// (default 65536; RFC 7541, 4.2), whatever SETTINGS_HEADER_TABLE_SIZE
+	// a peer advertises. An encoder that uses more loses the decoding of
+	// that direction's header blocks (http2.limit).
+	MaxHPACKTableBytes int
 }
 
 // Config configures a Conn.
@@ -71,6 +95,10 @@ var defaultLimits = Limits{
 	MaxRatio:           1000,
 	MinRatioBytes:      1 << 20,
 	MaxPending:         128,
+	MaxH2Streams:       256,
+	MaxH2FrameBytes:    256 << 10,
+	MaxH2BufferedBytes: 32 << 20,
+	MaxHPACKTableBytes: 64 << 10,
 }
 
 // withDefaults fills zero and negative fields with their defaults.

@@ -172,10 +172,15 @@ var methods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNE
 
 // Detect reports whether b, the first bytes of one direction, is
 // confidently HTTP/1.x: a known method followed by a space (client) or
-// "HTTP/1." (server).
+// "HTTP/1." (server); or HTTP/2 with prior knowledge: the client's
+// connection preface (RFC 9113, 3.4), which Conn hands to its HTTP/2
+// decoder.
 func Detect(dir tcpstate.Dir, b []byte) bool {
 	if dir == tcpstate.ServerToClient {
 		return len(b) >= 7 && bytes.HasPrefix(b, []byte("HTTP/1."))
+	}
+	if n := len("PRI * HTTP/2.0\r\n"); len(b) >= n && string(b[:n]) == ClientPreface[:n] {
+		return true
 	}
 	for _, m := range methods {
 		if len(b) > len(m) && string(b[:len(m)]) == m && b[len(m)] == ' ' {

@@ -108,6 +108,17 @@ type hunt struct {
 	from    tcpstate.Position // the first byte skipped
 	skipped int64             // bytes skipped (or, given up, not decoded)
 	junk    bool              // some skipped byte was more than the CRLF allowed between messages
+	// chunkTail is set after a gap inside a chunked body: the bytes that
+	// follow are the rest of that body, where a status line is only text
+	// (a page about HTTP). Until its last chunk (RFC 9112, 7.1) a message
+	// start is taken only on the first line after the gap or after an
+	// empty line, so that no second, partial message is made of the body.
+	chunkTail bool
+	lines     int  // lines looked at since the gap
+	prevEmpty bool // the last line looked at was empty
+	// lostStart is set when the bytes lost may have held message starts:
+	// the message found is then unsure (see Conn.headersDone).
+	lostStart bool
 }
 
 // maxResyncEvents caps the decode.resync events of one direction, as
@@ -160,17 +171,28 @@ func (c *Conn) huntBytes(dir tcpstate.Dir, h *half, data []byte, at tcpstate.Pos
 	raw := h.lb.take(chunk, at, limit)
 	dropped := h.lb.n - int64(len(raw))
 	line := bytes.TrimSuffix(raw, crlf[:1])
-	if off, ok := findStart(dir, line, false); ok {
+	tail := h.hunt.chunkTail
+	if off, ok := findStart(dir, line, false); ok && (!tail || off == 0 && dropped == 0 && (h.hunt.lines == 0 || h.hunt.prevEmpty)) {
 		h.hunt.skipped += dropped + int64(off)
 		if dropped > 0 || off > 0 {
 			h.hunt.junk = true
 		}
 		pos := h.lb.pos(off)
+		lost := h.hunt.lostStart
 		c.resynced(dir, h, pos)
 		c.begin(dir, h, line[off:], pos, false)
+		h.msg.unsure = lost
 		h.lb.reset()
 		return rest
 	}
+	if tail {
+		if n, err := ParseChunkSize(line); err == nil && n == 0 && dropped == 0 {
+			// The chunked body's last chunk: what follows is the next message.
+			h.hunt.chunkTail, h.hunt.lostStart = false, false
+		}
+	}
+	h.hunt.lines++
+	h.hunt.prevEmpty = len(line) == 0 && dropped == 0
 	if len(line) > 0 || dropped > 0 {
 		h.hunt.junk = true
 	}

@@ -272,30 +272,20 @@ func TestResyncAfterGap(t *testing.T) {
 			{dir: c2s, data: getA},
 			{dir: s2c, data: "HTTP/1.1 200 OK\r\n"},
 			{dir: s2c, gap: 100, data: "rest of something\r\n"},
-		}, reason: tcpstate.CloseEndOfCapture}, wantMsgs: []string{"f1 GET /a"},
+		}, reason: tcpstate.CloseEndOfCapture}, wantMsgs: []string{"f1 GET /a", "f3 GET /a -> 200 0 bytes"},
 			wantEvents: []string{"f3 decode.gave_up notice reason=no message start found (after a gap of 100 bytes) bytes=19"}},
 	})
 }
 
-// TestNotHTTPGivesUpOnce: a connection that does not carry HTTP/1.x (an
-// HTTP/2 preface, SSH, any bytes when the capture holds the connection's
-// start) is given up after its first line: one decode.gave_up per
-// direction at Close, with the bytes not decoded, and never http.malformed.
+// TestNotHTTPGivesUpOnce: a connection that does not carry HTTP/1.x (SSH,
+// any bytes when the capture holds the connection's start) is given up
+// after its first line: one decode.gave_up per direction at Close, with
+// the bytes not decoded, and never http.malformed. (The HTTP/2 preface
+// switches the connection to HTTP/2 instead: http2_switch_test.go.)
 func TestNotHTTPGivesUpOnce(t *testing.T) {
-	// RFC 9113, 3.4: the client preface, then a SETTINGS frame each way.
-	h2 := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-	h2srv := "\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
 	ssh := "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n"
 	garbage := strings.Repeat("\x17\x03\x03\x00\x20\x9a\x10\n", 50)
 	runScripts(t, []scriptCase{
-		{name: "HTTP/2 with prior knowledge", s: script{steps: []step{
-			{dir: c2s, data: h2},
-			{dir: s2c, data: h2srv},
-			{dir: c2s, data: garbage},
-		}}, wantEvents: []string{
-			fmt.Sprintf("f1 decode.gave_up notice reason=not HTTP/1.x (HTTP/2 connection preface) bytes=%d", len(h2)+len(garbage)),
-			fmt.Sprintf("f2 decode.gave_up notice reason=not HTTP/1.x (HTTP/2 connection preface) bytes=%d", len(h2srv)),
-		}},
 		{name: "SSH on port 80", s: script{rtt: rtt5ms, steps: []step{
 			{dir: s2c, data: ssh},
 			{dir: c2s, data: "SSH-2.0-OpenSSH_9.6\r\n"},

@@ -401,14 +401,21 @@ func (c *Conn) appData(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
 			c.raw.Feed(dir, b, at)
 		}
 	}
-	if c.cfg.Plaintext == nil {
+	if c.cfg.Plaintext == nil && c.cfg.HTTP2 == nil {
 		return
 	}
 	if !c.plainOpened {
 		c.plainOpened = true
-		if why := notHTTP1(c.alpn, dir, b); why != "" {
+		why := notHTTP1(c.alpn, dir, b)
+		switch {
+		case why != "" && isHTTP2(c.alpn, dir, b) && c.cfg.HTTP2 != nil:
+			c.plain = c.cfg.HTTP2(c.ctx)
+		case why != "" || c.cfg.Plaintext == nil:
+			if why == "" {
+				why = "HTTP/1 not decoded"
+			}
 			c.notPlain, c.notPlainPos, c.notPlainDir = why, at, dir
-		} else {
+		default:
 			c.plain = c.cfg.Plaintext(c.ctx)
 		}
 	}
@@ -437,6 +444,15 @@ func notHTTP1(alpn string, dir tcpstate.Dir, b []byte) string {
 		return "HTTP/2 (connection preface) not decoded"
 	}
 	return ""
+}
+
+// isHTTP2 reports whether the decrypted application data is HTTP/2, the
+// protocol Config.HTTP2 decodes: the server selected h2 with ALPN (RFC
+// 9113, 3.2), or none was seen and b, the first data, from the client,
+// starts the HTTP/2 connection preface (RFC 9113, 3.4).
+func isHTTP2(alpn string, dir tcpstate.Dir, b []byte) bool {
+	return alpn == "h2" || alpn == "" && dir == tcpstate.ClientToServer && len(b) >= 4 &&
+		bytes.HasPrefix([]byte(http2Preface), b[:min(len(b), len(http2Preface))])
 }
 
 // scanHost looks for an HTTP Host header in the first decrypted client

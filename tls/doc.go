@@ -24,8 +24,9 @@
 // handshake is decrypted too, so the server certificate is checked.
 // Decrypted application data is handed as a plaintext stream to the HTTP/1
 // decoder (Config.Plaintext) when the server selected no protocol or
-// HTTP/1.x with ALPN; other protocols (h2) are not decoded, and
-// Config.Decrypted, when set, receives every plaintext.
+// HTTP/1.x with ALPN, to the HTTP/2 decoder (Config.HTTP2) when it
+// selected h2 or the client sent the HTTP/2 preface; other protocols are
+// not decoded, and Config.Decrypted, when set, receives every plaintext.
 // All other cryptography is crypto/* and golang.org/x/crypto. A
 // connection that is not decrypted gets one event saying why: tls.no_key
 // (the key log has nothing for its client random), or tls.decrypt_failed
@@ -64,7 +65,7 @@
 // events, messages or errors.
 //
 // Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddFrom
-// build the key log; NewConn(ctx, Config{KeyLog, Plaintext, Decrypted,
+// build the key log; NewConn(ctx, Config{KeyLog, Plaintext, HTTP2, Decrypted,
 // Limits}) returns the per-connection decoder (a tcpstate.StreamHandler,
 // usable on any byte stream of TLS records, and a tcpstate.Finisher: a
 // close_notify ends a session cleanly); Detect recognises the first bytes

@@ -37,9 +37,15 @@ type Config struct {
 	// data; it is called once per connection, on the first decrypted
 	// application data, with the Conn's StreamContext, unless the server
 	// selected another protocol with ALPN (h2, for example) or the client
-	// sent the HTTP/2 connection preface: that plaintext is not decoded
-	// (one decode.gave_up). nil drops the plaintext.
+	// sent the HTTP/2 connection preface: that plaintext goes to HTTP2, or
+	// is not decoded (one decode.gave_up). nil drops the plaintext.
 	Plaintext tcpstate.NewHandler
+	// HTTP2 builds the HTTP/2 decoder of the decrypted application data
+	// when the server selected h2 with ALPN (RFC 9113, 3.2) or, without
+	// ALPN, the client's first bytes are the HTTP/2 connection preface;
+	// it is called like Plaintext. nil leaves HTTP/2 undecoded (one
+	// decode.gave_up).
+	HTTP2 tcpstate.NewHandler
 	// Decrypted, when set, builds a second receiver of the decrypted
 	// application data that gets it whatever the protocol (to save the
 	// plaintext, for example); it is called like Plaintext.

@@ -1,0 +1,3 @@
+module gosrv
+
+go 1.26
