@@ -30,6 +30,7 @@ var stuckCases = []stuckCase{
 	{nettrace.ProtoSMB, 445, stuckSMB, wholeSMB},
 	{nettrace.ProtoDCERPC, 135, stuckRPC, wholeRPC},
 	{nettrace.ProtoTLS, 443, stuckTLS, wholeTLS},
+	{nettrace.ProtoHTTP, 80, stuckHTTP, wholeHTTP},
 }
 
 // stuckCapture writes n connections that each send the start of a message
@@ -219,3 +220,13 @@ func wholeTLS() []byte {
 	srv.Close()
 	return append(hdr, rec...)
 }
+
+// stuckHTTP is an upload whose gzip body stops after 8000 of its 100,000
+// bytes: the decoder buffers a compressed body to decode it at its end.
+func stuckHTTP() []byte {
+	head := "POST /upload HTTP/1.1\r\nHost: stuck.example\r\nContent-Encoding: gzip\r\nContent-Length: 100000\r\n\r\n"
+	return append([]byte(head), bytes.Repeat([]byte{0x1f}, 8000)...)
+}
+
+// wholeHTTP is a GET request.
+func wholeHTTP() []byte { return []byte("GET / HTTP/1.1\r\nHost: stuck.example\r\n\r\n") }

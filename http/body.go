@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zlib"
 
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/memo"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -298,6 +300,7 @@ type bodyAcc struct {
 	lastBody  int64
 	comp      *[]byte // buffered compressed body (from compPool), nil when none
 	compOver  bool
+	shed      bool // the buffered body was dropped for the memory budget
 	gap       bool // the body is incomplete: bytes missing, or cut short
 }
 
@@ -347,6 +350,19 @@ func (b *bodyAcc) add(p []byte, frame int64, maxComp int) bool {
 	return false
 }
 
+// shedComp drops the compressed body buffered so far for the memory
+// budget and returns the bytes freed: the body is then framed and
+// counted, not decoded.
+func (b *bodyAcc) shedComp() int {
+	if b.comp == nil {
+		return 0
+	}
+	n := cap(*b.comp)
+	b.shed = true
+	b.dropComp()
+	return n
+}
+
 // dropComp gives up buffering the compressed body (over a cap).
 func (b *bodyAcc) dropComp() {
 	b.compOver = true
@@ -390,14 +406,11 @@ func (b *bodyAcc) result(lim Limits, noHash bool, sink func([]byte), h hash.Hash
 		res.notBuf = true
 	case b.decoded() && b.gap:
 	case b.decoded() && b.bodyWire > 0:
-		d := getDecoders()
-		d.noHash, d.sink = noHash, sink
 		var comp []byte
 		if b.comp != nil {
 			comp = *b.comp
 		}
-		res = d.decode(b.coding, comp, lim)
-		putDecoders(d)
+		res = decodeBody(b.coding, comp, lim, noHash, sink)
 	default:
 		res.decoded = b.bodyWire
 		if b.bodyWire > 0 && h != nil && !b.gap {
@@ -407,6 +420,53 @@ func (b *bodyAcc) result(lim Limits, noHash bool, sink func([]byte), h hash.Hash
 		}
 	}
 	return res
+}
+
+// decodeBody decompresses comp through the pooled decoders. When nothing
+// reads the decoded bytes (sink nil), the verdict on a body already seen
+// is taken from verdicts instead.
+func decodeBody(c coding, comp []byte, lim Limits, noHash bool, sink func([]byte)) bodyResult {
+	var key verdictKey
+	cached := sink == nil && len(comp) >= minVerdictBody
+	if cached {
+		key = verdictKey{sum: maphash.Bytes(verdictSeed, comp), n: len(comp), coding: c, noHash: noHash,
+			maxBody: lim.MaxBodyBytes, maxRatio: lim.MaxRatio, minRatio: lim.MinRatioBytes}
+		if res, ok := verdicts.Get(key); ok {
+			return res
+		}
+	}
+	d := getDecoders()
+	d.noHash, d.sink = noHash, sink
+	res := d.decode(c, comp, lim)
+	putDecoders(d)
+	if cached {
+		verdicts.Put(key, res)
+	}
+	return res
+}
+
+// verdicts remembers what decoding a compressed body gave, by a hash of
+// its bytes: a server sends the same compressed page, script or style
+// sheet to every client, and inflating it again for each was a fifth of
+// the analysis of a real traffic mix. The key holds everything the result
+// depends on. At most 2×1024 entries of about 200 bytes.
+var verdicts = memo.New[verdictKey, bodyResult](1024)
+
+// verdictSeed seeds the body hash: random per process, so that no capture
+// can be made to collide with another body on purpose.
+var verdictSeed = maphash.MakeSeed()
+
+// minVerdictBody is the smallest compressed body whose verdict is
+// remembered: a smaller one inflates faster than the lookup pays.
+const minVerdictBody = 512
+
+type verdictKey struct {
+	sum               uint64
+	n                 int
+	coding            coding
+	noHash            bool
+	maxBody, maxRatio int64
+	minRatio          int64
 }
 
 // failed reports whether res leaves the body not decoded completely.
@@ -424,7 +484,11 @@ func bodyEvents(ctx *tcpstate.StreamContext, b *bodyAcc, res bodyResult, what, r
 	ev := func(k health.Kind, msg string, evidence map[string]any) {
 		ctx.Event(health.Event{Kind: k, Severity: health.DefaultSeverity(k), Time: start.Time, Frame: start.Frame, Message: msg, Evidence: evidence})
 	}
-	if res.notBuf {
+	if res.notBuf && b.shed {
+		ev(health.HTTPBodyLimit, fmt.Sprintf("%s: %s body of %d bytes not decoded: its buffered bytes were dropped when the memory budget was reached",
+			what, b.encoding, b.bodyWire),
+			map[string]any{"limit": "memory_budget", "bytes": b.bodyWire, "request": reqLine})
+	} else if res.notBuf {
 		ev(health.HTTPBodyLimit, fmt.Sprintf("%s: %s body of %d bytes is over the %d-byte decode buffer; not decoded",
 			what, b.encoding, b.bodyWire, lim.MaxCompressedBytes),
 			map[string]any{"limit": "compressed_bytes", "bytes": b.bodyWire, "request": reqLine})

@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/nettrace/nettrace/internal/memo"
 )
 
 // CertInfo is what a support engineer needs from one certificate of a
@@ -74,10 +75,10 @@ func ParseCertificate(body []byte, v Version, maxCerts int) (Certificate, int, e
 
 // DescribeCertificate decodes one DER certificate. A certificate x509
 // cannot parse gives a CertInfo with Err set. The same certificate is
-// decoded once however many connections present it (see certCache): the
+// decoded once however many connections present it (see certs): the
 // slices of the CertInfo returned are shared and must not be modified.
 func DescribeCertificate(der []byte) CertInfo {
-	return certs.describe(der)
+	return describeCached(der)
 }
 
 func describeCertificate(der []byte) CertInfo {
@@ -165,50 +166,18 @@ func (c *CertInfo) MatchHost(host string) string {
 	return MatchNone
 }
 
-// certCache remembers the CertInfo of the certificates seen last, by the
+// certs remembers the CertInfo of the certificates seen last, by the
 // SHA-256 of their DER: a server presents the same chain on every
 // connection, and parsing it with crypto/x509 each time was 8% of the
-// analysis of a real traffic mix. It holds two generations of at most
-// certCacheSize entries (about 1 KiB each); when the current one is full
-// it becomes the previous one, so the certificates in use stay. Safe for
-// the decoders of parallel workers.
-type certCache struct {
-	mu         sync.Mutex
-	cur, prev  map[[32]byte]CertInfo
-	hits, miss int64
-}
+// analysis of a real traffic mix. At most 2×512 entries of about 1 KiB.
+var certs = memo.New[[32]byte, CertInfo](512)
 
-const certCacheSize = 512
-
-var certs = &certCache{}
-
-func (cc *certCache) describe(der []byte) CertInfo {
+func describeCached(der []byte) CertInfo {
 	key := sha256.Sum256(der)
-	cc.mu.Lock()
-	ci, ok := cc.cur[key]
-	if !ok {
-		if ci, ok = cc.prev[key]; ok {
-			cc.put(key, ci)
-		}
-	}
-	if ok {
-		cc.hits++
-	}
-	cc.mu.Unlock()
-	if ok {
+	if ci, ok := certs.Get(key); ok {
 		return ci
 	}
-	ci = describeCertificate(der)
-	cc.mu.Lock()
-	cc.miss++
-	cc.put(key, ci)
-	cc.mu.Unlock()
+	ci := describeCertificate(der)
+	certs.Put(key, ci)
 	return ci
-}
-
-func (cc *certCache) put(key [32]byte, ci CertInfo) {
-	if len(cc.cur) >= certCacheSize || cc.cur == nil {
-		cc.prev, cc.cur = cc.cur, make(map[[32]byte]CertInfo, certCacheSize)
-	}
-	cc.cur[key] = ci
 }
