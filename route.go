@@ -379,23 +379,25 @@ func (r *route) Reclaim(at tcpstate.Position) (decoder string, freed int) {
 	return r.name, freed
 }
 
-// detect holds data and tries every decoder on the bytes held for dir.
+// detect tries every decoder on the first bytes of dir. The common case,
+// a connection whose first delivery is recognised, is decided on data
+// itself and fed to the decoder without a copy; otherwise data is held
+// until a decoder recognises what was held or the route gives up.
 func (r *route) detect(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
-	if len(data) > 0 {
-		r.pending = append(r.pending, pendingChunk{dir: dir, data: append([]byte(nil), data...), at: at})
-		r.held[dir] += len(data)
-	}
-	first := r.firstBytes(dir)
-	if r.state == routeConfirming {
-		if d := r.s.decs[r.byPort]; d.Detect == nil || d.Detect(dir, first) {
-			r.settle()
+	if len(r.pending) == 0 && len(data) > 0 {
+		if r.recognise(dir, data[:min(len(data), detectLimit)]) {
+			if r.state == routeAttached {
+				r.guard(func() { r.h.Feed(dir, data, at) })
+				r.account(at)
+			}
 			return
 		}
-	}
-	for i, d := range r.s.decs {
-		if d.Detect != nil && d.Detect(dir, first) {
-			r.use(i)
+		r.hold(dir, data, at)
+	} else {
+		r.hold(dir, data, at)
+		if r.recognise(dir, r.firstBytes(dir)) {
 			r.replay()
+			r.account(at)
 			return
 		}
 	}
@@ -405,11 +407,40 @@ func (r *route) detect(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 	if r.gave[0] && r.gave[1] || r.held[0]+r.held[1] >= maxHeld {
 		if r.state == routeConfirming {
 			r.settle()
+			r.account(at)
 			return
 		}
 		r.state = routeNone
 		r.pending = nil
 	}
+}
+
+// hold keeps a copy of data until a decoder is chosen.
+func (r *route) hold(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	if len(data) > 0 {
+		r.pending = append(r.pending, pendingChunk{dir: dir, data: append([]byte(nil), data...), at: at})
+		r.held[dir] += len(data)
+	}
+}
+
+// recognise attaches the decoder that recognises first, the first bytes
+// of dir: the port's decoder when it agrees (routeConfirming), else the
+// first decoder whose Detect accepts them. It reports whether the route
+// left detection; the bytes held are not yet replayed.
+func (r *route) recognise(dir tcpstate.Dir, first []byte) bool {
+	if r.state == routeConfirming {
+		if d := r.s.decs[r.byPort]; d.Detect == nil || d.Detect(dir, first) {
+			r.use(r.byPort)
+			return true
+		}
+	}
+	for i, d := range r.s.decs {
+		if d.Detect != nil && d.Detect(dir, first) {
+			r.use(i)
+			return true
+		}
+	}
+	return false
 }
 
 // firstBytes returns up to detectLimit bytes held for dir.

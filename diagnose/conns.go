@@ -344,6 +344,30 @@ func (d *Network) dropConn(c *netConn) {
 		c.list.remove(c)
 	}
 	d.uncache(c)
+	for i := range c.dir {
+		if r := c.dir[i].ring; r != nil && len(d.freeRings) < maxFreeRings {
+			d.freeRings = append(d.freeRings, r)
+			c.dir[i].ring = nil
+		}
+	}
+}
+
+// maxFreeRings bounds the path-MTU rings kept for reuse (256 bytes each).
+const maxFreeRings = 1024
+
+// newRing returns an empty path-MTU ring, reused from a dropped
+// connection when one is free: a busy capture opens and drops
+// connections all the time, and one ring per data direction was the
+// diagnoser's largest allocation.
+func (d *Network) newRing() *[pmtuRing]segRec {
+	n := len(d.freeRings)
+	if n == 0 {
+		return new([pmtuRing]segRec)
+	}
+	r := d.freeRings[n-1]
+	d.freeRings = d.freeRings[:n-1]
+	*r = [pmtuRing]segRec{}
+	return r
 }
 
 // foldConn adds a finished (or abandoned) connection to the totals.

@@ -35,6 +35,7 @@ type Network struct {
 	// connCache holds recently used connections of conns by connSlot of
 	// their tuple (see lookup); a connection leaves it when it leaves conns.
 	connCache *[1 << connCacheBits]*netConn
+	freeRings []*[pmtuRing]segRec // path-MTU rings of dropped connections, for reuse
 	services  map[svcKey]*service
 	sources   map[srcKey]*sourceAgg
 	synDst    map[netip.AddrPort]*synAgg

@@ -160,7 +160,7 @@ func (d *Network) pmtuSegment(c *netConn, dir int, p *packet) bool {
 		}
 	}
 	if h.ring == nil {
-		h.ring = new([pmtuRing]segRec)
+		h.ring = d.newRing()
 	}
 	h.ring[h.ringPos] = segRec{seq: p.TCP.Seq, end: end, ipLen: int32(min(ipLen, 1<<30)), ambiguous: retrans}
 	h.ringUsed |= 1 << h.ringPos
@@ -221,11 +221,12 @@ func (d *Network) pmtuFold(c *netConn) {
 		if dir == 1 {
 			src, dst = dst, src
 		}
-		flow := netFlowString(src, dst, protoTCP)
+		// The flow is named only for a finding: most connections have none.
+		flow := func() string { return netFlowString(src, dst, protoTCP) }
 		switch {
 		case h.icmpN > 0 && h.smallSinceBig > 0:
 			d.addPMTU(health.Event{
-				Kind: health.NetPMTUReduced, Severity: health.Notice, Time: h.icmpTime, Frame: h.icmpFrame, Flow: flow,
+				Kind: health.NetPMTUReduced, Severity: health.Notice, Time: h.icmpTime, Frame: h.icmpFrame, Flow: flow(),
 				Message: fmt.Sprintf("path MTU %d: %s sent %d-byte packets, %s answered %s (fragmentation needed, next-hop MTU %d); "+
 					"the sender adapted to %d-byte packets and re-sent %s smaller, which the receiver sees out of order",
 					h.icmpMTU, src.Addr(), h.maxIPLen, h.icmpFrom, netPlural(int64(h.icmpN), "ICMP error"), h.icmpMTU,
@@ -239,7 +240,7 @@ func (d *Network) pmtuFold(c *netConn) {
 			})
 		case h.icmpN > 0 && h.afterBig > 0 && h.smallSinceBig == 0 && h.fullRetrans >= d.cfg.BlackholeMinRetrans:
 			d.addPMTU(health.Event{
-				Kind: health.NetPMTUBlackhole, Severity: health.Error, Time: h.icmpTime, Frame: h.fullFrames.first(), Flow: flow,
+				Kind: health.NetPMTUBlackhole, Severity: health.Error, Time: h.icmpTime, Frame: h.fullFrames.first(), Flow: flow(),
 				Message: fmt.Sprintf("PMTU black hole: %s got %s (MTU %d) but kept sending %d-byte packets, retransmitted %d times without an acknowledgement",
 					src.Addr(), netPlural(int64(h.icmpN), "ICMP fragmentation-needed"), h.icmpMTU, h.lostSize, h.fullRetrans),
 				Evidence: map[string]any{
@@ -251,7 +252,7 @@ func (d *Network) pmtuFold(c *netConn) {
 		case h.icmpN == 0 && h.fullRetrans >= d.cfg.BlackholeMinRetrans && h.lostValid &&
 			(!h.ackValid || netSeqLT(h.acked, h.lostEnd)) && h.maxDelivered > 0 && h.maxDelivered < h.lostSize:
 			d.addPMTU(health.Event{
-				Kind: health.NetPMTUBlackhole, Severity: health.Error, Time: h.lostAt, Frame: h.fullFrames.first(), Flow: flow,
+				Kind: health.NetPMTUBlackhole, Severity: health.Error, Time: h.lostAt, Frame: h.fullFrames.first(), Flow: flow(),
 				Message: fmt.Sprintf("PMTU black hole: %d-byte packets from %s were retransmitted %d times and never acknowledged, "+
 					"while packets up to %d bytes got through, and no ICMP fragmentation-needed came back: "+
 					"a router on the path drops large DF packets silently (lower the MTU/MSS or allow ICMP type 3 code 4)",
@@ -268,7 +269,7 @@ func (d *Network) pmtuFold(c *netConn) {
 				continue
 			}
 			d.addPMTU(health.Event{
-				Kind: health.NetPMTUReduced, Severity: health.Notice, Time: c.first, Frame: h.maxFrame, Flow: flow,
+				Kind: health.NetPMTUReduced, Severity: health.Notice, Time: c.first, Frame: h.maxFrame, Flow: flow(),
 				Message: fmt.Sprintf("path MTU about %d (inferred): %d segments from %s are %d bytes although both ends' MSS allows %d-byte packets; "+
 					"the sender learned a smaller path MTU (ICMP not seen at this capture point) or a tunnel is on the path",
 					h.maxIPLen, h.atMax, src.Addr(), h.maxIPLen, full),

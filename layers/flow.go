@@ -2,7 +2,6 @@ package layers
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // Protocol numbers used in Flow keys (IANA).
@@ -39,14 +38,13 @@ func (f Flow) Canonical() (Flow, bool) {
 
 // String formats the flow as events print it: "10.1.1.1:1099->172.16.1.1:80/tcp".
 func (f Flow) String() string {
-	var b strings.Builder
-	b.Grow(48)
-	b.WriteString(f.Src.String())
-	b.WriteString("->")
-	b.WriteString(f.Dst.String())
-	b.WriteByte('/')
-	b.WriteString(ProtoName(f.Proto))
-	return b.String()
+	var buf [64]byte // IPv4 flows fit: one allocation, the string
+	b := f.Src.AppendTo(buf[:0])
+	b = append(b, "->"...)
+	b = f.Dst.AppendTo(b)
+	b = append(b, '/')
+	b = append(b, ProtoName(f.Proto)...)
+	return string(b)
 }
 
 // ProtoName returns "tcp", "udp", "icmp", "icmpv6" or the number.

@@ -142,15 +142,13 @@ func NewConn(ctx *tcpstate.StreamContext, cfg Config) *Conn {
 		ctx.Reporter = health.Discard
 	}
 	c := &Conn{
-		ctx:      ctx,
-		cfg:      cfg,
-		lim:      cfg.Limits.withDefaults(),
-		pending:  make(map[reqKey]*request),
-		trees:    make(map[treeKey]*tree),
-		files:    make(map[fileKey]*file),
-		sessions: make(map[uint64]*session),
-		cmds:     make(map[string]*cmdStats),
-		errs:     make(map[string]*ErrorCount),
+		ctx:     ctx,
+		cfg:     cfg,
+		lim:     cfg.Limits.withDefaults(),
+		pending: make(map[reqKey]*request),
+		cmds:    make(map[string]*cmdStats),
+		// trees, files, sessions and errs are made on first use: many
+		// connections never need them.
 	}
 	c.stats.Server = ctx.Server.String()
 	return c
@@ -368,6 +366,9 @@ func (c *Conn) addTree(k treeKey, t *tree) {
 			break
 		}
 	}
+	if c.trees == nil {
+		c.trees = make(map[treeKey]*tree)
+	}
 	c.trees[k] = t
 	if t.pipe {
 		c.pipeTree = true
@@ -415,6 +416,9 @@ func (c *Conn) countError(cmd, status string) {
 			return
 		}
 		e = &ErrorCount{Command: cmd, Status: status}
+		if c.errs == nil {
+			c.errs = make(map[string]*ErrorCount)
+		}
 		c.errs[k] = e
 	}
 	e.Count++

@@ -260,6 +260,9 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 			c.securityBlob(nil, b.SecurityBlob, f)
 		}
 		if success && req != nil && req.ntlm != nil && len(c.sessions) < 256 {
+			if c.sessions == nil {
+				c.sessions = make(map[uint64]*session)
+			}
 			c.sessions[h.SessionID] = &session{user: req.ntlm.User, domain: req.ntlm.Domain, workstation: req.ntlm.Workstation}
 		}
 	case SMB2TreeConnect:

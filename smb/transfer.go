@@ -123,17 +123,15 @@ func (c *Conn) openFile(k fileKey, req *request, info pduInfo) *file {
 		c.closeFile(keys[0], info.start, tcpstate.CloseEvicted)
 	}
 	c.fileSeq++
-	f := &file{key: k, seq: c.fileSeq, sizes: map[uint32]int{}, wsizes: map[uint32]int{}}
+	f := &file{key: k, seq: c.fileSeq}
 	f.stats = FileStats{Server: c.stats.Server, Share: req.tree, Name: req.name, OpenFrame: info.start.Frame}
 	if t := c.trees[req.treeKey]; t != nil && t.pipe {
 		f.stats.Pipe = true
 		f.pipeName = pipeName(req.name)
 		f.stats.Name = f.pipeName
 	}
-	if k.v1 {
-		f.stats.FileID = fmt.Sprintf("0x%04x", k.id.Volatile)
-	} else {
-		f.stats.FileID = k.id.String()
+	if c.files == nil {
+		c.files = make(map[fileKey]*file)
 	}
 	c.files[k] = f
 	return f
@@ -194,15 +192,18 @@ func (c *Conn) ioIssue(f *file, op ioOp, length uint32, at tcpstate.Position) {
 		return
 	}
 	f.io.issue(at.Time)
-	m := f.sizes
+	m := &f.sizes
 	if op == opRead {
 		f.stats.Reads++
 	} else {
 		f.stats.Writes++
-		m = f.wsizes
+		m = &f.wsizes
 	}
-	if _, ok := m[length]; ok || len(m) < 64 {
-		m[length]++
+	if *m == nil {
+		*m = make(map[uint32]int) // most files are never read or written
+	}
+	if _, ok := (*m)[length]; ok || len(*m) < 64 {
+		(*m)[length]++
 	}
 }
 
@@ -248,8 +249,18 @@ func (c *Conn) closeFile(k fileKey, at tcpstate.Position, reason tcpstate.CloseR
 	c.closed = append(c.closed, s)
 }
 
+// String formats the file's id as FileStats shows it: the SMB1 FID, or
+// the SMB2 FileId.
+func (k fileKey) String() string {
+	if k.v1 {
+		return fmt.Sprintf("0x%04x", k.id.Volatile)
+	}
+	return k.id.String()
+}
+
 func (c *Conn) finishStats(f *file) FileStats {
 	s := f.stats
+	s.FileID = f.key.String()
 	t := f.io
 	s.ReadSize, s.WriteSize = mode(f.sizes), mode(f.wsizes)
 	s.MaxInFlight = t.maxInFlight

@@ -152,6 +152,9 @@ func (c *conn) setState(d Dir, s tcpState, frame int64) {
 	if h.state == s {
 		return
 	}
+	if c.st.Transitions == nil {
+		c.st.Transitions = make([]health.Transition, 0, 8) // a whole connection makes about 8: one allocation
+	}
 	if len(c.st.Transitions) < maxTransitions {
 		c.st.Transitions = append(c.st.Transitions, health.Transition{
 			Endpoint: d.String(), From: h.state.String(), To: s.String(), Frame: frame,

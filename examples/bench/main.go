@@ -46,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tshark := fs.Bool("tshark", true, "also time tshark -n -q -z conv,tcp when it is on the PATH")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the analysis runs to `file`")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the analysis runs to `file`")
+	memrate := fs.Int("memprofilerate", 0, "bytes per allocation sample in -memprofile (1: every allocation; 0: Go's default)")
 	workerList := fs.String("workers", "1,2", "comma-separated worker counts to measure (Options.Workers)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: bench [-n runs] [-workers 1,2] [-tshark=false] [-cpuprofile file] capture.pcap")
@@ -74,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		bare.Seconds(), float64(frames)/bare.Seconds(), *runs)
 	fmt.Fprintf(stdout, "                   %8.3f s CPU  %9.0f packets per CPU-second\n", bareCPU.Seconds(), float64(frames)/bareCPU.Seconds())
 
+	if *memrate > 0 {
+		runtime.MemProfileRate = *memrate
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -137,9 +141,11 @@ func measure(stdout io.Writer, path string, workers, runs int, frames int64, mb 
 	best := time.Duration(1<<63 - 1)
 	bestCPU := time.Duration(1<<63 - 1)
 	var allocs, gcShare float64
+	var mem nettrace.MemoryUse
 	for i := 0; i < runs; i++ {
 		cpu0 := processCPU()
-		d, a, g, err := analyse(path, workers)
+		d, a, g, m, err := analyse(path, workers)
+		mem = m
 		if err != nil {
 			return 0, err
 		}
@@ -159,6 +165,8 @@ func measure(stdout io.Writer, path string, workers, runs int, frames int64, mb 
 	fmt.Fprintf(stdout, "process CPU time   %8.3f s  %9.0f packets per CPU-second (all threads, GC included; best run)\n",
 		bestCPU.Seconds(), float64(frames)/bestCPU.Seconds())
 	fmt.Fprintf(stdout, "peak RSS           %s\n", peakRSS())
+	fmt.Fprintf(stdout, "memory budget      decoders held at most %.1f MiB of %.0f MiB; %d bytes shed on %d connections\n",
+		float64(mem.HighWater)/(1<<20), float64(mem.Budget)/(1<<20), mem.Shed, mem.ShedConns)
 	return pps, nil
 }
 
@@ -185,14 +193,15 @@ func resetPeakRSS() {
 }
 
 // analyse runs the full analysis once and returns its wall time, the
-// allocations it made and the GC's share of CPU during it.
-func analyse(path string, workers int) (time.Duration, float64, float64, error) {
+// allocations it made, the GC's share of CPU during it and what the
+// memory budget held at most.
+func analyse(path string, workers int) (time.Duration, float64, float64, nettrace.MemoryUse, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	gc0, cpu0 := gcCPU()
 	start := time.Now()
-	_, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1, Workers: workers})
+	rep, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1, Workers: workers})
 	d := time.Since(start)
 	gc1, cpu1 := gcCPU()
 	runtime.ReadMemStats(&after)
@@ -200,7 +209,11 @@ func analyse(path string, workers int) (time.Duration, float64, float64, error) 
 	if cpu1 > cpu0 {
 		share = (gc1 - gc0) / (cpu1 - cpu0)
 	}
-	return d, float64(after.Mallocs - before.Mallocs), share, err
+	var mem nettrace.MemoryUse
+	if rep != nil {
+		mem = rep.Memory
+	}
+	return d, float64(after.Mallocs - before.Mallocs), share, mem, err
 }
 
 func gcCPU() (gc, total float64) {
