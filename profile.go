@@ -29,7 +29,7 @@ func (a *Analyzer) profile() CaptureProfile {
 	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats()}
 	p.Summary = p.describe()
 	a.col.Event(health.Event{
-		Kind: health.CaptureProfile, Severity: health.Info, Time: a.info.Last, Frame: max(a.info.Frames, 1),
+		Kind: health.CaptureProfile, Severity: health.Info, Time: a.last.Time, Frame: max(a.last.Frame, 1),
 		Message: p.Summary,
 		Evidence: map[string]any{
 			"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
