@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"Prints one JSON line per decoded record of a capture: packet records (tcp, udp, icmp, arp, dns) and the "+
 			"messages of the protocol decoders (tls, http, smb, smb2, dcerpc, epm, tds, ssrp), "+
 			`{"frame":N,"time":…,"flow":…,"proto":…,"fields":{…}}, written as they are decoded.`, examples, stdout, stderr)
+	t.SetJSONUsage("accepted for the common convention: the output is always JSON lines")
 	fs := t.Flags
 	var keylogs, decode listFlag
 	packets := fs.Bool("packets", true, "also print packet-level records (tcp, udp, icmp, arp, dns)")

@@ -96,6 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"Analyses packet captures and prints what went wrong on the wire: findings sorted by severity, with "+
 			"frame numbers and a one-line explanation each, then a table of the TCP connections. With no capture "+
 			"it analyses a bundled demo capture.", examples, stdout, stderr)
+	t.SetJSONUsage("write JSON lines, one event per line (the events contract), instead of the report")
 	fs := t.Flags
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")

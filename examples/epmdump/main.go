@@ -59,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"replies): the EPM server, the interface, the protocol, the address and port or pipe, and whether the "+
 			"address differs from the one the client asked (a load balancer or NAT that RPC filters checking the "+
 			"tower address reject).", examples, stdout, stderr)
+	t.SetJSONUsage("write the endpoints and findings as one JSON document")
 	paths, status, ok := t.Parse(args)
 	if !ok {
 		return status

@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"address (checksums fixed up), replicas starting as a Poisson process; deterministic for a seed. With no "+
 			"template it uses the capture bundled with the examples, one template per TCP connection.",
 		examples, stdout, stderr)
+	t.SetJSONUsage("write the summary as one JSON document on standard output")
 	fs := t.Flags
 	out := fs.String("o", "", "output capture `file` (pcap; - for standard output)")
 	packets := fs.Int("packets", 1_700_000, "packets to write")

@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"response-time percentiles, errors by status), and per share and file the operations, sizes, "+
 			"operations in flight, latency and throughput, with the transfer classified as application-limited "+
 			"or pipelined.", examples, stdout, stderr)
+	t.SetJSONUsage("write the statistics as one JSON document (durations in milliseconds)")
 	paths, status, ok := t.Parse(args)
 	if !ok {
 		return status

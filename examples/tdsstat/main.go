@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"with their error numbers), the queries grouped by text with their count and server-time percentiles "+
 			"(request's last byte to the response's first byte), rows, errors and attentions (client cancels).",
 		examples, stdout, stderr)
+	t.SetJSONUsage("write the statistics as one JSON document (times in milliseconds)")
 	paths, status, ok := t.Parse(args)
 	if !ok {
 		return status

@@ -65,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"Decrypts the TLS connections of a capture with NSS key logs and writes, into a folder, each decrypted "+
 			"stream (stream-N-client.bin, stream-N-server.bin) and each HTTP response body, de-chunked and "+
 			"decompressed (stream-N-body-M-NAME). Key material is never printed.", examples, stdout, stderr)
+	t.SetJSONUsage("write the summary and the findings as one JSON document")
 	fs := t.Flags
 	var keylogs listFlag
 	fs.Var(&keylogs, "keylog", "NSS key log `file`, or a pcapng capture holding Decryption Secrets Blocks (required; repeatable)")

@@ -212,7 +212,7 @@ func (t *Tool) Warnf(format string, args ...any) {
 // filter syntax, examples, inputs and exit statuses.
 func (t *Tool) Help(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s %s\n\n", t.Name, t.synopsis)
-	fmt.Fprintf(w, "%s\n\nFlags:\n", strings.TrimSpace(t.doc))
+	fmt.Fprintf(w, "%s\n\nFlags:\n", wrap(strings.TrimSpace(t.doc), 80))
 	t.Flags.SetOutput(w)
 	t.Flags.PrintDefaults()
 	t.Flags.SetOutput(io.Discard)
@@ -225,6 +225,30 @@ func (t *Tool) Help(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n%s\n\n%s\n", InputDoc, ExitStatusDoc)
 }
+
+// wrap breaks text into lines of at most width bytes, at spaces.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(text) {
+		switch {
+		case i == 0:
+		case n+1+len(word) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String()
+}
+
+// SetJSONUsage replaces the description of -json with what the tool
+// writes.
+func (t *Tool) SetJSONUsage(usage string) { t.Flags.Lookup("json").Usage = usage }
 
 // FilterDoc is the short form of the filter syntax printed by -h.
 const FilterDoc = `Filters (-filter) use tcpdump's syntax: host, net (10.1.0.0/16, 10.1, or
