@@ -127,7 +127,8 @@ type Options struct {
 	// connections' streams, sharded by stream ID so each connection stays
 	// in order on one worker; events are merged back into the order of a
 	// single-worker run, so the Reporter, the Report and every count are
-	// identical to Workers = 1 (tested on every capture in ../shared).
+	// identical to Workers = 1 (tested on the bundled capture and on the full
+	// capture corpus).
 	// Two limits: once 4,096 endpoint-mapper endpoints are known, which
 	// further ones are remembered may differ; and HTTPBody,
 	// TLSPlaintext and Decoders' handlers are then called from several
