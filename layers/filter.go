@@ -38,7 +38,7 @@ import (
 // primitives are not supported and are reported as errors.
 //
 // A Filter is immutable and safe for concurrent use. Match and MatchFrame do
-// not allocate.
+// not allocate. A nil *Filter matches every packet.
 type Filter struct {
 	expr string
 	text string // canonical form (String)
@@ -102,14 +102,14 @@ func (f *Filter) String() string { return f.text }
 
 // MatchesAll reports whether f is the empty filter, which matches every
 // packet.
-func (f *Filter) MatchesAll() bool { return len(f.prog) == 0 }
+func (f *Filter) MatchesAll() bool { return f == nil || len(f.prog) == 0 }
 
 // Match reports whether the decoded packet p passes the filter. It sees p as
 // the Decoder made it: the inner packet of an IP-in-IP tunnel, and a
 // datagram reassembled from fragments with its transport header. VLAN tags
 // are looked for in p.Raw (Ethernet and Linux cooked captures).
 func (f *Filter) Match(p *Packet) bool {
-	if len(f.prog) == 0 {
+	if f == nil || len(f.prog) == 0 {
 		return true
 	}
 	var v filterView
@@ -123,7 +123,7 @@ func (f *Filter) Match(p *Packet) bool {
 // frames out before decoding them, so that nothing of a frame that does not
 // match (fragments held for reassembly, events) reaches the analysis.
 func (f *Filter) MatchFrame(fr *Frame) bool {
-	if len(f.prog) == 0 {
+	if f == nil || len(f.prog) == 0 {
 		return true
 	}
 	var v filterView
