@@ -119,7 +119,7 @@ func (a *Analyzer) memoryUse() MemoryUse {
 	_, _, m.Budget = a.opts.memoryBudget()
 	if m.Sheds > 0 {
 		a.col.Event(health.Event{
-			Kind: health.MemoryShed, Severity: health.Notice, Time: a.info.Last, Frame: max(first, 1),
+			Kind: health.MemoryShed, Severity: health.Notice, Time: a.last.Time, Frame: max(first, 1),
 			Message: fmt.Sprintf("the memory budget (%d MiB for the decoders) was reached at frame %d: the buffered state of %d connections was dropped %d times (%d bytes%s) to stay within it; their decoding resumed at the next message, so findings on them may be incomplete",
 				m.Budget>>20, first, m.ShedConns, m.Sheds, m.Shed, byDecoder(m.ByDecoder)),
 			Evidence: map[string]any{"budget": m.Budget, "high_water": m.HighWater, "shed_bytes": m.Shed, "sheds": m.Sheds,

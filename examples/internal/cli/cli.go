@@ -428,7 +428,7 @@ func plural(n int) string {
 // (not the idle timeout, which ends silent connections as designed).
 var shedKinds = []health.Kind{
 	health.CaptureUnsupportedLink, health.InternalError, health.DecodeGaveUp,
-	health.TCPBufferLimit, health.TCPEvicted, health.HTTPBodyLimit,
+	health.TCPBufferLimit, health.TCPEvicted, health.HTTPBodyLimit, health.MemoryShed,
 }
 
 // watcher passes events on, counting those that say something was shed.
