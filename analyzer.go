@@ -51,15 +51,28 @@ type Analyzer struct {
 	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool
+	sel        *selection // Options.Filter, From, To, Streams
+
+	// renumber, when set (by tests), renumbers each frame as it is read:
+	// a capture made of a subset of another's frames is then analysed with
+	// the other's frame numbers.
+	renumber func(int64) int64
 }
 
-// New returns an Analyzer for one capture. It fails only when a key-log
+// New returns an Analyzer for one capture. It fails when Options.Filter
+// does not compile (the error wraps a *layers.FilterError giving the
+// position), when Options.From is not before Options.To, or when a key-log
 // file cannot be read.
 func New(opts Options) (*Analyzer, error) {
+	sel, err := newSelection(&opts)
+	if err != nil {
+		return nil, err
+	}
 	a := &Analyzer{
 		opts:      opts,
 		protocols: map[string]int{},
 		flowProto: map[uint64]string{},
+		sel:       sel,
 	}
 	a.col = newCollector(opts.Reporter, &opts)
 	a.col.now = &a.last
@@ -75,7 +88,12 @@ func New(opts Options) (*Analyzer, error) {
 	if opts.Layers != nil {
 		lim = *opts.Layers
 	}
-	a.decoder = layers.NewDecoder(a.rep, lim)
+	var decRep health.Reporter = a.rep
+	if sel.streams != nil {
+		sel.gate = &frameGate{next: a.rep}
+		decRep = sel.gate
+	}
+	a.decoder = layers.NewDecoder(decRep, lim)
 	cfg := tcpstate.DefaultConfig()
 	if opts.TCP != nil {
 		cfg = *opts.TCP
@@ -85,6 +103,9 @@ func New(opts Options) (*Analyzer, error) {
 		cfg.MaxRetainTotal = int(reassembly / 4)     // copies kept for the overlap check
 	}
 	a.tracker = tcpstate.NewTracker(cfg, a.rep, a.attach)
+	if sel.streams != nil {
+		a.tracker.Select = sel.selectStream
+	}
 	a.tracker.OnSummary = a.flowClosed
 	a.tracker.NoSummaryEvents = opts.Reporter == nil // the Report keeps typed FlowStats
 	a.tracker.OnSegment = func(_ *layers.Packet, s tcpstate.Segment) { a.seg = s }
@@ -196,8 +217,16 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 			}
 			break
 		}
+		if a.renumber != nil {
+			frame.Number = a.renumber(frame.Number)
+		}
 		a.loadSecrets(capture)
-		a.frame(frame)
+		a.info.Add(frame)
+		if a.sel.keep(frame, a.info.First) {
+			a.frame(frame)
+		} else {
+			a.sel.skipped.Frames++
+		}
 		if prog.due(frame.Number) {
 			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n.Load(), BytesSize: size, Active: a.tracker.Active()})
 		}
@@ -208,8 +237,11 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 
 // frame runs one frame through decode, TCP tracking and the UDP routes.
 func (a *Analyzer) frame(f *layers.Frame) {
-	a.info.Add(f)
 	a.last = tcpstate.Position{Frame: f.Number, Time: f.Time}
+	if a.sel.streams != nil {
+		a.selectedFrame(f)
+		return
+	}
 	p, ok := a.decoder.Decode(f)
 	if !ok {
 		return
@@ -287,6 +319,9 @@ func (a *Analyzer) captureDamaged(err error) {
 
 func (a *Analyzer) finish() {
 	end := a.last
+	if a.sel.gate != nil {
+		a.sel.gate.drop = true // what is still held belongs to no selected connection
+	}
 	a.decoder.Flush(end.Time)
 	a.tracker.Close(end)
 	a.udp.finish(end)
@@ -339,6 +374,7 @@ func (a *Analyzer) report() *Report {
 		Workload:      a.net.Workload(),
 		Profile:       a.prof,
 		Memory:        a.mem,
+		Skipped:       a.sel.report(),
 	}
 }
 

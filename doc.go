@@ -19,6 +19,12 @@
 //
 // An Analyzer is not safe for concurrent use; run one per capture.
 //
+// Options.Filter (a tcpdump-syntax capture filter, layers.Filter), From and
+// To (a capture-time window) leave frames out before they are decoded, as
+// if the capture held only the others; Options.Streams analyses only some
+// TCP connections, numbered as tshark's tcp.stream. Report.Skipped counts
+// what they left out.
+//
 // Options.Workers runs the application decoders on several goroutines
 // (connections sharded by stream ID) while the calling goroutine reads,
 // decodes and tracks the packets; the events are merged back into the order

@@ -67,6 +67,28 @@ type Options struct {
 	// connections are shed can then depend on the worker count.
 	MemoryBudget int64
 
+	// Filter, when not empty, is a capture filter in the tcpdump syntax
+	// (layers.Filter: "host 10.1.1.1 and tcp port 445"). Frames it does
+	// not match are left out before they are decoded, as if the capture
+	// held only the frames that match (tcpdump -w with the same filter)
+	// except that frames keep their numbers in the whole capture. New
+	// fails, with a *layers.FilterError giving the position, on a bad
+	// expression.
+	Filter string
+	// From and To bound the capture time analysed: frames before From or
+	// at or after To are left out before they are decoded, as editcap -A
+	// and -B do. Each is an absolute time or an offset from the capture's
+	// first frame (ParseTimeBound: "2026-11-21T10:00:00Z", "+10s"); the
+	// zero TimeBound does not bound.
+	From, To TimeBound
+	// Streams, when not empty, limits the analysis to these TCP
+	// connections, numbered as tshark's tcp.stream (and Report.Flows' ID)
+	// in the frames that Filter, From and To keep. Every packet is still
+	// tracked, so that the numbers stay tshark's, but only the packets of
+	// these connections are decoded, diagnosed and reported: other TCP
+	// connections, UDP, ICMP and ARP are left out (Report.Skipped).
+	Streams []uint64
+
 	// Layers and TCP set the packet-decoding and connection-tracking
 	// limits. Zero values mean layers.DefaultLimits() and
 	// tcpstate.DefaultConfig().
@@ -105,7 +127,8 @@ type Options struct {
 	// connections' streams, sharded by stream ID so each connection stays
 	// in order on one worker; events are merged back into the order of a
 	// single-worker run, so the Reporter, the Report and every count are
-	// identical to Workers = 1 (tested on every capture in ../shared).
+	// identical to Workers = 1 (tested on the bundled capture and on the full
+	// capture corpus).
 	// Two limits: once 4,096 endpoint-mapper endpoints are known, which
 	// further ones are remembered may differ; and HTTPBody,
 	// TLSPlaintext and Decoders' handlers are then called from several

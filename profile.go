@@ -29,7 +29,7 @@ func (a *Analyzer) profile() CaptureProfile {
 	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats()}
 	p.Summary = p.describe()
 	a.col.Event(health.Event{
-		Kind: health.CaptureProfile, Severity: health.Info, Time: a.info.Last, Frame: max(a.info.Frames, 1),
+		Kind: health.CaptureProfile, Severity: health.Info, Time: a.last.Time, Frame: max(a.last.Frame, 1),
 		Message: p.Summary,
 		Evidence: map[string]any{
 			"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
@@ -119,7 +119,7 @@ func (a *Analyzer) memoryUse() MemoryUse {
 	_, _, m.Budget = a.opts.memoryBudget()
 	if m.Sheds > 0 {
 		a.col.Event(health.Event{
-			Kind: health.MemoryShed, Severity: health.Notice, Time: a.info.Last, Frame: max(first, 1),
+			Kind: health.MemoryShed, Severity: health.Notice, Time: a.last.Time, Frame: max(first, 1),
 			Message: fmt.Sprintf("the memory budget (%d MiB for the decoders) was reached at frame %d: the buffered state of %d connections was dropped %d times (%d bytes%s) to stay within it; their decoding resumed at the next message, so findings on them may be incomplete",
 				m.Budget>>20, first, m.ShedConns, m.Sheds, m.Shed, byDecoder(m.ByDecoder)),
 			Evidence: map[string]any{"budget": m.Budget, "high_water": m.HighWater, "shed_bytes": m.Shed, "sheds": m.Sheds,

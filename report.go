@@ -35,6 +35,9 @@ type Report struct {
 	Profile CaptureProfile
 	// Memory is what the memory budget did (Options.MemoryBudget).
 	Memory MemoryUse
+	// Skipped counts what Options.Filter, From, To and Streams left out;
+	// Capture describes the whole capture as read.
+	Skipped Skipped
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.

@@ -125,6 +125,7 @@ type conn struct {
 	sums     [2]sumCount
 
 	phase         phase
+	quiet         bool // not selected (Tracker.Select): tracked, not reported
 	handlerClosed bool
 	closeReason   CloseReason
 	anyFIN        bool
@@ -425,17 +426,21 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.st.CloseReason = reason.String()
 	c.ctx.Visibility = c.visibility()
 	c.st.OneSided, c.st.UnseenBytes, c.st.Duplicates = c.ctx.Visibility.OneSided, c.unseen, c.dupCount
-	c.t.count(&c.ctx.Visibility)
+	if !c.quiet {
+		c.t.count(&c.ctx.Visibility)
+	}
 	c.ana.serverHidden = c.t.hiddenSender(c.ctx.Server.Addr())
 	c.ana.finish(&c.ctx, reason, at, &c.st)
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()
 	c.st.Counts = c.rep.countMap()
-	if !c.t.NoSummaryEvents {
-		c.t.rep.Event(c.st.Event())
-	}
-	if c.t.OnSummary != nil {
-		c.t.OnSummary(&c.st)
+	if !c.quiet {
+		if !c.t.NoSummaryEvents {
+			c.t.rep.Event(c.st.Event())
+		}
+		if c.t.OnSummary != nil {
+			c.t.OnSummary(&c.st)
+		}
 	}
 	c.h = nil
 	c.t.ended(c)

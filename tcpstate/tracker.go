@@ -29,6 +29,13 @@ type Tracker struct {
 	// receives every FlowStats): set it when nothing reads them, since
 	// building one costs a map per connection.
 	NoSummaryEvents bool
+	// Select, when set, is asked once per new connection, with its stream
+	// ID, whether to analyse it. A connection it declines is still tracked,
+	// so that the IDs of later connections stay tshark's tcp.stream numbers,
+	// and OnSegment still sees its packets; but no handler is attached to
+	// it, it reports no event and no summary, OnSummary does not see it and
+	// CaptureStats does not count it (see select.go).
+	Select func(id uint64) bool
 
 	cfg    Config
 	rep    health.Reporter
@@ -165,7 +172,9 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		// A second copy of a packet (two capture points, a SPAN port that
 		// mirrors both ways): counted, left out of the analysis.
 		c.dupCount++
-		t.duplicates++
+		if !c.quiet {
+			t.duplicates++
+		}
 		if t.OnSegment != nil {
 			t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir, Duplicate: true})
 		}
@@ -343,6 +352,10 @@ func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint
 	}
 	t.nextID++
 	c.rep = flowReporter{inner: t.rep, flow: c.ctx.Flow}
+	c.quiet = !t.selected(c.ctx.ID)
+	if c.quiet {
+		c.rep.inner = health.Discard
+	}
 	c.st.ID, c.st.Client, c.st.Server = c.ctx.ID, client, server
 	c.st.FirstFrame, c.st.FirstTime = p.Frame, p.Time
 	c.halves[ServerToClient].state = stateListen
@@ -354,7 +367,7 @@ func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint
 		c.halves[ClientToServer].state = stateSynSent
 	}
 	t.conns[key] = c
-	if t.attach != nil {
+	if t.attach != nil && !c.quiet {
 		c.h = t.attach(&c.ctx)
 		if r, ok := c.h.(ResetReviewer); ok {
 			c.ana.reviewer = r

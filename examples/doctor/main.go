@@ -26,30 +26,38 @@
 //	              BETWEEN THE TWO CAPTURES (casebook C1, C13, C15)
 //	-workers N    goroutines decoding application protocols (default: one
 //	              per CPU, at most 4); the output is the same for any N
+//	-filter EXPR  analyse only the frames matching a tcpdump-syntax filter
+//	-flow N       analyse only TCP connection N, numbered as tshark's
+//	              tcp.stream and the connection table (repeatable)
+//	-from, -to    analyse only a capture-time window: RFC 3339 times or
+//	              offsets from the first frame (+10s)
+//	-quiet        no progress line on standard error
 //
-// Exit status: 0 when every capture was analysed (even if damaged part-way:
-// the report says where it stopped), 2 when a file cannot be read or is not
-// a capture.
+// A capture is a pcap or pcapng file, optionally gzip-compressed (told by
+// its content); "-" reads it from standard input.
+//
+// Exit status: 0 every capture analysed; 1 analysed, but a capture was
+// damaged (the report and standard error say where it stopped; everything
+// before it was analysed) or the analysis shed or gave something up (said
+// on standard error); 2 usage error, or an input that cannot be used (the
+// others are still analysed).
 package main
 
 import (
 	"bytes"
-	_ "embed"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/doctor/demo"
+	"github.com/nettrace/nettrace/examples/internal/cli"
 	"github.com/nettrace/nettrace/health"
 )
-
-//go:embed demo/branch-office.pcapng
-var demoCapture []byte
 
 const demoName = "branch-office.pcapng (bundled demo)"
 
@@ -59,7 +67,6 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type config struct {
-	json    bool
 	all     bool
 	profile bool
 	pair    bool
@@ -73,11 +80,24 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+var examples = []string{
+	"doctor                                   # the bundled demo capture",
+	"doctor customer.pcapng",
+	"doctor -keylog sslkeys.log -filter 'host 10.1.1.20 and tcp port 443' customer.pcapng",
+	"doctor -flow 7 -json customer.pcap.gz | jq -r .kind",
+	"doctor -from +30s -to +90s customer.pcapng",
+	"tcpdump -i eth0 -w - 'tcp port 445' | doctor -",
+	"doctor -pair client.pcap server.pcap",
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.BoolVar(&cfg.json, "json", false, "print JSON-lines events instead of the report")
+	t := cli.New("doctor", "[flags] [capture ...]",
+		"Analyses packet captures and prints what went wrong on the wire: findings sorted by severity, with "+
+			"frame numbers and a one-line explanation each, then a table of the TCP connections. With no capture "+
+			"it analyses a bundled demo capture.", examples, stdout, stderr)
+	t.SetJSONUsage("write JSON lines, one event per line (the events contract), instead of the report")
+	fs := t.Flags
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
@@ -85,45 +105,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
 	cfg.smb.register(fs)
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: doctor [flags] [capture ...]   (no capture: analyse the bundled demo)")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return status
 	}
 	opts, err := cfg.options()
 	if err != nil {
-		fmt.Fprintln(stderr, "doctor:", err)
-		return 2
+		return t.Usagef("%v", err)
 	}
-	paths := fs.Args()
-	if cfg.pair && len(paths) != 2 {
-		fmt.Fprintln(stderr, "doctor: -pair needs exactly two captures (e.g. the client's and the server's)")
-		return 2
+	if cfg.pair {
+		switch {
+		case len(paths) != 2:
+			return t.Usagef("-pair needs exactly two captures (e.g. the client's and the server's)")
+		case t.Selecting():
+			return t.Usagef("-pair compares whole captures: it cannot be combined with -filter, -flow, -from or -to")
+		case slices.Contains(paths, "-"):
+			return t.Usagef("-pair reads two capture files, not standard input")
+		}
 	}
-	status := 0
-	out := stdout
 	if len(paths) == 0 {
-		if err := analyse(demoName, bytes.NewReader(demoCapture), int64(len(demoCapture)), opts, cfg, out, stderr); err != nil {
-			fmt.Fprintln(stderr, "doctor:", err)
-			return 2
-		}
-		return 0
+		in := &cli.Input{Name: demoName, R: bytes.NewReader(demo.Capture), Size: int64(len(demo.Capture))}
+		return analyse(t, in, opts, cfg)
 	}
+	status = cli.ExitOK
 	for i, path := range paths {
-		if i > 0 && !cfg.json {
-			fmt.Fprintln(out)
+		if i > 0 && !t.JSON {
+			fmt.Fprintln(stdout)
 		}
-		if err := analysePath(path, opts, cfg, out, stderr); err != nil {
-			fmt.Fprintf(stderr, "doctor: %v\n", err)
-			status = 2
+		in, err := t.Open(path)
+		if err != nil {
+			status = cli.Worst(status, t.Fail(err))
+			continue
 		}
+		status = cli.Worst(status, analyse(t, in, opts, cfg))
+		in.Close()
 	}
-	if cfg.pair && status == 0 {
-		if err := analysePair(paths[0], paths[1], opts, cfg, out); err != nil {
-			fmt.Fprintf(stderr, "doctor: %v\n", err)
-			status = 2
+	if cfg.pair && status != cli.ExitUsage {
+		if err := analysePair(paths[0], paths[1], opts, t.JSON, stdout); err != nil {
+			status = t.Fail(err)
 		}
 	}
 	return status
@@ -151,83 +170,27 @@ func (c config) options() (nettrace.Options, error) {
 	return opts, nil
 }
 
-func analysePath(path string, opts nettrace.Options, cfg config, out, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err // *PathError names the file
-	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("%s: is a directory", path)
-		}
-		size = st.Size()
-	}
-	return analyse(path, f, size, opts, cfg, out, stderr)
-}
-
-func analyse(name string, r io.Reader, size int64, opts nettrace.Options, cfg config, out, stderr io.Writer) error {
+// analyse analyses one capture and prints its report (or its events, with
+// -json); it returns the capture's exit status.
+func analyse(t *cli.Tool, in *cli.Input, opts nettrace.Options, cfg config) int {
 	var sink *health.JSONSink
-	if cfg.json {
-		sink = health.NewJSONSink(out, true, false)
+	if t.JSON {
+		sink = health.NewJSONSink(t.Stdout, true, false)
 		opts.Reporter = sink
 	}
-	prog := newProgress(stderr, name)
-	opts.Progress = prog.update
-	a, err := nettrace.New(opts)
+	run, err := t.Analyze(in, opts)
 	if err != nil {
-		return err
-	}
-	rep, err := a.Analyze(name, r)
-	prog.done()
-	if err != nil {
-		return err // names the capture
+		return t.Fail(err) // names the capture
 	}
 	if sink != nil {
-		return sink.Flush()
-	}
-	printReport(out, rep, cfg.all)
-	if cfg.profile {
-		printProfile(out, rep.Workload)
-	}
-	return nil
-}
-
-// progress prints a progress line on stderr when it is a terminal and the
-// analysis takes more than a couple of seconds.
-type progress struct {
-	w       io.Writer
-	name    string
-	start   time.Time
-	enabled bool
-	printed bool
-}
-
-func newProgress(w io.Writer, name string) *progress {
-	p := &progress{w: w, name: name, start: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.enabled = true
+		if err := sink.Flush(); err != nil {
+			return t.Fail(err)
+		}
+	} else {
+		printReport(t.Stdout, run.Report, cfg.all, t)
+		if cfg.profile {
+			printProfile(t.Stdout, run.Report.Workload)
 		}
 	}
-	return p
-}
-
-func (p *progress) update(pr nettrace.Progress) {
-	if !p.enabled || time.Since(p.start) < 2*time.Second {
-		return
-	}
-	pct := ""
-	if pr.BytesSize > 0 {
-		pct = fmt.Sprintf(" %3.0f%%", 100*float64(pr.BytesRead)/float64(pr.BytesSize))
-	}
-	fmt.Fprintf(p.w, "\r%s:%s %d frames, %d open connections ", p.name, pct, pr.Frames, pr.Active)
-	p.printed = true
-}
-
-func (p *progress) done() {
-	if p.printed {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
+	return run.Check()
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nettrace/nettrace/examples/doctor/demo"
 )
 
 // The bundled demo is real lab traffic with known faults; the report must
@@ -81,16 +83,23 @@ func TestDoctorBadInputs(t *testing.T) {
 	}
 }
 
-// A damaged capture is analysed up to the damage and exits 0.
+// A damaged capture is analysed up to the damage, says so once on stderr
+// (frame, byte offset, what was analysed) and exits 1.
 func TestDoctorTruncatedCapture(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cut.pcapng")
-	os.WriteFile(path, demoCapture[:len(demoCapture)*2/3], 0o644)
-	var out, errOut bytes.Buffer
-	if code := run([]string{path}, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d, want 0; stderr %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "capture damaged") || !strings.Contains(out.String(), "capture.truncated") {
-		t.Errorf("report does not say where the capture stopped:\n%s", out.String())
+	os.WriteFile(path, demo.Capture[:len(demo.Capture)*2/3], 0o644)
+	for _, args := range [][]string{{path}, {"-json", path}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 1 {
+			t.Fatalf("%v: exit %d, want 1; stderr %s", args, code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "capture.truncated") {
+			t.Errorf("%v: output does not say where the capture stopped:\n%s", args, out.String())
+		}
+		want := "doctor: warning: " + path + " is damaged at frame 57 (byte offset 25560): unexpected EOF; the 56 frames before it were analysed\n"
+		if errOut.String() != want {
+			t.Errorf("%v: stderr %q, want one warning %q", args, errOut.String(), want)
+		}
 	}
 }
 

@@ -13,12 +13,12 @@ import (
 // analysePair compares two captures of the same traffic (doctor -pair) and
 // prints what changed between the two capture points, after the report of
 // each capture. With -json it writes the pair events as JSON lines.
-func analysePair(pathA, pathB string, opts nettrace.Options, cfg config, out io.Writer) error {
+func analysePair(pathA, pathB string, opts nettrace.Options, json bool, out io.Writer) error {
 	rep, err := pair.AnalyzeFiles(pathA, pathB, pair.Options{Layers: opts.Layers})
 	if err != nil {
 		return err
 	}
-	if cfg.json {
+	if json {
 		sink := health.NewJSONSink(out, true, false)
 		for _, e := range rep.Events {
 			sink.Event(e)

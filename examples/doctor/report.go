@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/internal/cli"
 	"github.com/nettrace/nettrace/health"
 )
 
@@ -15,8 +16,9 @@ import (
 // first.
 const maxConnRows = 40
 
-func printReport(w io.Writer, rep *nettrace.Report, all bool) {
+func printReport(w io.Writer, rep *nettrace.Report, all bool, t *cli.Tool) {
 	printHeader(w, rep)
+	printSelection(w, rep, t)
 	printFindings(w, rep.Findings)
 	if all {
 		printEvents(w, rep)
@@ -38,6 +40,28 @@ func printHeader(w io.Writer, rep *nettrace.Report) {
 	if s := rep.Profile.Summary; s != "" {
 		fmt.Fprintf(w, "  %s\n", s)
 	}
+}
+
+// printSelection says what -filter, -from, -to and -flow left out.
+func printSelection(w io.Writer, rep *nettrace.Report, t *cli.Tool) {
+	if !t.Selecting() {
+		return
+	}
+	var parts []string
+	if f := t.Flags.Lookup("filter").Value.String(); f != "" {
+		parts = append(parts, fmt.Sprintf("-filter %q", f))
+	}
+	for _, name := range []string{"from", "to", "flow"} {
+		if v := t.Flags.Lookup(name).Value.String(); v != "" {
+			parts = append(parts, fmt.Sprintf("-%s %s", name, v))
+		}
+	}
+	sk := rep.Skipped
+	fmt.Fprintf(w, "  selected by %s: %d of %d frames analysed", strings.Join(parts, " "), rep.Capture.Frames-sk.Frames-sk.Packets, rep.Capture.Frames)
+	if sk.Streams > 0 {
+		fmt.Fprintf(w, "; %d other TCP connection%s tracked, not analysed", sk.Streams, plural(sk.Streams))
+	}
+	fmt.Fprintln(w)
 }
 
 func protocolList(p map[string]int) string {

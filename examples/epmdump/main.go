@@ -7,7 +7,15 @@
 //
 // Usage:
 //
-//	epmdump capture.pcap
+//	epmdump [-json] [selection flags] capture
+//
+// -json prints the same as one JSON document. -filter, -flow, -from and -to
+// select what is analysed; a capture is a pcap or pcapng file, optionally
+// gzip-compressed, or "-" for standard input.
+//
+// Exit status: 0 analysed; 1 analysed, but the capture was damaged (said on
+// standard error with where it stopped) or the analysis shed or gave
+// something up; 2 usage error or an input that is not a capture.
 package main
 
 import (
@@ -17,6 +25,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/internal/cli"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -24,16 +33,47 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// row is one advertised endpoint.
 type row struct {
 	server, iface, uuid, proto, ip, endpoint, differs string
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: epmdump capture")
-		return 2
+var examples = []string{
+	"epmdump capture.pcapng",
+	"epmdump -json capture.pcap | jq '.endpoints[] | select(.differs)'",
+	"tcpdump -r big.pcap -w - 'tcp port 135' | epmdump -",
+}
+
+// epmKinds are the findings epmdump lists.
+func epmKind(k health.Kind) bool {
+	switch k {
+	case health.RPCEPMAddressMismatch, health.RPCEPMNotRegistered, health.RPCEPMShortReply:
+		return true
 	}
+	return false
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	t := cli.New("epmdump", "[flags] capture",
+		"Prints every endpoint that DCE/RPC endpoint mappers advertise in a capture (ept_map and ept_lookup "+
+			"replies): the EPM server, the interface, the protocol, the address and port or pipe, and whether the "+
+			"address differs from the one the client asked (a load balancer or NAT that RPC filters checking the "+
+			"tower address reject).", examples, stdout, stderr)
+	t.SetJSONUsage("write the endpoints and findings as one JSON document")
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return status
+	}
+	if len(paths) != 1 {
+		return t.Usagef("want one capture, got %d", len(paths))
+	}
+	in, err := t.Open(paths[0])
+	if err != nil {
+		return t.Fail(err)
+	}
+	defer in.Close()
 	var rows []row
+	var endpoints []endpointJSON
 	seen := map[row]bool{}
 	learned := func(e rpc.Endpoint) {
 		r := row{server: e.Server.String(), iface: e.InterfaceName, uuid: fmt.Sprintf("%s v%d.%d", e.Interface, e.Version, e.VersionMinor),
@@ -62,6 +102,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !seen[r] {
 			seen[r] = true
 			rows = append(rows, r)
+			endpoints = append(endpoints, endpointJSON{Server: r.server, Interface: r.iface, InterfaceUUID: e.Interface.String(),
+				Version: fmt.Sprintf("%d.%d", e.Version, e.VersionMinor), Protocol: r.proto, IP: optional(r.ip), Port: e.Port,
+				Pipe: e.Pipe, Differs: e.AddressDiffers})
 		}
 	}
 	dec := nettrace.Decoder{
@@ -74,10 +117,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rpc.NewConn(ctx, cfg)
 		},
 	}
-	rep, err := nettrace.AnalyzeFile(args[0], nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
+	res, err := t.Analyze(in, nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
 	if err != nil {
-		fmt.Fprintln(stderr, "epmdump:", err)
-		return 1
+		return t.Fail(err)
+	}
+	rep := res.Report
+	if t.JSON {
+		if endpoints == nil {
+			endpoints = []endpointJSON{}
+		}
+		doc := struct {
+			Capture   cli.CaptureJSON   `json:"capture"`
+			Endpoints []endpointJSON    `json:"endpoints"`
+			Findings  []cli.FindingJSON `json:"findings"`
+		}{cli.Capture(rep), endpoints, cli.Findings(rep, epmKind)}
+		if err := cli.WriteJSON(stdout, doc); err != nil {
+			return t.Fail(err)
+		}
+		return res.Check()
 	}
 	fmt.Fprintf(stdout, "%s: %d frames, %d endpoints advertised\n", rep.Capture.Name, rep.Capture.Frames, len(rows))
 	if len(rows) > 0 {
@@ -89,10 +146,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		tw.Flush()
 	}
 	for _, f := range rep.Findings {
-		switch f.Kind {
-		case health.RPCEPMAddressMismatch, health.RPCEPMNotRegistered, health.RPCEPMShortReply:
+		if epmKind(f.Kind) {
 			fmt.Fprintf(stdout, "%s x%d (first at frame %d): %s\n", f.Kind, f.Count, f.Example.Frame, f.Example.Message)
 		}
 	}
-	return 0
+	return res.Check()
+}
+
+// endpointJSON is one advertised endpoint in epmdump -json.
+type endpointJSON struct {
+	Server        string `json:"server"`    // the endpoint mapper asked (address:port)
+	Interface     string `json:"interface"` // name, annotation or "?"
+	InterfaceUUID string `json:"interface_uuid"`
+	Version       string `json:"version"`  // major.minor
+	Protocol      string `json:"protocol"` // protocol sequence (ncacn_ip_tcp, ncacn_np, …)
+	IP            string `json:"ip,omitempty"`
+	Port          uint16 `json:"port,omitempty"`
+	Pipe          string `json:"pipe,omitempty"`
+	// Differs is set when the advertised address is not the address the
+	// client asked (casebook C4).
+	Differs bool `json:"differs"`
+}
+
+func optional(s string) string {
+	if s == "-" {
+		return ""
+	}
+	return s
 }

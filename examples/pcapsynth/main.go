@@ -7,168 +7,140 @@
 //
 // Usage:
 //
-//	pcapsynth -o big.pcap [-packets 1700000] [-rate 400] [-seed 1] [template.pcap ...]
+//	pcapsynth -o big.pcap [-packets 1700000] [-rate 400] [-seed 1] [-corpus DIR] [selection flags] [template ...]
 //
-// With no templates it uses the project's mix from ../shared/captures (SMB,
-// TLS, HTTP, DCE/RPC, TCP anomalies, TDS) and testdata/, weighted like the
-// figures in the performance issue: SMB 31%, TLS 25%, HTTP 19%, DCE/RPC 10%,
-// TCP anomalies 10%, TDS 5%.
+// Templates are pcap or pcapng files (optionally gzip-compressed; "-" reads
+// one from standard input) of Ethernet/IPv4 traffic. With none, pcapsynth
+// uses the capture bundled with the examples (examples/doctor/demo), one
+// template per TCP connection, so it works on a fresh clone; with -corpus
+// DIR it uses the capture corpus in DIR (folders smb/, tls/, http/,
+// dcerpc/, tcp/, tds/ and cases/), weighted like the traffic mix the
+// performance figures of README.md were measured with: SMB 31%, TLS 25%,
+// HTTP 19%, DCE/RPC 10%, TCP anomalies 10%, TDS 5%.
+//
+// -filter, -flow, -from and -to select the frames of each template that are
+// replicated (-flow N: the template's TCP connection N, numbered as tshark's
+// tcp.stream; -from/-to offsets count from the template's first frame).
+// -o - writes the capture to standard output. A summary goes to standard
+// error (with -json, as one JSON document on standard output).
+//
+// Exit status: 0 written; 1 written, but a template was damaged (said on
+// standard error: the frames before the damage were used); 2 usage error,
+// or a template or output that cannot be used.
 package main
 
 import (
 	"bufio"
 	"container/heap"
 	"encoding/binary"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"github.com/nettrace/nettrace/examples/internal/cli"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pcapsynth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "output capture `file` (pcap)")
+var examples = []string{
+	"pcapsynth -o /tmp/synth.pcap -packets 1700000 -seed 1        # from the bundled demo capture",
+	"pcapsynth -o /tmp/synth.pcap -corpus ~/captures -seed 1      # the corpus mix of the performance figures",
+	"pcapsynth -o /tmp/smb.pcap -filter 'tcp port 445' a.pcap b.pcapng",
+	"pcapsynth -o - -packets 100000 | doctor -",
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	t := cli.New("pcapsynth", "-o FILE [flags] [template ...]",
+		"Builds a large benchmark capture by replicating template captures, each replica with its own client "+
+			"address (checksums fixed up), replicas starting as a Poisson process; deterministic for a seed. With no "+
+			"template it uses the capture bundled with the examples, one template per TCP connection.",
+		examples, stdout, stderr)
+	t.SetJSONUsage("write the summary as one JSON document on standard output")
+	fs := t.Flags
+	out := fs.String("o", "", "output capture `file` (pcap; - for standard output)")
 	packets := fs.Int("packets", 1_700_000, "packets to write")
 	rate := fs.Float64("rate", 400, "replica starts per second of capture time (Poisson)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same file")
-	shared := fs.String("shared", "../shared/captures", "corpus `dir` for the default template mix")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	corpus := fs.String("corpus", "", "capture corpus `dir` (smb/, tls/, http/, dcerpc/, tcp/, tds/, cases/) for the default template mix")
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return status
 	}
-	if *out == "" {
-		fmt.Fprintln(stderr, "pcapsynth: -o is required")
-		return 2
+	switch {
+	case *out == "":
+		return t.Usagef("-o is required")
+	case *out == "-" && t.JSON:
+		return t.Usagef("-json writes the summary on standard output: it cannot be combined with -o -")
+	case *packets <= 0 || *rate <= 0:
+		return t.Usagef("-packets and -rate must be positive")
+	case *corpus != "" && len(paths) > 0:
+		return t.Usagef("give templates or -corpus, not both")
 	}
-	templates, err := loadTemplates(fs.Args(), *shared)
+	sel, err := newSelector(t)
 	if err != nil {
-		fmt.Fprintln(stderr, "pcapsynth:", err)
-		return 2
+		return t.Fail(err)
 	}
-	n, err := synthesise(*out, templates, *packets, *rate, *seed)
+	templates, damaged, err := loadTemplates(t, paths, *corpus, sel)
 	if err != nil {
-		fmt.Fprintln(stderr, "pcapsynth:", err)
-		return 2
+		return t.Fail(err)
 	}
-	fmt.Fprintf(stderr, "pcapsynth: wrote %d packets from %d templates to %s\n", n, len(templates), *out)
-	return 0
-}
-
-// defaultMix names the template globs and their share of replicas.
-var defaultMix = []struct {
-	glob   string
-	weight float64
-}{
-	{"smb/*.pcap", 0.31 * 0.5}, {"cases/c08-*.pcap", 0.31 * 0.5},
-	{"tls/*.pcap", 0.25},
-	{"http/*.pcap", 0.19},
-	{"dcerpc/*.pcap", 0.10},
-	{"tcp/*.pcap", 0.10},
-	{"tds/*.pcap", 0.05 * 0.5}, {"cases/c15-*.pcap", 0.05 * 0.5},
-}
-
-type template struct {
-	name    string
-	weight  float64
-	client  [4]byte // the address replicas rewrite
-	packets []tpacket
-}
-
-type tpacket struct {
-	offset time.Duration // since the template's first packet
-	data   []byte
-	orig   int
-}
-
-func loadTemplates(paths []string, shared string) ([]*template, error) {
-	if len(paths) > 0 {
-		var out []*template
-		for _, p := range paths {
-			t, err := loadTemplate(p, 1)
-			if err != nil {
-				return nil, err
-			}
-			if t != nil {
-				out = append(out, t)
-			}
+	if len(templates) == 0 {
+		return t.Fail(fmt.Errorf("no Ethernet/IPv4 frames to replicate in the templates (as selected)"))
+	}
+	var w io.Writer = stdout
+	var f *os.File
+	if *out != "-" {
+		if f, err = os.Create(*out); err != nil {
+			return t.Fail(err)
 		}
-		return out, nil
+		w = f
 	}
-	var out []*template
-	for _, m := range defaultMix {
-		files, _ := filepath.Glob(filepath.Join(shared, m.glob))
-		for _, f := range files {
-			t, err := loadTemplate(f, m.weight/float64(len(files)))
-			if err != nil {
-				return nil, err
-			}
-			if t != nil {
-				out = append(out, t)
-			}
+	prog := t.NewProgress(*out)
+	n, err := synthesise(w, templates, *packets, *rate, *seed, func(done int64) {
+		prog.Update(0, 0, done, int64(*packets))
+	})
+	prog.Done()
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no templates found under %s (give template captures as arguments)", shared)
-	}
-	return out, nil
-}
-
-// loadTemplate reads an Ethernet/IPv4 capture; the client is the source of
-// the first TCP SYN (or of the first IPv4 packet).
-func loadTemplate(path string, weight float64) (*template, error) {
-	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return t.Fail(err)
 	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if t.JSON {
+		type tj struct {
+			Name    string `json:"name"`
+			Packets int    `json:"packets"`
+		}
+		doc := struct {
+			Output    string `json:"output"`
+			Packets   int    `json:"packets"`
+			Seed      uint64 `json:"seed"`
+			Templates []tj   `json:"templates"`
+		}{Output: *out, Packets: n, Seed: *seed}
+		for _, tp := range templates {
+			doc.Templates = append(doc.Templates, tj{tp.name, len(tp.packets)})
+		}
+		if err := cli.WriteJSON(stdout, doc); err != nil {
+			return t.Fail(err)
+		}
+	} else {
+		t.Warnf("wrote %d packets from %d templates to %s", n, len(templates), *out)
 	}
-	if r.LinkType() != layers.LinkTypeEthernet {
-		return nil, nil
+	for _, d := range damaged {
+		t.Warnf("warning: %s", d)
 	}
-	t := &template{name: filepath.Base(path), weight: weight}
-	var first time.Time
-	haveClient := false
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			break // a damaged template: use what was read
-		}
-		ip, ok := ipv4Header(data)
-		if !ok {
-			continue
-		}
-		if first.IsZero() {
-			first = ci.Timestamp
-		}
-		if isSYN(data, ip) && !haveClient {
-			copy(t.client[:], data[ip+12:ip+16])
-			haveClient = true
-		}
-		if t.client == [4]byte{} {
-			copy(t.client[:], data[ip+12:ip+16])
-		}
-		t.packets = append(t.packets, tpacket{offset: ci.Timestamp.Sub(first), data: data, orig: ci.Length})
+	if len(damaged) > 0 {
+		return cli.ExitIncomplete
 	}
-	if len(t.packets) == 0 {
-		return nil, nil
-	}
-	return t, nil
+	return cli.ExitOK
 }
 
 // ipv4Header returns the offset of the IPv4 header in an Ethernet frame.
@@ -225,13 +197,10 @@ func (h *replicaHeap) Pop() any {
 	return x
 }
 
-func synthesise(path string, templates []*template, total int, rate float64, seed uint64) (int, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
+// synthesise writes total packets replicated from templates to out as a
+// pcap file; progress is called every 65536 packets with the count written.
+func synthesise(out io.Writer, templates []*template, total int, rate float64, seed uint64, progress func(int64)) (int, error) {
+	bw := bufio.NewWriterSize(out, 1<<20)
 	w := pcapgo.NewWriter(bw)
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		return 0, err
@@ -259,6 +228,9 @@ func synthesise(path string, templates []*template, total int, rate float64, see
 			return written, err
 		}
 		written++
+		if written%65536 == 0 {
+			progress(int64(written))
+		}
 		r.next++
 		if r.next == len(r.t.packets) {
 			heap.Pop(&h)
@@ -266,10 +238,7 @@ func synthesise(path string, templates []*template, total int, rate float64, see
 			heap.Fix(&h, 0)
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return written, err
-	}
-	return written, f.Close()
+	return written, bw.Flush()
 }
 
 func cumulative(ts []*template) []float64 {

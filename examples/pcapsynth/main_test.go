@@ -16,10 +16,10 @@ import (
 func synth(t *testing.T, seed uint64) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "synth.pcap")
-	var stderr bytes.Buffer
+	var stdout, stderr bytes.Buffer
 	args := []string{"-o", out, "-packets", "3000", "-rate", "50", "-seed", strconv.FormatUint(seed, 10),
 		"../../testdata/root/c04-epm-vip-client.pcap", "../../testdata/root/tcp-conn-refused-rst.pcap"}
-	if code := run(args, &stderr); code != 0 {
+	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	b, err := os.ReadFile(out)

@@ -6,7 +6,16 @@
 //
 // Usage:
 //
-//	tdsstat capture.pcap
+//	tdsstat [-json] [selection flags] capture
+//
+// -json prints the same as one JSON document (times in milliseconds).
+// -filter, -flow, -from and -to select what is analysed; a capture is a
+// pcap or pcapng file, optionally gzip-compressed, or "-" for standard
+// input.
+//
+// Exit status: 0 analysed; 1 analysed, but the capture was damaged (said on
+// standard error with where it stopped) or the analysis shed or gave
+// something up; 2 usage error or an input that is not a capture.
 package main
 
 import (
@@ -20,6 +29,8 @@ import (
 	"time"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/internal/cli"
+	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tds"
 )
@@ -45,21 +56,49 @@ type dbStats struct {
 	errors, attentions     int
 }
 
+var examples = []string{
+	"tdsstat capture.pcapng",
+	"tdsstat -json capture.pcap | jq '.servers[].databases[].queries[0]'",
+	"tcpdump -r big.pcap -w - 'tcp port 1433' | tdsstat -",
+}
+
+func isTDSKind(k health.Kind) bool { return strings.HasPrefix(string(k), "tds.") }
+
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: tdsstat capture")
-		return 2
+	t := cli.New("tdsstat", "[flags] capture",
+		"Prints SQL Server (TDS) statistics of a capture: per server and database, the logins (succeeded, failed "+
+			"with their error numbers), the queries grouped by text with their count and server-time percentiles "+
+			"(request's last byte to the response's first byte), rows, errors and attentions (client cancels).",
+		examples, stdout, stderr)
+	t.SetJSONUsage("write the statistics as one JSON document (times in milliseconds)")
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return status
 	}
-	rep, stats, err := analyze(args[0])
+	if len(paths) != 1 {
+		return t.Usagef("want one capture, got %d", len(paths))
+	}
+	in, err := t.Open(paths[0])
 	if err != nil {
-		fmt.Fprintln(stderr, "tdsstat:", err)
-		return 1
+		return t.Fail(err)
 	}
-	fmt.Fprintf(stdout, "%s: %d frames, %d TDS connections\n", rep.Capture.Name, rep.Capture.Frames, len(stats))
+	defer in.Close()
+	res, stats, err := analyze(t, in)
+	if err != nil {
+		return t.Fail(err)
+	}
+	rep := res.Report
 	servers := serverStats{}
 	for i := range stats {
 		servers.add(&stats[i])
 	}
+	if t.JSON {
+		if err := cli.WriteJSON(stdout, jsonReport(rep, len(stats), servers)); err != nil {
+			return t.Fail(err)
+		}
+		return res.Check()
+	}
+	fmt.Fprintf(stdout, "%s: %d frames, %d TDS connections\n", rep.Capture.Name, rep.Capture.Frames, len(stats))
 	for _, server := range slices.Sorted(maps.Keys(servers)) {
 		fmt.Fprintf(stdout, "\nserver %s\n", server)
 		for _, db := range slices.Sorted(maps.Keys(servers[server])) {
@@ -67,17 +106,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, f := range rep.Findings {
-		if strings.HasPrefix(string(f.Kind), "tds.") {
+		if isTDSKind(f.Kind) {
 			fmt.Fprintf(stdout, "\n%s x%d (frame %d): %s\n", f.Kind, f.Count, f.Example.Frame, f.Example.Message)
 		}
 	}
-	return 0
+	return res.Check()
 }
 
-// analyze runs the analyzer over the capture at path with the TDS decoder
-// on ports 1433 and 14330, and returns the report and the statistics of
-// each connection, in the order they closed.
-func analyze(path string) (*nettrace.Report, []tds.Stats, error) {
+// analyze runs the analyzer over the capture with the TDS decoder on ports
+// 1433 and 14330 (and wherever the first bytes are TDS), and returns the
+// run and the statistics of each connection, in the order they closed.
+func analyze(t *cli.Tool, in *cli.Input) (*cli.Run, []tds.Stats, error) {
 	var stats []tds.Stats
 	cfg := tds.DefaultConfig()
 	cfg.OnClose = func(_ *tcpstate.StreamContext, s *tds.Stats) { stats = append(stats, *s) }
@@ -87,8 +126,8 @@ func analyze(path string) (*nettrace.Report, []tds.Stats, error) {
 		Detect: tds.Detect,
 		New:    func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler { return tds.NewConn(ctx, cfg) },
 	}
-	rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
-	return rep, stats, err
+	res, err := t.Analyze(in, nettrace.Options{Decoders: []nettrace.Decoder{dec}, MaxEventsKept: -1})
+	return res, stats, err
 }
 
 // serverStats maps server → database → statistics.
@@ -208,4 +247,71 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// The JSON document of tdsstat -json.
+type (
+	reportJSON struct {
+		Capture     cli.CaptureJSON   `json:"capture"`
+		Connections int               `json:"tds_connections"`
+		Servers     []serverJSON      `json:"servers"`
+		Findings    []cli.FindingJSON `json:"findings"`
+	}
+	serverJSON struct {
+		Server    string         `json:"server"`
+		Databases []databaseJSON `json:"databases"`
+	}
+	databaseJSON struct {
+		Database     string         `json:"database"`
+		LoginsOK     int            `json:"logins_ok"`
+		LoginsFailed int            `json:"logins_failed"`
+		LoginErrors  map[string]int `json:"login_errors"` // "number state N (user U)" → count
+		Errors       int            `json:"errors"`
+		Attentions   int            `json:"attentions"`
+		Queries      []queryJSON    `json:"queries"` // most frequent first
+	}
+	queryJSON struct {
+		Type       string  `json:"type"`
+		Text       string  `json:"text"`
+		Count      int     `json:"count"`
+		Answered   int     `json:"answered"`
+		Rows       int64   `json:"rows"`
+		Errors     int     `json:"errors"`
+		Attentions int     `json:"attentions"`
+		P50ms      float64 `json:"server_p50_ms"`
+		P90ms      float64 `json:"server_p90_ms"`
+		MaxMs      float64 `json:"server_max_ms"`
+	}
+)
+
+// jsonReport builds tdsstat's JSON document.
+func jsonReport(rep *nettrace.Report, conns int, servers serverStats) reportJSON {
+	out := reportJSON{Capture: cli.Capture(rep), Connections: conns, Servers: []serverJSON{}, Findings: cli.Findings(rep, isTDSKind)}
+	for _, server := range slices.Sorted(maps.Keys(servers)) {
+		sj := serverJSON{Server: server, Databases: []databaseJSON{}}
+		for _, db := range slices.Sorted(maps.Keys(servers[server])) {
+			d := servers[server][db]
+			dj := databaseJSON{Database: db, LoginsOK: d.loginsOK, LoginsFailed: d.loginsFailed, LoginErrors: d.loginErrors,
+				Errors: d.errors, Attentions: d.attentions, Queries: []queryJSON{}}
+			for _, q := range d.sortedQueries() {
+				sort.Slice(q.times, func(i, j int) bool { return q.times[i] < q.times[j] })
+				dj.Queries = append(dj.Queries, queryJSON{Type: q.kind.String(), Text: q.text, Count: q.count, Answered: q.answered,
+					Rows: q.rows, Errors: q.errors, Attentions: q.attentions,
+					P50ms: pctMs(q.times, 50), P90ms: pctMs(q.times, 90), MaxMs: pctMs(q.times, 100)})
+			}
+			sj.Databases = append(sj.Databases, dj)
+		}
+		out.Servers = append(out.Servers, sj)
+	}
+	return out
+}
+
+// pctMs returns the p-th percentile of sorted durations in milliseconds
+// (0 when empty).
+func pctMs(d []time.Duration, p int) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	i := max(0, min((len(d)*p+99)/100-1, len(d)-1))
+	return cli.Millis(d[i])
 }

@@ -8,16 +8,26 @@
 //
 // Usage:
 //
-//	tlsdecrypt -keylog sslkeys.log [-keylog …] -o OUT capture.pcapng
+//	tlsdecrypt -keylog sslkeys.log [-keylog …] [-o OUT] [-json] [selection flags] capture
 //
-// Keys in the capture's own pcapng Decryption Secrets Blocks are used too.
-// A summary of what was written, and the decryption findings (no key for a
-// connection, records that do not decrypt), go to stdout. Key material is
-// never printed.
+// A key log is required: an NSS key log (SSLKEYLOGFILE), or a pcapng
+// capture whose Decryption Secrets Blocks hold the keys (which may be the
+// capture itself). Keys in the capture's own Decryption Secrets Blocks are
+// used too. A summary of what was written, and the decryption findings (no
+// key for a connection, records that do not decrypt), go to stdout (as one
+// JSON document with -json). Key material is never printed.
+//
+// -filter, -flow, -from and -to select what is decrypted; a capture is a
+// pcap or pcapng file, optionally gzip-compressed, or "-" for standard
+// input.
+//
+// Exit status: 0 decrypted what the keys allow; 1 the same, but the capture
+// was damaged (said on standard error with where it stopped) or the
+// analysis shed or gave something up; 2 usage error (no -keylog), an input
+// that is not a capture, or a file that cannot be written.
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +37,7 @@ import (
 	"strings"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/internal/cli"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -39,22 +50,43 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+var examples = []string{
+	"tlsdecrypt -keylog sslkeys.log -o out capture.pcapng",
+	"tlsdecrypt -keylog capture.pcapng capture.pcapng   # keys in the capture's Decryption Secrets Blocks",
+	"tlsdecrypt -keylog sslkeys.log -flow 4 -json capture.pcap.gz",
+	"tcpdump -r big.pcap -w - 'tcp port 443' | tlsdecrypt -keylog sslkeys.log -",
+}
+
+// findingKinds are the findings tlsdecrypt lists.
+var findingKinds = []health.Kind{health.TLSNoKey, health.TLSDecryptFailed, health.HTTPBodyDecodeFailed}
+
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tlsdecrypt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	t := cli.New("tlsdecrypt", "-keylog FILE [-keylog FILE …] [-o DIR] [flags] capture",
+		"Decrypts the TLS connections of a capture with NSS key logs and writes, into a folder, each decrypted "+
+			"stream (stream-N-client.bin, stream-N-server.bin) and each HTTP response body, de-chunked and "+
+			"decompressed (stream-N-body-M-NAME). Key material is never printed.", examples, stdout, stderr)
+	t.SetJSONUsage("write the summary and the findings as one JSON document")
+	fs := t.Flags
 	var keylogs listFlag
-	fs.Var(&keylogs, "keylog", "NSS key log `file` (repeatable)")
+	fs.Var(&keylogs, "keylog", "NSS key log `file`, or a pcapng capture holding Decryption Secrets Blocks (required; repeatable)")
 	out := fs.String("o", "decrypted", "output `folder`")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return status
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: tlsdecrypt -keylog FILE [-keylog FILE…] -o DIR capture")
-		return 2
+	if len(keylogs) == 0 {
+		return t.Usagef("no key log: give -keylog FILE, an NSS key log (SSLKEYLOGFILE) or a pcapng capture holding Decryption Secrets Blocks; without keys nothing can be decrypted")
 	}
+	if len(paths) != 1 {
+		return t.Usagef("want one capture, got %d", len(paths))
+	}
+	in, err := t.Open(paths[0])
+	if err != nil {
+		return t.Fail(err)
+	}
+	defer in.Close()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintln(stderr, "tlsdecrypt:", err)
-		return 2
+		return t.Fail(err)
 	}
 	w := &writer{dir: *out}
 	findings := &health.Collector{}
@@ -64,23 +96,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		TLSPlaintext: w.stream,
 		HTTPBody:     w.body,
 	}
-	_, err := nettrace.AnalyzeFile(fs.Arg(0), opts)
+	res, err := t.Analyze(in, opts)
 	w.closeAll()
 	if err != nil {
-		fmt.Fprintln(stderr, "tlsdecrypt:", err)
-		return 2
+		return t.Fail(err)
 	}
 	if w.err != nil {
-		fmt.Fprintln(stderr, "tlsdecrypt:", w.err)
-		return 2
+		return t.Fail(w.err)
 	}
-	w.summary(stdout)
-	for _, k := range []health.Kind{health.TLSNoKey, health.TLSDecryptFailed, health.HTTPBodyDecodeFailed} {
-		for _, e := range findings.OfKind(k) {
+	var events []health.Event
+	for _, k := range findingKinds {
+		events = append(events, findings.OfKind(k)...)
+	}
+	if t.JSON {
+		if err := w.summaryJSON(stdout, res.Report, events); err != nil {
+			return t.Fail(err)
+		}
+	} else {
+		w.summary(stdout)
+		for _, e := range events {
 			fmt.Fprintf(stdout, "%s frame %d %s: %s\n", e.Kind, e.Frame, e.Flow, e.Message)
 		}
 	}
-	return 0
+	return res.Check()
 }
 
 // writer saves decrypted streams and decoded bodies. Only TLS connections
@@ -189,13 +227,47 @@ func (w *writer) closeAll() {
 }
 
 func (w *writer) summary(out io.Writer) {
+	names := w.names()
+	fmt.Fprintf(out, "%d decrypted connection(s); %d file(s) in %s\n", len(w.tls), len(names), w.dir)
+	for _, n := range names {
+		fmt.Fprintf(out, "  %-48s %9d bytes\n", n, w.written[n])
+	}
+}
+
+// names returns the files written, sorted.
+func (w *writer) names() []string {
 	names := make([]string, 0, len(w.written))
 	for n := range w.written {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(out, "%d decrypted connection(s); %d file(s) in %s\n", len(w.tls), len(names), w.dir)
-	for _, n := range names {
-		fmt.Fprintf(out, "  %-48s %9d bytes\n", n, w.written[n])
+	return names
+}
+
+// summaryJSON writes the summary and the findings as one JSON document.
+func (w *writer) summaryJSON(out io.Writer, rep *nettrace.Report, events []health.Event) error {
+	type file struct {
+		Name  string `json:"name"`
+		Bytes int64  `json:"bytes"`
 	}
+	type finding struct {
+		Kind    health.Kind `json:"kind"`
+		Frame   int64       `json:"frame"`
+		Flow    string      `json:"flow"`
+		Message string      `json:"message"`
+	}
+	doc := struct {
+		Capture     cli.CaptureJSON `json:"capture"`
+		Connections int             `json:"decrypted_connections"`
+		Dir         string          `json:"dir"`
+		Files       []file          `json:"files"`
+		Findings    []finding       `json:"findings"`
+	}{Capture: cli.Capture(rep), Connections: len(w.tls), Dir: w.dir, Files: []file{}, Findings: []finding{}}
+	for _, n := range w.names() {
+		doc.Files = append(doc.Files, file{n, w.written[n]})
+	}
+	for _, e := range events {
+		doc.Findings = append(doc.Findings, finding{e.Kind, e.Frame, e.Flow, e.Message})
+	}
+	return cli.WriteJSON(out, doc)
 }
