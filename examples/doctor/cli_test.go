@@ -50,6 +50,7 @@ func TestDoctorUsageErrors(t *testing.T) {
 		{"-pair", "a.pcap"},
 		{"-pair", "-", "b.pcap"},
 		{"-d", "notaport"},
+		{"-memory", "lots"},
 	} {
 		r := doctorTool.Exec(t, nil, args...)
 		if r.Status != cli.ExitUsage || !strings.Contains(r.Stderr, "run 'doctor -h' for help") {

@@ -48,7 +48,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +72,7 @@ type config struct {
 	keylogs listFlag
 	decode  listFlag
 	workers int
+	memory  sizeFlag
 	smb     smbFlags
 }
 
@@ -102,7 +102,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
-	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
+	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per idle CPU, at most 4; 1 when no second CPU is idle); the output is the same for any `n`")
+	fs.Var(&cfg.memory, "memory", "memory `budget` for what all connections buffer, e.g. 64MiB or 1GiB (default 128MiB); past it the quietest connections' buffers are dropped and said once")
 	cfg.smb.register(fs)
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	paths, status, ok := t.Parse(args)
@@ -149,9 +150,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func (c config) options() (nettrace.Options, error) {
-	opts := nettrace.Options{KeyLogFiles: c.keylogs, Workers: c.workers}
+	opts := nettrace.Options{KeyLogFiles: c.keylogs, Workers: c.workers, MemoryBudget: int64(c.memory)}
 	if opts.Workers <= 0 {
-		opts.Workers = min(runtime.GOMAXPROCS(0), 4) // 1 CPU: everything on one goroutine
+		opts.Workers = nettrace.AutoWorkers()
 	}
 	if err := c.smb.apply(&opts); err != nil {
 		return opts, err
