@@ -48,6 +48,52 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
+// BenchmarkDecoders runs the whole pipeline on one real capture per
+// application decoder, from the repository's testdata (so it runs on a
+// fresh clone), and reports packets/s and allocations per packet:
+//
+//	go test -run '^$' -bench Decoders -benchmem .
+func BenchmarkDecoders(b *testing.B) {
+	for _, c := range []struct{ name, path, keys string }{
+		{"tls13-decrypted", "testdata/tls/tls13-aes128gcm-curl-nginx.pcap", "testdata/tls/tls13-aes128gcm-curl-nginx.keys"},
+		{"tls12-cbc-decrypted", "testdata/tls/tls12-ecdhe-rsa-aes128-sha256-cbc-curl-nginx.pcap", "testdata/tls/tls12-ecdhe-rsa-aes128-sha256-cbc-curl-nginx.keys"},
+		{"http-gzip", "testdata/http/http-gzip-chunked-nginx-curl.pcap", ""},
+		{"http2-tls", "testdata/http/h2-tls-nginx-go-curl.pcap", "testdata/http/h2-tls-nginx-go-curl.keys"},
+		{"smb2", "testdata/smb/smb2_10-alice-ls-get.pcap", ""},
+		{"smb1", "testdata/smb/smb1-nt1-alice-ls-get.pcap", ""},
+		{"dcerpc-epm", "testdata/rpc/epm-lookup-rpcclient-tcp135.pcap", ""},
+		{"dcerpc-mapi", "testdata/rpc/zeek-dce-rpc-mapi-1-250.pcap", ""},
+		{"tds", "testdata/tds/ndpi-mssql_tds.pcap", ""},
+		{"tcp-lossy", "testdata/tcpstate/tcp-lossy-netem-curl-client-first116.pcap", ""},
+	} {
+		data, err := os.ReadFile(c.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := nettrace.Options{MaxEventsKept: -1, Workers: 1}
+		if c.keys != "" {
+			opts.KeyLogFiles = []string{c.keys}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var frames int64
+			for b.Loop() {
+				a, err := nettrace.New(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rep, err := a.Analyze(c.name, bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				frames += rep.Capture.Frames
+			}
+			b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
 // TestAllocationsPerPacket states the allocation budget of the whole
 // pipeline on a clean bulk transfer: beyond the fixed cost of setting up the
 // analysis and the connection, nothing should allocate per packet. It
