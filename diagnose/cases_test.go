@@ -712,3 +712,36 @@ func TestCaseC19_PingDFSynthetic(t *testing.T) {
 		t.Errorf("with ICMP: %+v", col.Events)
 	}
 }
+
+// TestNATTraversalAnswersFromSecondAddressByDesign: a Teredo server
+// answers a qualification from its second address (RFC 4380, 5.2.1) and a
+// STUN server a CHANGE-REQUEST from another address (RFC 5780): that is
+// the protocol, not a firewall problem, so no finding. A server that
+// answers from another address while also answering directly serves the
+// client: a notice that says so, not a warning.
+func TestNATTraversalAnswersFromSecondAddressByDesign(t *testing.T) {
+	s := newNetSynth()
+	for i := range 6 {
+		c := fmt.Sprintf("10.0.0.7:%d", 40000+i)
+		s.udp(float64(i)*1000, c, "198.51.100.1:3544", []byte("teredo rs"))
+		s.udp(float64(i)*1000+30, "198.51.100.2:3544", c, []byte("teredo ra"))
+		s.udp(float64(i)*1000+100, c, "203.0.113.5:3478", []byte("stun change-request"))
+		s.udp(float64(i)*1000+140, "203.0.113.6:3479", c, []byte("stun response"))
+	}
+	for i := range 6 {
+		c := fmt.Sprintf("10.0.0.7:%d", 50000+i)
+		s.udp(10000+float64(i)*1000, c, "192.0.2.53:53", []byte("query"))
+		s.udp(10000+float64(i)*1000+1, "192.0.2.54:53", c, []byte("answer from the second path"))
+		if i%2 == 0 {
+			s.udp(10000+float64(i)*1000+2, "192.0.2.53:53", c, []byte("answer"))
+		}
+	}
+	_, col := netRun(t, NetworkConfig{}, s.packets())
+	evs := col.OfKind(health.NetReplyFromOtherAddress)
+	if len(evs) != 1 || evs[0].Evidence["requested"] != "192.0.2.53:53" {
+		t.Fatalf("events %+v; want only the DNS one", evs)
+	}
+	if evs[0].Severity != health.Notice || evs[0].Evidence["direct_replies"] != 3 {
+		t.Errorf("severity %s, direct replies %v; want a notice counting 3", evs[0].Severity, evs[0].Evidence["direct_replies"])
+	}
+}

@@ -46,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tshark := fs.Bool("tshark", true, "also time tshark -n -q -z conv,tcp when it is on the PATH")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the analysis runs to `file`")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the analysis runs to `file`")
+	fs.BoolVar(&keepNone, "keep-none", false, "keep no events nor flow summaries in the Report (default: doctor's, up to 10,000 of each)")
 	memrate := fs.Int("memprofilerate", 0, "bytes per allocation sample in -memprofile (1: every allocation; 0: Go's default)")
 	workerList := fs.String("workers", "1,2", "comma-separated worker counts to measure (Options.Workers)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
@@ -192,6 +193,11 @@ func resetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
+// keepNone makes the Report keep no events and no flow summaries
+// (-keep-none): the cost of the analysis alone, without what doctor keeps
+// to print.
+var keepNone bool
+
 // analyse runs the full analysis once and returns its wall time, the
 // allocations it made, the GC's share of CPU during it and what the
 // memory budget held at most.
@@ -201,7 +207,11 @@ func analyse(path string, workers int) (time.Duration, float64, float64, nettrac
 	runtime.ReadMemStats(&before)
 	gc0, cpu0 := gcCPU()
 	start := time.Now()
-	rep, err := nettrace.AnalyzeFile(path, nettrace.Options{MaxEventsKept: -1, MaxFlowsKept: -1, Workers: workers})
+	opts := nettrace.Options{Workers: workers} // doctor's defaults
+	if keepNone {
+		opts.MaxEventsKept, opts.MaxFlowsKept = -1, -1
+	}
+	rep, err := nettrace.AnalyzeFile(path, opts)
 	d := time.Since(start)
 	gc1, cpu1 := gcCPU()
 	runtime.ReadMemStats(&after)
