@@ -8,6 +8,7 @@ import (
 	"errors"
 	"hash"
 
+	"github.com/nettrace/nettrace/internal/ccm"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -55,7 +56,7 @@ func newAEAD(s *suite, key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	if s.cipher == cipherAESCCM {
-		return newCCM(b, 12, s.tagLen)
+		return ccm.New(b, 12, s.tagLen)
 	}
 	return cipher.NewGCM(b)
 }

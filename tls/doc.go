@@ -19,7 +19,7 @@
 // makes no different), and TLS 1.3 AES-GCM, AES-CCM, AES-CCM_8 and
 // ChaCha20-Poly1305 with the HKDF-Expand-Label key schedule, handshake and
 // application traffic keys and KeyUpdate (RFC 8446, 7). CCM (RFC 3610,
-// NIST SP 800-38C) is written here over crypto/aes (ccm.go), as Go has
+// NIST SP 800-38C) is nettrace's own over crypto/aes (internal/ccm, shared with SMB3), as Go has
 // none. The TLS 1.3 encrypted
 // handshake is decrypted too, so the server certificate is checked.
 // Decrypted application data is handed as a plaintext stream to the HTTP/1

@@ -1,4 +1,4 @@
-package tls
+package ccm
 
 import (
 	"bytes"
@@ -83,16 +83,16 @@ var ccmVectors = []struct {
 func TestCCMVectors(t *testing.T) {
 	for _, tc := range ccmVectors {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := aes.NewCipher(unhex(t, tc.key))
+			b, err := aes.NewCipher(mustHex(t, tc.key))
 			if err != nil {
 				t.Fatal(err)
 			}
-			nonce := unhex(t, tc.nonce)
-			a, err := newCCM(b, len(nonce), tc.tagLen)
+			nonce := mustHex(t, tc.nonce)
+			a, err := New(b, len(nonce), tc.tagLen)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := unhex(t, tc.want)
+			want := mustHex(t, tc.want)
 			if tc.wantPacketWithHdr {
 				if !bytes.Equal(want[:len(tc.ad)], tc.ad) {
 					t.Fatal("vector header differs from ad")
@@ -118,7 +118,7 @@ func TestCCMVectors(t *testing.T) {
 			for i := range want {
 				bad := append([]byte(nil), want...)
 				bad[i] ^= 0x80
-				if p, err := a.Open(nil, nonce, bad, tc.ad); !errors.Is(err, errCCMOpen) || p != nil {
+				if p, err := a.Open(nil, nonce, bad, tc.ad); !errors.Is(err, ErrOpen) || p != nil {
 					t.Fatalf("byte %d flipped: Open = %x, %v", i, p, err)
 				}
 			}
@@ -141,7 +141,7 @@ func TestCCMVectors(t *testing.T) {
 // caller's buffer.
 func TestCCMOpenZeroesOnFailure(t *testing.T) {
 	b, _ := aes.NewCipher(make([]byte, 16))
-	a, _ := newCCM(b, 12, 16)
+	a, _ := New(b, 12, 16)
 	nonce := make([]byte, 12)
 	ct := a.Seal(nil, nonce, []byte("attack at dawn!!"), nil)
 	ct[len(ct)-1] ^= 1
@@ -157,12 +157,12 @@ func TestCCMOpenZeroesOnFailure(t *testing.T) {
 func TestCCMRejectsBadParameters(t *testing.T) {
 	b, _ := aes.NewCipher(make([]byte, 16))
 	for _, p := range [][2]int{{6, 16}, {14, 16}, {12, 3}, {12, 5}, {12, 18}} {
-		if _, err := newCCM(b, p[0], p[1]); err == nil {
-			t.Errorf("newCCM(nonce %d, tag %d) accepted", p[0], p[1])
+		if _, err := New(b, p[0], p[1]); err == nil {
+			t.Errorf("New(nonce %d, tag %d) accepted", p[0], p[1])
 		}
 	}
 	// A 13-byte nonce leaves a 2-byte length field: 65536 bytes do not fit.
-	a, _ := newCCM(b, 13, 8)
+	a, _ := New(b, 13, 8)
 	if _, err := a.Open(nil, make([]byte, 13), make([]byte, 1<<16+8), nil); err == nil {
 		t.Error("message longer than the length field accepted")
 	}
@@ -170,7 +170,7 @@ func TestCCMRejectsBadParameters(t *testing.T) {
 
 func BenchmarkCCMOpen(b *testing.B) {
 	blk, _ := aes.NewCipher(make([]byte, 16))
-	a, _ := newCCM(blk, 12, 16)
+	a, _ := New(blk, 12, 16)
 	nonce := make([]byte, 12)
 	ad := make([]byte, 13)
 	ct := a.Seal(nil, nonce, make([]byte, 16384), ad)
