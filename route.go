@@ -57,6 +57,11 @@ type scope struct {
 	w      *pipeline.Worker
 	decs   []Decoder
 	budget *tcpstate.Budget // the decoders' memory: the whole share, or this worker's part
+	// The constructors handed to decoders that build others (TLS builds
+	// HTTP, SMB builds DCE/RPC for pipes, TDS builds TLS), made once: a
+	// method value made per connection is an allocation per connection.
+	httpFn, http2Fn, tlsFn tcpstate.NewHandler
+	pipeFn                 func(*tcpstate.StreamContext, string) tcpstate.StreamHandler
 }
 
 func newScope(a *Analyzer, w *pipeline.Worker) *scope {
@@ -65,6 +70,8 @@ func newScope(a *Analyzer, w *pipeline.Worker) *scope {
 		decoders /= int64(a.pl.Workers())
 	}
 	s := &scope{a: a, w: w, budget: tcpstate.NewBudget(decoders)}
+	s.httpFn, s.http2Fn, s.tlsFn = s.newHTTP, s.newHTTP2, s.newTLS
+	s.pipeFn = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler { return s.newRPC(ctx) }
 	s.decs = s.decoders()
 	return s
 }
@@ -99,8 +106,8 @@ func (s *scope) newHTTP2(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tls.DefaultConfig()
 	cfg.KeyLog = s.a.keylog
-	cfg.Plaintext = s.newHTTP             // HTTP/1.x only (ALPN absent or http/1.x)
-	cfg.HTTP2 = s.newHTTP2                // ALPN h2, or the HTTP/2 connection preface
+	cfg.Plaintext = s.httpFn              // HTTP/1.x only (ALPN absent or http/1.x)
+	cfg.HTTP2 = s.http2Fn                 // ALPN h2, or the HTTP/2 connection preface
 	cfg.Decrypted = s.a.opts.TLSPlaintext // every decrypted stream, whatever it carries
 	return tls.NewConn(ctx, cfg)
 }
@@ -108,9 +115,7 @@ func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 func (s *scope) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := smb.DefaultConfig()
 	cfg.Keys, cfg.NTPasswords = s.a.opts.SMBKeys, s.a.opts.NTPasswords
-	cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler {
-		return s.newRPC(ctx)
-	}
+	cfg.Pipe = s.pipeFn
 	return smb.NewConn(ctx, cfg)
 }
 
@@ -125,7 +130,7 @@ func (s *scope) newRPC(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 
 func (s *scope) newTDS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := tds.DefaultConfig()
-	cfg.TLS = s.newTLS
+	cfg.TLS = s.tlsFn
 	return tds.NewConn(ctx, cfg)
 }
 
