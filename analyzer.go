@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nettrace/nettrace/connlog"
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/internal/pipeline"
@@ -315,6 +316,9 @@ func (a *Analyzer) flowClosed(s *health.FlowStats) {
 func (a *Analyzer) keepFlow(s *health.FlowStats) {
 	proto := a.flowProto[s.ID]
 	delete(a.flowProto, s.ID)
+	if a.opts.OnConn != nil {
+		a.opts.OnConn(connlog.FromFlow(s, proto))
+	}
 	if len(a.col.flows) < a.opts.maxFlowsKept() {
 		a.col.flows = append(a.col.flows, Flow{FlowStats: *s, Protocol: proto})
 	} else {

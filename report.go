@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/nettrace/nettrace/connlog"
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
@@ -46,6 +47,20 @@ type Flow struct {
 	// ServerName is the DNS name the server's address was resolved from
 	// earlier in the capture (casebook C16), or "".
 	ServerName string
+}
+
+// Conn returns the connection as a line of Zeek's conn.log (package
+// connlog: conn_state, history, uid, packets and bytes).
+func (f *Flow) Conn() connlog.Record { return connlog.FromFlow(&f.FlowStats, f.Protocol) }
+
+// Conns returns the conn.log records of the connections in Flows, in the
+// same order (by stream ID, which is the order of their first packets).
+func (r *Report) Conns() []connlog.Record {
+	out := make([]connlog.Record, len(r.Flows))
+	for i := range r.Flows {
+		out[i] = r.Flows[i].Conn()
+	}
+	return out
 }
 
 // Finding groups the events of one kind.

@@ -123,6 +123,7 @@ type conn struct {
 	unseen   [2]int64 // bytes the peer acknowledged that the capture never saw, per sender
 	dupCount int64    // packets captured twice, left out
 	sums     [2]sumCount
+	z        zeek // the connection as Zeek follows it (conn.log)
 
 	phase         phase
 	handlerClosed bool
@@ -176,6 +177,7 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	c.st.Packets[d]++
 	c.st.LastFrame, c.st.LastTime = p.Frame, p.Time
 	c.observe(d, p)
+	c.z.packet(d, p)
 
 	c.ana.analyze(&c.ctx, d, p)
 
@@ -387,7 +389,10 @@ func (c *conn) ack(d Dir, ack uint32, at Position) {
 		default:
 			before := c.gapBytes[o]
 			c.flushTo(o, target, at)
-			c.unseen[o] += c.gapBytes[o] - before
+			if missed := c.gapBytes[o] - before; missed > 0 {
+				c.unseen[o] += missed
+				c.z.gap(o)
+			}
 		}
 	}
 }
@@ -428,6 +433,7 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()
 	c.st.Counts = c.rep.countMap()
+	c.st.Zeek = c.z.view(c.gapBytes)
 	if !c.t.NoSummaryEvents {
 		c.t.rep.Event(c.st.Event())
 	}

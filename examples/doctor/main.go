@@ -18,6 +18,8 @@
 //	-keylog FILE  NSS key log for TLS decryption (repeatable)
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
+//	-conn         print the TCP connections as Zeek's conn.log (TSV; with
+//	              -json, JSON lines with Zeek's field names)
 //	-profile      add the workload profile per service (casebook C21)
 //	-pair         compare two captures of the same traffic (doctor -pair
 //	              client.pcap server.pcap): each report, then what changed
@@ -61,6 +63,7 @@ type config struct {
 	all     bool
 	profile bool
 	pair    bool
+	conn    bool
 	keylogs listFlag
 	decode  listFlag
 	workers int
@@ -77,6 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.json, "json", false, "print JSON-lines events instead of the report")
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
+	fs.BoolVar(&cfg.conn, "conn", false, "print the TCP connections as Zeek's conn.log (TSV, or JSON lines with -json)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
@@ -161,6 +165,9 @@ func analysePath(path string, opts nettrace.Options, cfg config, out, stderr io.
 }
 
 func analyse(name string, r io.Reader, size int64, opts nettrace.Options, cfg config, out, stderr io.Writer) error {
+	if cfg.conn {
+		return analyseConns(name, r, opts, cfg, out)
+	}
 	var sink *health.JSONSink
 	if cfg.json {
 		sink = health.NewJSONSink(out, true, false)
