@@ -62,9 +62,13 @@
 //     connection that starts without a SYN only when the first sender's
 //     port is one of its likely server ports; nettrace flips whenever its
 //     client did not send the first packet, and marks it "^" as Zeek does.
-//   - Checksums: a packet with a wrong checksum adds "C" (as Zeek does when
-//     it verifies checksums) but is analysed like any other (as Zeek does
-//     with -C); a checksum left to the NIC (offload) is not "C".
+//   - Checksums: a packet whose TCP checksum is wrong adds "C" (as Zeek
+//     does when it verifies checksums) only when its sender's earlier
+//     packets on the connection had right ones, and it is analysed like
+//     any other (as Zeek does with -C). A checksum left to the NIC
+//     (offload) is wrong on every packet the capturing host sends, live
+//     or in its captures: Zeek would log "C" for each of them and drop
+//     them unless run with -C; nettrace treats them as sent.
 //   - missed_bytes counts bytes acknowledged by the receiver but never
 //     captured (the tracker's unseen bytes); an acknowledgment exactly one
 //     byte past the stream with no FIN seen is taken as the ACK of a missed

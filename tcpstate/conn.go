@@ -177,7 +177,9 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	c.st.Packets[d]++
 	c.st.LastFrame, c.st.LastTime = p.Frame, p.Time
 	c.observe(d, p)
-	c.z.packet(d, p)
+	// A checksum left to the NIC (offload) is wrong on every packet the
+	// capturing host sends: only a wrong one among right ones is Zeek's C.
+	c.z.packet(d, p, p.L4Checksum == layers.ChecksumBad && c.sums[d].good > 0)
 
 	c.ana.analyze(&c.ctx, d, p)
 

@@ -150,8 +150,9 @@ func (z *zeek) gap(d Dir) {
 // history when the peer acknowledges past it.
 func (z *zeek) skipped(d Dir) { z.ends[d].gapPending = true }
 
-// packet follows one segment sent in direction d.
-func (z *zeek) packet(d Dir, p *layers.Packet) {
+// packet follows one segment sent in direction d; badSum says that its
+// checksum is wrong where the sender's earlier ones were right.
+func (z *zeek) packet(d Dir, p *layers.Packet, badSum bool) {
 	if !z.started {
 		z.started = true
 		if d == ServerToClient {
@@ -179,7 +180,7 @@ func (z *zeek) packet(d Dir, p *layers.Packet) {
 	}
 	z.initEnd(e, f, tcp.Seq, segEnd)
 	z.history1(d, f, tcp.Seq, n)
-	if p.L4Checksum == layers.ChecksumBad {
+	if badSum {
 		z.scaled(d, zChecksum)
 	}
 	if tcp.Window == 0 && !f.Has(layers.FlagRST) && peer.state != zClosed && e.state != zReset {
