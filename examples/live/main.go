@@ -81,18 +81,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	if err := h.SetCaptureLength(1 << 18); err != nil { // GRO merges segments beyond the MTU
+		h.Close()
 		return err
 	}
 	if cfg.promisc {
 		if err := h.SetPromiscuous(true); err != nil {
+			h.Close()
 			return err
 		}
 	}
 	packets, done := make(chan nettrace.Packet, 4096), make(chan struct{})
+	// The reader owns the handle (gopacket's Close must not race a read):
+	// a blocked read returns only with a packet or an error, so after run
+	// returns the reader closes the handle at its next packet, or when the
+	// interface goes away.
 	go read(h, packets, done)
-	// A blocked read returns only with a packet: when run returns, the
-	// handle is closed and the reader ends at its next packet.
-	defer h.Close()
 	defer close(done)
 
 	opts := nettrace.Options{}
@@ -113,6 +116,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // channel blocks the reader: the kernel's socket buffer then absorbs the
 // burst, and drops beyond it, rather than this process's memory.
 func read(h *pcapgo.EthernetHandle, out chan<- nettrace.Packet, done <-chan struct{}) {
+	defer h.Close()
 	defer close(out)
 	for {
 		data, ci, err := h.ReadPacketData() // a fresh copy per packet
