@@ -2,6 +2,7 @@ package nettrace
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nettrace/nettrace/connlog"
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/internal/pipeline"
@@ -50,8 +52,12 @@ type Analyzer struct {
 	flowProto  map[uint64]string // decoder per open connection
 	info       layers.CaptureInfo
 	last       tcpstate.Position
-	ran        bool
-	sel        *selection // Options.Filter, From, To, Streams
+	ran        bool // an analysis started
+	fed        bool // of packets fed by the caller (Packet, AnalyzeSource)
+	closed     bool // and ended: final is its Report
+	final      *Report
+	feed       layers.Frame // the frame of the packet being fed
+	sel        *selection   // Options.Filter, From, To, Streams
 
 	// renumber, when set (by tests), renumbers each frame as it is read:
 	// a capture made of a subset of another's frames is then analysed with
@@ -75,7 +81,7 @@ func New(opts Options) (*Analyzer, error) {
 		sel:       sel,
 	}
 	a.col = newCollector(opts.Reporter, &opts)
-	a.col.now = &a.last
+	a.col.setNow(&a.last)
 	a.rep = a.col
 	if err := a.loadKeyLog(); err != nil {
 		return nil, err
@@ -159,16 +165,29 @@ func addKeyLogFile(kl *tls.KeyLog, path string) error {
 // stopped and err is nil. err is non-nil when the file cannot be opened or
 // is not a capture.
 func AnalyzeFile(path string, opts Options) (*Report, error) {
+	return AnalyzeFileContext(context.Background(), path, opts)
+}
+
+// AnalyzeFileContext is AnalyzeFile stopped early when ctx is done: it
+// then returns the Report of the frames analysed so far (every open
+// connection ended there) together with ctx's error.
+func AnalyzeFileContext(ctx context.Context, path string, opts Options) (*Report, error) {
 	a, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
-	return a.AnalyzeFile(path)
+	return a.AnalyzeFileContext(ctx, path)
 }
 
 // AnalyzeFile analyses the capture at path. An Analyzer analyses one
 // capture: a second call returns an error.
 func (a *Analyzer) AnalyzeFile(path string) (*Report, error) {
+	return a.AnalyzeFileContext(context.Background(), path)
+}
+
+// AnalyzeFileContext is AnalyzeFile stopped early when ctx is done, as
+// the function AnalyzeFileContext is.
+func (a *Analyzer) AnalyzeFileContext(ctx context.Context, path string) (*Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -178,19 +197,30 @@ func (a *Analyzer) AnalyzeFile(path string) (*Report, error) {
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	return a.analyze(path, f, size)
+	return a.analyze(ctx, path, f, size)
 }
 
 // Analyze analyses a capture read from r; name labels it in the Report.
 func (a *Analyzer) Analyze(name string, r io.Reader) (*Report, error) {
-	return a.analyze(name, r, 0)
+	return a.analyze(context.Background(), name, r, 0)
 }
 
-func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error) {
+// AnalyzeContext is Analyze stopped early when ctx is done: it then
+// returns the Report of the frames analysed so far together with ctx's
+// error. ctx is checked every 1024 frames and while r blocks it is not:
+// a reader that can block (a pipe, a socket) should return when ctx is
+// done.
+func (a *Analyzer) AnalyzeContext(ctx context.Context, name string, r io.Reader) (*Report, error) {
+	return a.analyze(ctx, name, r, 0)
+}
+
+// ctxEvery is how many frames pass between two looks at the context.
+const ctxEvery = 1024
+
+func (a *Analyzer) analyze(ctx context.Context, name string, r io.Reader, size int64) (*Report, error) {
 	if a.ran {
-		return nil, errors.New("nettrace: an Analyzer analyses one capture; create another with New")
+		return nil, errOnce
 	}
-	a.ran = true
 	counted := &countingReader{r: r}
 	open := layers.NewCapture
 	if a.pl != nil {
@@ -198,17 +228,13 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 	}
 	capture, err := open(counted)
 	if err != nil {
+		a.ran = true
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer capture.Close()
-	if a.pl != nil {
-		// The collector and the diagnosers are the merger's until Stop;
-		// events reach the collector already stamped.
-		a.col.now = nil
-		a.pl.Start()
-	}
-	a.info.Name = name
+	a.begin(name)
 	prog := newProgressTicker(a.opts, size)
+	var stopped error
 	for {
 		frame, err := capture.Next()
 		if err != nil {
@@ -230,9 +256,40 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 		if prog.due(frame.Number) {
 			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n.Load(), BytesSize: size, Active: a.tracker.Active()})
 		}
+		if frame.Number%ctxEvery == 0 {
+			if stopped = ctx.Err(); stopped != nil {
+				break
+			}
+		}
 	}
-	a.finish()
-	return a.report(), nil
+	if stopped == nil {
+		stopped = ctx.Err() // a capture shorter than ctxEvery frames
+	}
+	return a.end(), stopped
+}
+
+var errOnce = errors.New("nettrace: an Analyzer analyses one capture; create another with New")
+
+// begin starts the analysis of one capture (or stream of packets).
+func (a *Analyzer) begin(name string) {
+	a.ran = true
+	if a.pl != nil {
+		// The collector and the diagnosers are the merger's until Stop;
+		// events reach the collector already stamped.
+		a.col.setNow(nil)
+		a.pl.Start()
+	}
+	a.info.Name = name
+}
+
+// end finishes the analysis, once, and returns its Report.
+func (a *Analyzer) end() *Report {
+	if !a.closed {
+		a.closed = true
+		a.finish()
+		a.final = a.report()
+	}
+	return a.final
 }
 
 // frame runs one frame through decode, TCP tracking and the UDP routes.
@@ -327,7 +384,7 @@ func (a *Analyzer) finish() {
 	a.udp.finish(end)
 	if a.pl != nil {
 		a.pl.Stop()
-		a.col.now = &a.last
+		a.col.setNow(&a.last)
 	}
 	a.finishDiagnoses()
 	a.mem = a.memoryUse()
@@ -350,6 +407,9 @@ func (a *Analyzer) flowClosed(s *health.FlowStats) {
 func (a *Analyzer) keepFlow(s *health.FlowStats) {
 	proto := a.flowProto[s.ID]
 	delete(a.flowProto, s.ID)
+	if a.opts.OnConn != nil {
+		a.opts.OnConn(connlog.FromFlow(s, proto))
+	}
 	if len(a.col.flows) < a.opts.maxFlowsKept() {
 		a.col.flows = append(a.col.flows, Flow{FlowStats: *s, Protocol: proto})
 	} else {

@@ -63,7 +63,7 @@ func ExampleNew() {
 	}
 	sink.Flush()
 	// Output:
-	// {"kind":"tcp.refused","severity":"warning","time":"2026-11-22T00:33:23.708232Z","frame":2,"flow":"10.200.1.10:43194->10.200.3.20:81/tcp","message":"connection refused: the server 10.200.3.20:81 answered the SYN (frame 1) with a reset: nothing listens on that port, or a firewall rejects it","evidence":{"syn_count":1,"syn_frame":1}}
+	// {"schema":1,"kind":"tcp.refused","severity":"warning","time":"2026-11-22T00:33:23.708232Z","frame":2,"flow":"10.200.1.10:43194->10.200.3.20:81/tcp","message":"connection refused: the server 10.200.3.20:81 answered the SYN (frame 1) with a reset: nothing listens on that port, or a firewall rejects it","evidence":{"syn_count":1,"syn_frame":1}}
 }
 
 // onlyKind passes on the events of one kind.

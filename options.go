@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/nettrace/nettrace/connlog"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/http"
 	"github.com/nettrace/nettrace/layers"
@@ -19,6 +20,12 @@ type Options struct {
 	// decoded message) as it is found, in emission order. The Report holds
 	// a grouped, bounded view of the same events either way.
 	Reporter health.Reporter
+
+	// OnConn, when set, receives each TCP connection as a line of Zeek's
+	// conn.log (package connlog) when it ends, every connection of the
+	// capture (Report.Flows is capped by MaxFlowsKept), in the order they
+	// end. It is called from one goroutine at a time, whatever Workers.
+	OnConn func(connlog.Record)
 
 	// Messages asks the decoders for decoded messages (examples/dissect).
 	// Off by default: building them costs time.

@@ -2,8 +2,11 @@ package nettrace
 
 import (
 	"fmt"
+	"maps"
 	"sort"
+	"sync"
 
+	"github.com/nettrace/nettrace/connlog"
 	"github.com/nettrace/nettrace/diagnose"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/layers"
@@ -51,6 +54,20 @@ type Flow struct {
 	ServerName string
 }
 
+// Conn returns the connection as a line of Zeek's conn.log (package
+// connlog: conn_state, history, uid, packets and bytes).
+func (f *Flow) Conn() connlog.Record { return connlog.FromFlow(&f.FlowStats, f.Protocol) }
+
+// Conns returns the conn.log records of the connections in Flows, in the
+// same order (by stream ID, which is the order of their first packets).
+func (r *Report) Conns() []connlog.Record {
+	out := make([]connlog.Record, len(r.Flows))
+	for i := range r.Flows {
+		out[i] = r.Flows[i].Conn()
+	}
+	return out
+}
+
 // Finding groups the events of one kind.
 type Finding struct {
 	Kind     health.Kind
@@ -79,6 +96,9 @@ type Finding struct {
 // counted instead of passed on, and one events.folded event per kind and
 // flow says how many and where (foldSummary).
 type collector struct {
+	// mu guards what Findings reads: it may run on another goroutine
+	// than the events' (the merger's, or the embedder's).
+	mu        sync.Mutex
 	next      health.Reporter
 	wantMsgs  bool
 	maxKept   int
@@ -136,6 +156,8 @@ func (c *collector) Message(m health.Message) {
 const maxFlowsPerFinding = 16
 
 func (c *collector) Event(e health.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e.Time.IsZero() && c.now != nil {
 		e.Time = c.now.Time // every event carries a capture time
 	}
@@ -215,6 +237,8 @@ func (c *collector) folded(f *Finding, e health.Event) bool {
 // foldSummary reports one events.folded event per kind and flow whose
 // events were folded, in the order of their first folded frame.
 func (c *collector) foldSummary() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	keys := make([]foldKey, 0, len(c.folds))
 	for k := range c.folds {
 		keys = append(keys, k)
@@ -238,6 +262,26 @@ func (c *collector) foldSummary() {
 			Evidence: map[string]any{"kind": string(k.kind), "folded": fd.n, "first_frame": fd.firstFrame, "last_frame": fd.lastFrame},
 		})
 	}
+}
+
+// setNow sets the position stamped on events without a time (nil: none).
+func (c *collector) setNow(p *tcpstate.Position) {
+	c.mu.Lock()
+	c.now = p
+	c.mu.Unlock()
+}
+
+// snapshot returns the findings so far, sorted, sharing nothing with c.
+func (c *collector) snapshot() []Finding {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.sortedFindings()
+	for i := range out {
+		out[i].Frames = append([]int64(nil), out[i].Frames...)
+		out[i].Flows = append([]string(nil), out[i].Flows...)
+		out[i].Example.Evidence = maps.Clone(out[i].Example.Evidence)
+	}
+	return out
 }
 
 // addFrame adds frame to the sorted distinct list frames, keeping the max

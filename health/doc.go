@@ -12,3 +12,5 @@
 // Types in this package are not safe for concurrent use unless a type's doc
 // says otherwise.
 package health
+
+//go:generate go run ../internal/eventschema/gen

@@ -15,9 +15,14 @@ import (
 // (with HTML escaping off), for the types decoders put in Evidence and
 // Fields; any other type goes through encoding/json.
 
-// appendEvent appends e as one JSON object, in the contract's field order.
+// schemaPrefix opens every record with its schema version.
+var schemaPrefix = `{"schema":` + strconv.Itoa(SchemaVersion)
+
+// appendEvent appends e as one JSON object, in the contract's field order,
+// after the schema version.
 func appendEvent(b []byte, e *Event) []byte {
-	b = append(b, `{"kind":`...)
+	b = append(b, schemaPrefix...)
+	b = append(b, `,"kind":`...)
 	b = appendString(b, string(e.Kind))
 	b = append(b, `,"severity":`...)
 	b = appendString(b, e.Severity.String())
@@ -40,7 +45,8 @@ func appendEvent(b []byte, e *Event) []byte {
 
 // appendMessage appends m as one JSON object.
 func appendMessage(b []byte, m *Message) []byte {
-	b = append(b, `{"frame":`...)
+	b = append(b, schemaPrefix...)
+	b = append(b, `,"frame":`...)
 	b = strconv.AppendInt(b, m.Frame, 10)
 	b = append(b, `,"time":`...)
 	b = appendTime(b, m.Time)

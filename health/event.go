@@ -45,6 +45,12 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("health: unknown severity %q", name)
 }
 
+// SchemaVersion is the version of the JSON records' schema (docs/events.md),
+// written as "schema" in every record the JSON sink writes. Within a
+// version, kinds keep their name and meaning and evidence fields their name
+// and type; fields may be added. Removing or retyping a field raises it.
+const SchemaVersion = 1
+
 // Kind names what an Event reports, as a dotted lower-case string
 // ("tcp.retransmission"). Every kind is a constant in kinds.go; kinds are
 // stable once released.

@@ -32,7 +32,8 @@ const (
 	// captured twice, bytes acknowledged but not captured, checksums not
 	// computed or not matching. Conclusions about loss and timing hold only
 	// for what the capture shows. Info. Evidence: connections, one_sided,
-	// mid_stream, duplicates, unseen_bytes, unseen_connections.
+	// mid_stream, duplicates, unseen_bytes, unseen_connections,
+	// checksums_not_computed, checksums_rewritten.
 	CaptureProfile Kind = "capture.profile"
 	// MemoryShed: the memory budget (Options.MemoryBudget) was reached and
 	// the buffered state of the connections quiet the longest was dropped
@@ -98,10 +99,12 @@ const (
 	// TCPFastRetransmission: tcp.analysis.fast_retransmission. Warning.
 	// Evidence: as TCPRetransmission, dup_acks.
 	TCPFastRetransmission Kind = "tcp.fast_retransmission"
-	// TCPSpuriousRetransmission: tcp.analysis.spurious_retransmission
-	// (data the receiver had already acknowledged). Notice.
+	// TCPSpuriousRetransmission: tcp.analysis.spurious_retransmission (data
+	// the receiver had already acknowledged). Notice. Evidence: bytes, cause,
+	// cause_evidence, seq.
 	TCPSpuriousRetransmission Kind = "tcp.spurious_retransmission"
-	// TCPOutOfOrder: tcp.analysis.out_of_order. Notice.
+	// TCPOutOfOrder: tcp.analysis.out_of_order. Notice. Evidence: bytes, seq,
+	// since_highest_ms.
 	TCPOutOfOrder Kind = "tcp.out_of_order"
 	// TCPLostSegment: tcp.analysis.lost_segment (previous segment not
 	// captured): a hole before this segment. On its own it does not prove a
@@ -109,43 +112,46 @@ const (
 	// retransmissions, SACK holes and the receiver's ACKs tell. Notice.
 	// Evidence: seq, missing_bytes.
 	TCPLostSegment Kind = "tcp.lost_segment"
-	// TCPAckUnseenSegment: tcp.analysis.ack_lost_segment (ACKed segment
-	// that was never captured). Notice.
+	// TCPAckUnseenSegment: tcp.analysis.ack_lost_segment (ACKed segment that
+	// was never captured). Notice. Evidence: ack.
 	TCPAckUnseenSegment Kind = "tcp.ack_unseen_segment"
 	// TCPDupAck: tcp.analysis.duplicate_ack. Notice. Evidence: dup_ack_num,
-	// dup_of_frame.
+	// dup_of_frame, ack.
 	TCPDupAck Kind = "tcp.dup_ack"
-	// TCPZeroWindow: tcp.analysis.zero_window. Warning.
+	// TCPZeroWindow: tcp.analysis.zero_window. Warning. Evidence: by.
 	TCPZeroWindow Kind = "tcp.zero_window"
 	// TCPZeroWindowProbe: tcp.analysis.zero_window_probe. Notice.
 	TCPZeroWindowProbe Kind = "tcp.zero_window_probe"
-	// TCPWindowFull: tcp.analysis.window_full. Notice.
+	// TCPWindowFull: tcp.analysis.window_full. Notice. Evidence: in_flight.
 	TCPWindowFull Kind = "tcp.window_full"
-	// TCPWindowUpdate: tcp.analysis.window_update. Info.
+	// TCPWindowUpdate: tcp.analysis.window_update. Info. Evidence: window.
 	TCPWindowUpdate Kind = "tcp.window_update"
-	// TCPKeepAlive: tcp.analysis.keep_alive. Info.
+	// TCPKeepAlive: tcp.analysis.keep_alive. Info. Evidence: bytes, seq,
+	// zero_window_probe.
 	TCPKeepAlive Kind = "tcp.keep_alive"
 	// TCPPortReuse: tcp.analysis.reused_ports (a new SYN on a tuple whose
 	// earlier connection closed). Info. Evidence: previous_stream.
 	TCPPortReuse Kind = "tcp.port_reuse"
 
 	// TCPSynUnanswered: SYN (and its retries) never answered. Warning.
-	// Evidence: syn_count, retry_spacing_ms.
+	// Evidence: syn_count, retry_spacing_ms, waited_ms.
 	TCPSynUnanswered Kind = "tcp.syn_unanswered"
-	// TCPRefused: RST answering a SYN (port closed or filtered by a
-	// rejecting firewall). Warning. Evidence: syn_frame.
+	// TCPRefused: RST answering a SYN (port closed or filtered by a rejecting
+	// firewall). Warning. Evidence: syn_frame, syn_count.
 	TCPRefused Kind = "tcp.refused"
 	// TCPSynAckPayload: a SYN-ACK that carries payload (casebook C1).
 	// Warning. Evidence: payload_len, ip_total_len.
 	TCPSynAckPayload Kind = "tcp.synack_payload"
-	// TCPHandshakeAckMismatch: the handshake ACK does not acknowledge
-	// ISN+1 (casebook C1). Error. Evidence: expected_ack, got_ack, isn.
+	// TCPHandshakeAckMismatch: the handshake ACK does not acknowledge ISN+1
+	// (casebook C1). Error. Evidence: expected_ack, got_ack, isn,
+	// synack_frame, synack_payload.
 	TCPHandshakeAckMismatch Kind = "tcp.handshake_ack_mismatch"
-	// TCPReset: a connection reset. Notice (warning with unacknowledged
-	// data). Evidence: by ("client"|"server"), state, idle_ms, unacked_bytes.
+	// TCPReset: a connection reset. Notice (warning with unacknowledged data).
+	// Evidence: by ("client"|"server"), state, idle_ms, unacked_bytes, after,
+	// unacked_c2s, unacked_s2c.
 	TCPReset Kind = "tcp.reset"
 	// TCPIdle: a long silence inside a connection. Info. Evidence: idle_ms,
-	// from_frame.
+	// from_frame, count.
 	TCPIdle Kind = "tcp.idle"
 	// TCPMidStream: a connection picked up after its handshake. Info.
 	TCPMidStream Kind = "tcp.mid_stream"
@@ -163,58 +169,65 @@ const (
 	// TCPBufferLimit: a reassembly buffer reached its cap; buffered bytes
 	// were skipped and a gap delivered. Warning. Evidence: limit, dropped.
 	TCPBufferLimit Kind = "tcp.buffer_limit"
-	// TCPEvicted: a connection evicted by the connection cap or idle
-	// timeout before it closed. Notice. Evidence: reason.
+	// TCPEvicted: a connection evicted by the connection cap or idle timeout
+	// before it closed. Notice. Evidence: reason, idle_ms, last_frame.
 	TCPEvicted Kind = "tcp.evicted"
 	// TCPNotAccepting: SYNs to a listening port go unanswered while the same
 	// server keeps serving established connections (casebook C20). Error.
-	// Evidence: server, unanswered, served.
+	// Evidence: server, unanswered, served, first_frame, served_until_ms,
+	// source_ports, syns.
 	TCPNotAccepting Kind = "tcp.not_accepting"
 	// TCPSourcePortFailures: failed connection attempts cluster on specific
 	// source ports (casebook C18). Warning (emitted as Error: it explains
 	// connections that failed). Evidence: server, ports, failed, ok, syns,
 	// failed_frames, repeated_ports.
 	TCPSourcePortFailures Kind = "tcp.source_port_failures"
-	// TCPResetAfterIdle: resets that follow long idle periods (casebook
-	// C14). Warning. Evidence: count, idle_ms.
+	// TCPResetAfterIdle: resets that follow long idle periods (casebook C14).
+	// Warning. Evidence: count, idle_ms, by, frames, max_idle_ms.
 	TCPResetAfterIdle Kind = "tcp.reset_after_idle"
 )
 
-// FlowSummary is the per-connection summary written when a flow ends.
-// Info. Evidence: client, server, first_frame, last_frame, duration_ms,
-// packets/bytes per direction, states, handshake_rtt_ms and event counts.
+// FlowSummary is the per-connection summary written when a flow ends (the
+// typed form is FlowStats). Info. Evidence: stream, client, server,
+// first_frame, last_frame, duration_ms, packets_c2s, packets_s2c,
+// bytes_c2s, bytes_s2c, client_state, server_state, close, reset_by,
+// handshake_rtt_ms, rtt_min_ms, rtt_median_ms, rtt_max_ms,
+// retrans_bytes_c2s, retrans_bytes_s2c, one_sided, unseen_bytes_c2s,
+// unseen_bytes_s2c, duplicates, max_idle_ms, events (count per kind).
 const FlowSummary Kind = "flow.summary"
 
 // TLS kinds.
 const (
 	// TLSAlert: an alert record. Warning for fatal, Info for close_notify.
-	// Evidence: level, description, from.
+	// Evidence: level, description, from, code.
 	TLSAlert Kind = "tls.alert"
 	// TLSHandshakeStalled: a ClientHello never answered by a ServerHello.
 	// Error. Evidence: retransmissions, waited_ms.
 	TLSHandshakeStalled Kind = "tls.handshake_stalled"
 	// TLSHandshakeFailed: the handshake ended in a fatal alert or reset.
-	// Error. Evidence: alert, stage.
+	// Error. Evidence: alert, stage, from.
 	TLSHandshakeFailed Kind = "tls.handshake_failed"
 	// TLSCertNameMismatch: the server certificate does not name the SNI or
-	// HTTP host. Error. Evidence: host, names.
+	// HTTP host. Error. Evidence: host, names, source.
 	TLSCertNameMismatch Kind = "tls.cert_name_mismatch"
 	// TLSCertExpired: the certificate was expired at capture time. Error.
-	// Evidence: subject, not_after.
+	// Evidence: subject, not_after, index.
 	TLSCertExpired Kind = "tls.cert_expired"
 	// TLSCertNotYetValid: the certificate was not yet valid at capture
 	// time. Error. Evidence: subject, not_before.
 	TLSCertNotYetValid Kind = "tls.cert_not_yet_valid"
 	// TLSVersionDowngrade: an old protocol version offered or selected.
-	// Warning. Evidence: version.
+	// Warning. Evidence: version, offered_by.
 	TLSVersionDowngrade Kind = "tls.version_downgrade"
-	// TLSWeakCipher: a weak cipher suite selected. Warning. Evidence: suite.
+	// TLSWeakCipher: a weak cipher suite selected. Warning. Evidence: suite,
+	// reason.
 	TLSWeakCipher Kind = "tls.weak_cipher"
-	// TLSDecryptFailed: a record did not decrypt with the logged key.
-	// Error. Evidence: reason.
+	// TLSDecryptFailed: a record did not decrypt with the logged key. Error.
+	// Evidence: reason, key, suite, version.
 	TLSDecryptFailed Kind = "tls.decrypt_failed"
 	// TLSNoKey: decryption was asked for but the key log lacks this
-	// connection's client random. Notice, once per connection.
+	// connection's client random. Notice, once per connection. Evidence:
+	// client_random, key.
 	TLSNoKey Kind = "tls.no_key"
 	// TLSMalformed: a TLS record or handshake message nettrace could not
 	// parse: a notice about its coverage unless the bytes are provably
@@ -225,12 +238,14 @@ const (
 // HTTP kinds.
 const (
 	// HTTPBodyDecodeFailed: a gzip/deflate body that does not decompress
-	// (casebook C5). Error. Evidence: encoding, offset, request, frames.
+	// (casebook C5). Error. Evidence: encoding, offset, request, frames,
+	// compressed_bytes, decoded_bytes, error.
 	HTTPBodyDecodeFailed Kind = "http.body_decode_failed"
 	// HTTPBodyTruncated: a body shorter than its framing declared. Warning.
+	// Evidence: cause, declared, message, received.
 	HTTPBodyTruncated Kind = "http.body_truncated"
 	// HTTPErrorStatus: a 4xx/5xx response. Notice (4xx) or Warning (5xx).
-	// Evidence: status, request.
+	// Evidence: status, request, reason, stream (HTTP/2).
 	HTTPErrorStatus Kind = "http.error_status"
 	// HTTPBodyLimit: a decompressed body exceeded its size or ratio cap.
 	// Warning. Evidence: limit, ratio.
@@ -250,7 +265,7 @@ const (
 	// REFUSED_STREAM (a client abandoning a request, a server refusing
 	// one it has not processed); Warning for every other code (one side
 	// found a fault). Evidence: stream, error_code, error, from, request,
-	// state.
+	// state, status.
 	HTTP2StreamReset Kind = "http2.stream_reset"
 	// HTTP2GoAway: a GOAWAY frame began the shutdown of an HTTP/2
 	// connection (RFC 9113, 6.8). Info for NO_ERROR (a graceful shutdown:
@@ -276,23 +291,24 @@ const (
 const (
 	// SMBAppLimited: few reads/writes in flight limit throughput (C8).
 	// Warning. Evidence: file, op_size, max_in_flight, mean_in_flight,
-	// throughput_kib_s.
+	// throughput_kib_s, idle_ms, latency_ms, op, open_frame, ops, rtt_ms.
 	SMBAppLimited Kind = "smb.app_limited"
 	// SMBShapingDelay: a near-constant extra delay inside responses (C12).
-	// Warning. Evidence: delay_ms, occurrences, total_ms.
+	// Warning. Evidence: delay_ms, occurrences, total_ms, direction,
+	// first_frame.
 	SMBShapingDelay Kind = "smb.shaping_delay"
 	// SMBErrorStatus: a response with an error status. Notice/Warning.
-	// Evidence: status, command, request_frame.
+	// Evidence: status, command, request_frame, file, share.
 	SMBErrorStatus Kind = "smb.error_status"
 	// SMBAuthFailed: session setup failed. Error. Evidence: status, user,
-	// domain.
+	// domain, command, request_frame, workstation.
 	SMBAuthFailed Kind = "smb.auth_failed"
 	// SMBSlowResponse: server time outlier. Notice. Evidence: command,
 	// latency_ms, median_ms.
 	SMBSlowResponse Kind = "smb.slow_response"
 	// SMBEncrypted: SMB3 transform header (encrypted traffic, not
 	// decrypted: no keys were given, or see smb.no_key and
-	// smb.decrypt_failed). Info, once per connection.
+	// smb.decrypt_failed). Info, once per connection. Evidence: session_id.
 	SMBEncrypted Kind = "smb.encrypted"
 	// SMBMalformed: SMB nettrace could not parse: a notice about its
 	// coverage unless the bytes are provably invalid (then Warning). Notice.
@@ -326,24 +342,26 @@ const (
 
 // DCE/RPC kinds.
 const (
-	// RPCEPMAddressMismatch: an EPM tower names an IP other than the one
-	// the request went to (C4). Warning. Evidence: requested_ip, tower_ip,
-	// port, interface.
+	// RPCEPMAddressMismatch: an EPM tower names an IP other than the one the
+	// request went to (C4). Warning. Evidence: requested_ip, tower_ip, port,
+	// interface, interface_uuid, protocol, request_frame.
 	RPCEPMAddressMismatch Kind = "rpc.epm_address_mismatch"
 	// RPCEPMNotRegistered: EPM status not-registered or no towers. Warning.
+	// Evidence: opnum, request_frame, status, status_name, towers.
 	RPCEPMNotRegistered Kind = "rpc.epm_not_registered"
 	// RPCEPMShortReply: an EPM reply too short to hold a tower (C4). Error.
 	// Evidence: stub_len.
 	RPCEPMShortReply Kind = "rpc.epm_short_reply"
 	// RPCBindNak: bind rejected. Warning. Evidence: reason.
 	RPCBindNak Kind = "rpc.bind_nak"
-	// RPCFault: fault PDU. Warning. Evidence: status, opnum, interface.
+	// RPCFault: fault PDU. Warning. Evidence: status, opnum, interface,
+	// call_id, did_not_execute, request_frame, status_code.
 	RPCFault Kind = "rpc.fault"
-	// RPCNoResponse: a call never answered. Warning. Evidence: call_id,
-	// opnum.
+	// RPCNoResponse: a call never answered. Warning. Evidence: call_id, opnum,
+	// close, interface, pkt_type, request_frame.
 	RPCNoResponse Kind = "rpc.no_response"
-	// RPCEndpointLearned: an endpoint advertised by the EPM. Info.
-	// Evidence: interface, ip, port, protocol.
+	// RPCEndpointLearned: an endpoint advertised by the EPM. Info. Evidence:
+	// interface, ip, port, protocol, interface_uuid.
 	RPCEndpointLearned Kind = "rpc.endpoint_learned"
 	// RPCMalformed: DCE/RPC nettrace could not parse: a notice about its
 	// coverage unless the bytes are provably invalid (then Warning). Notice.
@@ -354,7 +372,7 @@ const (
 // TDS and SQL Browser kinds.
 const (
 	// TDSLoginFailed: login rejected (error 18456 and friends). Error.
-	// Evidence: number, state, message.
+	// Evidence: number, state, message, class, user.
 	TDSLoginFailed Kind = "tds.login_failed"
 	// TDSError: an ERROR token of severity ≥ 11. Warning. Evidence: number,
 	// class, state, message.
@@ -362,7 +380,7 @@ const (
 	// TDSAttention: client cancel. Notice. Evidence: after_ms.
 	TDSAttention Kind = "tds.attention"
 	// TDSPreloginStalled: PRELOGIN sent, no answer. Error. Evidence:
-	// waited_ms.
+	// waited_ms, close, prelogin_frame.
 	TDSPreloginStalled Kind = "tds.prelogin_stalled"
 	// TDSEncryptionMismatch: client and server encryption options cannot
 	// agree. Error.
@@ -372,11 +390,13 @@ const (
 	TDSRouting Kind = "tds.routing"
 	// TDSSlowQuery: server time outlier. Notice. Evidence: server_ms, sql.
 	TDSSlowQuery Kind = "tds.slow_query"
-	// TDSLatencySplit: per connection, network round trip vs server time
-	// vs client think time (C15). Info.
+	// TDSLatencySplit: per connection, network round trip vs server time vs
+	// client think time (C15). Info. Evidence: network_ms, requests, rtt_ms,
+	// server_est_ms_max, server_est_ms_min, server_ms_max, server_ms_median,
+	// server_ms_min, think_ms_median, vantage.
 	TDSLatencySplit Kind = "tds.latency_split"
 	// TDSSSRPUnanswered: SQL Browser requests never answered. Warning.
-	// Evidence: requests, instance.
+	// Evidence: requests, instance, first_frame, last_frame, server, types.
 	TDSSSRPUnanswered Kind = "tds.ssrp_unanswered"
 	// TDSSSRPReplyFromOtherAddress: an SSRP reply whose source differs from
 	// the request's destination (C9). Error. Evidence: requested, replied.
@@ -390,35 +410,46 @@ const (
 // Network-level kinds (diagnoses across flows).
 const (
 	// NetICMPUnreachable: ICMP destination unreachable matched to a flow.
-	// Warning. Evidence: type, code, reason, quoted_flow.
+	// Warning. Evidence: type, code, reason, quoted_flow, count, flow_seen,
+	// frames, from.
 	NetICMPUnreachable Kind = "net.icmp_unreachable"
 	// NetICMPFragNeeded: fragmentation needed / packet too big. Notice.
-	// Evidence: mtu, quoted_flow.
+	// Evidence: mtu, quoted_flow, code, count, flow_seen, frames, from,
+	// reason, type.
 	NetICMPFragNeeded Kind = "net.icmp_frag_needed"
 	// NetPMTUReduced: the sender adapted to a smaller path MTU. Notice.
-	// Evidence: mtu, reordered.
+	// Evidence: mtu, reordered, first_adapted_frame, first_resent_frame,
+	// icmp_count, icmp_from, inferred, largest_after, largest_sent,
+	// mss_allows, resent, segments.
 	NetPMTUReduced Kind = "net.pmtu_reduced"
 	// NetPMTUBlackhole: full-size segments lost repeatedly, small ones
-	// delivered, no usable ICMP. Error. Evidence: size, retransmissions.
+	// delivered, no usable ICMP. Error. Evidence: size, retransmissions,
+	// frames, icmp_seen, largest_delivered, seq.
 	NetPMTUBlackhole Kind = "net.pmtu_blackhole"
-	// NetFragmentOverlap: overlapping or inconsistent IP fragments.
-	// Warning.
+	// NetFragmentOverlap: overlapping or inconsistent IP fragments. Warning.
+	// Evidence: first_frame, id, length, offset, reason.
 	NetFragmentOverlap Kind = "net.fragment_overlap"
 	// NetFragmentIncomplete: a datagram whose fragments never completed.
-	// Warning. Evidence: received, id.
+	// Warning. Evidence: received, id, bytes, first_frame, fragments,
+	// last_frame, missing, reason.
 	NetFragmentIncomplete Kind = "net.fragment_incomplete"
-	// NetUDPFlood: a high-rate UDP stream to one target (C6). Error.
-	// Evidence: rate_pps, mbps, datagrams, target, preceded_by.
+	// NetUDPFlood: a high-rate UDP stream to one target (C6). Error. Evidence:
+	// rate_pps, mbps, datagrams, target, preceded_by, bytes, duration_s,
+	// first_frame, fragments_per_datagram, icmp_unreachable, last_frame,
+	// mean_pps, payload_entropy, preceded_by_client, preceded_by_frame,
+	// reassembled, repeated_pct, replies, request_names_target, source.
 	NetUDPFlood Kind = "net.udp_flood"
 	// NetSYNFlood: a high rate of SYNs, mostly unanswered. Error.
 	// Evidence: server, rate_per_s, syns, unanswered, sources.
 	NetSYNFlood Kind = "net.syn_flood"
 	// NetManyConnectionsSingleSource: one source opens many concurrent
 	// connections, likely a NAT (C2). Warning. Evidence: source, server,
-	// connections, peak_concurrent, syns, syns_unanswered, unanswered_pct.
+	// connections, peak_concurrent, syns, syns_unanswered, unanswered_pct,
+	// accepted, never_answered, peak_at.
 	NetManyConnectionsSingleSource Kind = "net.many_connections_single_source"
 	// NetARPStorm: a burst of ARP requests from one source (C14). Warning.
-	// Evidence: sender, burst, span_ms, per_ms, first_frame, last_frame.
+	// Evidence: sender, burst, span_ms, per_ms, first_frame, last_frame, mac,
+	// requests, targets, window_ms.
 	NetARPStorm Kind = "net.arp_storm"
 	// NetARPConflict: two MACs claim one IP (Warning), or gratuitous ARP
 	// (Notice). Evidence: ip, macs or gratuitous, frames.
@@ -427,8 +458,9 @@ const (
 	// destination (C9 generic). Warning. Evidence: client, requested,
 	// replied, count, frames, request_frame.
 	NetReplyFromOtherAddress Kind = "net.reply_from_other_address"
-	// NetPeriodic: recurring attempts to one destination with a stable
-	// period (C17). Info. Evidence: period_s, count.
+	// NetPeriodic: recurring attempts to one destination with a stable period
+	// (C17). Info. Evidence: period_s, count, destination, frames, jitter_ms,
+	// source, unanswered.
 	NetPeriodic Kind = "net.periodic"
 	// NetICMPError: an ICMP error other than unreachable / frag needed
 	// (time exceeded, parameter problem, redirect) matched to the flow it
@@ -436,11 +468,13 @@ const (
 	NetICMPError Kind = "net.icmp_error"
 	// NetFragmented: datagrams between two hosts were fragmented and
 	// reassembled (C6). Info. Evidence: datagrams, fragments,
-	// fragments_per_datagram, max_datagram_len.
+	// fragments_per_datagram, max_datagram_len, incomplete_events,
+	// overlap_events.
 	NetFragmented Kind = "net.fragmented"
 	// NetResolvedDestination: a destination address explained by the DNS
 	// answer it was resolved from, through its CNAME chain (C16). Info.
-	// Evidence: addr, name, chain, dns_frame, connections, requests.
+	// Evidence: addr, name, chain, dns_frame, connections, requests,
+	// request_lines.
 	NetResolvedDestination Kind = "net.resolved_destination"
 )
 

@@ -53,6 +53,31 @@ type FlowStats struct {
 
 	// Counts of events raised on this flow, by kind.
 	Counts map[Kind]int
+
+	// Zeek is the connection as Zeek's TCP analyzer follows it, for its
+	// conn.log record (package connlog).
+	Zeek ZeekView
+}
+
+// ZeekView is what Zeek's conn.log says of a TCP connection, as the
+// tracker follows Zeek's rules (package connlog documents them and where
+// nettrace differs). Index 0 of the [2] arrays is the originator (the
+// client), 1 the responder.
+type ZeekView struct {
+	ConnState string // conn_state: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH
+	History   string // history letters (ShADadFf…)
+	// Bytes is the payload each side sent as its sequence numbers span it
+	// (orig_bytes, resp_bytes): bytes the capture missed count too.
+	Bytes   [2]int64
+	IPBytes [2]int64 // IP total length of every packet each side sent (orig_ip_bytes, resp_ip_bytes)
+	Packets [2]int64 // packets each side sent (orig_pkts, resp_pkts)
+	// Missed is the payload each side sent that the capture does not hold
+	// (missed_bytes is their sum): acknowledged but never captured, cut by
+	// the snapshot length, or skipped at a buffer cap.
+	Missed [2]int64
+	// End is the time of the last packet before both sides had closed;
+	// Zeek's duration runs from the first packet to it.
+	End time.Time
 }
 
 // Transition is one observed state change of one endpoint (casebook C7).

@@ -1,6 +1,7 @@
 package pair
 
 import (
+	"context"
 	"errors"
 	"io"
 
@@ -51,6 +52,12 @@ type Read struct {
 // part-way is read up to the damage (Info.Truncated says why); err is
 // non-nil when the file cannot be opened or is not a capture.
 func ReadCapture(path, label string, layerLimits layers.Limits, lim Limits) (*Read, error) {
+	return ReadCaptureContext(context.Background(), path, label, layerLimits, lim)
+}
+
+// ReadCaptureContext is ReadCapture stopped when ctx is done (checked
+// every 1024 frames): it then returns ctx's error.
+func ReadCaptureContext(ctx context.Context, path, label string, layerLimits layers.Limits, lim Limits) (*Read, error) {
 	c, err := layers.Open(path)
 	if err != nil {
 		return nil, err
@@ -70,10 +77,16 @@ func ReadCapture(path, label string, layerLimits layers.Limits, lim Limits) (*Re
 			}
 			break
 		}
+		if f.Number%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		r.out.Info.Add(f)
 		if p, ok := dec.Decode(f); ok {
 			tr.Packet(p)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if r.out.Info.Frames > 0 {
 		dec.Flush(r.out.Info.Last)

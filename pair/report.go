@@ -1,6 +1,7 @@
 package pair
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 
@@ -82,15 +83,22 @@ func (m Matched) String() string {
 // says where it stopped); err is non-nil when a file cannot be opened or is
 // not a capture.
 func AnalyzeFiles(pathA, pathB string, opts Options) (*Report, error) {
+	return AnalyzeFilesContext(context.Background(), pathA, pathB, opts)
+}
+
+// AnalyzeFilesContext is AnalyzeFiles stopped when ctx is done: reading
+// either capture stops and it returns ctx's error and no Report (a
+// comparison of partly read captures would claim losses that are not).
+func AnalyzeFilesContext(ctx context.Context, pathA, pathB string, opts Options) (*Report, error) {
 	llim := layers.DefaultLimits()
 	if opts.Layers != nil {
 		llim = *opts.Layers
 	}
-	ra, err := ReadCapture(pathA, "a", llim, opts.Limits)
+	ra, err := ReadCaptureContext(ctx, pathA, "a", llim, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
-	rb, err := ReadCapture(pathB, "b", llim, opts.Limits)
+	rb, err := ReadCaptureContext(ctx, pathB, "b", llim, opts.Limits)
 	if err != nil {
 		return nil, err
 	}

@@ -123,6 +123,7 @@ type conn struct {
 	unseen   [2]int64 // bytes the peer acknowledged that the capture never saw, per sender
 	dupCount int64    // packets captured twice, left out
 	sums     [2]sumCount
+	z        zeek // the connection as Zeek follows it (conn.log)
 
 	phase         phase
 	quiet         bool // not selected (Tracker.Select): tracked, not reported
@@ -180,6 +181,9 @@ func (c *conn) packet(d Dir, p *layers.Packet) {
 	c.st.Packets[d]++
 	c.st.LastFrame, c.st.LastTime = p.Frame, p.Time
 	c.observe(d, p)
+	// A checksum left to the NIC (offload) is wrong on every packet the
+	// capturing host sends: only a wrong one among right ones is Zeek's C.
+	c.z.packet(d, p, p.L4Checksum == layers.ChecksumBad && c.sums[d].good > 0)
 
 	c.ana.analyze(&c.ctx, d, p)
 
@@ -391,7 +395,10 @@ func (c *conn) ack(d Dir, ack uint32, at Position) {
 		default:
 			before := c.gapBytes[o]
 			c.flushTo(o, target, at)
-			c.unseen[o] += c.gapBytes[o] - before
+			if missed := c.gapBytes[o] - before; missed > 0 {
+				c.unseen[o] += missed
+				c.z.gap(o)
+			}
 		}
 	}
 }
@@ -434,6 +441,7 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.st.ClientState = c.halves[ClientToServer].state.String()
 	c.st.ServerState = c.halves[ServerToClient].state.String()
 	c.st.Counts = c.rep.countMap()
+	c.st.Zeek = c.z.view(c.gapBytes)
 	if !c.quiet {
 		if !c.t.NoSummaryEvents {
 			c.t.rep.Event(c.st.Event())

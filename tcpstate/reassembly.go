@@ -136,6 +136,7 @@ func (c *conn) gap(d Dir, n uint32, at Position) {
 		return
 	}
 	c.gapBytes[d] += int64(n)
+	c.z.skipped(d)
 	if c.h != nil && !c.handlerClosed {
 		c.h.Gap(d, int(n), at)
 	}

@@ -20,6 +20,8 @@
 //	-ntpassword P user password tried on NTLMv2 logons to decrypt SMB3 (repeatable)
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
+//	-conn         print the TCP connections as Zeek's conn.log (TSV; with
+//	              -json, JSON lines with Zeek's field names)
 //	-profile      add the workload profile per service (casebook C21)
 //	-pair         compare two captures of the same traffic (doctor -pair
 //	              client.pcap server.pcap): each report, then what changed
@@ -69,6 +71,7 @@ type config struct {
 	all     bool
 	profile bool
 	pair    bool
+	conn    bool
 	keylogs listFlag
 	decode  listFlag
 	workers int
@@ -100,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := t.Flags
 	fs.BoolVar(&cfg.all, "all", false, "list every event after the findings")
 	fs.BoolVar(&cfg.profile, "profile", false, "add the workload profile per service (connections, concurrency, request rates, sizes)")
+	fs.BoolVar(&cfg.conn, "conn", false, "print the TCP connections as Zeek's conn.log (TSV, or JSON lines with -json)")
 	fs.BoolVar(&cfg.pair, "pair", false, "compare two captures of the same traffic taken at two points: doctor -pair A B")
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per idle CPU, at most 4; 1 when no second CPU is idle); the output is the same for any `n`")
@@ -172,8 +176,12 @@ func (c config) options() (nettrace.Options, error) {
 }
 
 // analyse analyses one capture and prints its report (or its events, with
-// -json); it returns the capture's exit status.
+// -json, or its connections as Zeek's conn.log, with -conn); it returns
+// the capture's exit status.
 func analyse(t *cli.Tool, in *cli.Input, opts nettrace.Options, cfg config) int {
+	if cfg.conn {
+		return analyseConns(t, in, opts)
+	}
 	var sink *health.JSONSink
 	if t.JSON {
 		sink = health.NewJSONSink(t.Stdout, true, false)
