@@ -283,6 +283,12 @@ const (
 	RPCBindNak Kind = "rpc.bind_nak"
 	// RPCFault: fault PDU. Warning. Evidence: status, opnum, interface.
 	RPCFault Kind = "rpc.fault"
+	// RPCReject: a connectionless reject PDU (C706 12.5.3.8): the server
+	// refused the call before running it (unknown interface, operation out
+	// of range, wrong boot time, protocol error). Warning. Evidence:
+	// status, status_code, opnum, interface, activity, seqnum,
+	// request_frame (when the request was seen).
+	RPCReject Kind = "rpc.reject"
 	// RPCNoResponse: a call never answered. Warning. Evidence: call_id,
 	// opnum.
 	RPCNoResponse Kind = "rpc.no_response"
@@ -533,6 +539,7 @@ var catalogue = []KindInfo{
 	{RPCEPMShortReply, Error, "EPM reply too short to hold a tower"},
 	{RPCBindNak, Warning, "DCE/RPC bind rejected"},
 	{RPCFault, Warning, "DCE/RPC fault"},
+	{RPCReject, Warning, "connectionless DCE/RPC call rejected"},
 	{RPCNoResponse, Warning, "DCE/RPC call never answered"},
 	{RPCEndpointLearned, Info, "endpoint learned from an EPM reply"},
 	{RPCMalformed, Notice, "DCE/RPC nettrace could not parse"},

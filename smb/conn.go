@@ -102,6 +102,7 @@ type request struct {
 	fkey      fileKey
 	hasFile   bool
 	pipeName  string
+	pipe      bool // on a file known to be a named pipe
 	op        ioOp
 	length    uint32
 	ntlm      *NTLM
@@ -418,7 +419,7 @@ func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stNam
 	if failed {
 		cs.errors++
 	}
-	if req != nil && !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipeName != "" && req.op == opRead) {
+	if req != nil && !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipe && req.op == opRead) {
 		lat := max(sub(info.end.Time, req.start.Time), 0)
 		cs.add(lat, c.serverTime(req, info), info.start.Frame, c.lim.MaxLatencySamples)
 	}

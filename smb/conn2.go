@@ -110,7 +110,7 @@ func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[stri
 		return // CANCEL has no response; it names the request it cancels
 	}
 	if req.name == "" && fl != nil {
-		req.name = fl.stats.Name
+		req.name = fl.opened
 	}
 	c.addPending(reqKey{id: h.MessageID}, req)
 }
@@ -131,7 +131,7 @@ func (c *Conn) newRequest2(h Header2, b Body2, ok bool, info pduInfo) (*request,
 	k, fl := c.fileFor2(b.FileID)
 	req.fkey, req.hasFile = k, true
 	if fl != nil {
-		req.pipeName = fl.pipeName
+		req.pipeName, req.pipe = fl.pipeName, fl.stats.Pipe
 	}
 	return req, fl
 }
@@ -166,7 +166,8 @@ func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[str
 	case SMB2Ioctl:
 		req.ctl = b.CtlCode
 		if b.CtlCode == FSCTLPipeTransceive && !info.partial {
-			c.pipeFeed(fl, tcpstate.ClientToServer, b.Input, info.start)
+			fl = c.adopt(fl, req, info) // a pipe opened before the capture
+			c.pipeFeed(fl, tcpstate.ClientToServer, b.Input, info, true)
 		}
 		if f != nil {
 			f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
@@ -335,7 +336,7 @@ func (c *Conn) ioResponse2(cmd Command2, req *request, b Body2, ok, failed bool,
 // handler ([MS-SMB2] 2.2.32).
 func (c *Conn) ioctlResponse2(req *request, b Body2, ok bool, info pduInfo, f map[string]any) {
 	if req != nil && req.ctl == FSCTLPipeTransceive && ok && !info.partial {
-		c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.Output, info.start)
+		c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.Output, info, true)
 	}
 	if f != nil && ok && !b.ErrorResponse {
 		f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
