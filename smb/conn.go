@@ -110,6 +110,9 @@ type request struct {
 	async     bool
 	ctl       uint32
 	sub       uint16
+	pattern   string     // QUERY_DIRECTORY search pattern
+	infoType  uint8      // QUERY_INFO / SET_INFO
+	infoClass uint8      // QUERY_INFO / SET_INFO / QUERY_DIRECTORY
 	transPipe bool       // SMB1 TRANS TransactNmPipe
 	chain1    []*request // SMB1: the requests of the AndX chain, in order
 }

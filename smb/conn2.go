@@ -105,6 +105,7 @@ func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[stri
 	fl = c.request2(req, fl, b, info, f)
 	if f != nil {
 		c.requestFields(req, f, b.Offset, b.Length)
+		directoryField(req, f)
 	}
 	if h.Command == SMB2Cancel {
 		return // CANCEL has no response; it names the request it cancels
@@ -173,11 +174,13 @@ func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[str
 			f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
 		}
 	case SMB2QueryDirectory:
+		req.pattern, req.infoClass = b.Pattern, b.InfoClass
 		if f != nil {
 			f["pattern"] = b.Pattern
 			f["info_class"] = b.InfoClass
 		}
 	case SMB2QueryInfo, SMB2SetInfo:
+		req.infoType, req.infoClass = b.InfoType, b.InfoClass
 		if f != nil {
 			f["info_type"], f["info_class"] = b.InfoType, b.InfoClass
 		}
@@ -286,6 +289,8 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		c.ioResponse2(h.Command, req, b, ok, failed, info, f)
 	case SMB2Ioctl:
 		c.ioctlResponse2(req, b, ok, info, f)
+	case SMB2QueryDirectory, SMB2QueryInfo:
+		queryResponseFields(req, b, ok, f)
 	case SMB2OplockBreak:
 		if f != nil && ok {
 			f["lease"] = b.Lease
@@ -342,5 +347,45 @@ func (c *Conn) ioctlResponse2(req *request, b Body2, ok bool, info pduInfo, f ma
 		f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
 	} else if f != nil && req != nil {
 		f["ctl_code"] = fmt.Sprintf("0x%08x", req.ctl)
+	}
+}
+
+// maxListedNames caps the file names a directory listing's message lists
+// (the count of all of them is given too).
+const maxListedNames = 256
+
+// directoryField names the directory a QUERY_DIRECTORY lists "directory",
+// not "filename": the names of a listing are those of its response, and
+// its request's search pattern is "pattern" (tshark's smb2.find.pattern).
+func directoryField(req *request, f map[string]any) {
+	if req == nil || req.cmd2 != SMB2QueryDirectory {
+		return
+	}
+	if d, ok := f["filename"]; ok {
+		f["directory"] = d
+		delete(f, "filename")
+	}
+}
+
+// queryResponseFields adds the file names a QUERY_DIRECTORY response lists
+// ("filenames", with "pattern" and "directory" from the request) or the
+// name a QUERY_INFO response carries ("filename", as tshark's
+// smb2.filename: the path from the share's root).
+func queryResponseFields(req *request, b Body2, ok bool, f map[string]any) {
+	if f == nil || req == nil || !ok || b.ErrorResponse {
+		return
+	}
+	if req.cmd2 == SMB2QueryInfo {
+		if name, found := InfoFileName(b.Output, req.infoType, req.infoClass); found {
+			f["filename"] = name
+		}
+		return
+	}
+	directoryField(req, f)
+	f["pattern"] = req.pattern
+	names, total, _ := DirectoryNames(b.Output, req.infoClass, maxListedNames)
+	if total > 0 {
+		f["filenames"] = names
+		f["entries"] = total
 	}
 }
