@@ -20,6 +20,13 @@ type Config struct {
 	// pipe's first data. Returning nil, or a nil Pipe, means the pipe
 	// traffic is only counted.
 	Pipe func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler
+	// TreeConnected, when set, is told of every SMB2 tree connected on the
+	// connection, and LookupTree is asked for a tree id the connection never
+	// saw connected: together they share trees between the connections of
+	// one session (a Trees table behind them). Both are called from Feed
+	// and must not block.
+	TreeConnected func(TreeKey, TreeInfo)
+	LookupTree    func(TreeKey) (TreeInfo, bool)
 	// Limits bounds memory and work; zero fields take DefaultLimits values.
 	Limits Limits
 }
@@ -42,6 +49,7 @@ type Conn struct {
 	pending  map[reqKey]*request
 	pendQ    []reqKey // FIFO for eviction when pending is full
 	trees    map[treeKey]*tree
+	treeMiss map[uint32]bool // SMB2 tree ids Config.LookupTree did not know
 	files    map[fileKey]*file
 	fileSeq  int64
 	closed   []FileStats
@@ -80,8 +88,9 @@ type fileKey struct {
 }
 
 type tree struct {
-	path string
-	pipe bool // IPC$ (SMB2 share type 2, SMB1 service "IPC")
+	path   string
+	pipe   bool // IPC$ (SMB2 share type 2, SMB1 service "IPC")
+	shared bool // connected on another connection of the session (Config.LookupTree)
 }
 
 type session struct {

@@ -120,7 +120,7 @@ func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[stri
 // request on an open file, the file and its state (nil when untracked).
 func (c *Conn) newRequest2(h Header2, b Body2, ok bool, info pduInfo) (*request, *file) {
 	req := &request{cmd: h.Command.String(), cmd2: h.Command, start: info.start, sessionID: h.SessionID, treeKey: treeKey{id: h.TreeID}}
-	if t := c.trees[req.treeKey]; t != nil && !h.IsAsync() {
+	if t := c.tree2(h); t != nil {
 		req.tree = t.path
 	}
 	if !ok || b.FileID == (FileID{}) || h.Command == SMB2Create {
@@ -266,7 +266,11 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		}
 	case SMB2TreeConnect:
 		if success && req != nil {
-			c.addTree(treeKey{id: h.TreeID}, &tree{path: req.path, pipe: b.ShareType == 2 || isIPC(req.path)})
+			t := &tree{path: req.path, pipe: b.ShareType == 2 || isIPC(req.path)}
+			c.addTree(treeKey{id: h.TreeID}, t)
+			if c.cfg.TreeConnected != nil {
+				c.cfg.TreeConnected(TreeKey{Server: c.ctx.Server.Addr(), Session: h.SessionID, Tree: h.TreeID}, TreeInfo{Path: t.path, Pipe: t.pipe})
+			}
 		}
 		if f != nil && ok && !b.ErrorResponse {
 			f["share_type"] = b.ShareType
@@ -388,4 +392,35 @@ func queryResponseFields(req *request, b Body2, ok bool, f map[string]any) {
 		f["filenames"] = names
 		f["entries"] = total
 	}
+}
+
+// tree2 returns the tree of an SMB2 request: the connection's own, or one
+// connected on another connection of the same session (Config.LookupTree),
+// which the connection then keeps. Async messages carry no tree id.
+func (c *Conn) tree2(h Header2) *tree {
+	if h.IsAsync() || h.TreeID == 0 {
+		return nil
+	}
+	k := treeKey{id: h.TreeID}
+	if t := c.trees[k]; t != nil {
+		return t
+	}
+	if c.cfg.LookupTree == nil || c.treeMiss[h.TreeID] {
+		return nil
+	}
+	info, ok := c.cfg.LookupTree(TreeKey{Server: c.ctx.Server.Addr(), Session: h.SessionID, Tree: h.TreeID})
+	if !ok {
+		// A tree id exists only once its TREE_CONNECT was answered: one not
+		// known now stays unknown, and is not looked up again.
+		if c.treeMiss == nil {
+			c.treeMiss = map[uint32]bool{}
+		}
+		if len(c.treeMiss) < c.lim.MaxTrees {
+			c.treeMiss[h.TreeID] = true
+		}
+		return nil
+	}
+	t := &tree{path: info.Path, pipe: info.Pipe, shared: true}
+	c.addTree(k, t)
+	return t
 }
