@@ -61,6 +61,8 @@ type Conn struct {
 	slow     int
 	pipes    int
 	pipeTree bool // a pipe share (IPC$) was connected: files may be pipes
+	// maybePipes: a file of unknown kind was opened (see recognisePipe).
+	maybePipes bool
 	// last CREATE of the current SMB2 compound (related requests use FileId -1)
 	lastCreate *request
 

@@ -86,3 +86,17 @@ func (c *Conn) pipeFeed(f *file, dir tcpstate.Dir, data []byte, info pduInfo, su
 		f.handler.Feed(dir, data, info.end)
 	}
 }
+
+// pipesGap tells every pipe handler that n bytes of dir were never
+// captured: any of them may have lost data, so that none takes a reply
+// lost with them for one never sent.
+func (c *Conn) pipesGap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	if c.pipes == 0 {
+		return
+	}
+	for _, k := range c.sortedFileKeys() {
+		if f := c.files[k]; f.handler != nil {
+			f.handler.Gap(dir, n, at)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func (c *Conn) openFile(k fileKey, req *request, info pduInfo) *file {
 	f.opened = req.name
 	switch t := c.trees[req.treeKey]; {
 	case t == nil:
-		f.kindUnknown = true
+		f.kindUnknown, c.maybePipes = true, true
 	case t.pipe:
 		f.makePipe()
 	}
