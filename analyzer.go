@@ -17,6 +17,7 @@ import (
 	"github.com/nettrace/nettrace/internal/pipeline"
 	"github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/rpc"
+	"github.com/nettrace/nettrace/smb"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tls"
 )
@@ -35,6 +36,7 @@ type Analyzer struct {
 	byPort  map[uint16]int // server port → index in a scope's decoders
 	byName  map[string]int
 	learned rpc.Endpoints
+	trees   smb.Trees // SMB2 trees by server, session and tree id, shared by the session's connections
 
 	// rep receives what the calling goroutine reports: the collector, or
 	// in a parallel run the pipeline's ordered record (pl).

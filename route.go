@@ -116,7 +116,28 @@ func (s *scope) newSMB(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg := smb.DefaultConfig()
 	cfg.Keys, cfg.NTPasswords = s.a.opts.SMBKeys, s.a.opts.NTPasswords
 	cfg.Pipe = s.pipeFn
+	cfg.TreeConnected, cfg.LookupTree = s.treeConnected, s.lookupTree
 	return smb.NewConn(ctx, cfg)
+}
+
+// treeConnected shares an SMB2 tree with the other connections of its
+// session, stamped like a learned endpoint (see learn).
+func (s *scope) treeConnected(k smb.TreeKey, t smb.TreeInfo) {
+	var stamp uint64
+	if s.w != nil {
+		stamp = s.w.Seq()
+	}
+	s.a.trees.Add(k, t, stamp)
+}
+
+// lookupTree finds a tree connected on another connection of the session
+// as a single-worker run would see it at this point (see learned).
+func (s *scope) lookupTree(k smb.TreeKey) (smb.TreeInfo, bool) {
+	if s.w == nil {
+		return s.a.trees.Lookup(k, math.MaxUint64)
+	}
+	s.w.WaitPrevious()
+	return s.a.trees.Lookup(k, s.w.Seq())
 }
 
 func (s *scope) newRPC(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {

@@ -355,17 +355,26 @@ const (
 	// RPCBindNak: bind rejected. Warning. Evidence: reason.
 	RPCBindNak Kind = "rpc.bind_nak"
 	// RPCFault: fault PDU. Warning. Evidence: status, opnum, interface,
-	// call_id, did_not_execute, request_frame, status_code.
+	// call_id, did_not_execute, request_frame, status_code, activity,
+	// seqnum, pkt_type (the last three over UDP).
 	RPCFault Kind = "rpc.fault"
+	// RPCReject: a connectionless reject PDU (C706 12.5.3.8): the server
+	// refused the call before running it (unknown interface, operation out
+	// of range, wrong boot time, protocol error). Warning. Evidence:
+	// status, status_code, opnum, interface, activity, seqnum, pkt_type,
+	// request_frame (when the request was seen).
+	RPCReject Kind = "rpc.reject"
 	// RPCNoResponse: a call never answered. Warning. Evidence: call_id, opnum,
-	// close, interface, pkt_type, request_frame.
+	// close, interface, pkt_type, request_frame, activity, seqnum, pings,
+	// working, reason (over UDP: the client's pings, the server's "working"
+	// answers).
 	RPCNoResponse Kind = "rpc.no_response"
 	// RPCEndpointLearned: an endpoint advertised by the EPM. Info. Evidence:
 	// interface, ip, port, protocol, interface_uuid.
 	RPCEndpointLearned Kind = "rpc.endpoint_learned"
 	// RPCMalformed: DCE/RPC nettrace could not parse: a notice about its
 	// coverage unless the bytes are provably invalid (then Warning). Notice.
-	// Evidence: error.
+	// Evidence: error, pkt_type (UDP).
 	RPCMalformed Kind = "rpc.malformed"
 )
 
@@ -631,6 +640,7 @@ var catalogue = []KindInfo{
 	{RPCEPMShortReply, Error, "EPM reply too short to hold a tower"},
 	{RPCBindNak, Warning, "DCE/RPC bind rejected"},
 	{RPCFault, Warning, "DCE/RPC fault"},
+	{RPCReject, Warning, "connectionless DCE/RPC call rejected"},
 	{RPCNoResponse, Warning, "DCE/RPC call never answered"},
 	{RPCEndpointLearned, Info, "endpoint learned from an EPM reply"},
 	{RPCMalformed, Notice, "DCE/RPC nettrace could not parse"},

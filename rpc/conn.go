@@ -92,6 +92,7 @@ type CallInfo struct {
 	Encoding     Encoding // the transfer syntax the context negotiated (NDR20 when not seen)
 	Frame        int64    // frame of the last fragment
 	RequestFrame int64    // frame of the request's last fragment
+	Activity     UUID     // connectionless calls: the activity (CallID is then the sequence number)
 }
 
 // StubFunc receives a reassembled stub (all fragments joined, auth padding

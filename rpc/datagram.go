@@ -74,3 +74,79 @@ func (h CLHeader) String() string {
 	}
 	return s + fmt.Sprintf(" seq %d", h.SeqNum)
 }
+
+// Connectionless flags1 bits (C706 12.5.3.1).
+const (
+	CLFlagLastFrag   uint8 = 0x02 // the last fragment of the PDU
+	CLFlagFrag       uint8 = 0x04 // one fragment of a multi-fragment PDU
+	CLFlagNoFack     uint8 = 0x08 // the receiver need not acknowledge this fragment
+	CLFlagMaybe      uint8 = 0x10 // "maybe" semantics: no response is expected
+	CLFlagIdempotent uint8 = 0x20 // the call may be executed more than once
+	CLFlagBroadcast  uint8 = 0x40 // sent to every server on the network
+)
+
+// CLFlag2CancelPending is the flags2 bit saying a cancel is pending (C706
+// 12.5.3.2).
+const CLFlag2CancelPending uint8 = 0x02
+
+// DetectCL reports whether b, a UDP payload whose header declares wireLen
+// bytes, is a connectionless DCE/RPC PDU: an 80-byte header of version 4
+// with a connectionless packet type (0-10), a defined data representation,
+// and a body length that accounts for the rest of the datagram exactly (a
+// datagram carries one PDU, C706 12.5.2). The exact length makes a
+// chance match with another protocol's datagram unlikely.
+func DetectCL(b []byte, wireLen int) bool {
+	if len(b) < CLHeaderLen || b[0] != 4 || b[1] > uint8(PTCancelAck) {
+		return false
+	}
+	d := DataRep{b[4], b[5], b[6]}
+	if !d.valid() {
+		return false
+	}
+	var n int
+	if d.BigEndian() {
+		n = int(b[74])<<8 | int(b[75])
+	} else {
+		n = int(b[74]) | int(b[75])<<8
+	}
+	return CLHeaderLen+n == wireLen
+}
+
+// FackBody is the body of a fack PDU, and optionally of a nocall (C706
+// 12.5.3.4): the receiver's window and the fragments it has received.
+type FackBody struct {
+	Version     uint8
+	WindowSize  uint16
+	MaxTSDU     uint32
+	MaxFragSize uint32
+	SerialNum   uint16
+	SelAckLen   uint16 // number of 32-bit selective-acknowledgement masks
+}
+
+// ParseFackBody parses a fack body (C706 12.5.3.4; the selective
+// acknowledgement masks are counted, not kept). be is the header's byte
+// order. On error b is returned unchanged.
+func ParseFackBody(b []byte, be bool) (FackBody, []byte, error) {
+	var f FackBody
+	r := wire.Reader(b)
+	if !r.ReadUint8(&f.Version) || !r.Skip(1) || !read16(&r, be, &f.WindowSize) || !read32(&r, be, &f.MaxTSDU) ||
+		!read32(&r, be, &f.MaxFragSize) || !read16(&r, be, &f.SerialNum) || !read16(&r, be, &f.SelAckLen) {
+		return FackBody{}, b, truncated("fack body", 16)
+	}
+	if r.Len() < 4*int(f.SelAckLen) {
+		return FackBody{}, b, malformed("fack body", "%d selective-ack masks need %d bytes, %d left", f.SelAckLen, 4*int(f.SelAckLen), r.Len())
+	}
+	r.Skip(4 * int(f.SelAckLen))
+	return f, []byte(r), nil
+}
+
+// ParseCLStatus parses the 32-bit status that is the body of a fault or a
+// reject PDU (C706 12.5.3.3, 12.5.3.8). be is the header's byte order.
+func ParseCLStatus(b []byte, be bool) (Status, []byte, error) {
+	r := wire.Reader(b)
+	var s uint32
+	if !read32(&r, be, &s) {
+		return 0, b, truncated("cl status", 4)
+	}
+	return Status(s), []byte(r), nil
+}

@@ -16,10 +16,21 @@
 // and presentation context, with latency per call; and the endpoints learned
 // from endpoint-mapper replies.
 //
+// It also owns connectionless DCE/RPC over UDP (ncadg_ip_udp, C706
+// chapter 12): Datagrams follows calls by activity and sequence number
+// across a capture (request, response, ping, working, nocall, ack, fack,
+// cancel, fault, reject), counts fragments and retransmissions, reassembles
+// the stubs a StubFunc asks for (bounded by CLLimits), names interfaces and
+// operations from the same table, and reports faults (rpc.fault), rejects
+// (rpc.reject), unparsable bodies (rpc.malformed) and calls never answered
+// (rpc.no_response: a warning only when the capture shows the server's
+// traffic and went on for CLLimits.ReplyWindow). DetectCL recognises a
+// datagram by its header, on any port, as tshark's heuristic does.
+//
 // It does not own TCP reassembly (tcpstate), SMB (the smb package hands
-// named-pipe bytes to a Conn through tcpstate.NewHandler), connectionless
-// DCE/RPC over UDP beyond its header (ParseCLHeader), or the stubs of
-// interfaces other than the endpoint mapper.
+// named-pipe bytes to a Conn through tcpstate.NewHandler), the endpoint
+// mapper's stubs over UDP, or the stubs of interfaces other than the
+// endpoint mapper.
 //
 // Entry points:
 //
@@ -31,9 +42,12 @@
 //     ParseMapRequest64 …) and NDR (NewNDR, NewNDR64) are pure parsers.
 //   - Conn.Finished (tcpstate.Finisher) says whether every call was
 //     answered when the connection closed.
+//   - NewDatagrams builds the connectionless tracker: Datagrams.Datagram
+//     takes each UDP payload, Datagrams.Finish ends the capture;
+//     ParseCLHeader, ParseFackBody and ParseCLStatus are its pure parsers.
 //
 // Events (health kinds): rpc.epm_address_mismatch, rpc.epm_not_registered,
-// rpc.epm_short_reply, rpc.bind_nak, rpc.fault, rpc.no_response,
+// rpc.epm_short_reply, rpc.bind_nak, rpc.fault, rpc.reject, rpc.no_response,
 // rpc.endpoint_learned, rpc.malformed, decode.resync, decode.gave_up.
 //
 // A finding is a claim about the network, made only when the capture shows
@@ -49,7 +63,11 @@
 //
 // Messages (only when the Reporter
 // wants them) have proto "dcerpc" (pkt_type, call_id, ctx_id, opnum,
-// interface, interface_uuid, fault_status, …) and "epm" (opnum, status,
+// interface, interface_uuid, fault_status, …; connectionless PDUs have
+// version "4", activity, seqnum, opnum, frag_num, flags, body_len,
+// interface, operation, and as they apply request_frame, latency_ms,
+// fragment, last_fragment, reassembled_fragments, retransmission, status,
+// window_size) and "epm" (opnum, status,
 // towers: [{interface_uuid, version, protocol, port, ip, pipe}]). A
 // message's frame is the one that completes its PDU, as tshark counts it.
 //

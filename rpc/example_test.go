@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
@@ -94,4 +95,50 @@ func ExampleNDR() {
 		fmt.Printf("%s %s %d bytes left\n", share, rpc.Status(status), n.Len())
 	}
 	// Output: IPC$ success 0 bytes left
+}
+
+// clHeader builds an 80-byte little-endian connectionless header (C706
+// 12.5.1) for the examples.
+func clHeader(ptype byte, iface, act string, seq uint32, opnum uint16, bodyLen int) []byte {
+	h := make([]byte, 80)
+	h[0], h[1], h[4] = 4, ptype, 0x10
+	putUUID := func(at int, s string) {
+		u := rpc.MustParseUUID(s)
+		copy(h[at:], []byte{u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6]})
+		copy(h[at+8:], u[8:])
+	}
+	putUUID(24, iface)
+	putUUID(40, act)
+	binary.LittleEndian.PutUint32(h[64:], seq)
+	binary.LittleEndian.PutUint16(h[68:], opnum)
+	binary.LittleEndian.PutUint16(h[74:], uint16(bodyLen))
+	return h
+}
+
+// ExampleDatagrams follows a connectionless call over UDP: a PROFINET IO
+// Connect request (as in testdata/rpc/ndpi-dcerpc.pcap) answered by a
+// reject.
+func ExampleDatagrams() {
+	col := &health.Collector{KeepMessages: true}
+	d := rpc.NewDatagrams(col, rpc.CLConfig{})
+	client, server := netip.MustParseAddrPort("192.168.1.11:49155"), netip.MustParseAddrPort("192.168.1.20:34964")
+	const pnio, act = "dea00001-6c97-11d1-8271-00a02442df7d", "35fda900-358a-1212-8004-001c060b26ed"
+	req := clHeader(0, pnio, act, 0, 0, 0)
+	rej := append(clHeader(6, pnio, act, 0, 0, 4), 0x03, 0x00, 0x01, 0x1c) // nca_s_unk_if
+	t0 := time.Date(2020, 10, 16, 15, 5, 9, 0, time.UTC)
+	fmt.Println(d.Datagram(client, server, req, len(req), tcpstate.Position{Frame: 1, Time: t0}))
+	end := tcpstate.Position{Frame: 2, Time: t0.Add(time.Millisecond)}
+	d.Datagram(server, client, rej, len(rej), end)
+	d.Finish(end)
+	for _, m := range col.Messages {
+		fmt.Println(m.Frame, m.Fields["pkt_type"], m.Fields["operation"], m.Fields["status"])
+	}
+	for _, e := range col.Events {
+		fmt.Println(e.Kind, e.Frame)
+	}
+	// Output:
+	// true
+	// 1 request Connect <nil>
+	// 2 reject Connect nca_s_unk_if
+	// rpc.reject 2
 }

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/hex"
 	"net/netip"
 	"testing"
@@ -173,4 +174,54 @@ func FuzzConn(f *testing.F) {
 			t.Fatalf("%d calls kept above the cap", len(c.calls))
 		}
 	})
+}
+
+// FuzzDatagrams feeds a sequence of datagrams (split from the input at
+// 0xfe 0xfe) to a Datagrams tracker with tiny limits: no panic, the calls
+// kept stay within MaxCalls, every event names a frame.
+func FuzzDatagrams(f *testing.F) {
+	f.Add(buildCLSeed())
+	f.Fuzz(func(t *testing.T, in []byte) {
+		col := &health.Collector{KeepMessages: true}
+		d := NewDatagrams(col, CLConfig{Limits: CLLimits{MaxCalls: 3, MaxFragments: 8, MaxStub: 64, MaxEvents: 4},
+			Stubs: map[UUID]StubFunc{{}: func(CallInfo, []byte) {}}})
+		src, dst := netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:135")
+		at := tcpstate.Position{}
+		for _, dg := range bytes.Split(in, []byte{0xfe, 0xfe}) {
+			at.Frame++
+			d.Datagram(src, dst, dg, len(dg), at)
+			d.Datagram(dst, src, dg, len(dg), at)
+			if len(d.calls) > 3 {
+				t.Fatalf("%d calls kept, cap 3", len(d.calls))
+			}
+		}
+		d.Finish(at)
+		for _, e := range col.Events {
+			if e.Frame < 1 || e.Frame > at.Frame {
+				t.Fatalf("event at frame %d: %+v", e.Frame, e)
+			}
+		}
+		if _, _, err := ParseFackBody(in, false); err == nil && len(in) < 16 {
+			t.Fatal("fack body shorter than 16 bytes accepted")
+		}
+	})
+}
+
+// buildCLSeed joins a few connectionless PDUs (fragments, fack, fault) with
+// the FuzzDatagrams separator.
+func buildCLSeed() []byte {
+	var out []byte
+	for i, p := range []clPDU{
+		{ptype: PTRequest, flags1: CLFlagFrag, body: []byte{1, 2}},
+		{ptype: PTFack, body: fackBody(4, 1)},
+		{ptype: PTRequest, flags1: CLFlagFrag | CLFlagLastFrag, fragnum: 1, body: []byte{3}},
+		{ptype: PTResponse, body: []byte{9}},
+		{ptype: PTFault, seq: 1, body: statusBody(5)},
+	} {
+		if i > 0 {
+			out = append(out, 0xfe, 0xfe)
+		}
+		out = append(out, p.bytes()...)
+	}
+	return out
 }

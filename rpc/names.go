@@ -35,6 +35,9 @@ type ifaceInfo struct {
 	opnames map[uint16]string
 }
 
+// pnioOps are the PROFINET IO context manager's operations.
+var pnioOps = map[uint16]string{0: "Connect", 1: "Release", 2: "Read", 3: "Write", 4: "Control", 5: "ReadImplicit"}
+
 // interfaces maps well-known interface UUIDs to short names and the names
 // of their common operations. Sources: [MS-RPCE], [MS-SRVS], [MS-SAMR],
 // [MS-LSAD]/[MS-LSAT], [MS-NRPC], [MS-RRP], [MS-SCMR], [MS-RPRN],
@@ -120,6 +123,11 @@ var interfaces = map[UUID]ifaceInfo{
 		4: "RemAddRef", 5: "RemRelease", 6: "RemQueryInterface2"}},
 	MustParseUUID("00000000-0000-0000-c000-000000000046"): {"IUnknown", nil},
 	MustParseUUID("f309ad18-d86a-11d0-a075-00c04fb68820"): {"IWbemLevel1Login", nil},
+	// PROFINET IO context manager, over connectionless DCE/RPC (IEC 61158-6-10).
+	MustParseUUID("dea00001-6c97-11d1-8271-00a02442df7d"): {"PNIO-Device", pnioOps},
+	MustParseUUID("dea00002-6c97-11d1-8271-00a02442df7d"): {"PNIO-Controller", pnioOps},
+	MustParseUUID("dea00003-6c97-11d1-8271-00a02442df7d"): {"PNIO-Supervisor", pnioOps},
+	MustParseUUID("dea00004-6c97-11d1-8271-00a02442df7d"): {"PNIO-ParameterServer", pnioOps},
 	MustParseUUID("9556dc99-828c-11cf-a37e-00aa003240c7"): {"IWbemServices", nil},
 }
 

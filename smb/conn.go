@@ -20,6 +20,13 @@ type Config struct {
 	// pipe's first data. Returning nil, or a nil Pipe, means the pipe
 	// traffic is only counted.
 	Pipe func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler
+	// TreeConnected, when set, is told of every SMB2 tree connected on the
+	// connection, and LookupTree is asked for a tree id the connection never
+	// saw connected: together they share trees between the connections of
+	// one session (a Trees table behind them). Both are called from Feed
+	// and must not block.
+	TreeConnected func(TreeKey, TreeInfo)
+	LookupTree    func(TreeKey) (TreeInfo, bool)
 	// Limits bounds memory and work; zero fields take DefaultLimits values.
 	Limits Limits
 	// Keys, when set, holds SMB 3.x session keys by Session ID: encrypted
@@ -49,6 +56,7 @@ type Conn struct {
 	pending  map[reqKey]*request
 	pendQ    []reqKey // FIFO for eviction when pending is full
 	trees    map[treeKey]*tree
+	treeMiss map[uint32]bool // SMB2 tree ids Config.LookupTree did not know
 	files    map[fileKey]*file
 	fileSeq  int64
 	closed   []FileStats
@@ -60,6 +68,8 @@ type Conn struct {
 	slow     int
 	pipes    int
 	pipeTree bool // a pipe share (IPC$) was connected: files may be pipes
+	// maybePipes: a file of unknown kind was opened (see recognisePipe).
+	maybePipes bool
 	// last CREATE of the current SMB2 compound (related requests use FileId -1)
 	lastCreate *request
 
@@ -89,8 +99,9 @@ type fileKey struct {
 }
 
 type tree struct {
-	path string
-	pipe bool // IPC$ (SMB2 share type 2, SMB1 service "IPC")
+	path   string
+	pipe   bool // IPC$ (SMB2 share type 2, SMB1 service "IPC")
+	shared bool // connected on another connection of the session (Config.LookupTree)
 }
 
 type session struct {
@@ -111,6 +122,7 @@ type request struct {
 	fkey      fileKey
 	hasFile   bool
 	pipeName  string
+	pipe      bool // on a file known to be a named pipe
 	op        ioOp
 	length    uint32
 	ntlm      *NTLM
@@ -118,6 +130,9 @@ type request struct {
 	async     bool
 	ctl       uint32
 	sub       uint16
+	pattern   string     // QUERY_DIRECTORY search pattern
+	infoType  uint8      // QUERY_INFO / SET_INFO
+	infoClass uint8      // QUERY_INFO / SET_INFO / QUERY_DIRECTORY
 	transPipe bool       // SMB1 TRANS TransactNmPipe
 	chain1    []*request // SMB1: the requests of the AndX chain, in order
 }
@@ -440,7 +455,7 @@ func (c *Conn) response(req *request, cs *cmdStats, cmd string, st Status, stNam
 	if failed {
 		cs.errors++
 	}
-	if req != nil && !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipeName != "" && req.op == opRead) {
+	if req != nil && !req.async && cmd != "CHANGE_NOTIFY" && cmd != "OPLOCK_BREAK" && !(req.pipe && req.op == opRead) {
 		lat := max(sub(info.end.Time, req.start.Time), 0)
 		cs.add(lat, c.serverTime(req, info), info.start.Frame, c.lim.MaxLatencySamples)
 	}

@@ -103,7 +103,7 @@ func (c *Conn) newRequest1(h Header1, b Body1, cmd string, info pduInfo) (*reque
 	req.hasFile = true
 	fl := c.files[req.fkey]
 	if fl != nil {
-		req.name, req.pipeName = fl.stats.Name, fl.pipeName
+		req.name, req.pipeName, req.pipe = fl.opened, fl.pipeName, fl.stats.Pipe
 	}
 	return req, fl
 }
@@ -174,9 +174,10 @@ func (c *Conn) sessionSetupRequest1(req *request, b Body1, f map[string]any) {
 // transRequest1 hands the data of a TransactNmPipe ([MS-CIFS] 2.2.5.6) to
 // the pipe handler and names the transaction.
 func (c *Conn) transRequest1(req *request, fl *file, b Body1, info pduInfo, f map[string]any) {
-	if b.HasSub && b.SubCommand == transactNmPipe1 && fl != nil {
+	if b.HasSub && b.SubCommand == transactNmPipe1 && b.HasFID {
 		req.transPipe = true
-		c.pipeFeed(fl, tcpstate.ClientToServer, b.TransData, info.start)
+		fl = c.adopt(fl, req, info) // a pipe opened before the capture
+		c.pipeFeed(fl, tcpstate.ClientToServer, b.TransData, info, true)
 	}
 	if f == nil {
 		return
@@ -262,7 +263,7 @@ func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, in
 		c.ioResponse1(req, b, failed, info, f)
 	case SMB1Trans:
 		if req != nil && req.transPipe && !failed {
-			c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.TransData, info.start)
+			c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.TransData, info, true)
 		}
 	case SMB1Trans2:
 		if f != nil && req != nil {

@@ -107,12 +107,13 @@ func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[stri
 	fl = c.request2(req, fl, b, info, f)
 	if f != nil {
 		c.requestFields(req, f, b.Offset, b.Length)
+		directoryField(req, f)
 	}
 	if h.Command == SMB2Cancel {
 		return // CANCEL has no response; it names the request it cancels
 	}
 	if req.name == "" && fl != nil {
-		req.name = fl.stats.Name
+		req.name = fl.opened
 	}
 	c.addPending(reqKey{id: h.MessageID}, req)
 }
@@ -121,7 +122,7 @@ func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[stri
 // request on an open file, the file and its state (nil when untracked).
 func (c *Conn) newRequest2(h Header2, b Body2, ok bool, info pduInfo) (*request, *file) {
 	req := &request{cmd: h.Command.String(), cmd2: h.Command, start: info.start, sessionID: h.SessionID, treeKey: treeKey{id: h.TreeID}}
-	if t := c.trees[req.treeKey]; t != nil && !h.IsAsync() {
+	if t := c.tree2(h); t != nil {
 		req.tree = t.path
 	}
 	if !ok || b.FileID == (FileID{}) || h.Command == SMB2Create {
@@ -133,7 +134,7 @@ func (c *Conn) newRequest2(h Header2, b Body2, ok bool, info pduInfo) (*request,
 	k, fl := c.fileFor2(b.FileID)
 	req.fkey, req.hasFile = k, true
 	if fl != nil {
-		req.pipeName = fl.pipeName
+		req.pipeName, req.pipe = fl.pipeName, fl.stats.Pipe
 	}
 	return req, fl
 }
@@ -168,17 +169,20 @@ func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[str
 	case SMB2Ioctl:
 		req.ctl = b.CtlCode
 		if b.CtlCode == FSCTLPipeTransceive && !info.partial {
-			c.pipeFeed(fl, tcpstate.ClientToServer, b.Input, info.start)
+			fl = c.adopt(fl, req, info) // a pipe opened before the capture
+			c.pipeFeed(fl, tcpstate.ClientToServer, b.Input, info, true)
 		}
 		if f != nil {
 			f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
 		}
 	case SMB2QueryDirectory:
+		req.pattern, req.infoClass = b.Pattern, b.InfoClass
 		if f != nil {
 			f["pattern"] = b.Pattern
 			f["info_class"] = b.InfoClass
 		}
 	case SMB2QueryInfo, SMB2SetInfo:
+		req.infoType, req.infoClass = b.InfoType, b.InfoClass
 		if f != nil {
 			f["info_type"], f["info_class"] = b.InfoType, b.InfoClass
 		}
@@ -267,7 +271,11 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		}
 	case SMB2TreeConnect:
 		if success && req != nil {
-			c.addTree(treeKey{id: h.TreeID}, &tree{path: req.path, pipe: b.ShareType == 2 || isIPC(req.path)})
+			t := &tree{path: req.path, pipe: b.ShareType == 2 || isIPC(req.path)}
+			c.addTree(treeKey{id: h.TreeID}, t)
+			if c.cfg.TreeConnected != nil {
+				c.cfg.TreeConnected(TreeKey{Server: c.ctx.Server.Addr(), Session: h.SessionID, Tree: h.TreeID}, TreeInfo{Path: t.path, Pipe: t.pipe})
+			}
 		}
 		if f != nil && ok && !b.ErrorResponse {
 			f["share_type"] = b.ShareType
@@ -290,6 +298,8 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		c.ioResponse2(h.Command, req, b, ok, failed, info, f)
 	case SMB2Ioctl:
 		c.ioctlResponse2(req, b, ok, info, f)
+	case SMB2QueryDirectory, SMB2QueryInfo:
+		queryResponseFields(req, b, ok, f)
 	case SMB2OplockBreak:
 		if f != nil && ok {
 			f["lease"] = b.Lease
@@ -340,11 +350,82 @@ func (c *Conn) ioResponse2(cmd Command2, req *request, b Body2, ok, failed bool,
 // handler ([MS-SMB2] 2.2.32).
 func (c *Conn) ioctlResponse2(req *request, b Body2, ok bool, info pduInfo, f map[string]any) {
 	if req != nil && req.ctl == FSCTLPipeTransceive && ok && !info.partial {
-		c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.Output, info.start)
+		c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.Output, info, true)
 	}
 	if f != nil && ok && !b.ErrorResponse {
 		f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
 	} else if f != nil && req != nil {
 		f["ctl_code"] = fmt.Sprintf("0x%08x", req.ctl)
 	}
+}
+
+// maxListedNames caps the file names a directory listing's message lists
+// (the count of all of them is given too).
+const maxListedNames = 256
+
+// directoryField names the directory a QUERY_DIRECTORY lists "directory",
+// not "filename": the names of a listing are those of its response, and
+// its request's search pattern is "pattern" (tshark's smb2.find.pattern).
+func directoryField(req *request, f map[string]any) {
+	if req == nil || req.cmd2 != SMB2QueryDirectory {
+		return
+	}
+	if d, ok := f["filename"]; ok {
+		f["directory"] = d
+		delete(f, "filename")
+	}
+}
+
+// queryResponseFields adds the file names a QUERY_DIRECTORY response lists
+// ("filenames", with "pattern" and "directory" from the request) or the
+// name a QUERY_INFO response carries ("filename", as tshark's
+// smb2.filename: the path from the share's root).
+func queryResponseFields(req *request, b Body2, ok bool, f map[string]any) {
+	if f == nil || req == nil || !ok || b.ErrorResponse {
+		return
+	}
+	if req.cmd2 == SMB2QueryInfo {
+		if name, found := InfoFileName(b.Output, req.infoType, req.infoClass); found {
+			f["filename"] = name
+		}
+		return
+	}
+	directoryField(req, f)
+	f["pattern"] = req.pattern
+	names, total, _ := DirectoryNames(b.Output, req.infoClass, maxListedNames)
+	if total > 0 {
+		f["filenames"] = names
+		f["entries"] = total
+	}
+}
+
+// tree2 returns the tree of an SMB2 request: the connection's own, or one
+// connected on another connection of the same session (Config.LookupTree),
+// which the connection then keeps. Async messages carry no tree id.
+func (c *Conn) tree2(h Header2) *tree {
+	if h.IsAsync() || h.TreeID == 0 {
+		return nil
+	}
+	k := treeKey{id: h.TreeID}
+	if t := c.trees[k]; t != nil {
+		return t
+	}
+	if c.cfg.LookupTree == nil || c.treeMiss[h.TreeID] {
+		return nil
+	}
+	info, ok := c.cfg.LookupTree(TreeKey{Server: c.ctx.Server.Addr(), Session: h.SessionID, Tree: h.TreeID})
+	if !ok {
+		// A tree id exists only once its TREE_CONNECT was answered: one not
+		// known now stays unknown, and is not looked up again.
+		if c.treeMiss == nil {
+			c.treeMiss = map[uint32]bool{}
+		}
+		if len(c.treeMiss) < c.lim.MaxTrees {
+			c.treeMiss[h.TreeID] = true
+		}
+		return nil
+	}
+	t := &tree{path: info.Path, pipe: info.Pipe, shared: true}
+	c.addTree(k, t)
+	return t
 }

@@ -40,7 +40,7 @@ func (c *Conn) fileFields(req *request, f map[string]any) {
 		name := req.name
 		if name == "" && req.hasFile {
 			if fl := c.files[req.fkey]; fl != nil {
-				name = fl.stats.Name
+				name = fl.opened
 			}
 		}
 		if name != "" {

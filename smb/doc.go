@@ -47,7 +47,10 @@
 // pairs requests with responses by MessageId (SMB2, including async
 // interim responses) or PID+MID (SMB1), tracks trees and open files
 // (FileId → name), hands named-pipe traffic on IPC$ to Config.Pipe (the
-// DCE/RPC decoder) and analyses each file transfer: bytes, operation size,
+// DCE/RPC decoder) at the frame that completes each SMB message — also for
+// pipes opened before the capture began or on a tree never seen connected,
+// recognised by TransactNmPipe, FSCTL_PIPE_TRANSCEIVE or a DCE/RPC header
+// in their READ/WRITE data, as tshark's heuristics do — and analyses each file transfer: bytes, operation size,
 // maximum and time-weighted mean operations in flight, idle gaps,
 // throughput. It emits smb.app_limited, smb.shaping_delay,
 // smb.error_status, smb.auth_failed, smb.slow_response, smb.encrypted,
@@ -67,8 +70,14 @@
 // request_frame and latency_ms (matched responses), end_frame; SMB2 adds
 // session_id, tree_id or async_id, credits, signed, user; SMB1 adds tid,
 // uid, pid, fid, andx_index (links after the first of an AndX chain),
-// subcommand, rap, service. Messages decoded out of a transform or
-// compression header add encrypted or compressed (true).
+// subcommand, rap, service. filename is the name as the CREATE gave it
+// (SMB1 names keep their leading backslash); a QUERY_DIRECTORY has
+// directory and pattern (its search pattern, tshark's smb2.find.pattern)
+// instead, and its response lists filenames (at most 256) and entries; a
+// QUERY_INFO response carrying a name (FileAllInformation,
+// FileNameInformation) gives it as filename, as tshark's smb2.filename.
+// Messages decoded out of a transform or compression header add encrypted
+// or compressed (true).
 //
 // Entry points for the analyzer:
 //

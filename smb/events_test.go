@@ -2,6 +2,7 @@ package smb
 
 import (
 	"bytes"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -277,5 +278,44 @@ func TestTinyLimitsWithLargePooledBuffer(t *testing.T) {
 	c8Script().run(c, randomSplit(5))
 	if f := c.Files(); len(f) != 1 || f[0].Reads != 64 {
 		t.Errorf("files %+v", f)
+	}
+}
+
+// TestPipesOpenedBeforeCapture: a capture that starts after the IPC$ tree
+// connect and the CREATE of \srvsvc (cut from rpcclient against Samba,
+// SMB 3.1.1 and SMB1). The srvsvc pipe is recognised from its traffic
+// (FSCTL_PIPE_TRANSCEIVE, TransactNmPipe, or a DCE/RPC header in a WRITE);
+// samr, created on the tree never seen connected, too. Their bytes reach
+// Config.Pipe from the first DCE/RPC header on.
+func TestPipesOpenedBeforeCapture(t *testing.T) {
+	for _, c := range []struct{ name, pipes string }{
+		{"smb2-pipes-rpcclient-late", ",samr,lsarpc,srvsvc"},
+		{"smb1-pipes-rpcclient-late", ",samr"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var pipes []*pipeRecorder
+			cfg := DefaultConfig()
+			cfg.Pipe = func(ctx *tcpstate.StreamContext, pipe string) tcpstate.StreamHandler {
+				p := &pipeRecorder{name: pipe}
+				pipes = append(pipes, p)
+				return p
+			}
+			res := runCapture(t, filepath.Join("..", "testdata", "rpc", c.name+".pcap"), cfg, 0, whole)
+			var names []string
+			for _, p := range pipes {
+				names = append(names, p.name)
+				if p.bytes[0] == 0 || p.bytes[1] == 0 || !bytes.HasPrefix(p.first[0], []byte{5, 0}) {
+					t.Errorf("pipe %q: bytes %v, first %x", p.name, p.bytes, p.first[0])
+				}
+			}
+			if got := strings.Join(names, ","); got != c.pipes {
+				t.Errorf("pipes %q, want %q", got, c.pipes)
+			}
+			for _, f := range res.conns[0].Files() {
+				if !f.Pipe {
+					t.Errorf("file %+v not taken for a pipe", f)
+				}
+			}
+		})
 	}
 }

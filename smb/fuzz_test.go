@@ -178,3 +178,19 @@ func FuzzConn(f *testing.F) {
 		c.Stats()
 	})
 }
+
+// FuzzFileInfoNames: the [MS-FSCC] name readers never panic, never return
+// more names than asked, and a listing's entries are at least its names.
+func FuzzFileInfoNames(f *testing.F) {
+	entry := make([]byte, 104)
+	entry[60] = 4
+	f.Add(append(entry, 'a', 0, 'b', 0), uint8(37))
+	f.Add(append(make([]byte, 96), 2, 0, 0, 0, 'x', 0), uint8(18))
+	f.Fuzz(func(t *testing.T, buf []byte, class uint8) {
+		names, total, _ := DirectoryNames(buf, class, 3)
+		if len(names) > 3 || total < len(names) {
+			t.Fatalf("%d names, %d entries", len(names), total)
+		}
+		_, _ = InfoFileName(buf, 1, class)
+	})
+}

@@ -53,7 +53,8 @@ type Body2 struct {
 	Length uint32
 	Data   []byte
 
-	// IOCTL ([MS-SMB2] 2.2.31, 2.2.32).
+	// IOCTL ([MS-SMB2] 2.2.31, 2.2.32); Output is also the output buffer
+	// of QUERY_DIRECTORY and QUERY_INFO responses (2.2.34, 2.2.38).
 	CtlCode uint32
 	Input   []byte
 	Output  []byte
@@ -150,9 +151,9 @@ var body2Parsers = [...]struct{ request, response func(body2) (Body2, error) }{
 	SMB2Write:          {parseWriteRequest2, parseWriteResponse2},
 	SMB2Lock:           {parseLockRequest2, nil},
 	SMB2Ioctl:          {parseIoctlRequest2, parseIoctlResponse2},
-	SMB2QueryDirectory: {parseQueryDirectoryRequest2, nil},
+	SMB2QueryDirectory: {parseQueryDirectoryRequest2, parseQueryResponse2},
 	SMB2ChangeNotify:   {parseChangeNotifyRequest2, nil},
-	SMB2QueryInfo:      {parseQueryInfoRequest2, nil},
+	SMB2QueryInfo:      {parseQueryInfoRequest2, parseQueryResponse2},
 	SMB2SetInfo:        {parseSetInfoRequest2, nil},
 	SMB2OplockBreak:    {parseOplockBreak2, parseOplockBreak2},
 }

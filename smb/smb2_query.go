@@ -51,3 +51,19 @@ func parseInfoRequest2(p body2, skip int) (Body2, error) {
 	}
 	return b, nil
 }
+
+// parseQueryResponse2 reads an SMB2 QUERY_DIRECTORY or QUERY_INFO response
+// ([MS-SMB2] 2.2.34, 2.2.38): OutputBufferOffset (16 bits),
+// OutputBufferLength and the output as far as it is present, into Output.
+// Its layout depends on the request's information class (see
+// DirectoryNames, InfoFileName).
+func parseQueryResponse2(p body2) (Body2, error) {
+	var b Body2
+	var off uint16
+	var n uint32
+	if !p.r.ReadUint16(&off) || !p.r.ReadUint32(&n) {
+		return Body2{}, p.short()
+	}
+	b.Output = p.partial(uint32(off), n)
+	return b, nil
+}

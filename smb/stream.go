@@ -319,6 +319,7 @@ func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 	}
 	h.buf, h.need, h.skip = h.buf[:0], 0, 0
 	h.losses++
+	c.pipesGap(dir, n, at)
 	if !h.resync {
 		c.startResync(dir, resyncGap)
 	}
@@ -341,7 +342,7 @@ func (c *Conn) headOnly(head []byte) bool {
 	if err != nil || !h.IsResponse() || h.Command != SMB2Read || h.NextCommand != 0 || h.Status != StatusSuccess {
 		return false
 	}
-	if !c.pipeTree {
+	if !c.pipeTree && !c.maybePipes {
 		return true
 	}
 	req := c.pending[reqKey{id: h.MessageID}]
@@ -349,7 +350,7 @@ func (c *Conn) headOnly(head []byte) bool {
 		return false
 	}
 	fl := c.files[req.fkey]
-	return fl != nil && !fl.stats.Pipe
+	return fl != nil && !fl.stats.Pipe && !fl.kindUnknown // a file of unknown kind may turn out a pipe from this data
 }
 
 // resyncReason is why a direction is looking for the next SMB header. It

@@ -110,7 +110,12 @@ type file struct {
 	wsizes   map[uint32]int
 	handler  tcpstate.StreamHandler
 	pipeName string
-	noPipe   bool // handler creation refused or capped
+	opened   string // the name as the CREATE gave it, for messages (FileStats.Name drops a pipe's "\PIPE\")
+	noPipe   bool   // handler creation refused or capped
+	// kindUnknown: the file was opened on a tree not seen connected, or
+	// before the capture began, so whether it is a named pipe is learned
+	// from its traffic (see recognisePipe).
+	kindUnknown bool
 }
 
 // openFile starts tracking a file opened by req.
@@ -125,10 +130,12 @@ func (c *Conn) openFile(k fileKey, req *request, info pduInfo) *file {
 	c.fileSeq++
 	f := &file{key: k, seq: c.fileSeq}
 	f.stats = FileStats{Server: c.stats.Server, Share: req.tree, Name: req.name, OpenFrame: info.start.Frame}
-	if t := c.trees[req.treeKey]; t != nil && t.pipe {
-		f.stats.Pipe = true
-		f.pipeName = pipeName(req.name)
-		f.stats.Name = f.pipeName
+	f.opened = req.name
+	switch t := c.trees[req.treeKey]; {
+	case t == nil:
+		f.kindUnknown, c.maybePipes = true, true
+	case t.pipe:
+		f.makePipe()
 	}
 	if c.files == nil {
 		c.files = make(map[fileKey]*file)
@@ -161,29 +168,6 @@ func (c *Conn) sortedFileKeys() []fileKey {
 		keys[i] = f.key
 	}
 	return keys
-}
-
-// pipeFeed hands named-pipe bytes to the configured handler.
-func (c *Conn) pipeFeed(f *file, dir tcpstate.Dir, data []byte, at tcpstate.Position) {
-	if f == nil || !f.stats.Pipe || len(data) == 0 {
-		return
-	}
-	c.stats.PipeBytes += int64(len(data))
-	if f.handler == nil && !f.noPipe {
-		if c.cfg.Pipe == nil || c.pipes >= c.lim.MaxPipes {
-			f.noPipe = true
-			return
-		}
-		f.handler = c.cfg.Pipe(c.ctx, f.pipeName)
-		if f.handler == nil {
-			f.noPipe = true
-			return
-		}
-		c.pipes++
-	}
-	if f.handler != nil {
-		f.handler.Feed(dir, data, at)
-	}
 }
 
 // ioIssue records a read or write request on a file.
@@ -370,10 +354,10 @@ func (c *Conn) Files() []FileStats {
 // returns the file, nil when it is not tracked.
 func (c *Conn) issueIO(req *request, f *file, op ioOp, length uint32, data []byte, info pduInfo) *file {
 	req.op, req.length = op, length
-	if op == opWrite && !info.partial {
-		c.pipeFeed(f, tcpstate.ClientToServer, data, info.start)
-	}
 	f = c.adopt(f, req, info)
+	if op == opWrite && !info.partial {
+		c.pipeFeed(f, tcpstate.ClientToServer, data, info, false)
+	}
 	c.ioIssue(f, op, length, info.start)
 	return f
 }
@@ -387,7 +371,7 @@ func (c *Conn) completeIO(req *request, op ioOp, n uint64, failed bool, data []b
 	}
 	f := c.files[req.fkey]
 	if op == opRead && !failed && !info.partial {
-		c.pipeFeed(f, tcpstate.ServerToClient, data, info.start)
+		c.pipeFeed(f, tcpstate.ServerToClient, data, info, false)
 	}
 	c.ioDone(f, req, n, failed, info.end)
 }

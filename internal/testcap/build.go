@@ -95,6 +95,19 @@ func (c *Builder) TCPFrame(src, dst net.IP, sport, dport uint16, seq, ack uint32
 	return append([]byte(nil), c.ser.Bytes()...)
 }
 
+// UDPFrame serializes one Ethernet/IPv4/UDP frame.
+func (c *Builder) UDPFrame(src, dst net.IP, sport, dport uint16, payload []byte) []byte {
+	eth := &glayers.Ethernet{SrcMAC: MACA, DstMAC: MACB, EthernetType: glayers.EthernetTypeIPv4}
+	ip := &glayers.IPv4{Version: 4, TTL: 64, Protocol: glayers.IPProtocolUDP, SrcIP: src.To4(), DstIP: dst.To4()}
+	udp := &glayers.UDP{SrcPort: glayers.UDPPort(sport), DstPort: glayers.UDPPort(dport)}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	if err := gopacket.SerializeLayers(c.ser, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		panic(err)
+	}
+	return append([]byte(nil), c.ser.Bytes()...)
+}
+
 // Conv is one TCP connection being written.
 type Conv struct {
 	c          *Builder
