@@ -48,6 +48,8 @@ type Analyzer struct {
 	mem        MemoryUse
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
+	series     *seriesRecorder   // Options.Series, or nil
+	decrypt    decryptionTally
 	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool
@@ -88,9 +90,19 @@ func New(opts Options) (*Analyzer, error) {
 	a.tracker.OnSummary = a.flowClosed
 	a.tracker.NoSummaryEvents = opts.Reporter == nil // the Report keeps typed FlowStats
 	a.tracker.OnSegment = func(_ *layers.Packet, s tcpstate.Segment) { a.seg = s }
+	if opts.Series != nil {
+		a.series = newSeriesRecorder(*opts.Series)
+		a.tracker.OnSegment = func(p *layers.Packet, s tcpstate.Segment) {
+			a.seg = s
+			a.series.segment(p, s)
+		}
+	}
 	a.udp = newUDPRouter(a)
 	a.net = diagnose.NewNetwork(diagnose.NetworkConfig{})
-	a.col.onEvent = a.net.Event
+	a.col.onEvent = func(e health.Event) {
+		a.net.Event(e)
+		a.decrypt.event(e)
+	}
 	a.diagnosers = []flowDiagnoser{diagnose.NewConnections(diagnose.DefaultConnectionsConfig()), a.net}
 	return a, nil
 }
@@ -289,6 +301,9 @@ func (a *Analyzer) finish() {
 	end := a.last
 	a.decoder.Flush(end.Time)
 	a.tracker.Close(end)
+	if a.series != nil {
+		a.series.handOff()
+	}
 	a.udp.finish(end)
 	if a.pl != nil {
 		a.pl.Stop()
@@ -303,6 +318,9 @@ func (a *Analyzer) finish() {
 // flowClosed receives each connection's summary from the tracker, right
 // after its flow.summary event.
 func (a *Analyzer) flowClosed(s *health.FlowStats) {
+	if a.series != nil {
+		a.series.closed(s.ID)
+	}
 	if a.pl != nil {
 		a.pl.FlowClosed(s) // kept and diagnosed by the merger
 		return
@@ -315,6 +333,9 @@ func (a *Analyzer) flowClosed(s *health.FlowStats) {
 func (a *Analyzer) keepFlow(s *health.FlowStats) {
 	proto := a.flowProto[s.ID]
 	delete(a.flowProto, s.ID)
+	if a.series != nil {
+		a.series.summary(s)
+	}
 	if len(a.col.flows) < a.opts.maxFlowsKept() {
 		a.col.flows = append(a.col.flows, Flow{FlowStats: *s, Protocol: proto})
 	} else {
@@ -328,7 +349,7 @@ func (a *Analyzer) report() *Report {
 	for i := range flows {
 		flows[i].ServerName, _ = a.net.NameOf(flows[i].Server.Addr())
 	}
-	return &Report{
+	rep := &Report{
 		Capture:       a.info,
 		Findings:      a.col.sortedFindings(),
 		Events:        a.col.events,
@@ -339,7 +360,12 @@ func (a *Analyzer) report() *Report {
 		Workload:      a.net.Workload(),
 		Profile:       a.prof,
 		Memory:        a.mem,
+		Decryption:    a.decryption(),
 	}
+	if a.series != nil {
+		rep.Series, rep.SeriesSkipped = a.series.series(), a.series.skipped
+	}
+	return rep
 }
 
 // countingReader counts the bytes read from the capture for progress

@@ -35,6 +35,15 @@ type Report struct {
 	Profile CaptureProfile
 	// Memory is what the memory budget did (Options.MemoryBudget).
 	Memory MemoryUse
+	// Decryption says what TLS decryption did: connections decrypted,
+	// without a key, with a suite not supported.
+	Decryption Decryption
+	// Series are the packet series of connections with findings, in stream
+	// order, when Options.Series asked for them; SeriesSkipped counts the
+	// connections not recorded because Options.Series.MaxOpen were
+	// recorded at the time.
+	Series        []ConnSeries
+	SeriesSkipped int
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.

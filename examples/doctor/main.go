@@ -18,6 +18,8 @@
 //	-keylog FILE  NSS key log for TLS decryption (repeatable)
 //	-d PORT=PROTO decode a TCP port as tls, http, smb, dcerpc or tds (repeatable)
 //	-all          list every event, not only the grouped findings
+//	-html FILE    also write the report as one self-contained HTML page
+//	              with the graphs of the connections with findings
 //	-profile      add the workload profile per service (casebook C21)
 //	-pair         compare two captures of the same traffic (doctor -pair
 //	              client.pcap server.pcap): each report, then what changed
@@ -64,6 +66,7 @@ type config struct {
 	keylogs listFlag
 	decode  listFlag
 	workers int
+	html    string
 }
 
 func main() {
@@ -81,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per CPU, at most 4); the output is the same for any `n`")
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
+	htmlFlag(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: doctor [flags] [capture ...]   (no capture: analyse the bundled demo)")
 		fs.PrintDefaults()
@@ -94,6 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	paths := fs.Args()
+	if cfg.html != "" && len(paths) > 1 {
+		fmt.Fprintln(stderr, "doctor: -html writes the report of one capture")
+		return 2
+	}
 	if cfg.pair && len(paths) != 2 {
 		fmt.Fprintln(stderr, "doctor: -pair needs exactly two captures (e.g. the client's and the server's)")
 		return 2
@@ -166,6 +174,7 @@ func analyse(name string, r io.Reader, size int64, opts nettrace.Options, cfg co
 		sink = health.NewJSONSink(out, true, false)
 		opts.Reporter = sink
 	}
+	htmlOptions(cfg, &opts)
 	prog := newProgress(stderr, name)
 	opts.Progress = prog.update
 	a, err := nettrace.New(opts)
@@ -176,6 +185,11 @@ func analyse(name string, r io.Reader, size int64, opts nettrace.Options, cfg co
 	prog.done()
 	if err != nil {
 		return err // names the capture
+	}
+	if cfg.html != "" {
+		if err := writeHTML(cfg.html, rep); err != nil {
+			return err
+		}
 	}
 	if sink != nil {
 		return sink.Flush()
