@@ -244,7 +244,7 @@ func (r *seriesRecorder) decide(id uint64, c *closedSeries) {
 	s := &c.rec.s
 	s.Client, s.Server = c.stats.Client, c.stats.Server
 	s.Flow = layers.Flow{Src: s.Client, Dst: s.Server, Proto: layers.ProtoTCP}.String()
-	k := keptSeries{sev: sev, score: score, s: s, kinds: problemKinds(c.stats.Counts)}
+	k := keptSeries{sev: sev, score: score, s: s, kinds: problemKinds(c.stats.Counts, s.carriesData())}
 	r.keep(k)
 }
 
@@ -283,16 +283,32 @@ func (r *seriesRecorder) keep(k keptSeries) {
 	}
 }
 
-// problemKinds lists a connection's event kinds above info, sorted.
-func problemKinds(counts map[health.Kind]int) []health.Kind {
+// problemKinds lists a connection's event kinds above info, sorted; on a
+// connection that carried data each kind counts twice, as itself and as
+// "kind with data", so that a kind seen both on connections that never got
+// going and on ones that did keeps one of each (the latter draw more).
+func problemKinds(counts map[health.Kind]int, data bool) []health.Kind {
 	var out []health.Kind
 	for k := range counts {
 		if health.DefaultSeverity(k) > health.Info {
 			out = append(out, k)
+			if data {
+				out = append(out, k+" with data")
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// carriesData reports whether a sample carries payload.
+func (s *ConnSeries) carriesData() bool {
+	for _, smp := range s.Samples {
+		if smp.Len > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // less orders kept series: lower severity, then fewer problems, then the

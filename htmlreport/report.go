@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -120,7 +121,7 @@ func findings(rep *nettrace.Report) ([]findingView, string) {
 		v := findingOf(f)
 		s := g.pick(f)
 		switch {
-		case s == nil && f.FlowCount > 0 && rep.Series != nil:
+		case s == nil && isConnection(f.Example.Flow) && rep.Series != nil:
 			v.NoGraph = "No graph: the connections of this finding were not recorded (see nettrace.SeriesOptions: a bounded number is kept)."
 		case s == nil:
 		case g.drawn[s.ID]:
@@ -132,6 +133,16 @@ func findings(rep *nettrace.Report) ([]findingView, string) {
 		out = append(out, v)
 	}
 	return out, strings.Join(info, ", ")
+}
+
+// isConnection reports whether flow names a TCP connection ("a:p->b:q/tcp"),
+// not an aggregate such as a source talking to a service.
+func isConnection(flow string) bool {
+	client, rest, ok := strings.Cut(flow, "->")
+	server, _, _ := strings.Cut(rest, "/")
+	_, errC := netip.ParseAddrPort(client)
+	_, errS := netip.ParseAddrPort(server)
+	return ok && errC == nil && errS == nil && strings.HasSuffix(flow, "/tcp")
 }
 
 // graphPicker chooses the connection whose graphs illustrate a finding.
@@ -172,15 +183,30 @@ func (g *graphPicker) pick(f nettrace.Finding) *nettrace.ConnSeries {
 			cands = append(cands, s)
 		}
 	}
-	for _, s := range cands {
-		if !g.drawn[s.ID] {
-			return s
+	for _, undrawnWithData := range []func(*nettrace.ConnSeries) bool{
+		func(s *nettrace.ConnSeries) bool { return !g.drawn[s.ID] && hasData(s) },
+		func(s *nettrace.ConnSeries) bool { return !g.drawn[s.ID] },
+		func(s *nettrace.ConnSeries) bool { return hasData(s) },
+	} {
+		for _, s := range cands {
+			if undrawnWithData(s) {
+				return s
+			}
 		}
 	}
 	if len(cands) > 0 {
 		return cands[0]
 	}
 	return nil
+}
+
+func hasData(s *nettrace.ConnSeries) bool {
+	for _, smp := range s.Samples {
+		if smp.Len > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func findingOf(f nettrace.Finding) findingView {
