@@ -76,6 +76,66 @@ type Finding struct {
 	Folded int
 	// Example is the first event of the kind at the highest severity.
 	Example health.Event
+	// Variants split the count of kinds that mix what is normal with what
+	// is not: tls.alert by level and description ("warning close_notify"
+	// is a normal close, "fatal handshake_failure" is not), most frequent
+	// first, each with its own severity (at most 32; the rest in "other").
+	Variants []Variant
+}
+
+// Variant is one part of a Finding's count.
+type Variant struct {
+	Label    string
+	Severity health.Severity
+	Count    int
+}
+
+// maxVariants bounds the variants kept per finding.
+const maxVariants = 32
+
+// variantOf returns the label splitting e's kind, or "" when its kind is
+// not split.
+func variantOf(e health.Event) string {
+	if e.Kind != health.TLSAlert {
+		return ""
+	}
+	level := "level " + fmt.Sprint(e.Evidence["level"])
+	switch fmt.Sprint(e.Evidence["level"]) {
+	case "1":
+		level = "warning"
+	case "2":
+		level = "fatal"
+	}
+	return fmt.Sprintf("%s %v", level, e.Evidence["description"])
+}
+
+// addVariant counts e in its variant of f.
+func (f *Finding) addVariant(e health.Event) {
+	label := variantOf(e)
+	if label == "" {
+		return
+	}
+	i := f.variant(label)
+	if i < 0 && len(f.Variants) >= maxVariants-1 {
+		label = "other"
+		i = f.variant(label)
+	}
+	if i < 0 {
+		f.Variants = append(f.Variants, Variant{Label: label, Severity: e.Severity})
+		i = len(f.Variants) - 1
+	}
+	f.Variants[i].Count++
+	f.Variants[i].Severity = max(f.Variants[i].Severity, e.Severity)
+}
+
+// variant returns the index of the variant labelled label, or -1.
+func (f *Finding) variant(label string) int {
+	for i := range f.Variants {
+		if f.Variants[i].Label == label {
+			return i
+		}
+	}
+	return -1
 }
 
 // collector is the Analyzer's own Reporter: it forwards to the user's
@@ -172,6 +232,7 @@ func (c *collector) finding(e health.Event) *Finding {
 		c.findings[e.Kind] = f
 	}
 	f.Count++
+	f.addVariant(e)
 	if e.Severity > f.Severity {
 		f.Severity = e.Severity
 		f.Example = e
@@ -277,6 +338,13 @@ func contains(list []string, s string) bool {
 func (c *collector) sortedFindings() []Finding {
 	out := make([]Finding, 0, len(c.findings))
 	for _, f := range c.findings {
+		sort.SliceStable(f.Variants, func(i, j int) bool {
+			a, b := f.Variants[i], f.Variants[j]
+			if a.Count != b.Count {
+				return a.Count > b.Count
+			}
+			return a.Label < b.Label
+		})
 		out = append(out, *f)
 	}
 	sort.Slice(out, func(i, j int) bool {

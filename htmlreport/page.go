@@ -81,6 +81,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <h3><span class="badge">{{.Severity}}</span><span class="mono">{{.Kind}}</span> · {{.Count}}× · {{.Where}}</h3>
 <p class="msg">{{.Message}}</p>
 <p class="meta">first at frame {{.Frame}}{{if .Flow}} on <span class="mono">{{.Flow}}</span>{{end}}{{if .Frames}} · also at frames {{.Frames}}{{end}}{{if .Folded}} · {{.Folded}} not listed one by one{{end}}</p>
+{{- if .Variants}}<p class="meta">by kind: {{.Variants}}</p>{{end}}
 {{- if .Evidence}}<p class="meta mono">{{.Evidence}}</p>{{end}}
 {{- with .Graphs}}
 <div class="graphs" id="conn-{{.ID}}">

@@ -57,6 +57,7 @@ type findingView struct {
 	Frames                 string
 	Folded                 int
 	Evidence               string
+	Variants               string
 	Graphs                 *graphBlock
 	SeeConn                bool
 	SeeConnID              uint64
@@ -230,6 +231,11 @@ func findingOf(f nettrace.Finding) findingView {
 		}
 	}
 	v.Frames = strings.Join(frames, ", ")
+	var parts []string
+	for _, x := range f.Variants {
+		parts = append(parts, fmt.Sprintf("%s ×%d (%s)", x.Label, x.Count, x.Severity))
+	}
+	v.Variants = strings.Join(parts, ", ")
 	return v
 }
 
