@@ -50,6 +50,7 @@ type Analyzer struct {
 	flowProto  map[uint64]string // decoder per open connection
 	series     *seriesRecorder   // Options.Series, or nil
 	decrypt    decryptionTally
+	undecided  int64 // the tracker's OldestUndecided last written (markUndecided)
 	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool
@@ -233,6 +234,7 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if p.Transport == layers.TransportTCP {
 		a.seg = tcpstate.Segment{}
 		a.tracker.Packet(p) // OnSegment fills a.seg
+		a.markUndecided()
 		if a.seg.Duplicate {
 			return // a second copy of a packet: left out of every analysis
 		}
@@ -248,6 +250,16 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	}
 	if p.Transport == layers.TransportUDP {
 		a.udp.datagram(p)
+	}
+}
+
+// markUndecided writes into the event stream, where it changes, the
+// oldest frame whose retransmission event the tracker still holds, for the
+// collector's orderer.
+func (a *Analyzer) markUndecided() {
+	if w := a.tracker.OldestUndecided(); w != a.undecided {
+		a.undecided = w
+		a.rep.Event(health.Event{Kind: kindUndecided, Frame: w})
 	}
 }
 
@@ -301,6 +313,7 @@ func (a *Analyzer) finish() {
 	end := a.last
 	a.decoder.Flush(end.Time)
 	a.tracker.Close(end)
+	a.markUndecided()
 	if a.series != nil {
 		a.series.handOff()
 	}
@@ -361,6 +374,7 @@ func (a *Analyzer) report() *Report {
 		Profile:       a.prof,
 		Memory:        a.mem,
 		Decryption:    a.decryption(),
+		OrderForced:   a.col.order.forced,
 	}
 	if a.series != nil {
 		rep.Series, rep.SeriesSkipped = a.series.series(), a.series.skipped

@@ -38,6 +38,11 @@ type Report struct {
 	// Decryption says what TLS decryption did: connections decrypted,
 	// without a key, with a suite not supported.
 	Decryption Decryption
+	// OrderForced counts the events passed to the Reporter before an
+	// earlier retransmission's event because more than 32768 were waiting
+	// for its cause (see health.PerFrame for the order); 0 on every capture
+	// of the test corpus.
+	OrderForced int
 	// Series are the packet series of connections with findings, in stream
 	// order, when Options.Series asked for them; SeriesSkipped counts the
 	// connections not recorded because Options.Series.MaxOpen were
@@ -158,6 +163,7 @@ type collector struct {
 	dropped   int
 	flows     []Flow
 	flowsDrop int
+	order     orderer            // what goes to next, in output order
 	now       *tcpstate.Position // the frame being analysed
 	onEvent   func(health.Event) // the network diagnoser sees every event
 }
@@ -184,11 +190,13 @@ func newCollector(next health.Reporter, o *Options) *collector {
 	if next == nil {
 		next = health.Discard
 	}
-	return &collector{
+	c := &collector{
 		next: next, wantMsgs: o.Messages, maxKept: o.maxEventsKept(), maxFrames: o.maxExampleFrames(),
 		perFlow: o.maxEventsPerFlow(), perKind: o.maxEventsPerKind(),
 		findings: map[health.Kind]*Finding{}, flowSets: map[health.Kind]map[string]int{}, folds: map[foldKey]*fold{},
 	}
+	c.order.out = next.Event
+	return c
 }
 
 func (c *collector) WantMessages() bool { return c.wantMsgs }
@@ -202,6 +210,10 @@ func (c *collector) Message(m health.Message) {
 const maxFlowsPerFinding = 16
 
 func (c *collector) Event(e health.Event) {
+	if e.Kind == kindUndecided {
+		c.order.event(e)
+		return
+	}
 	if e.Time.IsZero() && c.now != nil {
 		e.Time = c.now.Time // every event carries a capture time
 	}
@@ -209,14 +221,14 @@ func (c *collector) Event(e health.Event) {
 		c.onEvent(e)
 	}
 	if e.Kind == health.FlowSummary {
-		c.next.Event(e) // kept as typed FlowStats through the tracker's hook
+		c.order.event(e) // kept as typed FlowStats through the tracker's hook
 		return
 	}
 	f := c.finding(e)
 	if c.folded(f, e) {
 		return
 	}
-	c.next.Event(e)
+	c.order.event(e)
 	if len(c.events) < c.maxKept {
 		c.events = append(c.events, e)
 	} else {
@@ -282,6 +294,7 @@ func (c *collector) folded(f *Finding, e health.Event) bool {
 // foldSummary reports one events.folded event per kind and flow whose
 // events were folded, in the order of their first folded frame.
 func (c *collector) foldSummary() {
+	c.order.flush()
 	keys := make([]foldKey, 0, len(c.folds))
 	for k := range c.folds {
 		keys = append(keys, k)
@@ -299,7 +312,7 @@ func (c *collector) foldSummary() {
 		if k.flow != "" {
 			where = "on " + k.flow
 		}
-		c.next.Event(health.Event{
+		c.order.event(health.Event{
 			Kind: health.EventsFolded, Severity: health.Info, Time: fd.first.Time, Frame: fd.firstFrame, Flow: k.flow,
 			Message:  fmt.Sprintf("%d more %s events %s (frames %d to %d) were counted but not listed one by one", fd.n, k.kind, where, fd.firstFrame, fd.lastFrame),
 			Evidence: map[string]any{"kind": string(k.kind), "folded": fd.n, "first_frame": fd.firstFrame, "last_frame": fd.lastFrame},
