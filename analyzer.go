@@ -52,6 +52,9 @@ type Analyzer struct {
 	mem        MemoryUse
 	protocols  map[string]int
 	flowProto  map[uint64]string // decoder per open connection
+	series     *seriesRecorder   // Options.Series, or nil
+	decrypt    decryptionTally
+	undecided  int64 // the tracker's OldestUndecided last written (markUndecided)
 	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool // an analysis started
@@ -117,9 +120,19 @@ func New(opts Options) (*Analyzer, error) {
 	a.tracker.OnSummary = a.flowClosed
 	a.tracker.NoSummaryEvents = opts.Reporter == nil // the Report keeps typed FlowStats
 	a.tracker.OnSegment = func(_ *layers.Packet, s tcpstate.Segment) { a.seg = s }
+	if opts.Series != nil {
+		a.series = newSeriesRecorder(*opts.Series)
+		a.tracker.OnSegment = func(p *layers.Packet, s tcpstate.Segment) {
+			a.seg = s
+			a.series.segment(p, s)
+		}
+	}
 	a.udp = newUDPRouter(a)
 	a.net = diagnose.NewNetwork(diagnose.NetworkConfig{})
-	a.col.onEvent = a.net.Event
+	a.col.onEvent = func(e health.Event) {
+		a.net.Event(e)
+		a.decrypt.event(e)
+	}
 	a.diagnosers = []flowDiagnoser{diagnose.NewConnections(diagnose.DefaultConnectionsConfig()), a.net}
 	return a, nil
 }
@@ -312,6 +325,7 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if p.Transport == layers.TransportTCP {
 		a.seg = tcpstate.Segment{}
 		a.tracker.Packet(p) // OnSegment fills a.seg
+		a.markUndecided()
 		if a.seg.Duplicate {
 			return // a second copy of a packet: left out of every analysis
 		}
@@ -327,6 +341,16 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	}
 	if p.Transport == layers.TransportUDP {
 		a.udp.datagram(p)
+	}
+}
+
+// markUndecided writes into the event stream, where it changes, the
+// oldest frame whose retransmission event the tracker still holds, for the
+// collector's orderer.
+func (a *Analyzer) markUndecided() {
+	if w := a.tracker.OldestUndecided(); w != a.undecided {
+		a.undecided = w
+		a.rep.Event(health.Event{Kind: kindUndecided, Frame: w})
 	}
 }
 
@@ -383,6 +407,10 @@ func (a *Analyzer) finish() {
 	}
 	a.decoder.Flush(end.Time)
 	a.tracker.Close(end)
+	a.markUndecided()
+	if a.series != nil {
+		a.series.handOff()
+	}
 	a.udp.finish(end)
 	if a.pl != nil {
 		a.pl.Stop()
@@ -397,6 +425,9 @@ func (a *Analyzer) finish() {
 // flowClosed receives each connection's summary from the tracker, right
 // after its flow.summary event.
 func (a *Analyzer) flowClosed(s *health.FlowStats) {
+	if a.series != nil {
+		a.series.closed(s.ID)
+	}
 	if a.pl != nil {
 		a.pl.FlowClosed(s) // kept and diagnosed by the merger
 		return
@@ -412,6 +443,9 @@ func (a *Analyzer) keepFlow(s *health.FlowStats) {
 	if a.opts.OnConn != nil {
 		a.opts.OnConn(connlog.FromFlow(s, proto))
 	}
+	if a.series != nil {
+		a.series.summary(s)
+	}
 	if len(a.col.flows) < a.opts.maxFlowsKept() {
 		a.col.flows = append(a.col.flows, Flow{FlowStats: *s, Protocol: proto})
 	} else {
@@ -425,7 +459,7 @@ func (a *Analyzer) report() *Report {
 	for i := range flows {
 		flows[i].ServerName, _ = a.net.NameOf(flows[i].Server.Addr())
 	}
-	return &Report{
+	rep := &Report{
 		Capture:       a.info,
 		Findings:      a.col.sortedFindings(),
 		Events:        a.col.events,
@@ -437,7 +471,13 @@ func (a *Analyzer) report() *Report {
 		Profile:       a.prof,
 		Memory:        a.mem,
 		Skipped:       a.sel.report(),
+		Decryption:    a.decryption(),
+		OrderForced:   a.col.order.forced,
 	}
+	if a.series != nil {
+		rep.Series, rep.SeriesSkipped = a.series.series(), a.series.skipped
+	}
+	return rep
 }
 
 // countingReader counts the bytes read from the capture for progress

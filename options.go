@@ -127,6 +127,11 @@ type Options struct {
 	Progress      func(Progress)
 	ProgressEvery time.Duration
 
+	// Series, when set, records the packet series of the TCP connections
+	// that end with findings, for graphs (Report.Series, package
+	// htmlreport); memory stays bounded (see SeriesOptions).
+	Series *SeriesOptions
+
 	// Workers is how many goroutines run the application decoders (TLS,
 	// HTTP, SMB, DCE/RPC, TDS and Decoders). 0 or 1: everything runs on the
 	// calling goroutine. With n ≥ 2 the calling goroutine still reads,

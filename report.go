@@ -41,6 +41,20 @@ type Report struct {
 	// Skipped counts what Options.Filter, From, To and Streams left out;
 	// Capture describes the whole capture as read.
 	Skipped Skipped
+	// Decryption says what TLS decryption did: connections decrypted,
+	// without a key, with a suite not supported.
+	Decryption Decryption
+	// OrderForced counts the events passed to the Reporter before an
+	// earlier retransmission's event because more than 32768 were waiting
+	// for its cause (see health.PerFrame for the order); 0 on every capture
+	// of the test corpus.
+	OrderForced int
+	// Series are the packet series of connections with findings, in stream
+	// order, when Options.Series asked for them; SeriesSkipped counts the
+	// connections not recorded because Options.Series.MaxOpen were
+	// recorded at the time.
+	Series        []ConnSeries
+	SeriesSkipped int
 }
 
 // Flow is one TCP connection's summary and the decoder it was given.
@@ -87,6 +101,66 @@ type Finding struct {
 	Folded int
 	// Example is the first event of the kind at the highest severity.
 	Example health.Event
+	// Variants split the count of kinds that mix what is normal with what
+	// is not: tls.alert by level and description ("warning close_notify"
+	// is a normal close, "fatal handshake_failure" is not), most frequent
+	// first, each with its own severity (at most 32; the rest in "other").
+	Variants []Variant
+}
+
+// Variant is one part of a Finding's count.
+type Variant struct {
+	Label    string
+	Severity health.Severity
+	Count    int
+}
+
+// maxVariants bounds the variants kept per finding.
+const maxVariants = 32
+
+// variantOf returns the label splitting e's kind, or "" when its kind is
+// not split.
+func variantOf(e health.Event) string {
+	if e.Kind != health.TLSAlert {
+		return ""
+	}
+	level := "level " + fmt.Sprint(e.Evidence["level"])
+	switch fmt.Sprint(e.Evidence["level"]) {
+	case "1":
+		level = "warning"
+	case "2":
+		level = "fatal"
+	}
+	return fmt.Sprintf("%s %v", level, e.Evidence["description"])
+}
+
+// addVariant counts e in its variant of f.
+func (f *Finding) addVariant(e health.Event) {
+	label := variantOf(e)
+	if label == "" {
+		return
+	}
+	i := f.variant(label)
+	if i < 0 && len(f.Variants) >= maxVariants-1 {
+		label = "other"
+		i = f.variant(label)
+	}
+	if i < 0 {
+		f.Variants = append(f.Variants, Variant{Label: label, Severity: e.Severity})
+		i = len(f.Variants) - 1
+	}
+	f.Variants[i].Count++
+	f.Variants[i].Severity = max(f.Variants[i].Severity, e.Severity)
+}
+
+// variant returns the index of the variant labelled label, or -1.
+func (f *Finding) variant(label string) int {
+	for i := range f.Variants {
+		if f.Variants[i].Label == label {
+			return i
+		}
+	}
+	return -1
 }
 
 // collector is the Analyzer's own Reporter: it forwards to the user's
@@ -112,6 +186,7 @@ type collector struct {
 	dropped   int
 	flows     []Flow
 	flowsDrop int
+	order     orderer            // what goes to next, in output order
 	now       *tcpstate.Position // the frame being analysed
 	onEvent   func(health.Event) // the network diagnoser sees every event
 }
@@ -138,11 +213,13 @@ func newCollector(next health.Reporter, o *Options) *collector {
 	if next == nil {
 		next = health.Discard
 	}
-	return &collector{
+	c := &collector{
 		next: next, wantMsgs: o.Messages, maxKept: o.maxEventsKept(), maxFrames: o.maxExampleFrames(),
 		perFlow: o.maxEventsPerFlow(), perKind: o.maxEventsPerKind(),
 		findings: map[health.Kind]*Finding{}, flowSets: map[health.Kind]map[string]int{}, folds: map[foldKey]*fold{},
 	}
+	c.order.out = next.Event
+	return c
 }
 
 func (c *collector) WantMessages() bool { return c.wantMsgs }
@@ -158,6 +235,10 @@ const maxFlowsPerFinding = 16
 func (c *collector) Event(e health.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e.Kind == kindUndecided {
+		c.order.event(e)
+		return
+	}
 	if e.Time.IsZero() && c.now != nil {
 		e.Time = c.now.Time // every event carries a capture time
 	}
@@ -165,14 +246,14 @@ func (c *collector) Event(e health.Event) {
 		c.onEvent(e)
 	}
 	if e.Kind == health.FlowSummary {
-		c.next.Event(e) // kept as typed FlowStats through the tracker's hook
+		c.order.event(e) // kept as typed FlowStats through the tracker's hook
 		return
 	}
 	f := c.finding(e)
 	if c.folded(f, e) {
 		return
 	}
-	c.next.Event(e)
+	c.order.event(e)
 	if len(c.events) < c.maxKept {
 		c.events = append(c.events, e)
 	} else {
@@ -188,6 +269,7 @@ func (c *collector) finding(e health.Event) *Finding {
 		c.findings[e.Kind] = f
 	}
 	f.Count++
+	f.addVariant(e)
 	if e.Severity > f.Severity {
 		f.Severity = e.Severity
 		f.Example = e
@@ -239,6 +321,7 @@ func (c *collector) folded(f *Finding, e health.Event) bool {
 func (c *collector) foldSummary() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.order.flush()
 	keys := make([]foldKey, 0, len(c.folds))
 	for k := range c.folds {
 		keys = append(keys, k)
@@ -256,7 +339,7 @@ func (c *collector) foldSummary() {
 		if k.flow != "" {
 			where = "on " + k.flow
 		}
-		c.next.Event(health.Event{
+		c.order.event(health.Event{
 			Kind: health.EventsFolded, Severity: health.Info, Time: fd.first.Time, Frame: fd.firstFrame, Flow: k.flow,
 			Message:  fmt.Sprintf("%d more %s events %s (frames %d to %d) were counted but not listed one by one", fd.n, k.kind, where, fd.firstFrame, fd.lastFrame),
 			Evidence: map[string]any{"kind": string(k.kind), "folded": fd.n, "first_frame": fd.firstFrame, "last_frame": fd.lastFrame},
@@ -315,6 +398,13 @@ func contains(list []string, s string) bool {
 func (c *collector) sortedFindings() []Finding {
 	out := make([]Finding, 0, len(c.findings))
 	for _, f := range c.findings {
+		sort.SliceStable(f.Variants, func(i, j int) bool {
+			a, b := f.Variants[i], f.Variants[j]
+			if a.Count != b.Count {
+				return a.Count > b.Count
+			}
+			return a.Label < b.Label
+		})
 		out = append(out, *f)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -109,6 +109,10 @@ func (s *scope) newTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 	cfg.Plaintext = s.httpFn              // HTTP/1.x only (ALPN absent or http/1.x)
 	cfg.HTTP2 = s.http2Fn                 // ALPN h2, or the HTTP/2 connection preface
 	cfg.Decrypted = s.a.opts.TLSPlaintext // every decrypted stream, whatever it carries
+	if cfg.KeyLog != nil {
+		cfg.Decrypted = s.a.decrypt.decryptedHook(cfg.Decrypted) // counted for Report.Decryption
+	}
+	s.a.decrypt.tls.Add(1)
 	return tls.NewConn(ctx, cfg)
 }
 

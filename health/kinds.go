@@ -529,6 +529,26 @@ func IsDiagnosis(k Kind) bool {
 	return strings.HasPrefix(string(k), "net.") || strings.HasPrefix(string(k), "pair.")
 }
 
+// PerFrame reports whether events of kind k describe one packet, at the
+// frame they carry: TCP analysis flags (retransmissions, duplicate ACKs,
+// zero windows, …), resets, packets that do not decode, malformed
+// PDUs, alerts, error statuses and faults of one response. The root Analyzer passes these to its Reporter in frame order; every
+// other kind is a conclusion reached later (a summary, a stall, a latency
+// split, a cross-connection diagnosis) and comes out when it is reached,
+// with the frame of its evidence, which can be earlier.
+func PerFrame(k Kind) bool {
+	switch k {
+	case CaptureDecodeError,
+		TCPRetransmission, TCPFastRetransmission, TCPSpuriousRetransmission, TCPOutOfOrder, TCPLostSegment,
+		TCPAckUnseenSegment, TCPDupAck, TCPZeroWindow, TCPZeroWindowProbe, TCPWindowFull, TCPWindowUpdate,
+		TCPKeepAlive, TCPPortReuse, TCPSynAckPayload, TCPHandshakeAckMismatch, TCPReset, TCPRefused,
+		TLSMalformed, HTTPMalformed, SMBMalformed, RPCMalformed, TDSMalformed,
+		TLSAlert, HTTPErrorStatus, SMBErrorStatus, RPCFault, RPCBindNak, TDSError, TDSAttention:
+		return true
+	}
+	return false
+}
+
 // KindInfo describes one kind for documentation and tools.
 type KindInfo struct {
 	Kind     Kind

@@ -227,6 +227,7 @@ type half struct {
 type seqAnalysis struct {
 	cfg  *AnalysisConfig
 	half [2]half
+	held *heldFrames // the tracker's undecided retransmissions (nil alone)
 
 	// handshake
 	synCount      int
@@ -559,6 +560,7 @@ func (a *seqAnalysis) ackReceived(ctx *StreamContext, dir Dir, p *layers.Packet,
 			continue
 		}
 		a.emitRetrans(ctx, dir^1, pd, cause, how)
+		a.held.release(pd.frame)
 		sx.npend--
 		copy(sx.pend[i:sx.npend], sx.pend[i+1:sx.npend+1])
 	}
@@ -648,6 +650,7 @@ func (a *seqAnalysis) finish(ctx *StreamContext, reason CloseReason, at Position
 					how = "end"
 				}
 				a.emitRetrans(ctx, d, pd, cause, how)
+				a.held.release(pd.frame)
 			}
 			x.npend = 0
 			if x.ser.active {

@@ -188,11 +188,13 @@ func (a *seqAnalysis) addPending(ctx *StreamContext, dir Dir, pd *pending) {
 			how = "pending_limit"
 		}
 		a.emitRetrans(ctx, dir, &old, cause, how)
+		a.held.release(old.frame)
 		copy(x.pend[:], x.pend[1:])
 		x.npend--
 	}
 	x.pend[x.npend] = *pd
 	x.npend++
+	a.held.add(pd.frame)
 }
 
 // outOfOrderEvent emits tcp.out_of_order.

@@ -63,6 +63,8 @@ type Tracker struct {
 	expireAt  time.Time // expire has nothing to do while now is not after it
 	expireSet bool
 
+	held heldFrames // frames of retransmissions whose cause is undecided
+
 	duplicates int64                   // packets captured twice, all connections
 	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated at the first)
 	hidden     map[netip.Addr]struct{} // senders the capture does not show (hideSender)
@@ -345,6 +347,7 @@ func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint
 	}
 	c := &conn{t: t, key: key}
 	c.ana.configure(&t.cfg.Analysis)
+	c.ana.held = &t.held
 	c.ctx = StreamContext{
 		ID: t.nextID, Client: client, Server: server,
 		Flow:     layers.Flow{Src: client, Dst: server, Proto: layers.ProtoTCP}.String(),

@@ -22,6 +22,8 @@
 //	-all          list every event, not only the grouped findings
 //	-conn         print the TCP connections as Zeek's conn.log (TSV; with
 //	              -json, JSON lines with Zeek's field names)
+//	-html FILE    also write the report as one self-contained HTML page
+//	              with the graphs of the connections with findings
 //	-profile      add the workload profile per service (casebook C21)
 //	-pair         compare two captures of the same traffic (doctor -pair
 //	              client.pcap server.pcap): each report, then what changed
@@ -77,6 +79,7 @@ type config struct {
 	workers int
 	memory  sizeFlag
 	smb     smbFlags
+	html    string
 }
 
 func main() {
@@ -110,6 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cfg.memory, "memory", "memory `budget` for what all connections buffer, e.g. 64MiB or 1GiB (default 128MiB); past it the quietest connections' buffers are dropped and said once")
 	cfg.smb.register(fs)
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
+	htmlFlag(fs, &cfg)
 	paths, status, ok := t.Parse(args)
 	if !ok {
 		return status
@@ -117,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := cfg.options()
 	if err != nil {
 		return t.Usagef("%v", err)
+	}
+	if cfg.html != "" && len(paths) > 1 {
+		return t.Usagef("-html writes the report of one capture")
 	}
 	if cfg.pair {
 		switch {
@@ -187,9 +194,15 @@ func analyse(t *cli.Tool, in *cli.Input, opts nettrace.Options, cfg config) int 
 		sink = health.NewJSONSink(t.Stdout, true, false)
 		opts.Reporter = sink
 	}
+	htmlOptions(cfg, &opts)
 	run, err := t.Analyze(in, opts)
 	if err != nil {
 		return t.Fail(err) // names the capture
+	}
+	if cfg.html != "" {
+		if err := writeHTML(cfg.html, run.Report); err != nil {
+			return t.Fail(err)
+		}
 	}
 	if sink != nil {
 		if err := sink.Flush(); err != nil {

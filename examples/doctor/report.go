@@ -29,7 +29,7 @@ func printReport(w io.Writer, rep *nettrace.Report, all bool, t *cli.Tool) {
 func printHeader(w io.Writer, rep *nettrace.Report) {
 	c := rep.Capture
 	fmt.Fprintf(w, "nettrace doctor · %s\n", c.Name)
-	fmt.Fprintf(w, "  %d frames · %s · %s", c.Frames, byteSize(c.Bytes), round(c.Duration()))
+	fmt.Fprintf(w, "  %d frames · %s captured · %s", c.Frames, byteSize(c.Bytes), round(c.Duration()))
 	if !c.First.IsZero() {
 		fmt.Fprintf(w, " (%s → %s)", c.First.UTC().Format("2006-01-02 15:04:05.000"), c.Last.UTC().Format("15:04:05.000 MST"))
 	}
@@ -38,6 +38,9 @@ func printHeader(w io.Writer, rep *nettrace.Report) {
 		fmt.Fprintf(w, "  capture damaged: %s (everything before it was analysed)\n", c.Truncated)
 	}
 	if s := rep.Profile.Summary; s != "" {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	if s := rep.Decryption.String(); s != "" {
 		fmt.Fprintf(w, "  %s\n", s)
 	}
 }
@@ -119,6 +122,19 @@ func printFinding(w io.Writer, f nettrace.Finding) {
 	if f.Folded > 0 {
 		fmt.Fprintf(w, "           %d of the %d not listed one by one (repeated on the same connection)\n", f.Folded, f.Count)
 	}
+	if len(f.Variants) > 0 {
+		fmt.Fprintf(w, "           by kind: %s\n", variants(f.Variants))
+	}
+}
+
+// variants lists a finding's split count: "fatal handshake_failure ×3
+// (warning), warning close_notify ×12 (info)".
+func variants(vs []nettrace.Variant) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s ×%d (%s)", v.Label, v.Count, v.Severity)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // otherFrames lists the finding's example frames (distinct, in order)
@@ -153,7 +169,7 @@ func printConnections(w io.Writer, flows []nettrace.Flow, dropped int) {
 	rows := append([]nettrace.Flow(nil), flows...)
 	sort.SliceStable(rows, func(i, j int) bool { return problems(rows[i]) > problems(rows[j]) })
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "CONNECTIONS — those with findings first")
+	fmt.Fprintln(w, "CONNECTIONS — those with findings first (payload: TCP payload bytes, each once, retransmissions excluded; not bytes on the wire)")
 	sw := 22
 	for i, f := range rows {
 		if i < maxConnRows && len(serverLabel(f)) > sw {
@@ -161,7 +177,7 @@ func printConnections(w io.Writer, flows []nettrace.Flow, dropped int) {
 		}
 	}
 	fmt.Fprintf(w, "  %-4s %-22s %-*s %-7s %-13s %-11s %-15s %-8s %-6s %s\n",
-		"#", "client", sw, "server", "proto", "frames", "pkts →/←", "bytes →/←", "rtt ms", "end", "findings")
+		"#", "client", sw, "server", "proto", "frames", "pkts →/←", "payload →/←", "rtt ms", "end", "findings")
 	for i, f := range rows {
 		if i == maxConnRows {
 			fmt.Fprintf(w, "  … %d more connections (use -json for all)\n", len(rows)-maxConnRows+dropped)
