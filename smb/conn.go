@@ -205,7 +205,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	for i := range c.half {
 		h := &c.half[i]
 		if skipped := h.scan + len(h.buf); h.resync && !h.dead && skipped > 0 && h.reason != resyncBad {
-			c.gaveUpEvent(tcpstate.Dir(i), fmt.Sprintf("the stream ended before the next SMB header (%d bytes skipped %s)", skipped, h.reason.describe()), int64(skipped), at)
+			c.gaveUpEvent(tcpstate.Dir(i), fmt.Sprintf("the stream ended before the next SMB header (%d bytes skipped %s)", skipped, describeResync(h.reason)), int64(skipped), at)
 		}
 		h.release(2 * c.lim.MaxBuffered)
 	}

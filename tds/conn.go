@@ -376,7 +376,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c.closed = true
 	for d := range c.half {
 		if h := &c.half[d]; h.resync && !h.dead && !c.gaveUp && h.scanned > 0 && h.reason != resyncBad {
-			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, h.reason.describe()), at)
+			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, describeResync(h.reason)), at)
 		}
 	}
 	c.preloginStalled(reason, at)
