@@ -15,7 +15,21 @@ const (
 	CaptureTruncated Kind = "capture.truncated"
 	// CaptureUnsupportedLink: frames of a link type nettrace cannot decode.
 	// Notice, once per link type. Evidence: link_type, frames.
+	//
+	// Deprecated: no longer emitted; frames of a link type nettrace cannot
+	// decode are counted in CaptureUndecoded with every other frame not
+	// decoded because of its encapsulation.
 	CaptureUnsupportedLink Kind = "capture.unsupported_link"
+	// CaptureUndecoded: frames not decoded because of their link type or
+	// encapsulation (an unknown link type, an EtherType without IP such as
+	// LLDP, a tunnel payload nettrace does not open), counted per kind and
+	// said once at the end of the capture, so that a capture made only of
+	// such frames never reads as "nothing wrong". Notice when some may
+	// carry IP traffic that was not analysed (link type, tunnel payload,
+	// nesting too deep), else Info. Evidence: frames, may_carry_ip,
+	// by_encapsulation (name → frames), first_frames (name → frame),
+	// first_frame.
+	CaptureUndecoded Kind = "capture.undecoded"
 	// CaptureDecodeError: a frame whose headers are malformed (bogus IP or
 	// TCP lengths); it is skipped. Notice. Evidence: layer, error.
 	CaptureDecodeError Kind = "capture.decode_error"
@@ -463,7 +477,8 @@ func Known(k Kind) bool {
 
 var catalogue = []KindInfo{
 	{CaptureTruncated, Warning, "capture ends inside a record; frames before it were analysed"},
-	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded"},
+	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded (deprecated: see capture.undecoded)"},
+	{CaptureUndecoded, Notice, "frames not decoded because of their link type or encapsulation, counted per kind"},
 	{CaptureDecodeError, Notice, "frame with malformed headers, skipped"},
 	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},

@@ -35,7 +35,7 @@ func (f TCPFlags) FlagString() string {
 // an IP packet of another protocol. Field names follow tshark where
 // sensible: src, dst, sport, dport, seq, ack (raw), flags ("SA"), win, len
 // (payload bytes the headers declare), mss, wscale, sack_perm, sack
-// (["left-right", ...]), tsval, tsecr, ttl, ip_len, ip_id, df, tso,
+// (["left-right", ...]), tsval, tsecr, ttl, ip_len, ip_id, df, encap, tso,
 // reassembled + frag_frames, truncated, checksum ("bad" values only:
 // ip_checksum, l4_checksum); ICMP type, code, mtu, id, seq, gateway,
 // quoted (flow of the quoted packet) and quoted_seq; ARP op, sender_mac,
@@ -95,10 +95,14 @@ func ipFields(fields map[string]any, p *Packet) {
 	}
 }
 
-// anomalyFields adds the fields present only when set: tso, reassembled with
+// anomalyFields adds the fields present only when set: encap (the
+// encapsulations of the packet, "vlan+gre"), tso, reassembled with
 // frag_frames, truncated, and ip_checksum / l4_checksum when they do not
 // match ("bad", or "not computed" for a field of 0).
 func anomalyFields(fields map[string]any, p *Packet) {
+	if p.Encap != 0 {
+		fields["encap"] = p.Encap.String()
+	}
 	if p.TSO {
 		fields["tso"] = true
 	}

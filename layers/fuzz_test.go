@@ -41,6 +41,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add(uint16(147), []byte{1, 2, 3})
+	for name, link := range map[string]uint16{"encap-ethernet": linkEthernet, "encap-sll2": LinkTypeLinuxSLL2, "undecoded": linkEthernet} {
+		frames, _ := readFrames(f, encapPath(name+".pcap"))
+		for i := range frames {
+			f.Add(link, frames[i].Data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
 		col := &health.Collector{KeepMessages: true}
 		d := NewDecoder(col, Limits{MaxDatagrams: 4, MaxFragmentBytes: 1 << 16})
