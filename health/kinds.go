@@ -26,7 +26,8 @@ const (
 	// said once at the end of the capture, so that a capture made only of
 	// such frames never reads as "nothing wrong". Notice when some may
 	// carry IP traffic that was not analysed (link type, tunnel payload,
-	// nesting too deep), else Info. Evidence: frames, may_carry_ip,
+	// nesting too deep) or when no frame of the capture was analysed at
+	// all, else Info. Evidence: frames, may_carry_ip,
 	// by_encapsulation (name → frames), first_frames (name → frame),
 	// first_frame.
 	CaptureUndecoded Kind = "capture.undecoded"

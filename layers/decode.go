@@ -68,6 +68,7 @@ type Decoder struct {
 	depth            int // encapsulations decoded by hand in the current frame (encap.go)
 	undecoded        map[undecodedKey]undecodedCount
 	undecodedFlushed UndecodedStats // the counts of the last Flush
+	analysed         int64          // frames Decode returned a Packet for, since the last Flush
 	snaplenSeen      bool
 	tsoFlows         map[Flow]struct{}
 	defrag           defragger
@@ -128,6 +129,15 @@ func NewDecoder(rep health.Reporter, lim Limits) *Decoder {
 //
 // The Packet, its Payload and Raw are valid until the next call.
 func (d *Decoder) Decode(f *Frame) (*Packet, bool) {
+	p, ok := d.decode(f)
+	if ok {
+		d.analysed++
+	}
+	return p, ok
+}
+
+// decode is Decode without the count of frames analysed.
+func (d *Decoder) decode(f *Frame) (*Packet, bool) {
 	d.defrag.releasePending()
 	d.expireFragments(f.Time)
 	d.frame = f

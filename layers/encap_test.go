@@ -171,16 +171,25 @@ func TestUndecodedCountedPerEncapsulation(t *testing.T) {
 	t.Log(e.Message)
 }
 
-// TestUndecodedWithoutIPIsInfo: frames of protocols without IP (LLDP) are
-// said at info, since nothing that could be IP was skipped.
+// TestUndecodedWithoutIPIsInfo: frames of protocols without IP (LLDP)
+// among frames that were analysed are said at info, since nothing that
+// could be IP was skipped; a capture of nothing but such frames gets a
+// notice: none of its traffic was analysed.
 func TestUndecodedWithoutIPIsInfo(t *testing.T) {
 	frames, _ := readFrames(t, encapPath("undecoded.pcap"))
-	col := &health.Collector{}
-	d := NewDecoder(col, DefaultLimits())
-	d.Decode(&frames[0])
-	d.Flush(frames[0].Time)
-	if ev := col.OfKind(health.CaptureUndecoded); len(ev) != 1 || ev[0].Severity != health.Info {
-		t.Errorf("events %+v, want one capture.undecoded at info", col.Events)
+	for _, tc := range []struct {
+		frames []int // indexes into undecoded.pcap: 0 LLDP, 5 IPv4/TCP
+		want   health.Severity
+	}{{[]int{0, 5}, health.Info}, {[]int{0, 1, 2}, health.Notice}} {
+		col := &health.Collector{}
+		d := NewDecoder(col, DefaultLimits())
+		for _, i := range tc.frames {
+			d.Decode(&frames[i])
+		}
+		d.Flush(frames[0].Time)
+		if ev := col.OfKind(health.CaptureUndecoded); len(ev) != 1 || ev[0].Severity != tc.want {
+			t.Errorf("frames %v: events %+v, want one capture.undecoded at %v", tc.frames, col.Events, tc.want)
+		}
 	}
 }
 

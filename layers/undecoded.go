@@ -196,9 +196,11 @@ func (st UndecodedStats) Summary() string {
 }
 
 // flushUndecoded reports the frames not decoded in one capture.undecoded
-// event (notice when some may carry IP traffic, info otherwise) and
-// starts counting anew.
+// event (notice when some may carry IP traffic or when no frame at all was
+// analysed, info otherwise) and starts counting anew.
 func (d *Decoder) flushUndecoded(at time.Time) {
+	analysed := d.analysed
+	d.analysed = 0
 	if len(d.undecoded) == 0 {
 		return
 	}
@@ -207,9 +209,13 @@ func (d *Decoder) flushUndecoded(at time.Time) {
 	clear(d.undecoded)
 	sev := health.Info
 	why := "they carry protocols without IP that nettrace does not decode"
-	if st.MayCarryIP > 0 {
+	switch {
+	case st.MayCarryIP > 0:
 		sev = health.Notice
 		why = fmt.Sprintf("%d of them may carry IP traffic that was not analysed: findings say nothing about it", st.MayCarryIP)
+	case analysed == 0:
+		sev = health.Notice
+		why = "no frame of the capture was analysed: findings say nothing about its traffic"
 	}
 	byKind := make(map[string]int64, len(st.Kinds))
 	firsts := make(map[string]int64, len(st.Kinds))
