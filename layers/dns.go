@@ -11,7 +11,7 @@ import (
 const (
 	maxDNSQuestions = 16
 	maxDNSAnswers   = 64
-	maxDNSRecords   = 64 // authority and additional records kept, each
+	maxDNSRecords   = 64  // authority and additional records kept, each
 	maxDNSName      = 255 // RFC 1035, 2.3.4
 	maxDNSPointers  = 32  // compression pointers followed per name
 )
