@@ -172,8 +172,10 @@ var methods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNE
 
 // Detect reports whether b, the first bytes of one direction, is
 // confidently HTTP/1.x: a known method followed by a space (client) or
-// "HTTP/1." (server).
+// "HTTP/1." (server), after any empty lines (a keep-alive CRLF, which
+// RFC 9112, 2.2 asks a recipient to ignore before a start line).
 func Detect(dir tcpstate.Dir, b []byte) bool {
+	b = bytes.TrimLeft(b, "\r\n")
 	if dir == tcpstate.ServerToClient {
 		return len(b) >= 7 && bytes.HasPrefix(b, []byte("HTTP/1."))
 	}
