@@ -31,15 +31,17 @@ type CaptureProfile struct {
 func (a *Analyzer) profile() CaptureProfile {
 	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats(), Undecoded: a.decoder.UndecodedStats()}
 	p.Summary = p.describe()
+	ev := map[string]any{
+		"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
+		"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
+		"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
+	}
+	if p.Undecoded.Frames > 0 { // present only then: the evidence of other captures is unchanged
+		ev["undecoded_frames"], ev["undecoded_may_carry_ip"] = p.Undecoded.Frames, p.Undecoded.MayCarryIP
+	}
 	a.col.Event(health.Event{
 		Kind: health.CaptureProfile, Severity: health.Info, Time: a.info.Last, Frame: max(a.info.Frames, 1),
-		Message: p.Summary,
-		Evidence: map[string]any{
-			"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
-			"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
-			"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
-			"undecoded_frames": p.Undecoded.Frames, "undecoded_may_carry_ip": p.Undecoded.MayCarryIP,
-		},
+		Message: p.Summary, Evidence: ev,
 	})
 	return p
 }

@@ -47,7 +47,9 @@ const (
 	// captured twice, bytes acknowledged but not captured, checksums not
 	// computed or not matching. Conclusions about loss and timing hold only
 	// for what the capture shows. Info. Evidence: connections, one_sided,
-	// mid_stream, duplicates, unseen_bytes, unseen_connections.
+	// mid_stream, duplicates, unseen_bytes, unseen_connections, and, when
+	// frames were not decoded because of their encapsulation,
+	// undecoded_frames and undecoded_may_carry_ip.
 	CaptureProfile Kind = "capture.profile"
 	// MemoryShed: the memory budget (Options.MemoryBudget) was reached and
 	// the buffered state of the connections quiet the longest was dropped

@@ -49,6 +49,7 @@ type Conn struct {
 	proto Protocol
 	st    state
 	buf   [2][]byte // a partial line (or LDAP message) per direction
+	skip  [2]bool   // after a gap: drop bytes up to the next line end
 
 	tag      string            // IMAP tag of the pending STARTTLS
 	ldapID   int64             // LDAP message ID of the pending StartTLS request
@@ -145,6 +146,13 @@ func (c *Conn) next(dir tcpstate.Dir, data []byte, at tcpstate.Position) (msg, r
 		return c.nextLDAP(dir, data, at)
 	}
 	i := bytes.IndexByte(data, '\n')
+	if c.skip[dir] { // the rest of a line cut by a gap
+		if i < 0 {
+			return nil, nil, false
+		}
+		c.skip[dir] = false
+		return nil, data[i+1:], true
+	}
 	if i < 0 {
 		if len(c.buf[dir])+len(data) > c.lim.MaxLine {
 			c.giveUp(dir, at, fmt.Sprintf("a cleartext line longer than %d bytes", c.lim.MaxLine))
@@ -325,15 +333,21 @@ func (c *Conn) giveUp(dir tcpstate.Dir, at tcpstate.Position, reason string) {
 }
 
 // Gap implements tcpstate.StreamHandler: after the upgrade the TLS
-// decoder resynchronises; before it, the cleartext framing is lost.
+// decoder resynchronises; before it, a line protocol resumes at the next
+// line end. LDAP's framing, and client bytes held while the upgrade is
+// pending, cannot be resumed: the Conn gives up.
 func (c *Conn) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
-	switch c.st {
-	case stUpgraded:
+	switch {
+	case c.st == stUpgraded:
 		if c.tls != nil {
 			c.tls.Gap(dir, n, at)
 		}
-	case stClear, stAsked:
+	case c.st == stGaveUp:
+	case c.proto == LDAP || c.st == stAsked && dir == tcpstate.ClientToServer:
 		c.giveUp(dir, at, fmt.Sprintf("%d bytes not captured before the upgrade", n))
+	default:
+		c.buf[dir] = c.buf[dir][:0]
+		c.skip[dir] = true
 	}
 }
 

@@ -143,11 +143,30 @@ func TestGiveUpIsSaid(t *testing.T) {
 		t.Errorf("TLS %q, events %+v", got, col.Events)
 	}
 	col = &health.Collector{}
-	c := NewConn(&tcpstate.StreamContext{Server: netip.MustParseAddrPort("10.0.0.2:143"), Reporter: col}, Config{})
+	c := NewConn(&tcpstate.StreamContext{Server: netip.MustParseAddrPort("10.0.0.2:389"), Reporter: col}, Config{})
 	c.Gap(cli, 100, tcpstate.Position{Frame: 3})
 	c.Gap(srv, 100, tcpstate.Position{Frame: 4})
 	if ev := col.OfKind(health.DecodeGaveUp); len(ev) != 1 || ev[0].Frame != 3 {
 		t.Errorf("events %+v", col.Events)
+	}
+}
+
+// TestLineProtocolResumesAfterGap: a gap in a line protocol before the
+// upgrade drops the line it cut; the following is resumed at the next
+// line end, and a later upgrade is followed.
+func TestLineProtocolResumesAfterGap(t *testing.T) {
+	col := &health.Collector{KeepMessages: true}
+	rec := &recTLS{}
+	c := NewConn(&tcpstate.StreamContext{Server: netip.MustParseAddrPort("10.0.0.2:143"), Reporter: col},
+		Config{TLS: func(*tcpstate.StreamContext) tcpstate.StreamHandler { return rec }})
+	at := tcpstate.Position{Frame: 1}
+	c.Feed(srv, []byte("* OK hel"), at)
+	c.Gap(srv, 40, at)
+	c.Feed(srv, []byte("lo world\r\n"), at)
+	c.Feed(cli, []byte("a1 STARTTLS\r\n"), at)
+	c.Feed(srv, []byte("a1 OK go\r\n"+shello), at)
+	if string(rec.got[srv]) != shello || len(col.Events) != 0 {
+		t.Errorf("TLS %q, events %+v", rec.got, col.Events)
 	}
 }
 
