@@ -10,6 +10,7 @@ import (
 	"github.com/nettrace/nettrace/internal/pipeline"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/smb"
+	"github.com/nettrace/nettrace/starttls"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tds"
 	"github.com/nettrace/nettrace/tls"
@@ -22,6 +23,9 @@ const (
 	ProtoSMB    = "smb"
 	ProtoDCERPC = "dcerpc"
 	ProtoTDS    = "tds"
+	// ProtoSTARTTLS follows SMTP, IMAP, POP3, FTP and LDAP connections in
+	// cleartext until they upgrade to TLS, then decodes them as TLS.
+	ProtoSTARTTLS = "starttls"
 )
 
 // installDecoders builds the decoder table: the user's first, then the
@@ -85,7 +89,21 @@ func (s *scope) decoders() []Decoder {
 		Decoder{Name: ProtoDCERPC, Ports: []uint16{135}, Detect: rpc.Detect, New: s.newRPC},
 		Decoder{Name: ProtoTDS, Ports: []uint16{1433}, Detect: tds.Detect, New: s.newTDS},
 		Decoder{Name: ProtoHTTP, Ports: []uint16{80, 8080, 8000, 3128}, Detect: http.Detect, New: s.newHTTP},
+		Decoder{Name: ProtoSTARTTLS, Ports: starttls.Ports, Detect: starttls.Detect, New: s.newSTARTTLS},
 	)
+}
+
+// newSTARTTLS follows a connection that may upgrade to TLS in band; the
+// TLS decoder takes over after the server's go-ahead. Its plaintext is
+// mail, folders, files or directory entries, not HTTP: it is not decoded
+// (Options.TLSPlaintext still receives it).
+func (s *scope) newSTARTTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+	return starttls.NewConn(ctx, starttls.Config{TLS: func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+		cfg := tls.DefaultConfig()
+		cfg.KeyLog = s.a.keylog
+		cfg.Decrypted = s.a.opts.TLSPlaintext
+		return tls.NewConn(ctx, cfg)
+	}})
 }
 
 func (s *scope) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {

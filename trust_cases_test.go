@@ -154,3 +154,32 @@ func readArtefactCapture(t *testing.T, path string) *artefact.Capture {
 	}
 	return c
 }
+
+// TestRequestAfterKeepAliveCRLFIsParsed: a request preceded by an empty
+// line (a keep-alive CRLF, RFC 9112, 2.2) on a port no decoder claims,
+// whose response was not captured, is recognised and parsed as HTTP, not
+// lost.
+func TestRequestAfterKeepAliveCRLFIsParsed(t *testing.T) {
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 8081, 1000, 5000)
+	v.Handshake()
+	v.Send(true, []byte("\r\n"), 1460)
+	v.Send(true, []byte("GET /after-crlf HTTP/1.1\r\nHost: x\r\n\r\n"), 1460)
+	v.Fin()
+	col := &health.Collector{KeepMessages: true}
+	a, err := nettrace.New(nettrace.Options{Reporter: col, Messages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.Analyze("built", bytes.NewReader(c.Buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range col.Messages {
+		found = found || m.Proto == "http" && strings.Contains(fmt.Sprint(m.Fields), "/after-crlf")
+	}
+	if rep.Protocols["http"] != 1 || !found {
+		t.Errorf("protocols %v, messages %+v: the request was not parsed", rep.Protocols, col.Messages)
+	}
+}

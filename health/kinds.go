@@ -15,7 +15,22 @@ const (
 	CaptureTruncated Kind = "capture.truncated"
 	// CaptureUnsupportedLink: frames of a link type nettrace cannot decode.
 	// Notice, once per link type. Evidence: link_type, frames.
+	//
+	// Deprecated: no longer emitted; frames of a link type nettrace cannot
+	// decode are counted in CaptureUndecoded with every other frame not
+	// decoded because of its encapsulation.
 	CaptureUnsupportedLink Kind = "capture.unsupported_link"
+	// CaptureUndecoded: frames not decoded because of their link type or
+	// encapsulation (an unknown link type, an EtherType without IP such as
+	// LLDP, a tunnel payload nettrace does not open), counted per kind and
+	// said once at the end of the capture, so that a capture made only of
+	// such frames never reads as "nothing wrong". Notice when some may
+	// carry IP traffic that was not analysed (link type, tunnel payload,
+	// nesting too deep) or when no frame of the capture was analysed at
+	// all, else Info. Evidence: frames, may_carry_ip,
+	// by_encapsulation (name → frames), first_frames (name → frame),
+	// first_frame.
+	CaptureUndecoded Kind = "capture.undecoded"
 	// CaptureDecodeError: a frame whose headers are malformed (bogus IP or
 	// TCP lengths); it is skipped. Notice. Evidence: layer, error.
 	CaptureDecodeError Kind = "capture.decode_error"
@@ -33,7 +48,9 @@ const (
 	// computed or not matching. Conclusions about loss and timing hold only
 	// for what the capture shows. Info. Evidence: connections, one_sided,
 	// mid_stream, duplicates, unseen_bytes, unseen_connections,
-	// checksums_not_computed, checksums_rewritten.
+	// checksums_not_computed, checksums_rewritten, and, when frames were
+	// not decoded because of their encapsulation, undecoded_frames and
+	// undecoded_may_carry_ip.
 	CaptureProfile Kind = "capture.profile"
 	// MemoryShed: the memory budget (Options.MemoryBudget) was reached and
 	// the buffered state of the connections quiet the longest was dropped
@@ -116,7 +133,7 @@ const (
 	// was never captured). Notice. Evidence: ack.
 	TCPAckUnseenSegment Kind = "tcp.ack_unseen_segment"
 	// TCPDupAck: tcp.analysis.duplicate_ack. Notice. Evidence: dup_ack_num,
-	// dup_of_frame, ack.
+	// dup_of_frame, ack, late (after both FINs).
 	TCPDupAck Kind = "tcp.dup_ack"
 	// TCPZeroWindow: tcp.analysis.zero_window. Warning. Evidence: by.
 	TCPZeroWindow Kind = "tcp.zero_window"
@@ -214,7 +231,7 @@ const (
 	// Evidence: subject, not_after, index.
 	TLSCertExpired Kind = "tls.cert_expired"
 	// TLSCertNotYetValid: the certificate was not yet valid at capture
-	// time. Error. Evidence: subject, not_before.
+	// time. Error. Evidence: subject, not_before, index.
 	TLSCertNotYetValid Kind = "tls.cert_not_yet_valid"
 	// TLSVersionDowngrade: an old protocol version offered or selected.
 	// Warning. Evidence: version, offered_by.
@@ -582,7 +599,8 @@ func Known(k Kind) bool {
 
 var catalogue = []KindInfo{
 	{CaptureTruncated, Warning, "capture ends inside a record; frames before it were analysed"},
-	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded"},
+	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded (deprecated: see capture.undecoded)"},
+	{CaptureUndecoded, Notice, "frames not decoded because of their link type or encapsulation, counted per kind"},
 	{CaptureDecodeError, Notice, "frame with malformed headers, skipped"},
 	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},

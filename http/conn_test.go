@@ -272,3 +272,24 @@ func TestParsers(t *testing.T) {
 		t.Error("Detect")
 	}
 }
+
+// TestDetectAfterEmptyLines: a request or response preceded by empty lines
+// (a keep-alive CRLF, RFC 9112, 2.2) is recognised as HTTP; empty lines
+// alone are not.
+func TestDetectAfterEmptyLines(t *testing.T) {
+	for _, tc := range []struct {
+		dir  tcpstate.Dir
+		in   string
+		want bool
+	}{
+		{tcpstate.ClientToServer, "\r\nGET / HTTP/1.1\r\n", true},
+		{tcpstate.ClientToServer, "\r\n\r\n\nPOST /x HTTP/1.1\r\n", true},
+		{tcpstate.ServerToClient, "\r\nHTTP/1.1 200 OK\r\n", true},
+		{tcpstate.ClientToServer, "\r\n\r\n", false},
+		{tcpstate.ClientToServer, "\r\nGETX / HTTP/1.1\r\n", false},
+	} {
+		if got := Detect(tc.dir, []byte(tc.in)); got != tc.want {
+			t.Errorf("Detect(%v, %q) = %v, want %v", tc.dir, tc.in, got, tc.want)
+		}
+	}
+}

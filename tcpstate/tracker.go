@@ -154,7 +154,9 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		d := tb.dirOf(p)
 		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
 			// A late packet of a connection that ended: it belongs to it
-			// (as in tshark) but nothing is left to do with it.
+			// (as in tshark); only a duplicate ACK is still told, as
+			// tshark flags one after the FINs.
+			t.lateAck(tb, d, p)
 			if t.OnSegment != nil {
 				t.OnSegment(p, Segment{ID: tb.id, Dir: d, Late: true})
 			}
@@ -232,9 +234,10 @@ func (t *Tracker) ended(c *conn) {
 	if c.closeReason != CloseFIN && c.closeReason != CloseRST {
 		return
 	}
-	tb := &tomb{key: c.key, id: c.ctx.ID, client: c.ctx.Client, last: t.now}
+	tb := &tomb{key: c.key, id: c.ctx.ID, client: c.ctx.Client, last: t.now, flow: c.ctx.Flow}
 	for d := range c.halves {
 		tb.baseSet[d], tb.base[d] = c.halves[d].baseSet, c.halves[d].base
+		tb.acks[d].from(&c.ana.half[d])
 	}
 	if old := t.tombs[c.key]; old != nil {
 		t.dropTomb(old)

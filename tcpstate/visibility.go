@@ -70,7 +70,12 @@ func fingerprint(id uint64, d Dir, p *layers.Packet) (uint64, bool) {
 // duplicate reports whether p (direction d of c) is a second copy of a
 // recent packet, and remembers p otherwise.
 func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
-	fp, ok := fingerprint(c.ctx.ID, d, p)
+	return t.duplicateOf(c.ctx.ID, d, p)
+}
+
+// duplicateOf is duplicate for the connection (live or ended) of stream id.
+func (t *Tracker) duplicateOf(id uint64, d Dir, p *layers.Packet) bool {
+	fp, ok := fingerprint(id, d, p)
 	if !ok {
 		return false
 	}
