@@ -32,6 +32,7 @@ type bodyResult struct {
 	err     error  // decompression failure
 	offset  int64  // compressed byte offset where decoding failed
 	limit   string // "size" or "ratio" when a cap stopped decoding
+	read    int64  // with limit: compressed bytes read when the cap stopped decoding
 	notBuf  bool   // compressed body over the buffer cap: not decoded
 	rawDefl bool   // deflate without the zlib wrapper
 }
@@ -248,7 +249,11 @@ func (d *decoders) output(n int, lim *Limits, res *bodyResult) bool {
 	if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.consumed(), 1) {
 		res.limit = "ratio"
 	}
-	return res.limit != ""
+	if res.limit != "" {
+		res.read = max(d.src.consumed(), 1)
+		return true
+	}
+	return false
 }
 
 // describeErr turns a decompressor error into words a support engineer

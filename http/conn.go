@@ -890,11 +890,7 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 					"decoded_bytes": res.decoded, "error": res.err.Error()})
 		}
 		if res.limit != "" {
-			ratio := float64(res.decoded) / float64(max(m.bodyWire, 1))
-			c.event(health.HTTPBodyLimit, health.Warning, m.start,
-				fmt.Sprintf("%s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-					c.describe(h), m.encoding, res.decoded, res.limit, ratio),
-				map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": m.reqLine()})
+			c.bodyLimit(h, m, res)
 		}
 	default:
 		res.decoded = m.bodyWire
@@ -953,3 +949,21 @@ var (
 	_ tcpstate.StreamHandler = (*Conn)(nil)
 	_ tcpstate.Finisher      = (*Conn)(nil)
 )
+
+// bodyLimit reports a compressed body whose decoding a cap stopped. The
+// ratio is that of the bytes decoded to the compressed bytes read when
+// decoding stopped — not to the whole body, most of which a bomb's
+// decoding never reaches.
+func (c *Conn) bodyLimit(h *half, m *message, res bodyResult) {
+	ratio := float64(res.decoded) / float64(max(res.read, 1))
+	what := fmt.Sprintf("%s: decoding the %s body (%d compressed bytes) stopped after %d bytes decoded from its first %d compressed bytes (ratio %.0f:1)",
+		c.describe(h), m.encoding, m.bodyWire, res.decoded, res.read, ratio)
+	if res.limit == "ratio" {
+		what += fmt.Sprintf(", over the %d:1 ratio cap: a possible decompression bomb", c.lim.MaxRatio)
+	} else {
+		what += fmt.Sprintf(", at the %d-byte size cap", c.lim.MaxBodyBytes)
+	}
+	c.event(health.HTTPBodyLimit, health.Warning, m.start, what,
+		map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "compressed_read": res.read,
+			"compressed_bytes": m.bodyWire, "request": m.reqLine()})
+}
