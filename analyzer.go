@@ -171,11 +171,15 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 	}
 	a.ran = true
 	counted := &countingReader{r: r}
+	var input io.Reader = counted
+	if l, ok := r.(interface{ Len() int }); ok {
+		input = sizedReader{counted, l} // layers sizes its read buffer to an input in memory
+	}
 	open := layers.NewCapture
 	if a.pl != nil {
 		open = layers.NewCaptureReadAhead // reading beside the decode, on the core the workers leave
 	}
-	capture, err := open(counted)
+	capture, err := open(input)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -354,6 +358,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
+
+// sizedReader is a countingReader that tells how many bytes are left, as
+// the bytes.Reader it reads from does.
+type sizedReader struct {
+	*countingReader
+	l interface{ Len() int }
+}
+
+// Len returns the bytes left to read.
+func (s sizedReader) Len() int { return s.l.Len() }
 
 // progressTicker calls Options.Progress at most every ProgressEvery of
 // wall time. It reads the clock only every 4096 frames.

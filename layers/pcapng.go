@@ -36,6 +36,24 @@ type ngState struct {
 	order   binary.ByteOrder // nil before the first Section Header Block
 	ifaces  []ngIface
 	secrets []byte
+	skipped SecretsSkipped
+}
+
+// SecretsSkipped counts the pcapng Decryption Secrets Blocks whose secrets
+// were not kept: TLS key logs beyond MaxSecretsLen in all, and secrets of
+// other types (SSH, WireGuard, ZigBee, OPC UA...), which nettrace does not
+// use.
+type SecretsSkipped struct {
+	Blocks     int   // blocks not kept
+	Bytes      int64 // their secrets' bytes
+	OverLimit  int   // of them, TLS key logs beyond MaxSecretsLen
+	OtherTypes int   // of them, secrets of another type
+	// Frame is the number of the first frame after the first block skipped
+	// (the frame the capture had reached).
+	Frame int64
+	// Type is the secrets type of the first block of another type
+	// (pcapng section 4.7, e.g. 0x5353484b "SSHK").
+	Type uint32
 }
 
 // ngIface is one Interface Description Block.
@@ -355,7 +373,11 @@ func (c *Capture) readDSB(start int64, n int, total uint32) error {
 	if int64(slen) > int64(rest) {
 		return c.fail(start, fmt.Errorf("pcapng: secrets length %d exceeds block body %d", slen, rest))
 	}
-	if typ == ngSecretsTLSKeyLog && len(c.ng.secrets)+int(slen)+1 <= MaxSecretsLen {
+	keep := typ == ngSecretsTLSKeyLog && len(c.ng.secrets)+int(slen)+1 <= MaxSecretsLen
+	if !keep {
+		c.skipSecrets(typ, slen)
+	}
+	if keep {
 		if k := len(c.ng.secrets); k > 0 && c.ng.secrets[k-1] != '\n' {
 			c.ng.secrets = append(c.ng.secrets, '\n')
 		}
@@ -372,4 +394,19 @@ func (c *Capture) readDSB(start int64, n int, total uint32) error {
 		return c.fail(start, err)
 	}
 	return c.trailer(start, total)
+}
+
+// skipSecrets counts a Decryption Secrets Block whose secrets are not kept.
+func (c *Capture) skipSecrets(typ, slen uint32) {
+	k := &c.ng.skipped
+	if k.Blocks == 0 {
+		k.Frame = c.n + 1
+	}
+	k.Blocks++
+	k.Bytes += int64(slen)
+	if typ == ngSecretsTLSKeyLog {
+		k.OverLimit++
+	} else if k.OtherTypes++; k.OtherTypes == 1 {
+		k.Type = typ
+	}
 }

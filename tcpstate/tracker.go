@@ -57,7 +57,8 @@ type Tracker struct {
 	expireSet bool
 
 	duplicates int64                   // packets captured twice, all connections
-	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated at the first)
+	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated past dupSmallMax slots)
+	dupSmall   map[uint16]dupEntry     // the slots used before that
 	hidden     map[netip.Addr]struct{} // senders the capture does not show (hideSender)
 	stats      CaptureStats
 }

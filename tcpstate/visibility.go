@@ -74,10 +74,13 @@ func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
 	if !ok {
 		return false
 	}
-	if t.dups == nil {
-		t.dups = new([1 << dupBits]dupEntry)
+	slot := uint16(fp >> (64 - dupBits))
+	var e dupEntry
+	if t.dups != nil {
+		e = t.dups[slot]
+	} else {
+		e = t.dupSmall[slot]
 	}
-	e := &t.dups[fp>>(64-dupBits)]
 	now := p.Time.UnixNano()
 	maxGap := dupMaxGap
 	if p.Network != 4 || p.IPID == 0 {
@@ -86,8 +89,33 @@ func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
 	if e.fp == fp && now >= e.at && time.Duration(now-e.at) <= maxGap {
 		return true
 	}
-	e.fp, e.at = fp, now
+	t.remember(slot, dupEntry{fp: fp, at: now})
 	return false
+}
+
+// dupSmallMax is how many slots of the fingerprint table are held in a map
+// before the whole 1 MiB table is allocated: a small capture (or a test
+// analysing thousands of them) never pays for it. The map holds the same
+// slots the table would, so which copies are found does not change.
+const dupSmallMax = 2048
+
+// remember stores e in the fingerprint table's slot.
+func (t *Tracker) remember(slot uint16, e dupEntry) {
+	if t.dups != nil {
+		t.dups[slot] = e
+		return
+	}
+	if t.dupSmall == nil {
+		t.dupSmall = make(map[uint16]dupEntry, 64)
+	}
+	t.dupSmall[slot] = e
+	if len(t.dupSmall) > dupSmallMax {
+		t.dups = new([1 << dupBits]dupEntry)
+		for s, v := range t.dupSmall {
+			t.dups[s] = v
+		}
+		t.dupSmall = nil
+	}
 }
 
 // sumCount counts the checksums one direction showed.
