@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +53,9 @@ type Analyzer struct {
 	info       layers.CaptureInfo
 	last       tcpstate.Position
 	ran        bool
+
+	keylogSkips []keylogSkip // key-log files with lines skipped, said at frame 1
+	secretsSaid bool         // capture.secrets_skipped said
 }
 
 // New returns an Analyzer for one capture. It fails only when a key-log
@@ -102,12 +107,57 @@ func (a *Analyzer) loadKeyLog() error {
 	case len(a.opts.KeyLogFiles) > 0:
 		a.keylog = tls.NewKeyLog()
 		for _, path := range a.opts.KeyLogFiles {
-			if err := addKeyLogFile(a.keylog, path); err != nil {
+			err := addKeyLogFile(a.keylog, path)
+			var sk *tls.SkippedLinesError
+			if errors.As(err, &sk) {
+				// Bad lines (a half-written last line...) are skipped, as
+				// tshark skips them; the first frame says so.
+				a.keylogSkips = append(a.keylogSkips, keylogSkip{file: filepath.Base(path), err: sk})
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("nettrace: key log: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// keylogSkip is a key-log file some lines of which were skipped.
+type keylogSkip struct {
+	file string
+	err  *tls.SkippedLinesError
+}
+
+// keylogSkipped reports lines of a key log that were skipped: from a file
+// (said at the first frame, from which its keys apply) or from a pcapng
+// Decryption Secrets Block (said at the frame after it).
+func (a *Analyzer) keylogSkipped(source, file string, sk *tls.SkippedLinesError, at tcpstate.Position) {
+	where := "the key log " + file
+	if source == "capture" {
+		where = "the key log in the capture's Decryption Secrets Blocks"
+	}
+	a.rep.Event(health.Event{Kind: health.TLSKeyLogSkipped, Severity: health.Notice, Time: at.Time, Frame: at.Frame,
+		Message: fmt.Sprintf("%d line(s) of %s could not be read and were skipped (the first, line %d: %s); every other line was used, as tshark does",
+			sk.Lines, where, sk.FirstLine, sk.Reason),
+		Evidence: map[string]any{"source": source, "file": file, "lines": sk.Lines, "first_line": sk.FirstLine, "reason": sk.Reason}})
+}
+
+// secretsSkipped reports, once, the Decryption Secrets Blocks the capture
+// reader did not keep.
+func (a *Analyzer) secretsSkipped(k layers.SecretsSkipped) {
+	what := []string{}
+	if k.OverLimit > 0 {
+		what = append(what, fmt.Sprintf("%d TLS key log(s) beyond the %d MiB kept in all", k.OverLimit, layers.MaxSecretsLen>>20))
+	}
+	if k.OtherTypes > 0 {
+		what = append(what, fmt.Sprintf("%d of a secrets type nettrace does not use (the first 0x%08x)", k.OtherTypes, k.Type))
+	}
+	a.rep.Event(health.Event{Kind: health.CaptureSecretsSkipped, Severity: health.Notice, Time: a.last.Time, Frame: k.Frame,
+		Message: fmt.Sprintf("%d Decryption Secrets Block(s) (%d bytes of secrets) not used, from frame %d on: %s; TLS connections that need them are not decrypted",
+			k.Blocks, k.Bytes, k.Frame, strings.Join(what, "; ")),
+		Evidence: map[string]any{"blocks": k.Blocks, "bytes": k.Bytes, "over_limit": k.OverLimit, "other_types": k.OtherTypes,
+			"type": fmt.Sprintf("0x%08x", k.Type), "limit": layers.MaxSecretsLen}})
 }
 
 // addKeyLogFile adds the secrets of an NSS key-log file, or of the pcapng
@@ -200,7 +250,12 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 			}
 			break
 		}
-		a.loadSecrets(capture)
+		if frame.Number == 1 {
+			for _, k := range a.keylogSkips {
+				a.keylogSkipped("file", k.file, k.err, tcpstate.Position{Frame: 1, Time: frame.Time})
+			}
+		}
+		a.loadSecrets(capture, frame)
 		a.frame(frame)
 		if prog.due(frame.Number) {
 			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n.Load(), BytesSize: size, Active: a.tracker.Active()})
@@ -258,7 +313,11 @@ func (a *Analyzer) observe(p *layers.Packet, tag uint8) {
 	a.net.Packet(p)
 }
 
-func (a *Analyzer) loadSecrets(c *layers.Capture) {
+func (a *Analyzer) loadSecrets(c *layers.Capture, f *layers.Frame) {
+	if k := c.SecretsSkipped(); k.Blocks > 0 && !a.secretsSaid {
+		a.secretsSaid = true
+		a.secretsSkipped(k)
+	}
 	s := c.Secrets()
 	if len(s) == a.secrets {
 		return
@@ -269,7 +328,10 @@ func (a *Analyzer) loadSecrets(c *layers.Capture) {
 	if a.keylog == nil {
 		a.keylog = tls.NewKeyLog()
 	}
-	_ = a.keylog.Add(s[a.secrets:]) // malformed lines are skipped by Add; nothing to report per line
+	var sk *tls.SkippedLinesError
+	if err := a.keylog.Add(s[a.secrets:]); errors.As(err, &sk) {
+		a.keylogSkipped("capture", "", sk, tcpstate.Position{Frame: f.Number, Time: f.Time})
+	}
 	a.secrets = len(s)
 }
 

@@ -56,6 +56,32 @@ const (
 	// start again. A notice about nettrace's coverage, not about the peer.
 	// Notice. Evidence: decoder, reason, dir, bytes.
 	DecodeGaveUp Kind = "decode.gave_up"
+	// DecodeLimit: a decoder's per-connection table reached its cap and
+	// dropped entries to stay within it (SMB requests awaiting a response
+	// beyond smb.Limits.MaxPending: the oldest are forgotten, so their
+	// responses are not matched). Said once per connection and table, at
+	// its end. A notice about nettrace's coverage. Notice. Evidence:
+	// decoder, limit (the Limits field), cap, dropped, first_frame,
+	// last_frame.
+	DecodeLimit Kind = "decode.limit"
+	// DecodeIncomplete: a message was still incomplete when its connection
+	// ended (an NBSS message or a TDS message whose last packet never came),
+	// or when a new message began in its place; it was not decoded. Said
+	// once per direction at the end, counting the others. Warning when the
+	// sender's own FIN ended its stream with every byte of it captured (the
+	// capture proves the sender stopped mid-message); Notice otherwise (the
+	// capture, a reset or the end of the capture cut it). Evidence: decoder,
+	// dir, what, bytes (received), declared (when the framing said),
+	// start_frame, end ("fin", "rst", "end_of_capture", "idle", "evicted",
+	// "interrupted"), messages (incomplete ones in that direction).
+	DecodeIncomplete Kind = "decode.incomplete"
+	// CaptureSecretsSkipped: pcapng Decryption Secrets Blocks whose secrets
+	// were not used: TLS key logs beyond 8 MiB in all
+	// (layers.MaxSecretsLen), or secrets of a type nettrace does not use
+	// (SSH, WireGuard...). Said once, where the first was found; TLS
+	// connections needing them are not decrypted. Notice. Evidence: blocks,
+	// bytes, over_limit, other_types, type (of the first other one), limit.
+	CaptureSecretsSkipped Kind = "capture.secrets_skipped"
 )
 
 // Packet-level kinds from layers.
@@ -220,6 +246,13 @@ const (
 	// parse: a notice about its coverage unless the bytes are provably
 	// invalid (then Warning). Notice. Evidence: error.
 	TLSMalformed Kind = "tls.malformed"
+	// TLSKeyLogSkipped: lines of a key log (a file of Options.KeyLogFiles,
+	// or a pcapng Decryption Secrets Block) that could not be read were
+	// skipped, as tshark skips them; every good line was used. Said once
+	// per file, or per block. Notice. Evidence: source ("file" or
+	// "capture"), file (its name), lines, first_line, reason (never a
+	// line's content).
+	TLSKeyLogSkipped Kind = "tls.keylog_skipped"
 )
 
 // HTTP kinds.
@@ -472,6 +505,9 @@ var catalogue = []KindInfo{
 	{MemoryShed, Notice, "memory budget reached: buffered state of quiet connections dropped"},
 	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
 	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
+	{DecodeLimit, Notice, "decoder table cap reached: oldest entries dropped"},
+	{DecodeIncomplete, Notice, "message still incomplete when the connection ended or another began"},
+	{CaptureSecretsSkipped, Notice, "Decryption Secrets Blocks not used: over 8 MiB, or not a TLS key log"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
 	{IPChecksumOffload, Info, "checksums that do not match on the capturing host's frames: checksum offload"},
 	{IPBadChecksum, Error, "wrong checksums among right ones from a source: corruption"},
@@ -516,6 +552,7 @@ var catalogue = []KindInfo{
 	{TLSDecryptFailed, Error, "record did not decrypt with the logged key"},
 	{TLSNoKey, Notice, "no key logged for this connection"},
 	{TLSMalformed, Notice, "TLS nettrace could not parse"},
+	{TLSKeyLogSkipped, Notice, "key log lines that could not be read were skipped"},
 	{HTTPBodyDecodeFailed, Error, "Content-Encoding body does not decompress"},
 	{HTTPBodyTruncated, Warning, "body shorter than its framing declared"},
 	{HTTPErrorStatus, Notice, "HTTP 4xx/5xx response"},

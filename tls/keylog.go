@@ -204,7 +204,10 @@ func (k *KeyLog) addLine(b []byte) error {
 		}
 	}
 	if id == numSecrets {
-		return nil // unknown label (EXPORTER_SECRET, RSA, …): skipped
+		if !isLabel(f[0]) {
+			return errors.New("not a key log line")
+		}
+		return nil // a label this package does not use (EXPORTER_SECRET, RSA, …): skipped
 	}
 	var cr [32]byte
 	if len(f[1]) != 64 {
@@ -295,4 +298,16 @@ func (k *KeyLog) addFile(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// isLabel reports whether b can be an NSS key log label: upper-case
+// letters, digits and underscores (labels this package does not use are
+// skipped silently; other first words make the line garbage).
+func isLabel(b []byte) bool {
+	for _, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return len(b) > 0
 }
