@@ -2,8 +2,6 @@ package nettrace_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"math/rand"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/adversary"
 	"github.com/nettrace/nettrace/internal/testcap"
 	ntlayers "github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -366,34 +365,15 @@ func TestAdversarialHugeDeclaredLengths(t *testing.T) {
 // gzip and deflate bombs over HTTP: decoding stops at the cap
 // (http.body_limit) without holding the decompressed body.
 func TestAdversarialCompressionBombs(t *testing.T) {
-	const expanded = 300 << 20
-	zeros := make([]byte, 1<<20)
+	const expanded = 300 // MiB
 	for _, enc := range []string{"gzip", "deflate"} {
 		t.Run(enc, func(t *testing.T) {
-			var body bytes.Buffer
-			var w interface {
-				Write([]byte) (int, error)
-				Close() error
-			}
-			if enc == "gzip" {
-				w, _ = gzip.NewWriterLevel(&body, gzip.BestCompression)
-			} else {
-				w, _ = zlib.NewWriterLevel(&body, zlib.BestCompression)
-			}
-			for i := 0; i < expanded/len(zeros); i++ {
-				w.Write(zeros)
-			}
-			w.Close()
+			// 300 MiB of zeros, made without compressing them (adversary.ZeroBomb).
 			c := testcap.NewBuilder(0)
-			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 80, 1, 1)
-			v.Handshake()
-			v.Send(true, []byte("GET /bomb HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
-			v.Send(false, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n", enc, body.Len()), 1460)
-			v.Send(false, body.Bytes(), 1460)
-			v.Fin()
+			adversary.HTTPBomb(c, enc, expanded)
 			var col *health.Collector
 			alloc := allocated(func() { _, col = run(t, c.Buf.Bytes(), nettrace.Options{}) })
-			t.Logf("%s bomb: %d compressed bytes for %d MiB; analysis allocated %d MiB", enc, body.Len(), expanded>>20, alloc>>20)
+			t.Logf("%s bomb: %d capture bytes for %d MiB; analysis allocated %d MiB", enc, c.Buf.Len(), expanded, alloc>>20)
 			if len(col.OfKind(health.HTTPBodyLimit)) != 1 {
 				t.Errorf("%d http.body_limit events, want 1", len(col.OfKind(health.HTTPBodyLimit)))
 			}

@@ -54,8 +54,8 @@ type Analyzer struct {
 	last       tcpstate.Position
 	ran        bool
 
-	keylogSkips []keylogSkip // key-log files with lines skipped, said at frame 1
-	secretsSaid bool         // capture.secrets_skipped said
+	keylogSkips []keylogSkip      // key-log files with lines skipped, said at frame 1
+	secretsAt   tcpstate.Position // where the first Decryption Secrets Block was skipped
 }
 
 // New returns an Analyzer for one capture. It fails only when a key-log
@@ -143,8 +143,8 @@ func (a *Analyzer) keylogSkipped(source, file string, sk *tls.SkippedLinesError,
 		Evidence: map[string]any{"source": source, "file": file, "lines": sk.Lines, "first_line": sk.FirstLine, "reason": sk.Reason}})
 }
 
-// secretsSkipped reports, once, the Decryption Secrets Blocks the capture
-// reader did not keep.
+// secretsSkipped reports, once at the end, the Decryption Secrets Blocks
+// the capture reader did not keep, at the frame the first was met.
 func (a *Analyzer) secretsSkipped(k layers.SecretsSkipped) {
 	what := []string{}
 	if k.OverLimit > 0 {
@@ -153,7 +153,11 @@ func (a *Analyzer) secretsSkipped(k layers.SecretsSkipped) {
 	if k.OtherTypes > 0 {
 		what = append(what, fmt.Sprintf("%d of a secrets type nettrace does not use (the first 0x%08x)", k.OtherTypes, k.Type))
 	}
-	a.rep.Event(health.Event{Kind: health.CaptureSecretsSkipped, Severity: health.Notice, Time: a.last.Time, Frame: k.Frame,
+	at := a.secretsAt
+	if at.Frame == 0 { // skipped after the last frame
+		at = tcpstate.Position{Frame: max(a.last.Frame, 1), Time: a.last.Time}
+	}
+	a.rep.Event(health.Event{Kind: health.CaptureSecretsSkipped, Severity: health.Notice, Time: at.Time, Frame: at.Frame,
 		Message: fmt.Sprintf("%d Decryption Secrets Block(s) (%d bytes of secrets) not used, from frame %d on: %s; TLS connections that need them are not decrypted",
 			k.Blocks, k.Bytes, k.Frame, strings.Join(what, "; ")),
 		Evidence: map[string]any{"blocks": k.Blocks, "bytes": k.Bytes, "over_limit": k.OverLimit, "other_types": k.OtherTypes,
@@ -261,6 +265,9 @@ func (a *Analyzer) analyze(name string, r io.Reader, size int64) (*Report, error
 			prog.report(Progress{Frames: frame.Number, BytesRead: counted.n.Load(), BytesSize: size, Active: a.tracker.Active()})
 		}
 	}
+	if k := capture.SecretsSkipped(); k.Blocks > 0 {
+		a.secretsSkipped(k)
+	}
 	a.finish()
 	return a.report(), nil
 }
@@ -314,9 +321,8 @@ func (a *Analyzer) observe(p *layers.Packet, tag uint8) {
 }
 
 func (a *Analyzer) loadSecrets(c *layers.Capture, f *layers.Frame) {
-	if k := c.SecretsSkipped(); k.Blocks > 0 && !a.secretsSaid {
-		a.secretsSaid = true
-		a.secretsSkipped(k)
+	if k := c.SecretsSkipped(); k.Blocks > 0 && a.secretsAt.Frame == 0 {
+		a.secretsAt = tcpstate.Position{Frame: k.Frame, Time: f.Time} // said at the end, with the totals
 	}
 	s := c.Secrets()
 	if len(s) == a.secrets {

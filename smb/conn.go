@@ -218,12 +218,12 @@ func (c *Conn) incompletePDU(dir tcpstate.Dir, reason tcpstate.CloseReason, at t
 	}
 	ev := map[string]any{"decoder": decoderName, "dir": dir.String(), "what": "nbss message", "bytes": got,
 		"start_frame": h.start.Frame, "end": reason.String(), "messages": 1}
-	msg := fmt.Sprintf("an NBSS message from the %s starting at frame %d has %d bytes", dir, h.start.Frame, got)
+	msg := fmt.Sprintf("an NBSS message from the %s starting at frame %d has %d of the %d bytes of its header", dir, h.start.Frame, got, NBSSHeaderLen)
 	if h.need > 0 {
 		ev["declared"] = h.need
 		msg = fmt.Sprintf("an NBSS message from the %s starting at frame %d has %d of the %d bytes its header declared", dir, h.start.Frame, got, h.need)
 	}
-	c.ctx.Event(health.Event{Kind: health.DecodeIncomplete, Severity: sev, Time: at.Time, Frame: h.start.Frame,
+	c.ctx.Event(health.Event{Kind: health.DecodeIncomplete, Severity: sev, Time: h.start.Time, Frame: h.start.Frame,
 		Message: msg + "; " + why + "; it is not decoded", Evidence: ev})
 }
 

@@ -70,7 +70,7 @@ func (c *Conn) reportIncomplete(dir tcpstate.Dir, reason tcpstate.CloseReason, a
 		sev = health.Warning
 		msg += ": the connection was closed with FIN, every byte captured, so the sender stopped in the middle of it"
 	}
-	c.ctx.Event(health.Event{Kind: health.DecodeIncomplete, Severity: sev, Time: at.Time, Frame: where.Frame,
+	c.ctx.Event(health.Event{Kind: health.DecodeIncomplete, Severity: sev, Time: where.Time, Frame: where.Frame,
 		Message: msg + "; it is not decoded", Evidence: ev})
 }
 
