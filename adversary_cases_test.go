@@ -9,6 +9,8 @@ import (
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/internal/adversary"
+	"github.com/nettrace/nettrace/internal/testcap"
+	"github.com/nettrace/nettrace/tcpstate"
 )
 
 // countingSink writes every event as doctor -json does and counts the
@@ -232,5 +234,80 @@ func TestAdversaryHalfWrittenKeyLogLineIsSkipped(t *testing.T) {
 	e := one(t, s, health.TLSKeyLogSkipped)
 	if e.Frame != 1 || e.Evidence["lines"] != 1 || e.Evidence["first_line"] != 2 || e.Evidence["file"] != "half.keys" {
 		t.Errorf("tls.keylog_skipped at frame %d: %v", e.Frame, e.Evidence)
+	}
+}
+
+// synFloodAround writes an established connection, a SYN flood of n SYNs
+// to another server (answered with SYN-ACKs or not), then the established
+// connection's data and FIN.
+func synFloodAround(n int, answered bool) []byte {
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.9.0.1", "10.9.0.2", 40000, 9999, 1, 1)
+	v.Handshake()
+	adversary.SYNFlood(c, n, answered)
+	v.Send(true, []byte("after the flood"), 1460)
+	v.Fin()
+	return c.Buf.Bytes()
+}
+
+// A SYN flood (one-sided: only the SYNs) through a half-open table of 256:
+// the tracker never follows more than 256 attempts at once, the rest are
+// counted (CaptureStats.HalfOpenEvicted) and said once
+// (tcp.half_open_evicted) — not one tcp.evicted or tcp.syn_unanswered
+// each —, the established connection beside the flood is never pushed
+// out, and the flood is a notice: the capture holds no answer from the
+// server, so whether it answered cannot be told.
+func TestAdversarySYNFloodHalfOpenCap(t *testing.T) {
+	const n, halfOpen = 30000, 256
+	maxActive := 0
+	s := newCountingSink()
+	opts := nettrace.Options{Reporter: s, TCP: &tcpstate.Config{MaxHalfOpen: halfOpen},
+		ProgressEvery: 1, Progress: func(p nettrace.Progress) { maxActive = max(maxActive, p.Active) }}
+	a, err := nettrace.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.Analyze("flood", bytes.NewReader(synFloodAround(n, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d SYNs: %d events to the Reporter (%v), max active %d, %d half-open evicted", n, len(s.events), s.kinds, maxActive, rep.Profile.HalfOpenEvicted)
+	if maxActive > halfOpen+1 || maxActive == 0 {
+		t.Errorf("%d connections tracked at once, want at most %d half-open + 1 established", maxActive, halfOpen)
+	}
+	if ev := rep.Profile.HalfOpenEvicted; ev < n-halfOpen-50 || ev > n-halfOpen {
+		t.Errorf("%d half-open connections evicted, want about %d", ev, n-halfOpen)
+	}
+	e := one(t, s, health.TCPHalfOpenEvicted)
+	if e.Evidence["evicted"] != rep.Profile.HalfOpenEvicted || e.Evidence["server"] != "192.168.0.1:80" || e.Evidence["cap"] != halfOpen {
+		t.Errorf("tcp.half_open_evicted %v", e.Evidence)
+	}
+	if len(s.events) > halfOpen+20 {
+		t.Errorf("%d events reached the Reporter for %d SYNs: output not bounded by the half-open cap", len(s.events), n)
+	}
+	if s.kinds[health.TCPEvicted] != 0 || s.kinds[health.TCPSynUnanswered] > halfOpen {
+		t.Errorf("%d tcp.evicted, %d tcp.syn_unanswered: evictions said one by one", s.kinds[health.TCPEvicted], s.kinds[health.TCPSynUnanswered])
+	}
+	if f := one(t, s, health.NetSYNFlood); f.Severity != health.Notice {
+		t.Errorf("one-sided flood: %s %s", f.Severity, f.Message)
+	}
+	for _, f := range rep.Flows {
+		if f.Server.Port() == 9999 && f.CloseReason != "fin" {
+			t.Errorf("the established connection ended by %q during the flood", f.CloseReason)
+		}
+	}
+}
+
+// The same flood answered by the server with SYN-ACKs that no client
+// acknowledges (spoofed sources), as a capture at the server shows it: the
+// capture proves the handshakes never completed, and the flood is a
+// warning.
+func TestAdversarySYNFloodAnsweredIsWarning(t *testing.T) {
+	rep, s := analyseCase(t, "syn-flood-answered", 20000, nettrace.Options{TCP: &tcpstate.Config{MaxHalfOpen: 256}})
+	if f := one(t, s, health.NetSYNFlood); f.Severity != health.Warning || f.Evidence["synacks"].(int) == 0 {
+		t.Errorf("answered flood: %s %v", f.Severity, f.Evidence)
+	}
+	if rep.Profile.HalfOpenEvicted < 9000 {
+		t.Errorf("%d half-open evicted", rep.Profile.HalfOpenEvicted)
 	}
 }

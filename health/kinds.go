@@ -204,6 +204,15 @@ const (
 	// TCPResetAfterIdle: resets that follow long idle periods (casebook
 	// C14). Warning. Evidence: count, idle_ms.
 	TCPResetAfterIdle Kind = "tcp.reset_after_idle"
+	// TCPHalfOpenEvicted: connection attempts whose handshake had not
+	// completed were dropped from tracking to keep tcpstate's
+	// Config.MaxHalfOpen (a SYN flood, or many attempts seen from one
+	// side); counted, not followed one by one. Said once, at the end. A
+	// notice about the analysis' coverage: whether they were answered
+	// later is not known. Notice. Evidence: evicted, cap, peak,
+	// first_frame, last_frame, server (the most frequent), server_share,
+	// servers (-1: more than 64).
+	TCPHalfOpenEvicted Kind = "tcp.half_open_evicted"
 )
 
 // FlowSummary is the per-connection summary written when a flow ends.
@@ -387,8 +396,15 @@ const (
 	// NetUDPFlood: a high-rate UDP stream to one target (C6). Error.
 	// Evidence: rate_pps, mbps, datagrams, target, preceded_by.
 	NetUDPFlood Kind = "net.udp_flood"
-	// NetSYNFlood: a high rate of SYNs, mostly unanswered. Error.
-	// Evidence: server, rate_per_s, syns, unanswered, sources.
+	// NetSYNFlood: a high rate of SYNs to one server port (at least
+	// diagnose.NetworkConfig.SYNFloodMinRate per second), most of whose
+	// handshakes never completed. Warning when the capture holds the
+	// server's answers (SYN-ACKs or resets), so that the incomplete
+	// handshakes are a fact; Notice when it holds no packet from the server
+	// (one direction captured), where whether it answered cannot be told.
+	// Evidence: server, rate_per_s, peak_frame, syns, never_completed,
+	// completed, synacks, resets, unanswered, untracked, sources,
+	// server_seen.
 	NetSYNFlood Kind = "net.syn_flood"
 	// NetManyConnectionsSingleSource: one source opens many concurrent
 	// connections, likely a NAT (C2). Warning. Evidence: source, server,
@@ -540,6 +556,7 @@ var catalogue = []KindInfo{
 	{TCPNotAccepting, Error, "server not accepting new connections while serving existing ones"},
 	{TCPSourcePortFailures, Warning, "connection failures cluster on specific source ports"},
 	{TCPResetAfterIdle, Warning, "resets follow long idle periods"},
+	{TCPHalfOpenEvicted, Notice, "connection attempts dropped from tracking at the half-open cap"},
 	{FlowSummary, Info, "per-connection summary"},
 	{TLSAlert, Warning, "TLS alert"},
 	{TLSHandshakeStalled, Error, "ClientHello never answered"},
@@ -591,7 +608,7 @@ var catalogue = []KindInfo{
 	{NetFragmentOverlap, Warning, "overlapping or inconsistent IP fragments"},
 	{NetFragmentIncomplete, Warning, "IP datagram never completed"},
 	{NetUDPFlood, Error, "UDP flood to a single target"},
-	{NetSYNFlood, Error, "SYN flood"},
+	{NetSYNFlood, Warning, "SYN flood: many handshakes to one server never completed"},
 	{NetManyConnectionsSingleSource, Warning, "one source opens many connections (likely NAT)"},
 	{NetARPStorm, Warning, "burst of ARP requests"},
 	{NetARPConflict, Notice, "ARP conflict or gratuitous ARP"},

@@ -196,6 +196,13 @@ type CaptureStats struct {
 	UnseenConns int   // connections with bytes acknowledged but not captured
 	UnseenBytes int64 // those bytes, all connections
 	Duplicates  int64 // packets captured twice, left out of the analysis
+	// HalfOpenEvicted counts the connections ended before their handshake
+	// completed to keep Config.MaxHalfOpen (a SYN flood, or a capture of
+	// one direction of many connection attempts).
+	HalfOpenEvicted int64
+	// HalfOpenPeak is the most connections in their handshake tracked at
+	// once.
+	HalfOpenPeak int
 }
 
 // CaptureStats returns the sums over the connections summarised so far
@@ -203,6 +210,8 @@ type CaptureStats struct {
 func (t *Tracker) CaptureStats() CaptureStats {
 	s := t.stats
 	s.Duplicates = t.duplicates
+	s.HalfOpenEvicted = t.shed.n
+	s.HalfOpenPeak = t.halfOpenPeak
 	return s
 }
 
