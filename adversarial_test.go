@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -502,9 +503,11 @@ func TestAdversarialTDSTokenLengths(t *testing.T) {
 // capture reports capture.truncated unless the cut fell on a record.
 func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 	paths := sharedCaptures(t)
-	var frames, msgs int64
-	defer func() { t.Logf("%d captures, each whole and halved: %d frames, %d messages", len(paths), frames, msgs) }()
-	for _, path := range paths {
+	var frames, msgs atomic.Int64
+	defer func() {
+		t.Logf("%d captures, each whole and halved: %d frames, %d messages", len(paths), frames.Load(), msgs.Load())
+	}()
+	eachCapture(t, paths, func(t *testing.T, path string) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -527,8 +530,8 @@ func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 				}
 				continue
 			}
-			frames += rep.Capture.Frames
-			msgs += int64(len(col.Messages))
+			frames.Add(rep.Capture.Frames)
+			msgs.Add(int64(len(col.Messages)))
 			for _, e := range col.Events {
 				if e.Kind == health.InternalError {
 					t.Errorf("%s (%d of %d bytes): internal.error at frame %d: %s", path, cut, len(b), e.Frame, e.Message)
@@ -538,7 +541,7 @@ func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 				t.Logf("%s: read stopped early: %s", path, rep.Capture.Truncated)
 			}
 		}
-	}
+	})
 }
 
 // pcapngFrameEnds returns the end offset of every block of a little-endian
