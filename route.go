@@ -277,6 +277,7 @@ type route struct {
 	held    [2]int
 	gave    [2]bool // a direction held detectLimit bytes that nothing recognised
 	byPort  int     // routeConfirming: the decoder the server port names
+	fed     bool    // Feed or Gap was called: the stream had bytes (or lost some)
 }
 
 type pendingChunk struct {
@@ -335,6 +336,7 @@ func (r *route) use(i int) {
 }
 
 func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	r.fed = true
 	switch r.state {
 	case routeAttached:
 		r.guard(func() { r.h.Feed(dir, data, at) })
@@ -345,6 +347,7 @@ func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 }
 
 func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	r.fed = true
 	switch r.state {
 	case routeConfirming:
 		r.settle() // bytes are missing: the port's decoder resyncs on its own
@@ -365,8 +368,17 @@ func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 // what was held: the first bytes did not start any protocol (a capture
 // started mid-stream, a gap), and the decoder resynchronises or gives up
 // on its own.
+//
+// A connection that never carried a byte (a SYN never answered, a refused
+// one) is counted as the port's protocol, but its decoder is not built: it
+// would have nothing to say, and a SYN flood would build millions.
 func (r *route) settle() {
 	if r.state != routeConfirming {
+		return
+	}
+	if !r.fed {
+		r.name, r.state = r.s.decs[r.byPort].Name, routeNone
+		r.s.chose(r.ctx.ID, r.name)
 		return
 	}
 	r.use(r.byPort)

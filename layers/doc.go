@@ -5,11 +5,13 @@
 //
 //   - Capture files (capture.go, pcapng.go): Open / NewCapture detect classic
 //     pcap (both byte orders, micro- and nanosecond timestamps), pcapng (every
-//     interface with its own link type and if_tsresol/if_tsoffset, several
+//     interface with its own link type and if_tsresol/if_tsoffset — every
+//     resolution tshark reads, down to 10^-127 and 2^-127 s — several
 //     sections) and gzip-compressed forms of either. Capture.Next returns
 //     Frames numbered from 1 as tshark numbers them. pcapng Decryption
 //     Secrets Blocks (TLS key logs), which gopacket's reader skips, are
-//     collected for Capture.Secrets. Record and block lengths are capped
+//     collected for Capture.Secrets, up to MaxSecretsLen; those not kept
+//     (beyond it, or not TLS) are counted by Capture.SecretsSkipped. Record and block lengths are capped
 //     (MaxFrameLen, MaxBlockLen); damage ends the file with a *CaptureError
 //     naming the frame and offset, after every good frame before it.
 //     NewCaptureReadAhead reads (and inflates) the input on a goroutine of

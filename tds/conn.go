@@ -82,6 +82,7 @@ type half struct {
 	dead      bool
 	ignored   int64
 	firstErr  error
+	cut       incomplete // messages that never ended (decode.incomplete)
 }
 
 // framer reassembles TDS packets from an SMP session's DATA payloads.
@@ -379,6 +380,9 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 		if h := &c.half[d]; h.resync && !h.dead && !c.gaveUp && h.scanned > 0 && h.reason != resyncBad {
 			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, describeResync(h.reason)), at)
 		}
+	}
+	for d := range c.half {
+		c.reportIncomplete(tcpstate.Dir(d), reason, at)
 	}
 	c.preloginStalled(reason, at)
 	for _, s := range c.sortedSessions() {

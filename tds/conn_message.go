@@ -30,6 +30,7 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 		return
 	}
 	if ms.active && ms.first.Type != p.Type {
+		c.interrupt(dir, ms)
 		*ms = msgState{} // a new message began without the previous EOM
 	}
 	sess := c.session(sid)

@@ -34,7 +34,10 @@
 // Events (health/kinds.go): tds.login_failed, tds.error, tds.attention,
 // tds.prelogin_stalled, tds.encryption_mismatch, tds.routing,
 // tds.slow_query, tds.latency_split, tds.malformed, tds.ssrp_unanswered,
-// tds.ssrp_reply_from_other_address, decode.resync and decode.gave_up.
+// tds.ssrp_reply_from_other_address, decode.resync, decode.gave_up and
+// decode.incomplete (a message whose EOM packet never came: the connection
+// ended first, or a message of another type began; once per direction at
+// Close, counting them).
 // Decoded messages (only when the Reporter wants them) have Proto "tds" or
 // "ssrp". A TDS message is reported at its last packet, with that
 // packet's header (status, packet_length, spid, packet_id); every packet
