@@ -5,10 +5,12 @@
 //
 // Usage:
 //
-//	bench [-n 3] [-workers 1,2] [-tshark=true] [-cpuprofile FILE] [-memprofile FILE] capture.pcap
+//	bench [-n 3] [-workers 1,2] [-tshark=true] [-memlimit=true] [-cpuprofile FILE] [-memprofile FILE] capture.pcap
 //
 // Each worker count is measured in turn (Options.Workers); the peak RSS is
 // reset between them where the kernel allows it (/proc/self/clear_refs).
+// Like doctor, bench sets Go's soft memory limit (cli.LimitMemory) unless
+// -memlimit=false or GOMEMLIMIT is set.
 //
 // Build the benchmark input with examples/pcapsynth (see README.md).
 package main
@@ -35,6 +37,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/nettrace/nettrace"
+	"github.com/nettrace/nettrace/examples/internal/cli"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -49,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&keepNone, "keep-none", false, "keep no events nor flow summaries in the Report (default: doctor's, up to 10,000 of each)")
 	memrate := fs.Int("memprofilerate", 0, "bytes per allocation sample in -memprofile (1: every allocation; 0: Go's default)")
 	workerList := fs.String("workers", "1,2", "comma-separated worker counts to measure (Options.Workers)")
+	memlimit := fs.Bool("memlimit", true, "set doctor's soft memory limit (15/8 of the default memory budget; GOMEMLIMIT wins)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: bench [-n runs] [-workers 1,2] [-tshark=false] [-cpuprofile file] capture.pcap")
 		return 2
@@ -65,6 +69,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	mb := float64(st.Size()) / 1e6
+	if *memlimit {
+		if limit, stop := cli.LimitMemory(0); limit > 0 {
+			defer stop()
+			fmt.Fprintf(stdout, "memory limit       %d MiB (Go's soft limit, as doctor sets it)\n", limit>>20)
+		}
+	}
 
 	bare, bareCPU, frames, err := bestBareDecode(path, *runs)
 	if err != nil {

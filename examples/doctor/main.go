@@ -122,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return t.Usagef("%v", err)
 	}
+	_, stop := cli.LimitMemory(opts.MemoryBudget)
+	defer stop()
 	if cfg.html != "" && len(paths) > 1 {
 		return t.Usagef("-html writes the report of one capture")
 	}

@@ -38,6 +38,8 @@ var cases = []Case{
 	pcapCase("syn-flood-answered", "SYNs from random sources, each answered by a SYN-ACK, none completed (spoofed sources)", "SYNs", 1000000,
 		func(b *testcap.Builder, n int) { SYNFlood(b, n, true) }),
 	pcapCase("tds-stuck", "a TDS SQL batch whose packets never carry EOM, ended by FIN", "packets", 1000, StuckTDS),
+	pcapCase("tds-stuck-conns", "TDS connections each stuck 24 KiB into an SQL batch, never closed (the memory budget's case)", "connections", 24000,
+		StuckTDSConnections),
 	pcapCase("nbss-cut", "an NBSS message declaring more bytes than are sent before FIN", "bytes", 1000, NBSSCutByFIN),
 	pcapCase("smb-pending", "SMB2 requests never answered, beyond the 4,096 pending cap", "requests", 10000, SMBPending),
 	pcapCase("andx-loop", "SMB1 AndX chains pointing back at themselves (request) and at the header (response)", "chains", 10, AndXLoop),

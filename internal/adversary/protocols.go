@@ -167,3 +167,18 @@ func wrap(coding string, stream []byte, n int64) []byte {
 	adler := uint32(n%65521)<<16 | 1 // Adler-32 of n zeros: A stays 1, B adds 1 per byte
 	return binary.BigEndian.AppendUint32(b, adler)
 }
+
+// StuckTDSConnections writes n TDS connections to one server, each client
+// sending the first 24 KiB of an SQL batch (six 4 KiB packets, none with
+// EOM) and then falling silent, never closed: all n are open at the end
+// of the capture, each with its message buffered by the TDS decoder.
+func StuckTDSConnections(b *testcap.Builder, n int) {
+	chunk := bytes.Repeat([]byte("x\x00"), 2044)
+	for i := range n {
+		v := b.Conv(fmt.Sprintf("10.%d.%d.%d", 2+i/62500, i/250%250, i%250+1), "10.1.0.8", uint16(1024+i%60000), 1433, 1, 1)
+		v.Handshake()
+		for k := range 6 {
+			v.Send(true, tdsPacket(0x01, 0x00, byte(k+1), chunk), 1460)
+		}
+	}
+}
