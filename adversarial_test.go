@@ -2,8 +2,6 @@ package nettrace_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"math/rand"
@@ -12,10 +10,12 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nettrace/nettrace"
 	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/adversary"
 	"github.com/nettrace/nettrace/internal/testcap"
 	ntlayers "github.com/nettrace/nettrace/layers"
 	"github.com/nettrace/nettrace/tcpstate"
@@ -366,34 +366,15 @@ func TestAdversarialHugeDeclaredLengths(t *testing.T) {
 // gzip and deflate bombs over HTTP: decoding stops at the cap
 // (http.body_limit) without holding the decompressed body.
 func TestAdversarialCompressionBombs(t *testing.T) {
-	const expanded = 300 << 20
-	zeros := make([]byte, 1<<20)
+	const expanded = 300 // MiB
 	for _, enc := range []string{"gzip", "deflate"} {
 		t.Run(enc, func(t *testing.T) {
-			var body bytes.Buffer
-			var w interface {
-				Write([]byte) (int, error)
-				Close() error
-			}
-			if enc == "gzip" {
-				w, _ = gzip.NewWriterLevel(&body, gzip.BestCompression)
-			} else {
-				w, _ = zlib.NewWriterLevel(&body, zlib.BestCompression)
-			}
-			for i := 0; i < expanded/len(zeros); i++ {
-				w.Write(zeros)
-			}
-			w.Close()
+			// 300 MiB of zeros, made without compressing them (adversary.ZeroBomb).
 			c := testcap.NewBuilder(0)
-			v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 80, 1, 1)
-			v.Handshake()
-			v.Send(true, []byte("GET /bomb HTTP/1.1\r\nHost: a\r\n\r\n"), 1460)
-			v.Send(false, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n", enc, body.Len()), 1460)
-			v.Send(false, body.Bytes(), 1460)
-			v.Fin()
+			adversary.HTTPBomb(c, enc, expanded)
 			var col *health.Collector
 			alloc := allocated(func() { _, col = run(t, c.Buf.Bytes(), nettrace.Options{}) })
-			t.Logf("%s bomb: %d compressed bytes for %d MiB; analysis allocated %d MiB", enc, body.Len(), expanded>>20, alloc>>20)
+			t.Logf("%s bomb: %d capture bytes for %d MiB; analysis allocated %d MiB", enc, c.Buf.Len(), expanded, alloc>>20)
 			if len(col.OfKind(health.HTTPBodyLimit)) != 1 {
 				t.Errorf("%d http.body_limit events, want 1", len(col.OfKind(health.HTTPBodyLimit)))
 			}
@@ -522,9 +503,11 @@ func TestAdversarialTDSTokenLengths(t *testing.T) {
 // capture reports capture.truncated unless the cut fell on a record.
 func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 	paths := sharedCaptures(t)
-	var frames, msgs int64
-	defer func() { t.Logf("%d captures, each whole and halved: %d frames, %d messages", len(paths), frames, msgs) }()
-	for _, path := range paths {
+	var frames, msgs atomic.Int64
+	defer func() {
+		t.Logf("%d captures, each whole and halved: %d frames, %d messages", len(paths), frames.Load(), msgs.Load())
+	}()
+	eachCapture(t, paths, func(t *testing.T, path string) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -547,8 +530,8 @@ func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 				}
 				continue
 			}
-			frames += rep.Capture.Frames
-			msgs += int64(len(col.Messages))
+			frames.Add(rep.Capture.Frames)
+			msgs.Add(int64(len(col.Messages)))
 			for _, e := range col.Events {
 				if e.Kind == health.InternalError {
 					t.Errorf("%s (%d of %d bytes): internal.error at frame %d: %s", path, cut, len(b), e.Frame, e.Message)
@@ -558,7 +541,7 @@ func TestAdversarialSharedCapturesWholeAndHalved(t *testing.T) {
 				t.Logf("%s: read stopped early: %s", path, rep.Capture.Truncated)
 			}
 		}
-	}
+	})
 }
 
 // pcapngFrameEnds returns the end offset of every block of a little-endian

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +70,9 @@ type Analyzer struct {
 	// a capture made of a subset of another's frames is then analysed with
 	// the other's frame numbers.
 	renumber func(int64) int64
+
+	keylogSkips []keylogSkip      // key-log files with lines skipped, said at frame 1
+	secretsAt   tcpstate.Position // where the first Decryption Secrets Block was skipped
 }
 
 // New returns an Analyzer for one capture. It fails when Options.Filter
@@ -144,12 +149,61 @@ func (a *Analyzer) loadKeyLog() error {
 	case len(a.opts.KeyLogFiles) > 0:
 		a.keylog = tls.NewKeyLog()
 		for _, path := range a.opts.KeyLogFiles {
-			if err := addKeyLogFile(a.keylog, path); err != nil {
+			err := addKeyLogFile(a.keylog, path)
+			var sk *tls.SkippedLinesError
+			if errors.As(err, &sk) {
+				// Bad lines (a half-written last line...) are skipped, as
+				// tshark skips them; the first frame says so.
+				a.keylogSkips = append(a.keylogSkips, keylogSkip{file: filepath.Base(path), err: sk})
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("nettrace: key log: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// keylogSkip is a key-log file some lines of which were skipped.
+type keylogSkip struct {
+	file string
+	err  *tls.SkippedLinesError
+}
+
+// keylogSkipped reports lines of a key log that were skipped: from a file
+// (said at the first frame, from which its keys apply) or from a pcapng
+// Decryption Secrets Block (said at the frame after it).
+func (a *Analyzer) keylogSkipped(source, file string, sk *tls.SkippedLinesError, at tcpstate.Position) {
+	where := "the key log " + file
+	if source == "capture" {
+		where = "the key log in the capture's Decryption Secrets Blocks"
+	}
+	a.rep.Event(health.Event{Kind: health.TLSKeyLogSkipped, Severity: health.Notice, Time: at.Time, Frame: at.Frame,
+		Message: fmt.Sprintf("%d line(s) of %s could not be read and were skipped (the first, line %d: %s); every other line was used, as tshark does",
+			sk.Lines, where, sk.FirstLine, sk.Reason),
+		Evidence: map[string]any{"source": source, "file": file, "lines": sk.Lines, "first_line": sk.FirstLine, "reason": sk.Reason}})
+}
+
+// secretsSkipped reports, once at the end, the Decryption Secrets Blocks
+// the capture reader did not keep, at the frame the first was met.
+func (a *Analyzer) secretsSkipped(k layers.SecretsSkipped) {
+	what := []string{}
+	if k.OverLimit > 0 {
+		what = append(what, fmt.Sprintf("%d TLS key log(s) beyond the %d MiB kept in all", k.OverLimit, layers.MaxSecretsLen>>20))
+	}
+	if k.OtherTypes > 0 {
+		what = append(what, fmt.Sprintf("%d of a secrets type nettrace does not use (the first 0x%08x)", k.OtherTypes, k.Type))
+	}
+	at := a.secretsAt
+	if at.Frame == 0 { // skipped after the last frame
+		at = tcpstate.Position{Frame: max(a.last.Frame, 1), Time: a.last.Time}
+	}
+	a.rep.Event(health.Event{Kind: health.CaptureSecretsSkipped, Severity: health.Notice, Time: at.Time, Frame: at.Frame,
+		Message: fmt.Sprintf("%d Decryption Secrets Block(s) (%d bytes of secrets) not used, from frame %d on: %s; TLS connections that need them are not decrypted",
+			k.Blocks, k.Bytes, k.Frame, strings.Join(what, "; ")),
+		Evidence: map[string]any{"blocks": k.Blocks, "bytes": k.Bytes, "over_limit": k.OverLimit, "other_types": k.OtherTypes,
+			"type": fmt.Sprintf("0x%08x", k.Type), "limit": layers.MaxSecretsLen}})
 }
 
 // addKeyLogFile adds the secrets of an NSS key-log file, or of the pcapng
@@ -237,11 +291,15 @@ func (a *Analyzer) analyze(ctx context.Context, name string, r io.Reader, size i
 		return nil, errOnce
 	}
 	counted := &countingReader{r: r}
+	var input io.Reader = counted
+	if l, ok := r.(interface{ Len() int }); ok {
+		input = sizedReader{counted, l} // layers sizes its read buffer to an input in memory
+	}
 	open := layers.NewCapture
 	if a.pl != nil {
 		open = layers.NewCaptureReadAhead // reading beside the decode, on the core the workers leave
 	}
-	capture, err := open(counted)
+	capture, err := open(input)
 	if err != nil {
 		a.ran = true
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -261,8 +319,8 @@ func (a *Analyzer) analyze(ctx context.Context, name string, r io.Reader, size i
 		if a.renumber != nil {
 			frame.Number = a.renumber(frame.Number)
 		}
-		a.loadSecrets(capture)
-		a.info.Add(frame)
+		a.loadSecrets(capture, frame)
+		a.arrived(frame)
 		if a.sel.keep(frame, a.info.First) {
 			a.frame(frame)
 		} else {
@@ -279,6 +337,9 @@ func (a *Analyzer) analyze(ctx context.Context, name string, r io.Reader, size i
 	}
 	if stopped == nil {
 		stopped = ctx.Err() // a capture shorter than ctxEvery frames
+	}
+	if k := capture.SecretsSkipped(); k.Blocks > 0 {
+		a.secretsSkipped(k)
 	}
 	return a.end(), stopped
 }
@@ -305,6 +366,17 @@ func (a *Analyzer) end() *Report {
 		a.final = a.report()
 	}
 	return a.final
+}
+
+// arrived counts a frame read or fed; before the first, it says which
+// lines of the key-log files were skipped (the events need its time).
+func (a *Analyzer) arrived(f *layers.Frame) {
+	if a.info.Frames == 0 {
+		for _, k := range a.keylogSkips {
+			a.keylogSkipped("file", k.file, k.err, tcpstate.Position{Frame: f.Number, Time: f.Time})
+		}
+	}
+	a.info.Add(f)
 }
 
 // frame runs one frame through decode, TCP tracking and the UDP routes.
@@ -369,7 +441,10 @@ func (a *Analyzer) observe(p *layers.Packet, tag uint8) {
 	a.net.Packet(p)
 }
 
-func (a *Analyzer) loadSecrets(c *layers.Capture) {
+func (a *Analyzer) loadSecrets(c *layers.Capture, f *layers.Frame) {
+	if k := c.SecretsSkipped(); k.Blocks > 0 && a.secretsAt.Frame == 0 {
+		a.secretsAt = tcpstate.Position{Frame: k.Frame, Time: f.Time} // said at the end, with the totals
+	}
 	s := c.Secrets()
 	if len(s) == a.secrets {
 		return
@@ -380,7 +455,10 @@ func (a *Analyzer) loadSecrets(c *layers.Capture) {
 	if a.keylog == nil {
 		a.keylog = tls.NewKeyLog()
 	}
-	_ = a.keylog.Add(s[a.secrets:]) // malformed lines are skipped by Add; nothing to report per line
+	var sk *tls.SkippedLinesError
+	if err := a.keylog.Add(s[a.secrets:]); errors.As(err, &sk) {
+		a.keylogSkipped("capture", "", sk, tcpstate.Position{Frame: f.Number, Time: f.Time})
+	}
 	a.secrets = len(s)
 }
 
@@ -492,6 +570,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
+
+// sizedReader is a countingReader that tells how many bytes are left, as
+// the bytes.Reader it reads from does.
+type sizedReader struct {
+	*countingReader
+	l interface{ Len() int }
+}
+
+// Len returns the bytes left to read.
+func (s sizedReader) Len() int { return s.l.Len() }
 
 // progressTicker calls Options.Progress at most every ProgressEvery of
 // wall time. It reads the clock only every 4096 frames.

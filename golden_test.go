@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -31,8 +32,15 @@ const goldenEvents = "testdata/golden/events.sha256"
 // output before the redesign of packages (diagnose, pair, http, pipeline).
 func TestEventsUnchangedOnSharedCaptures(t *testing.T) {
 	got := map[string]string{}
-	for _, path := range sharedCaptures(t) {
-		got[filepath.ToSlash(strings.TrimPrefix(path, sharedDir+string(filepath.Separator)))] = eventsDigest(t, path)
+	var mu sync.Mutex
+	eachCapture(t, sharedCaptures(t), func(t *testing.T, path string) {
+		d := eventsDigest(t, path)
+		mu.Lock()
+		defer mu.Unlock()
+		got[filepath.ToSlash(strings.TrimPrefix(path, sharedDir+string(filepath.Separator)))] = d
+	})
+	if t.Failed() {
+		return
 	}
 	if *updateGolden {
 		writeDigests(t, got)

@@ -57,7 +57,7 @@ type Options struct {
 	NTPasswords []string
 
 	// DecodeAs forces a protocol on a TCP port ("tls", "http", "smb",
-	// "dcerpc", "tds"), like tshark's -d tcp.port==N,proto.
+	// "dcerpc", "tds", "starttls"), like tshark's -d tcp.port==N,proto.
 	DecodeAs map[uint16]string
 	// Decoders are extra stream decoders, tried before the built-in ones.
 	Decoders []Decoder

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -93,24 +94,24 @@ func TestWorkersOutputIdenticalOnBundledCapture(t *testing.T) {
 // Options.Workers promises byte-identical output: events, messages, the
 // Report. Checked on every capture in ../shared, with its key log.
 func TestWorkersOutputIdenticalOnSharedCaptures(t *testing.T) {
-	for _, path := range sharedCaptures(t) {
+	eachCapture(t, sharedCaptures(t), func(t *testing.T, path string) {
 		workers := []int{2}
 		if strings.Contains(path, "/cases/") {
 			workers = append(workers, 3) // other stream-to-worker assignments
 		}
 		assertSameOutput(t, path, keysBeside(path), workers...)
-	}
+	})
 }
 
 // A parallel run reads the capture ahead on its own goroutine: it still
 // counts the frames and TCP streams tshark counts (the *.summary.json
 // references), on every capture of ../shared that has one.
 func TestWorkersFramesAndStreamsAsTshark(t *testing.T) {
-	checked := 0
-	for _, path := range sharedCaptures(t) {
+	var checked atomic.Int64
+	eachCapture(t, sharedCaptures(t), func(t *testing.T, path string) {
 		frames, streams, ok := summaryOf(t, path)
 		if !ok {
-			continue
+			return
 		}
 		rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Workers: 2, MaxFlowsKept: 100000})
 		if err != nil {
@@ -122,12 +123,12 @@ func TestWorkersFramesAndStreamsAsTshark(t *testing.T) {
 		if got := len(rep.Flows) + rep.FlowsDropped; got != streams {
 			t.Errorf("%s: %d TCP connections with 2 workers, tshark %d tcp.stream values", path, got, streams)
 		}
-		checked++
+		checked.Add(1)
+	})
+	if checked.Load() < 50 {
+		t.Fatalf("only %d captures had a tshark summary", checked.Load())
 	}
-	if checked < 50 {
-		t.Fatalf("only %d captures had a tshark summary", checked)
-	}
-	t.Logf("frames and tcp.stream counts equal tshark's on %d captures", checked)
+	t.Logf("frames and tcp.stream counts equal tshark's on %d captures", checked.Load())
 }
 
 // The endpoint mapper's reply is decoded on one worker and the connection

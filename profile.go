@@ -20,22 +20,28 @@ type CaptureProfile struct {
 	// Checksums are the capture's checksum verdicts (not computed,
 	// offloaded, rewritten, corrupt).
 	Checksums layers.ChecksumStats
+	// Undecoded counts the frames not decoded because of their link type
+	// or encapsulation, per kind (the capture.undecoded event).
+	Undecoded layers.UndecodedStats
 	// Summary says it in one sentence, as the capture.profile event does.
 	Summary string
 }
 
 // profile builds the capture's profile and reports it once, at the end.
 func (a *Analyzer) profile() CaptureProfile {
-	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats()}
+	p := CaptureProfile{CaptureStats: a.tracker.CaptureStats(), Checksums: a.decoder.ChecksumStats(), Undecoded: a.decoder.UndecodedStats()}
 	p.Summary = p.describe()
+	ev := map[string]any{
+		"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
+		"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
+		"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
+	}
+	if p.Undecoded.Frames > 0 { // present only then: the evidence of other captures is unchanged
+		ev["undecoded_frames"], ev["undecoded_may_carry_ip"] = p.Undecoded.Frames, p.Undecoded.MayCarryIP
+	}
 	a.col.Event(health.Event{
 		Kind: health.CaptureProfile, Severity: health.Info, Time: a.last.Time, Frame: max(a.last.Frame, 1),
-		Message: p.Summary,
-		Evidence: map[string]any{
-			"connections": p.Connections, "one_sided": p.OneSided, "mid_stream": p.MidStream,
-			"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
-			"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
-		},
+		Message: p.Summary, Evidence: ev,
 	})
 	return p
 }
@@ -44,9 +50,15 @@ func (a *Analyzer) profile() CaptureProfile {
 // limits.
 func (p CaptureProfile) describe() string {
 	if p.Connections == 0 && !p.Checksums.Rewritten && p.Checksums.NotComputed == 0 {
+		if p.Undecoded.Frames > 0 {
+			return "capture: no TCP connection; " + p.undecoded()
+		}
 		return "capture: no TCP connection"
 	}
 	var parts []string
+	if p.Undecoded.MayCarryIP > 0 {
+		parts = append(parts, p.undecoded())
+	}
 	if p.OneSided > 0 {
 		parts = append(parts, fmt.Sprintf("one-sided on %d of %d TCP connections (one direction not captured): loss and timing diagnoses are limited to the direction seen", p.OneSided, p.Connections))
 	}
@@ -69,6 +81,16 @@ func (p CaptureProfile) describe() string {
 		return fmt.Sprintf("capture: all %d TCP connection%s seen both ways, nothing missed or captured twice", p.Connections, plural(p.Connections))
 	}
 	return "capture: " + strings.Join(parts, "; ")
+}
+
+// undecoded words the frames not decoded because of their encapsulation.
+func (p CaptureProfile) undecoded() string {
+	u := p.Undecoded
+	s := fmt.Sprintf("%d frame%s not decoded because of their link type or encapsulation (%s)", u.Frames, plural(int(u.Frames)), u.Summary())
+	if u.MayCarryIP > 0 {
+		s += fmt.Sprintf(": %d may carry IP traffic that was not analysed", u.MayCarryIP)
+	}
+	return s
 }
 
 func plural(n int) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/nettrace/nettrace/internal/pipeline"
 	"github.com/nettrace/nettrace/rpc"
 	"github.com/nettrace/nettrace/smb"
+	"github.com/nettrace/nettrace/starttls"
 	"github.com/nettrace/nettrace/tcpstate"
 	"github.com/nettrace/nettrace/tds"
 	"github.com/nettrace/nettrace/tls"
@@ -22,6 +23,9 @@ const (
 	ProtoSMB    = "smb"
 	ProtoDCERPC = "dcerpc"
 	ProtoTDS    = "tds"
+	// ProtoSTARTTLS follows SMTP, IMAP, POP3, FTP and LDAP connections in
+	// cleartext until they upgrade to TLS, then decodes them as TLS.
+	ProtoSTARTTLS = "starttls"
 )
 
 // installDecoders builds the decoder table: the user's first, then the
@@ -85,7 +89,21 @@ func (s *scope) decoders() []Decoder {
 		Decoder{Name: ProtoDCERPC, Ports: []uint16{135}, Detect: rpc.Detect, New: s.newRPC},
 		Decoder{Name: ProtoTDS, Ports: []uint16{1433}, Detect: tds.Detect, New: s.newTDS},
 		Decoder{Name: ProtoHTTP, Ports: []uint16{80, 8080, 8000, 3128}, Detect: http.Detect, New: s.newHTTP},
+		Decoder{Name: ProtoSTARTTLS, Ports: starttls.Ports, Detect: starttls.Detect, New: s.newSTARTTLS},
 	)
+}
+
+// newSTARTTLS follows a connection that may upgrade to TLS in band; the
+// TLS decoder takes over after the server's go-ahead. Its plaintext is
+// mail, folders, files or directory entries, not HTTP: it is not decoded
+// (Options.TLSPlaintext still receives it).
+func (s *scope) newSTARTTLS(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+	return starttls.NewConn(ctx, starttls.Config{TLS: func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
+		cfg := tls.DefaultConfig()
+		cfg.KeyLog = s.a.keylog
+		cfg.Decrypted = s.a.opts.TLSPlaintext
+		return tls.NewConn(ctx, cfg)
+	}})
 }
 
 func (s *scope) newHTTP(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
@@ -259,6 +277,7 @@ type route struct {
 	held    [2]int
 	gave    [2]bool // a direction held detectLimit bytes that nothing recognised
 	byPort  int     // routeConfirming: the decoder the server port names
+	fed     bool    // Feed or Gap was called: the stream had bytes (or lost some)
 }
 
 type pendingChunk struct {
@@ -317,6 +336,7 @@ func (r *route) use(i int) {
 }
 
 func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
+	r.fed = true
 	switch r.state {
 	case routeAttached:
 		r.guard(func() { r.h.Feed(dir, data, at) })
@@ -327,6 +347,7 @@ func (r *route) Feed(dir tcpstate.Dir, data []byte, at tcpstate.Position) {
 }
 
 func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
+	r.fed = true
 	switch r.state {
 	case routeConfirming:
 		r.settle() // bytes are missing: the port's decoder resyncs on its own
@@ -347,8 +368,17 @@ func (r *route) Gap(dir tcpstate.Dir, n int, at tcpstate.Position) {
 // what was held: the first bytes did not start any protocol (a capture
 // started mid-stream, a gap), and the decoder resynchronises or gives up
 // on its own.
+//
+// A connection that never carried a byte (a SYN never answered, a refused
+// one) is counted as the port's protocol, but its decoder is not built: it
+// would have nothing to say, and a SYN flood would build millions.
 func (r *route) settle() {
 	if r.state != routeConfirming {
+		return
+	}
+	if !r.fed {
+		r.name, r.state = r.s.decs[r.byPort].Name, routeNone
+		r.s.chose(r.ctx.ID, r.name)
 		return
 	}
 	r.use(r.byPort)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -42,6 +43,23 @@ func sharedCaptures(t *testing.T) []string {
 	return out
 }
 
+// eachCapture runs f on every capture in parallel subtests (GOMAXPROCS of
+// them at once, -parallel) and returns when all are done, so the caller
+// can sum up after it. The captures are independent analyses: running
+// them side by side asserts the same things in about half the time on two
+// cores, and the race detector then also sees analyses run concurrently.
+func eachCapture(t *testing.T, paths []string, f func(t *testing.T, path string)) {
+	t.Helper()
+	t.Run("captures", func(t *testing.T) {
+		for _, p := range paths {
+			t.Run(strings.TrimPrefix(filepath.ToSlash(p), "../"), func(t *testing.T) {
+				t.Parallel()
+				f(t, p)
+			})
+		}
+	})
+}
+
 // summaryOf reads the tshark summary written beside a capture.
 func summaryOf(t *testing.T, capture string) (frames, tcpStreams int, ok bool) {
 	b, err := os.ReadFile(strings.TrimSuffix(strings.TrimSuffix(capture, ".pcapng"), ".pcap") + ".summary.json")
@@ -67,15 +85,15 @@ func summaryOf(t *testing.T, capture string) (frames, tcpStreams int, ok bool) {
 // numbers within the capture, and one flow.summary per TCP connection —
 // as many as tshark's tcp.stream values.
 func TestJSONContractOnEverySharedCapture(t *testing.T) {
-	agree, total := 0, 0
-	for _, path := range sharedCaptures(t) {
+	var agree, total atomic.Int64
+	eachCapture(t, sharedCaptures(t), func(t *testing.T, path string) {
 		name := filepath.Base(path)
 		var out bytes.Buffer
 		sink := health.NewJSONSink(&out, true, false)
 		rep, err := nettrace.AnalyzeFile(path, nettrace.Options{Reporter: sink, KeyLogFiles: keysFor(path)})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
-			continue
+			return
 		}
 		if err := sink.Flush(); err != nil {
 			t.Fatal(err)
@@ -83,19 +101,19 @@ func TestJSONContractOnEverySharedCapture(t *testing.T) {
 		summaries := checkJSONLines(t, name, out.Bytes(), rep.Capture)
 		frames, streams, ok := summaryOf(t, path)
 		if !ok {
-			continue
+			return
 		}
-		total++
+		total.Add(1)
 		if int64(frames) != rep.Capture.Frames {
 			t.Errorf("%s: read %d frames, tshark counts %d", name, rep.Capture.Frames, frames)
 		}
 		if summaries == streams {
-			agree++
+			agree.Add(1)
 		} else {
 			t.Errorf("%s: %d flow.summary events, tshark has %d tcp.stream values", name, summaries, streams)
 		}
-	}
-	t.Logf("flow.summary count equals tshark's tcp.stream count on %d of %d captures", agree, total)
+	})
+	t.Logf("flow.summary count equals tshark's tcp.stream count on %d of %d captures", agree.Load(), total.Load())
 }
 
 func keysFor(capture string) []string {

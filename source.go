@@ -114,7 +114,7 @@ func (a *Analyzer) packet(p Packet) {
 	}
 	f.Link = p.LinkType
 	f.LinkType = glayers.LinkType(p.LinkType) // the decoder uses Link; kept consistent for readers of the frame
-	a.info.Add(f)
+	a.arrived(f)
 	if a.sel.keep(f, a.info.First) {
 		a.frame(f)
 	} else {

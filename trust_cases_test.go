@@ -154,3 +154,80 @@ func readArtefactCapture(t *testing.T, path string) *artefact.Capture {
 	}
 	return c
 }
+
+// TestRequestAfterKeepAliveCRLFIsParsed: a request preceded by an empty
+// line (a keep-alive CRLF, RFC 9112, 2.2) on a port no decoder claims,
+// whose response was not captured, is recognised and parsed as HTTP, not
+// lost.
+func TestRequestAfterKeepAliveCRLFIsParsed(t *testing.T) {
+	c := testcap.NewBuilder(0)
+	v := c.Conv("10.0.0.1", "10.0.0.2", 40000, 8081, 1000, 5000)
+	v.Handshake()
+	v.Send(true, []byte("\r\n"), 1460)
+	v.Send(true, []byte("GET /after-crlf HTTP/1.1\r\nHost: x\r\n\r\n"), 1460)
+	v.Fin()
+	col := &health.Collector{KeepMessages: true}
+	a, err := nettrace.New(nettrace.Options{Reporter: col, Messages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.Analyze("built", bytes.NewReader(c.Buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range col.Messages {
+		found = found || m.Proto == "http" && strings.Contains(fmt.Sprint(m.Fields), "/after-crlf")
+	}
+	if rep.Protocols["http"] != 1 || !found {
+		t.Errorf("protocols %v, messages %+v: the request was not parsed", rep.Protocols, col.Messages)
+	}
+}
+
+// inQinQPPPoE carries an Ethernet/IPv4 frame in two VLAN tags (802.1ad
+// outer, 802.1Q inner) and a PPPoE session (RFC 2516), as a DSL
+// aggregation network does.
+func inQinQPPPoE(frame []byte) []byte {
+	ip := frame[14:]
+	out := append([]byte(nil), frame[:12]...)
+	out = append(out, 0x88, 0xa8, 0x00, 0x64) // S-tag, VLAN 100
+	out = append(out, 0x81, 0x00, 0x00, 0xc8) // C-tag, VLAN 200
+	out = append(out, 0x88, 0x64)             // PPPoE session
+	n := len(ip) + 2                          // the PPP protocol field and the IP packet
+	out = append(out, 0x11, 0x00, 0x12, 0x34, byte(n>>8), byte(n), 0x00, 0x21)
+	return append(out, ip...)
+}
+
+// TestEncapsulatedFaultsAreSeen (issue "trustworthy", missed): a 503 and a
+// reset inside QinQ+PPPoE were not seen at all, the connection never
+// tracked. They are found as in a plain Ethernet capture.
+func TestEncapsulatedFaultsAreSeen(t *testing.T) {
+	findings := func(wrap func([]byte) []byte) map[health.Kind]health.Severity {
+		c := testcap.NewBuilder(0)
+		c.Wrap = wrap
+		v := c.Conv("100.64.1.10", "203.0.113.80", 51000, 80, 1000, 9000)
+		v.Handshake()
+		v.Send(true, []byte("GET /api/orders HTTP/1.1\r\nHost: shop.example\r\n\r\n"), 1400)
+		v.Send(false, []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"), 1400)
+		v.Send(true, []byte("GET /api/orders HTTP/1.1\r\nHost: shop.example\r\n\r\n"), 1400)
+		c.Raw(c.TCPFrame(v.Srv, v.Cli, v.SPort, v.CPort, v.SSeq, v.CSeq, "RA", nil))
+		rep := analyzeBytes(t, c.Buf.Bytes(), nil)
+		got := map[health.Kind]health.Severity{}
+		for _, f := range rep.Findings {
+			got[f.Kind] = f.Severity
+		}
+		if rep.Profile.Undecoded.Frames != 0 {
+			t.Errorf("%d frames not decoded", rep.Profile.Undecoded.Frames)
+		}
+		return got
+	}
+	plain, wrapped := findings(nil), findings(inQinQPPPoE)
+	for _, k := range []health.Kind{health.HTTPErrorStatus, health.TCPReset} {
+		if _, ok := plain[k]; !ok {
+			t.Fatalf("the plain capture has no %s: %v", k, plain)
+		}
+		if wrapped[k] != plain[k] {
+			t.Errorf("%s: %v in QinQ+PPPoE, %v in plain Ethernet", k, wrapped[k], plain[k])
+		}
+	}
+}

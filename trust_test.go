@@ -122,37 +122,44 @@ func analyzeBytes(t *testing.T, b []byte, keys []string) *nettrace.Report {
 // TestArtefactsRaiseNoFalseAlarm runs every artefact on every clean
 // capture and compares the warnings and errors (see above).
 func TestArtefactsRaiseNoFalseAlarm(t *testing.T) {
-	var problems []string
-	for _, path := range artefactCaptures(t) {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
+	eachCapture(t, artefactCaptures(t), func(t *testing.T, path string) {
+		for _, p := range artefactProblems(t, path) {
+			t.Error(p)
 		}
-		c, err := artefact.Read(bytes.NewReader(raw))
-		if err != nil || len(c.Frames) == 0 {
+	})
+}
+
+// artefactProblems returns, sorted, the alarms the artefacts raise on the
+// capture at path that its clean analysis does not (or, for the lossless
+// ones, lose).
+func artefactProblems(t *testing.T, path string) []string {
+	var problems []string
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := artefact.Read(bytes.NewReader(raw))
+	if err != nil || len(c.Frames) == 0 {
+		return nil
+	}
+	keys := keysFor(path)
+	clean := alarms(analyzeBytes(t, c.Bytes(), keys))
+	for _, ac := range artefactCases {
+		got := alarms(analyzeBytes(t, ac.apply(c).Bytes(), keys))
+		for k, e := range got {
+			if _, ok := clean[k]; !ok && !(ac.lossless && checksumKind(k)) && !isArtefactException(filepath.Base(path), ac.name, k) {
+				problems = append(problems, fmt.Sprintf("%s, %s: new %s %s at frame %d: %s", filepath.Base(path), ac.name, e.Severity, k, e.Frame, e.Message))
+			}
+		}
+		if !ac.lossless {
 			continue
 		}
-		keys := keysFor(path)
-		clean := alarms(analyzeBytes(t, c.Bytes(), keys))
-		for _, ac := range artefactCases {
-			got := alarms(analyzeBytes(t, ac.apply(c).Bytes(), keys))
-			for k, e := range got {
-				if _, ok := clean[k]; !ok && !(ac.lossless && checksumKind(k)) && !isArtefactException(filepath.Base(path), ac.name, k) {
-					problems = append(problems, fmt.Sprintf("%s, %s: new %s %s at frame %d: %s", filepath.Base(path), ac.name, e.Severity, k, e.Frame, e.Message))
-				}
-			}
-			if !ac.lossless {
-				continue
-			}
-			for k := range clean {
-				if _, ok := got[k]; !ok && !checksumKind(k) && !(ac.name == "addresses rewritten" && addressKind(k)) {
-					problems = append(problems, fmt.Sprintf("%s, %s: lost %s", filepath.Base(path), ac.name, k))
-				}
+		for k := range clean {
+			if _, ok := got[k]; !ok && !checksumKind(k) && !(ac.name == "addresses rewritten" && addressKind(k)) {
+				problems = append(problems, fmt.Sprintf("%s, %s: lost %s", filepath.Base(path), ac.name, k))
 			}
 		}
 	}
 	sort.Strings(problems)
-	for _, p := range problems {
-		t.Error(p)
-	}
+	return problems
 }

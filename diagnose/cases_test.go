@@ -89,6 +89,34 @@ func TestSYNFloodSynthetic(t *testing.T) {
 	if r := netEvidence(e, "rate_per_s").(int64); r < 500 {
 		t.Errorf("rate %d", r)
 	}
+	// Only the SYNs are in the capture: whether the server answered
+	// cannot be told, so the flood is a notice, and says why.
+	if e.Severity != health.Notice || !strings.Contains(e.Message, "cannot be told") {
+		t.Errorf("one-sided flood: %s %q", e.Severity, e.Message)
+	}
+}
+
+// TestSYNFloodProvenBySYNACKs: the server answers every SYN with a SYN-ACK
+// that no client acknowledges (spoofed sources): the capture holds both
+// directions, no handshake completed, and the flood is a warning. The
+// diagnoser's connection table (MaxConns 100 here) fills: the SYNs beyond
+// it are still counted toward the flood.
+func TestSYNFloodProvenBySYNACKs(t *testing.T) {
+	s := newNetSynth()
+	for i := range 600 {
+		c := fmt.Sprintf("198.51.%d.%d:%d", i/250, i%250+1, 1024+i)
+		s.syn(float64(i), c, "192.0.2.10:80", uint32(i), 1460)
+		s.synack(float64(i)+0.2, "192.0.2.10:80", c, uint32(7*i), uint32(i)+1, 1460)
+	}
+	_, col := netRun(t, NetworkConfig{MaxConns: 100}, s.packets())
+	e := netOnly(t, col, health.NetSYNFlood)
+	if diff := cmp.Diff(map[string]string{"syns": "600", "untracked": "500", "never_completed": "100", "synacks": "100", "completed": "0", "server_seen": "true"},
+		netPick(e, "syns", "untracked", "never_completed", "synacks", "completed", "server_seen")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if e.Severity != health.Warning {
+		t.Errorf("severity %s, want warning: the capture shows the server answering", e.Severity)
+	}
 }
 
 // c06Synthetic builds casebook C6 from its figures: a web-shell request,

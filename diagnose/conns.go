@@ -109,6 +109,7 @@ type netConn struct {
 	syns                  int
 	synSeq                uint32
 	synack                bool
+	completed             bool // the client acknowledged the SYN-ACK
 	fin                   [2]bool
 	rst                   bool
 	mss                   [2]uint16
@@ -198,6 +199,10 @@ type synAgg struct {
 	rate       netRate
 	syns       int
 	unanswered int
+	completed  int // handshakes completed (the client's ACK after the SYN-ACK)
+	synacks    int // SYN-ACKs the server sent
+	resets     int // resets the server sent
+	untracked  int // SYNs of connections beyond MaxConns (counted, not followed)
 	firstFrame int64
 	sources    []netip.Addr // distinct sources, capped at maxSYNSources
 	manySrc    bool
@@ -227,6 +232,9 @@ func (d *Network) tcpPacket(p *packet) {
 	if c == nil {
 		if len(d.conns) >= d.cfg.MaxConns {
 			d.markCapped("connections")
+			if syn && !ack {
+				d.untrackedSYN(p) // a flood fills the table: its SYNs still count
+			}
 			return
 		}
 		if syn && ack {
@@ -259,8 +267,19 @@ func (d *Network) tcpPacket(p *packet) {
 	case syn && ack && dir == 1:
 		c.synack = true
 		c.mss[1] = p.TCP.MSS
+		if a := d.synDst[c.key.server]; a != nil {
+			a.synacks++
+		}
+	case !syn && ack && dir == 0 && c.synack && !c.completed:
+		c.completed = true
+		if a := d.synDst[c.key.server]; a != nil {
+			a.completed++
+		}
 	}
 	if p.TCP.Flags.Has(layers.FlagRST) {
+		if a := d.synDst[c.key.server]; a != nil && dir == 1 && !c.rst {
+			a.resets++
+		}
 		c.rst = true
 	}
 	if p.TCP.Flags.Has(layers.FlagFIN) {
@@ -335,6 +354,23 @@ func (d *Network) synSeen(c *netConn, p *packet) {
 			}
 		}
 	}
+}
+
+// untrackedSYN counts a SYN of a connection the full table cannot hold,
+// toward its server's SYN flood totals.
+func (d *Network) untrackedSYN(p *packet) {
+	a := d.synDst[p.dst]
+	if a == nil {
+		if len(d.synDst) >= d.cfg.MaxKeys {
+			return
+		}
+		a = &synAgg{firstFrame: p.Frame}
+		d.synDst[p.dst] = a
+	}
+	a.syns++
+	a.untracked++
+	a.rate.add(p.Time, 1, p.Frame)
+	a.manySrc = a.manySrc || len(a.sources) >= maxSYNSources
 }
 
 // dropConn removes c from the table.
@@ -497,24 +533,51 @@ func (d *Network) connFindings() []health.Event {
 	}
 	sort.Slice(servers, func(i, j int) bool { return d.synDst[servers[i]].firstFrame < d.synDst[servers[j]].firstFrame })
 	for _, k := range servers {
-		a := d.synDst[k]
-		if a.rate.peak < int64(d.cfg.SYNFloodMinRate) || 2*a.unanswered < a.syns {
-			continue
+		if e, ok := d.synFlood(k, d.synDst[k]); ok {
+			floods = append(floods, e)
 		}
-		nsrc := fmt.Sprint(len(a.sources))
-		if a.manySrc {
-			nsrc = fmt.Sprintf("more than %d", maxSYNSources)
-		}
-		floods = append(floods, health.Event{
-			Kind: health.NetSYNFlood, Severity: health.Error, Time: a.rate.peakAt, Frame: a.firstFrame,
-			Flow: k.String(),
-			Message: fmt.Sprintf("SYN flood on %s: up to %d SYNs/s from %s sources, %d of %d SYNs unanswered",
-				k, a.rate.peak, nsrc, a.unanswered, a.syns),
-			Evidence: map[string]any{
-				"server": k.String(), "rate_per_s": a.rate.peak, "peak_frame": a.rate.peakFrame,
-				"syns": a.syns, "unanswered": a.unanswered, "sources": nsrc,
-			},
-		})
 	}
 	return append(netCapEvents(many, d.cfg.MaxEventsPerKind), netCapEvents(floods, d.cfg.MaxEventsPerKind)...)
+}
+
+// synFlood reports a SYN flood on server k: a peak of SYNFloodMinRate SYNs
+// per second, at least half of the handshakes it followed never
+// completed. What the capture proves decides the severity: when it holds
+// the server's answers (SYN-ACKs or resets), the handshakes that never
+// completed are a fact — unanswered, or answered and never acknowledged
+// (spoofed sources) — and the finding is a warning; when it holds no
+// packet from the server (a capture of one direction, a filter), whether
+// the server answered cannot be told, and it is a notice.
+func (d *Network) synFlood(k netip.AddrPort, a *synAgg) (health.Event, bool) {
+	tracked := a.syns - a.untracked
+	open := tracked - a.completed
+	if a.rate.peak < int64(d.cfg.SYNFloodMinRate) || tracked == 0 || 2*open < tracked {
+		return health.Event{}, false
+	}
+	nsrc := fmt.Sprint(len(a.sources))
+	if a.manySrc {
+		nsrc = fmt.Sprintf("more than %d", maxSYNSources)
+	}
+	msg := fmt.Sprintf("SYN flood on %s: up to %d SYNs/s from %s sources, %d SYNs; of the %d connection attempts followed, %d never completed their handshake",
+		k, a.rate.peak, nsrc, a.syns, tracked, open)
+	sev := health.Warning
+	if a.synacks+a.resets > 0 {
+		msg += fmt.Sprintf(" (the server answered %d with SYN-ACK and %d with a reset; %d SYNs got no answer)", a.synacks, a.resets, a.unanswered)
+	} else {
+		sev = health.Notice
+		msg += ": the capture holds no answer from the server (one direction captured, or filtered), so whether it answered cannot be told"
+	}
+	if a.untracked > 0 {
+		msg += fmt.Sprintf("; %d SYNs came while %d connections were already followed and were only counted", a.untracked, d.cfg.MaxConns)
+	}
+	return health.Event{
+		Kind: health.NetSYNFlood, Severity: sev, Time: a.rate.peakAt, Frame: a.firstFrame,
+		Flow: k.String(), Message: msg,
+		Evidence: map[string]any{
+			"server": k.String(), "rate_per_s": a.rate.peak, "peak_frame": a.rate.peakFrame,
+			"syns": a.syns, "unanswered": a.unanswered, "sources": nsrc, "never_completed": open,
+			"completed": a.completed, "synacks": a.synacks, "resets": a.resets, "untracked": a.untracked,
+			"server_seen": a.synacks+a.resets > 0,
+		},
+	}, true
 }

@@ -14,7 +14,9 @@
 // It reads layers.Packet directly and keeps no packet model of its own;
 // every table it keeps is bounded (NetworkConfig, ConnectionsConfig) and
 // everything is driven by capture time. It emits its findings at Finish, in
-// frame order.
+// frame order. A finding is as severe as the capture proves it: a SYN
+// flood whose server's answers are not in the capture (one direction
+// captured) is a notice, not a warning.
 //
 // Types in this package are not safe for concurrent use.
 package diagnose

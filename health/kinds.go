@@ -15,7 +15,22 @@ const (
 	CaptureTruncated Kind = "capture.truncated"
 	// CaptureUnsupportedLink: frames of a link type nettrace cannot decode.
 	// Notice, once per link type. Evidence: link_type, frames.
+	//
+	// Deprecated: no longer emitted; frames of a link type nettrace cannot
+	// decode are counted in CaptureUndecoded with every other frame not
+	// decoded because of its encapsulation.
 	CaptureUnsupportedLink Kind = "capture.unsupported_link"
+	// CaptureUndecoded: frames not decoded because of their link type or
+	// encapsulation (an unknown link type, an EtherType without IP such as
+	// LLDP, a tunnel payload nettrace does not open), counted per kind and
+	// said once at the end of the capture, so that a capture made only of
+	// such frames never reads as "nothing wrong". Notice when some may
+	// carry IP traffic that was not analysed (link type, tunnel payload,
+	// nesting too deep) or when no frame of the capture was analysed at
+	// all, else Info. Evidence: frames, may_carry_ip,
+	// by_encapsulation (name → frames), first_frames (name → frame),
+	// first_frame.
+	CaptureUndecoded Kind = "capture.undecoded"
 	// CaptureDecodeError: a frame whose headers are malformed (bogus IP or
 	// TCP lengths); it is skipped. Notice. Evidence: layer, error.
 	CaptureDecodeError Kind = "capture.decode_error"
@@ -33,7 +48,9 @@ const (
 	// computed or not matching. Conclusions about loss and timing hold only
 	// for what the capture shows. Info. Evidence: connections, one_sided,
 	// mid_stream, duplicates, unseen_bytes, unseen_connections,
-	// checksums_not_computed, checksums_rewritten.
+	// checksums_not_computed, checksums_rewritten, and, when frames were
+	// not decoded because of their encapsulation, undecoded_frames and
+	// undecoded_may_carry_ip.
 	CaptureProfile Kind = "capture.profile"
 	// MemoryShed: the memory budget (Options.MemoryBudget) was reached and
 	// the buffered state of the connections quiet the longest was dropped
@@ -57,6 +74,32 @@ const (
 	// start again. A notice about nettrace's coverage, not about the peer.
 	// Notice. Evidence: decoder, reason, dir, bytes.
 	DecodeGaveUp Kind = "decode.gave_up"
+	// DecodeLimit: a decoder's per-connection table reached its cap and
+	// dropped entries to stay within it (SMB requests awaiting a response
+	// beyond smb.Limits.MaxPending: the oldest are forgotten, so their
+	// responses are not matched). Said once per connection and table, at
+	// its end. A notice about nettrace's coverage. Notice. Evidence:
+	// decoder, limit (the Limits field), cap, dropped, first_frame,
+	// last_frame.
+	DecodeLimit Kind = "decode.limit"
+	// DecodeIncomplete: a message was still incomplete when its connection
+	// ended (an NBSS message or a TDS message whose last packet never came),
+	// or when a new message began in its place; it was not decoded. Said
+	// once per direction at the end, counting the others. Warning when the
+	// sender's own FIN ended its stream with every byte of it captured (the
+	// capture proves the sender stopped mid-message); Notice otherwise (the
+	// capture, a reset or the end of the capture cut it). Evidence: decoder,
+	// dir, what, bytes (received), declared (when the framing said),
+	// start_frame, end ("fin", "rst", "end_of_capture", "idle", "evicted",
+	// "interrupted"), messages (incomplete ones in that direction).
+	DecodeIncomplete Kind = "decode.incomplete"
+	// CaptureSecretsSkipped: pcapng Decryption Secrets Blocks whose secrets
+	// were not used: TLS key logs beyond 8 MiB in all
+	// (layers.MaxSecretsLen), or secrets of a type nettrace does not use
+	// (SSH, WireGuard...). Said once, where the first was found; TLS
+	// connections needing them are not decrypted. Notice. Evidence: blocks,
+	// bytes, over_limit, other_types, type (of the first other one), limit.
+	CaptureSecretsSkipped Kind = "capture.secrets_skipped"
 )
 
 // Packet-level kinds from layers.
@@ -116,7 +159,7 @@ const (
 	// was never captured). Notice. Evidence: ack.
 	TCPAckUnseenSegment Kind = "tcp.ack_unseen_segment"
 	// TCPDupAck: tcp.analysis.duplicate_ack. Notice. Evidence: dup_ack_num,
-	// dup_of_frame, ack.
+	// dup_of_frame, ack, late (after both FINs).
 	TCPDupAck Kind = "tcp.dup_ack"
 	// TCPZeroWindow: tcp.analysis.zero_window. Warning. Evidence: by.
 	TCPZeroWindow Kind = "tcp.zero_window"
@@ -185,6 +228,15 @@ const (
 	// TCPResetAfterIdle: resets that follow long idle periods (casebook C14).
 	// Warning. Evidence: count, idle_ms, by, frames, max_idle_ms.
 	TCPResetAfterIdle Kind = "tcp.reset_after_idle"
+	// TCPHalfOpenEvicted: connection attempts whose handshake had not
+	// completed were dropped from tracking to keep tcpstate's
+	// Config.MaxHalfOpen (a SYN flood, or many attempts seen from one
+	// side); counted, not followed one by one. Said once, at the end. A
+	// notice about the analysis' coverage: whether they were answered
+	// later is not known. Notice. Evidence: evicted, cap, peak,
+	// first_frame, last_frame, server (the most frequent), server_share,
+	// servers (-1: more than 64).
+	TCPHalfOpenEvicted Kind = "tcp.half_open_evicted"
 )
 
 // FlowSummary is the per-connection summary written when a flow ends (the
@@ -214,7 +266,7 @@ const (
 	// Evidence: subject, not_after, index.
 	TLSCertExpired Kind = "tls.cert_expired"
 	// TLSCertNotYetValid: the certificate was not yet valid at capture
-	// time. Error. Evidence: subject, not_before.
+	// time. Error. Evidence: subject, not_before, index.
 	TLSCertNotYetValid Kind = "tls.cert_not_yet_valid"
 	// TLSVersionDowngrade: an old protocol version offered or selected.
 	// Warning. Evidence: version, offered_by.
@@ -222,17 +274,27 @@ const (
 	// TLSWeakCipher: a weak cipher suite selected. Warning. Evidence: suite,
 	// reason.
 	TLSWeakCipher Kind = "tls.weak_cipher"
-	// TLSDecryptFailed: a record did not decrypt with the logged key. Error.
-	// Evidence: reason, key, suite, version.
+	// TLSDecryptFailed: a record did not decrypt with the logged key (or
+	// its suite is not supported). Error, once per connection, said at its
+	// end. Evidence: reason, key, suite, version, client_random, from,
+	// records_not_decrypted, bytes_not_decrypted, last_frame.
 	TLSDecryptFailed Kind = "tls.decrypt_failed"
 	// TLSNoKey: decryption was asked for but the key log lacks this
-	// connection's client random. Notice, once per connection. Evidence:
-	// client_random, key.
+	// connection's client random. Notice, once per connection, said at its
+	// end. Evidence: client_random, key, records_not_decrypted,
+	// bytes_not_decrypted, last_frame.
 	TLSNoKey Kind = "tls.no_key"
 	// TLSMalformed: a TLS record or handshake message nettrace could not
 	// parse: a notice about its coverage unless the bytes are provably
 	// invalid (then Warning). Notice. Evidence: error.
 	TLSMalformed Kind = "tls.malformed"
+	// TLSKeyLogSkipped: lines of a key log (a file of Options.KeyLogFiles,
+	// or a pcapng Decryption Secrets Block) that could not be read were
+	// skipped, as tshark skips them; every good line was used. Said once
+	// per file, or per block. Notice. Evidence: source ("file" or
+	// "capture"), file (its name), lines, first_line, reason (never a
+	// line's content).
+	TLSKeyLogSkipped Kind = "tls.keylog_skipped"
 )
 
 // HTTP kinds.
@@ -247,8 +309,11 @@ const (
 	// HTTPErrorStatus: a 4xx/5xx response. Notice (4xx) or Warning (5xx).
 	// Evidence: status, request, reason, stream (HTTP/2).
 	HTTPErrorStatus Kind = "http.error_status"
-	// HTTPBodyLimit: a decompressed body exceeded its size or ratio cap.
-	// Warning. Evidence: limit, ratio.
+	// HTTPBodyLimit: a compressed body not decoded in full: over the
+	// decode buffer, its buffered bytes shed by the memory budget, or its
+	// decoding stopped at the size or ratio cap. Warning. Evidence: limit,
+	// bytes, request, ratio, decoded_bytes, compressed_read,
+	// compressed_bytes, stream (HTTP/2).
 	HTTPBodyLimit Kind = "http.body_limit"
 	// HTTPMalformed: HTTP nettrace could not parse: a notice about its
 	// coverage unless the bytes are provably invalid (then Warning). Notice.
@@ -448,8 +513,15 @@ const (
 	// mean_pps, payload_entropy, preceded_by_client, preceded_by_frame,
 	// reassembled, repeated_pct, replies, request_names_target, source.
 	NetUDPFlood Kind = "net.udp_flood"
-	// NetSYNFlood: a high rate of SYNs, mostly unanswered. Error.
-	// Evidence: server, rate_per_s, syns, unanswered, sources.
+	// NetSYNFlood: a high rate of SYNs to one server port (at least
+	// diagnose.NetworkConfig.SYNFloodMinRate per second), most of whose
+	// handshakes never completed. Warning when the capture holds the
+	// server's answers (SYN-ACKs or resets), so that the incomplete
+	// handshakes are a fact; Notice when it holds no packet from the server
+	// (one direction captured), where whether it answered cannot be told.
+	// Evidence: server, rate_per_s, peak_frame, syns, never_completed,
+	// completed, synacks, resets, unanswered, untracked, sources,
+	// server_seen.
 	NetSYNFlood Kind = "net.syn_flood"
 	// NetManyConnectionsSingleSource: one source opens many concurrent
 	// connections, likely a NAT (C2). Warning. Evidence: source, server,
@@ -582,7 +654,8 @@ func Known(k Kind) bool {
 
 var catalogue = []KindInfo{
 	{CaptureTruncated, Warning, "capture ends inside a record; frames before it were analysed"},
-	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded"},
+	{CaptureUnsupportedLink, Notice, "frames of a link type that cannot be decoded (deprecated: see capture.undecoded)"},
+	{CaptureUndecoded, Notice, "frames not decoded because of their link type or encapsulation, counted per kind"},
 	{CaptureDecodeError, Notice, "frame with malformed headers, skipped"},
 	{CaptureSnaplen, Info, "frames cut short by the snapshot length"},
 	{InternalError, Error, "a decoder failed (nettrace bug); its flow's decoding stopped"},
@@ -591,6 +664,9 @@ var catalogue = []KindInfo{
 	{MemoryShed, Notice, "memory budget reached: buffered state of quiet connections dropped"},
 	{DecodeResync, Info, "decoder skipped bytes to the first message it could frame"},
 	{DecodeGaveUp, Notice, "decoder stopped: the bytes are not its protocol, or no message start found"},
+	{DecodeLimit, Notice, "decoder table cap reached: oldest entries dropped"},
+	{DecodeIncomplete, Notice, "message still incomplete when the connection ended or another began"},
+	{CaptureSecretsSkipped, Notice, "Decryption Secrets Blocks not used: over 8 MiB, or not a TLS key log"},
 	{IPTSOSegment, Info, "TSO/LSO super-segment (IPv4 total length 0); captured length used"},
 	{IPChecksumOffload, Info, "checksums that do not match on the capturing host's frames: checksum offload"},
 	{IPBadChecksum, Error, "wrong checksums among right ones from a source: corruption"},
@@ -623,6 +699,7 @@ var catalogue = []KindInfo{
 	{TCPNotAccepting, Error, "server not accepting new connections while serving existing ones"},
 	{TCPSourcePortFailures, Warning, "connection failures cluster on specific source ports"},
 	{TCPResetAfterIdle, Warning, "resets follow long idle periods"},
+	{TCPHalfOpenEvicted, Notice, "connection attempts dropped from tracking at the half-open cap"},
 	{FlowSummary, Info, "per-connection summary"},
 	{TLSAlert, Warning, "TLS alert"},
 	{TLSHandshakeStalled, Error, "ClientHello never answered"},
@@ -635,6 +712,7 @@ var catalogue = []KindInfo{
 	{TLSDecryptFailed, Error, "record did not decrypt with the logged key"},
 	{TLSNoKey, Notice, "no key logged for this connection"},
 	{TLSMalformed, Notice, "TLS nettrace could not parse"},
+	{TLSKeyLogSkipped, Notice, "key log lines that could not be read were skipped"},
 	{HTTPBodyDecodeFailed, Error, "Content-Encoding body does not decompress"},
 	{HTTPBodyTruncated, Warning, "body shorter than its framing declared"},
 	{HTTPErrorStatus, Notice, "HTTP 4xx/5xx response"},
@@ -682,7 +760,7 @@ var catalogue = []KindInfo{
 	{NetFragmentOverlap, Warning, "overlapping or inconsistent IP fragments"},
 	{NetFragmentIncomplete, Warning, "IP datagram never completed"},
 	{NetUDPFlood, Error, "UDP flood to a single target"},
-	{NetSYNFlood, Error, "SYN flood"},
+	{NetSYNFlood, Warning, "SYN flood: many handshakes to one server never completed"},
 	{NetManyConnectionsSingleSource, Warning, "one source opens many connections (likely NAT)"},
 	{NetARPStorm, Warning, "burst of ARP requests"},
 	{NetARPConflict, Notice, "ARP conflict or gratuitous ARP"},

@@ -38,6 +38,7 @@ type bodyResult struct {
 	err     error  // decompression failure
 	offset  int64  // compressed byte offset where decoding failed
 	limit   string // "size" or "ratio" when a cap stopped decoding
+	read    int64  // with limit: compressed bytes read when the cap stopped decoding
 	notBuf  bool   // compressed body over the buffer cap: not decoded
 	rawDefl bool   // deflate without the zlib wrapper
 }
@@ -254,7 +255,11 @@ func (d *decoders) output(n int, lim *Limits, res *bodyResult) bool {
 	if res.limit == "" && res.decoded > lim.MinRatioBytes && res.decoded > lim.MaxRatio*max(d.src.consumed(), 1) {
 		res.limit = "ratio"
 	}
-	return res.limit != ""
+	if res.limit != "" {
+		res.read = max(d.src.consumed(), 1)
+		return true
+	}
+	return false
 }
 
 // describeErr turns a decompressor error into words a support engineer
@@ -501,12 +506,27 @@ func bodyEvents(ctx *tcpstate.StreamContext, b *bodyAcc, res bodyResult, what, r
 				"decoded_bytes": res.decoded, "error": res.err.Error()})
 	}
 	if res.limit != "" {
-		ratio := float64(res.decoded) / float64(max(b.bodyWire, 1))
-		ev(health.HTTPBodyLimit, fmt.Sprintf("%s: decoding the %s body stopped at %d bytes (%s cap; ratio %.0f:1): a possible decompression bomb",
-			what, b.encoding, res.decoded, res.limit, ratio),
-			map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded, "request": reqLine})
+		bodyLimit(ev, b, res, what, reqLine, lim)
 	}
 }
+
+// bodyLimit reports a compressed body whose decoding a cap stopped. The
+// ratio is that of the bytes decoded to the compressed bytes read when
+// decoding stopped — not to the whole body, most of which a bomb's
+// decoding never reaches.
+func bodyLimit(ev func(health.Kind, string, map[string]any), b *bodyAcc, res bodyResult, what, reqLine string, lim Limits) {
+	ratio := float64(res.decoded) / float64(max(res.read, 1))
+	msg := fmt.Sprintf("%s: decoding the %s body (%d compressed bytes) stopped after %d bytes decoded from its first %d compressed bytes (ratio %.0f:1)",
+		what, b.encoding, b.bodyWire, res.decoded, res.read, ratio)
+	if res.limit == "ratio" {
+		msg += fmt.Sprintf(", over the %d:1 ratio cap: a possible decompression bomb", lim.MaxRatio)
+	} else {
+		msg += fmt.Sprintf(", at the %d-byte size cap", lim.MaxBodyBytes)
+	}
+	ev(health.HTTPBodyLimit, msg, map[string]any{"limit": res.limit, "ratio": ratio, "decoded_bytes": res.decoded,
+		"compressed_read": res.read, "compressed_bytes": b.bodyWire, "request": reqLine})
+}
+
 
 // bodyFields adds to a decoded message's fields what b and res say of
 // the body: its size decoded (body_bytes) and on the wire, its coding and

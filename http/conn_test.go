@@ -205,6 +205,33 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 }
 
+// TestBombRatioIsDecodedOverRead: the ratio a stopped bomb reports is that
+// of the bytes decoded to the compressed bytes read when the cap stopped
+// decoding, not to the whole body. 1100 gzip members of 1 MiB of zeros
+// (about 1 KB each) make a body of about 1.1 MB: stopped after about one
+// member, the old ratio (decoded over the whole body) printed "1:1".
+func TestBombRatioIsDecodedOverRead(t *testing.T) {
+	member := gz(make([]byte, 1<<20))
+	bomb := strings.Repeat(member, 1100)
+	cfg := DefaultConfig()
+	cfg.Limits.MaxRatio = 100
+	col := run(t, cfg, []seg{
+		{c2s, "GET /bomb HTTP/1.1\r\n\r\n"},
+		{s2c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(bomb), bomb)},
+	}, chunkWhole)
+	ev := col.OfKind(health.HTTPBodyLimit)
+	if len(ev) != 1 || ev[0].Evidence["limit"] != "ratio" {
+		t.Fatalf("events %+v", col.Events)
+	}
+	ratio := ev[0].Evidence["ratio"].(float64)
+	if ratio < 100 || strings.Contains(ev[0].Message, "ratio 1:1") {
+		t.Errorf("ratio %.1f, message %q: want over the 100:1 cap", ratio, ev[0].Message)
+	}
+	if read, _ := ev[0].Evidence["compressed_read"].(int64); read <= 0 || read > int64(len(bomb))/10 {
+		t.Errorf("compressed_read %d of %d", read, len(bomb))
+	}
+}
+
 // TestRejectLongHeaderLine: a header line over MaxLineBytes is malformed
 // and the buffer does not grow.
 func TestRejectLongHeaderLine(t *testing.T) {
@@ -270,5 +297,26 @@ func TestParsers(t *testing.T) {
 	}
 	if !Detect(c2s, []byte("GET / HTTP/1.1")) || !Detect(s2c, []byte("HTTP/1.1 200")) || Detect(c2s, []byte("\x16\x03\x01")) {
 		t.Error("Detect")
+	}
+}
+
+// TestDetectAfterEmptyLines: a request or response preceded by empty lines
+// (a keep-alive CRLF, RFC 9112, 2.2) is recognised as HTTP; empty lines
+// alone are not.
+func TestDetectAfterEmptyLines(t *testing.T) {
+	for _, tc := range []struct {
+		dir  tcpstate.Dir
+		in   string
+		want bool
+	}{
+		{tcpstate.ClientToServer, "\r\nGET / HTTP/1.1\r\n", true},
+		{tcpstate.ClientToServer, "\r\n\r\n\nPOST /x HTTP/1.1\r\n", true},
+		{tcpstate.ServerToClient, "\r\nHTTP/1.1 200 OK\r\n", true},
+		{tcpstate.ClientToServer, "\r\n\r\n", false},
+		{tcpstate.ClientToServer, "\r\nGETX / HTTP/1.1\r\n", false},
+	} {
+		if got := Detect(tc.dir, []byte(tc.in)); got != tc.want {
+			t.Errorf("Detect(%v, %q) = %v, want %v", tc.dir, tc.in, got, tc.want)
+		}
 	}
 }

@@ -172,10 +172,12 @@ var methods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNE
 
 // Detect reports whether b, the first bytes of one direction, is
 // confidently HTTP/1.x: a known method followed by a space (client) or
-// "HTTP/1." (server); or HTTP/2 with prior knowledge: the client's
-// connection preface (RFC 9113, 3.4), which Conn hands to its HTTP/2
-// decoder.
+// "HTTP/1." (server), after any empty lines (a keep-alive CRLF, which
+// RFC 9112, 2.2 asks a recipient to ignore before a start line); or HTTP/2
+// with prior knowledge: the client's connection preface (RFC 9113, 3.4),
+// which Conn hands to its HTTP/2 decoder.
 func Detect(dir tcpstate.Dir, b []byte) bool {
+	b = bytes.TrimLeft(b, "\r\n")
 	if dir == tcpstate.ServerToClient {
 		return len(b) >= 7 && bytes.HasPrefix(b, []byte("HTTP/1."))
 	}

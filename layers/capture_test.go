@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -347,5 +348,49 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := NewCapture(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("NewCapture(bad gzip) = %v", err)
+	}
+}
+
+// TestPcapngEveryTimestampResolution: every if_tsresol value is read, as
+// tshark reads it (tshark 4.0 reads both frames of each of these files);
+// a resolution whose units per second overflow 64 bits (10^-20 and finer,
+// 2^-64 and finer) used to stop the capture. Times are exact to the
+// nanosecond (tshark 4.0 drops the fraction beyond 10^-9: at 10^-19 it
+// prints 1.000000000 for 1.7 s).
+func TestPcapngEveryTimestampResolution(t *testing.T) {
+	le := binary.LittleEndian
+	tests := []struct {
+		tsresol byte
+		ts      uint64
+		want    time.Time
+	}{
+		{6, 1_700_000_000_000_000, time.Unix(1_700_000_000, 0)},
+		{12, 1_700_000_000_000_000, time.Unix(1700, 0)},
+		{18, 1_700_000_000_000_000, time.Unix(0, 1_700_000)},
+		{19, 17_000_000_000_000_000_000, time.Unix(1, 700_000_000)},
+		{20, 17_000_000_000_000_000_000, time.Unix(0, 170_000_000)},
+		{28, 17_000_000_000_000_000_000, time.Unix(0, 1)},
+		{29, 17_000_000_000_000_000_000, time.Unix(0, 0)},
+		{127, 1 << 40, time.Unix(0, 0)},
+		{0x80, 1 << 40, time.Unix(1<<40, 0)},
+		{0x80 | 30, 1 << 40, time.Unix(1024, 0)},
+		{0x80 | 63, 1 << 62, time.Unix(0, 500_000_000)},
+		{0x80 | 64, 1 << 62, time.Unix(0, 250_000_000)},
+		{0x80 | 127, 1 << 62, time.Unix(0, 0)},
+		{0xff, ^uint64(0), time.Unix(0, 0)},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("tsresol_0x%02x", tc.tsresol), func(t *testing.T) {
+			file := append(ngSHB(le), ngIDB(le, 1, tc.tsresol, 0)...)
+			file = append(file, ngEPB(le, 0, tc.ts, []byte{0xaa}, 1)...)
+			file = append(file, ngEPB(le, 0, tc.ts, []byte{0xbb}, 1)...)
+			got, _, err := readAllFrom(t, file)
+			if err != nil || len(got) != 2 {
+				t.Fatalf("%d frames, error %v; want 2 frames as tshark reads", len(got), err)
+			}
+			if !got[0].Time.Equal(tc.want) {
+				t.Errorf("time %v, want %v", got[0].Time, tc.want.UTC())
+			}
+		})
 	}
 }

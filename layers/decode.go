@@ -65,10 +65,13 @@ type Decoder struct {
 	l4seg  []byte  // the transport message whose checksum was verified
 	ipData []byte  // the bytes the IPv4 layer was decoded from
 
-	unsupported map[uint16]int
-	snaplenSeen bool
-	tsoFlows    map[Flow]struct{}
-	defrag      defragger
+	depth            int // encapsulations decoded by hand in the current frame (encap.go)
+	undecoded        map[undecodedKey]undecodedCount
+	undecodedFlushed UndecodedStats // the counts of the last Flush
+	analysed         int64          // frames Decode returned a Packet for, since the last Flush
+	snaplenSeen      bool
+	tsoFlows         map[Flow]struct{}
+	defrag           defragger
 
 	// Checksum verdict (checksum_verdict.go).
 	ipSum, l4Sum uint16                   // folded sums of the current packet's wrong IPv4 header / transport checksum
@@ -89,12 +92,12 @@ func NewDecoder(rep health.Reporter, lim Limits) *Decoder {
 		rep = health.Discard
 	}
 	d := &Decoder{
-		rep:         rep,
-		lim:         lim.withDefaults(),
-		decoded:     make([]gopacket.LayerType, 0, 16),
-		unsupported: make(map[uint16]int),
-		tsoFlows:    make(map[Flow]struct{}),
-		sources:     make(map[netip.Addr]*srcState),
+		rep:       rep,
+		lim:       lim.withDefaults(),
+		decoded:   make([]gopacket.LayerType, 0, 16),
+		undecoded: make(map[undecodedKey]undecodedCount),
+		tsoFlows:  make(map[Flow]struct{}),
+		sources:   make(map[netip.Addr]*srcState),
 	}
 	d.defrag.init(d.lim)
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
@@ -126,10 +129,20 @@ func NewDecoder(rep health.Reporter, lim Limits) *Decoder {
 //
 // The Packet, its Payload and Raw are valid until the next call.
 func (d *Decoder) Decode(f *Frame) (*Packet, bool) {
+	p, ok := d.decode(f)
+	if ok {
+		d.analysed++
+	}
+	return p, ok
+}
+
+// decode is Decode without the count of frames analysed.
+func (d *Decoder) decode(f *Frame) (*Packet, bool) {
 	d.defrag.releasePending()
 	d.expireFragments(f.Time)
 	d.frame = f
 	d.l4seg = nil
+	d.depth = 0
 	p := &d.pkt
 	// Cleared in place and filled field by field: a composite literal
 	// would build the 472-byte Packet on the stack and copy it.
@@ -157,12 +170,7 @@ func (d *Decoder) Decode(f *Frame) (*Packet, bool) {
 	case LinkTypeLinuxSLL2:
 		return d.sll2(data)
 	}
-	n := d.unsupported[lt]
-	d.unsupported[lt] = n + 1
-	if n == 0 {
-		d.event(health.CaptureUnsupportedLink, "", fmt.Sprintf("frame %d has link type %d, which nettrace cannot decode; frames of this link type are skipped (reported once)", f.Number, lt),
-			map[string]any{"link_type": int(lt), "frames": 1})
-	}
+	d.notDecoded(undecodedLinkType, uint32(lt))
 	return nil, false
 }
 
@@ -192,15 +200,7 @@ func (d *Decoder) sll2(data []byte) (*Packet, bool) {
 		d.decodeError("sll2", fmt.Sprintf("header needs %d bytes, frame has %d", sll2HeaderLen, len(data)))
 		return nil, false
 	}
-	switch glayers.EthernetType(proto) {
-	case glayers.EthernetTypeIPv4:
-		return d.link(d.pIP4, glayers.LayerTypeIPv4, []byte(s))
-	case glayers.EthernetTypeIPv6:
-		return d.link(d.pIP6, glayers.LayerTypeIPv6, []byte(s))
-	case glayers.EthernetTypeARP:
-		return d.arp([]byte(s))
-	}
-	return nil, false
+	return d.etherPayload(proto, []byte(s))
 }
 
 // link runs a gopacket parser over the link and IP layers and continues
@@ -226,6 +226,7 @@ func (d *Decoder) link(parser *gopacket.DecodingLayerParser, first gopacket.Laye
 		case glayers.LayerTypeIPv4:
 			d.ipData = data
 			if i > 0 {
+				d.markEncaps(i)
 				d.ipData = d.layer(d.decoded[i-1]).LayerPayload()
 				if d.decoded[i-1] == glayers.LayerTypeIPv4 { // IPv4 in IPv4: the outer header was overwritten
 					d.ipData = nil
@@ -233,15 +234,38 @@ func (d *Decoder) link(parser *gopacket.DecodingLayerParser, first gopacket.Laye
 			}
 			return d.ipv4()
 		case glayers.LayerTypeIPv6:
+			if i > 0 {
+				d.markEncaps(i)
+			}
 			return d.ipv6()
 		}
 	}
-	if n := len(d.decoded); n > 0 {
-		if last := d.layer(d.decoded[n-1]); last.NextLayerType() == glayers.LayerTypeARP {
-			return d.arp(last.LayerPayload())
+	n := len(d.decoded)
+	if n == 0 {
+		d.notDecoded(undecodedOther, 0)
+		return nil, false
+	}
+	last := d.decoded[n-1]
+	d.markEncaps(n)
+	etype, payload, what := d.linkEtherType(last)
+	if what != undecodedEtherType {
+		d.notDecoded(what, uint32(etype))
+		return nil, false
+	}
+	return d.etherPayload(etype, payload)
+}
+
+// markEncaps records the encapsulations gopacket's parser decoded before
+// its layer i: VLAN tags, and an outer IP header.
+func (d *Decoder) markEncaps(i int) {
+	for _, t := range d.decoded[:i] {
+		switch t {
+		case glayers.LayerTypeDot1Q:
+			d.pkt.Encap |= EncapVLAN
+		case glayers.LayerTypeIPv4, glayers.LayerTypeIPv6:
+			d.pkt.Encap |= EncapIPinIP
 		}
 	}
-	return nil, false
 }
 
 // layer returns the preallocated layer of type t.
@@ -449,6 +473,9 @@ func (d *Decoder) transport(proto uint8, b []byte, declared int) (*Packet, bool)
 		ok = d.decodeTCP(b, declared)
 	case ProtoUDP:
 		ok = d.decodeUDP(b, declared)
+		if ok && isVXLAN(p) && !p.Truncated {
+			return d.vxlan(p.Payload)
+		}
 	case ProtoICMP:
 		if p.Network != 4 {
 			return p, true
@@ -460,6 +487,9 @@ func (d *Decoder) transport(proto uint8, b []byte, declared int) (*Packet, bool)
 		}
 		ok = d.decodeICMP(b, declared)
 	default:
+		if pk, decoded, tunnel := d.tunnel(proto, b[:min(len(b), declared)]); tunnel {
+			return pk, decoded
+		}
 		d.checkChecksums()
 		return p, true
 	}

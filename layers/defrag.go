@@ -365,4 +365,5 @@ func (d *Decoder) Flush(at time.Time) {
 	d.dropAll(list, func(*datagram) time.Time { return at }, "capture ended")
 	d.defrag.deadline = time.Time{}
 	d.flushChecksums()
+	d.flushUndecoded(at)
 }

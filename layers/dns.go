@@ -11,6 +11,7 @@ import (
 const (
 	maxDNSQuestions = 16
 	maxDNSAnswers   = 64
+	maxDNSRecords   = 64  // authority and additional records kept, each
 	maxDNSName      = 255 // RFC 1035, 2.3.4
 	maxDNSPointers  = 32  // compression pointers followed per name
 )
@@ -35,9 +36,12 @@ type DNSMessage struct {
 	RD, RA   bool
 	// Counts as the header declares them.
 	QDCount, ANCount, NSCount, ARCount uint16
-	// Questions and Answers hold at most 16 and 64 entries.
-	Questions []DNSQuestion
-	Answers   []DNSAnswer
+	// Questions and Answers hold at most 16 and 64 entries; Authority and
+	// Additional at most 64 each.
+	Questions  []DNSQuestion
+	Answers    []DNSAnswer
+	Authority  []DNSAnswer
+	Additional []DNSAnswer
 }
 
 // DNSQuestion is one question (RFC 1035, 4.1.2).
@@ -54,15 +58,22 @@ type DNSAnswer struct {
 	Class uint16
 	TTL   uint32
 	Addr  netip.Addr // A, AAAA
-	Host  string     // CNAME, NS, PTR target
+	Host  string     // CNAME, NS, PTR, SRV target
+	Port  uint16     // SRV (RFC 2782)
 }
 
+// DNSTypeSRV is the SRV record type (RFC 2782), which DNS-SD (mDNS)
+// answers carry in their additional section.
+const DNSTypeSRV = 33
+
 // ParseDNS parses a DNS message (the payload of a UDP datagram, or of a TCP
-// DNS message after its 2-byte length). Names are decompressed with at most
-// 32 pointers each and 255 bytes. Records beyond the first 16 questions and
-// 64 answers are not parsed; the authority and additional sections are not
-// parsed. On error it returns what was parsed so far and a *ParseError
-// wrapping ErrTruncated or ErrMalformed.
+// DNS message after its 2-byte length); mDNS (RFC 6762) and LLMNR (RFC
+// 4795) messages have the same format. Names are decompressed with at
+// most 32 pointers each and 255 bytes. Questions beyond the first 16,
+// answers beyond the first 64 and authority and additional records beyond
+// the first 64 of each section are not parsed. On error it returns what
+// was parsed so far and a *ParseError wrapping ErrTruncated or
+// ErrMalformed.
 func ParseDNS(payload []byte) (DNSMessage, error) {
 	var m DNSMessage
 	s := cryptobyte.String(payload)
@@ -90,37 +101,73 @@ func ParseDNS(payload []byte) (DNSMessage, error) {
 			m.Questions = append(m.Questions, q)
 		}
 	}
-	for i := 0; i < int(m.ANCount) && i < maxDNSAnswers; i++ {
-		var a DNSAnswer
-		var err error
-		if a.Name, err = readDNSName(payload, &s); err != nil {
-			return m, err
-		}
-		var rdata cryptobyte.String
-		if !s.ReadUint16(&a.Type) || !s.ReadUint16(&a.Class) || !s.ReadUint32(&a.TTL) || !s.ReadUint16LengthPrefixed(&rdata) {
-			return m, perr.TruncateDetail("dns answer", fmt.Sprintf("answer %d", i+1))
-		}
-		switch a.Type {
-		case DNSTypeA:
-			var ip [4]byte
-			if len(rdata) != 4 || !rdata.CopyBytes(ip[:]) {
-				return m, perr.Malform("dns answer", fmt.Sprintf("A record of %d bytes", len(rdata)))
-			}
-			a.Addr = netip.AddrFrom4(ip)
-		case DNSTypeAAAA:
-			var ip [16]byte
-			if len(rdata) != 16 || !rdata.CopyBytes(ip[:]) {
-				return m, perr.Malform("dns answer", fmt.Sprintf("AAAA record of %d bytes", len(rdata)))
-			}
-			a.Addr = netip.AddrFrom16(ip)
-		case DNSTypeCNAME, DNSTypeNS, DNSTypePTR:
-			if a.Host, err = readDNSName(payload, &rdata); err != nil {
-				return m, err
-			}
-		}
-		m.Answers = append(m.Answers, a)
+	var err error
+	if m.Answers, err = readDNSRecords(payload, &s, "answer", int(m.ANCount), maxDNSAnswers); err != nil || len(m.Answers) < int(m.ANCount) {
+		return m, err
 	}
-	return m, nil
+	if m.Authority, err = readDNSRecords(payload, &s, "authority record", int(m.NSCount), maxDNSRecords); err != nil || len(m.Authority) < int(m.NSCount) {
+		return m, err
+	}
+	m.Additional, err = readDNSRecords(payload, &s, "additional record", int(m.ARCount), maxDNSRecords)
+	return m, err
+}
+
+// readDNSRecords reads up to max of the n resource records (RFC 1035,
+// 4.1.3) at s, whose names point into msg.
+func readDNSRecords(msg []byte, s *cryptobyte.String, what string, n, max int) ([]DNSAnswer, error) {
+	var out []DNSAnswer
+	for i := 0; i < n && i < max; i++ {
+		a, err := readDNSRecord(msg, s)
+		if err != nil {
+			if pe, ok := err.(*ParseError); ok && pe.Detail == "" {
+				pe.Detail = fmt.Sprintf("%s %d", what, i+1)
+			}
+			return out, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// readDNSRecord reads one resource record and decodes the data of A,
+// AAAA, CNAME, NS, PTR and SRV records.
+func readDNSRecord(msg []byte, s *cryptobyte.String) (DNSAnswer, error) {
+	var a DNSAnswer
+	var err error
+	if a.Name, err = readDNSName(msg, s); err != nil {
+		return a, err
+	}
+	var rdata cryptobyte.String
+	if !s.ReadUint16(&a.Type) || !s.ReadUint16(&a.Class) || !s.ReadUint32(&a.TTL) || !s.ReadUint16LengthPrefixed(&rdata) {
+		return a, perr.Truncate("dns record", 0)
+	}
+	switch a.Type {
+	case DNSTypeA:
+		var ip [4]byte
+		if len(rdata) != 4 || !rdata.CopyBytes(ip[:]) {
+			return a, perr.Malform("dns record", fmt.Sprintf("A record of %d bytes", len(rdata)))
+		}
+		a.Addr = netip.AddrFrom4(ip)
+	case DNSTypeAAAA:
+		var ip [16]byte
+		if len(rdata) != 16 || !rdata.CopyBytes(ip[:]) {
+			return a, perr.Malform("dns record", fmt.Sprintf("AAAA record of %d bytes", len(rdata)))
+		}
+		a.Addr = netip.AddrFrom16(ip)
+	case DNSTypeCNAME, DNSTypeNS, DNSTypePTR:
+		if a.Host, err = readDNSName(msg, &rdata); err != nil {
+			return a, err
+		}
+	case DNSTypeSRV: // RFC 2782: priority, weight, port, target
+		var prio, weight uint16
+		if !rdata.ReadUint16(&prio) || !rdata.ReadUint16(&weight) || !rdata.ReadUint16(&a.Port) {
+			return a, perr.Malform("dns record", fmt.Sprintf("SRV record of %d bytes", len(rdata)))
+		}
+		if a.Host, err = readDNSName(msg, &rdata); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
 }
 
 // readDNSName reads a possibly compressed name (RFC 1035, 4.1.4) at s, whose

@@ -5,11 +5,13 @@
 //
 //   - Capture files (capture.go, pcapng.go): Open / NewCapture detect classic
 //     pcap (both byte orders, micro- and nanosecond timestamps), pcapng (every
-//     interface with its own link type and if_tsresol/if_tsoffset, several
+//     interface with its own link type and if_tsresol/if_tsoffset — every
+//     resolution tshark reads, down to 10^-127 and 2^-127 s — several
 //     sections) and gzip-compressed forms of either. Capture.Next returns
 //     Frames numbered from 1 as tshark numbers them. pcapng Decryption
 //     Secrets Blocks (TLS key logs), which gopacket's reader skips, are
-//     collected for Capture.Secrets. Record and block lengths are capped
+//     collected for Capture.Secrets, up to MaxSecretsLen; those not kept
+//     (beyond it, or not TLS) are counted by Capture.SecretsSkipped. Record and block lengths are capped
 //     (MaxFrameLen, MaxBlockLen); damage ends the file with a *CaptureError
 //     naming the frame and offset, after every good frame before it.
 //     NewCaptureReadAhead reads (and inflates) the input on a goroutine of
@@ -21,6 +23,20 @@
 //     headers, TCP with options (MSS, window scale, SACK, timestamps), UDP,
 //     ICMPv4/ICMPv6 with the quoted packet of errors (icmp.go), ARP. DNS
 //     messages are parsed on demand by ParseDNS (dns.go).
+//   - Encapsulations (encap.go), decoded by hand without allocating down
+//     to the inner packet, which is analysed like any other (its flow,
+//     checksums, transport): stacked VLAN tags (802.1Q, 802.1ad, 0x9100),
+//     PPPoE sessions, MPLS label stacks (IP or Ethernet pseudowire
+//     payloads), GRE (checksum, key, sequence number; over IPv4 or IPv6;
+//     IP, transparent Ethernet bridging, MPLS, PPTP's enhanced GRE),
+//     ERSPAN types I, II and III, VXLAN (UDP 4789), IPv4-in-IP and 6in4.
+//     Packet.Encap says which were crossed; nesting is bounded
+//     (maxEncapDepth, 8).
+//   - Frames not decoded because of their link type or encapsulation (an
+//     unknown link type, LLDP, PPP control, a tunnel payload nettrace does
+//     not open) are counted per kind (undecoded.go) and said once at Flush
+//     in one capture.undecoded event with the counts and first frames;
+//     Decoder.UndecodedStats gives them for a capture profile.
 //   - Offload awareness: IPv4 total length 0 on a sender-side capture is a
 //     TSO/LSO super-segment (casebook C10; Packet.TSO, ip.tso_segment once
 //     per directed flow).
@@ -63,7 +79,11 @@
 // # Specifications
 //
 // pcap (draft-ietf-opsawg-pcap), pcapng (draft-ietf-opsawg-pcapng), link
-// types (tcpdump.org/linktypes.html), RFC 791 / 8200 (IP and reassembly),
+// types (tcpdump.org/linktypes.html), IEEE 802.1Q/802.1ad, RFC 2516
+// (PPPoE), RFC 1661 (PPP), RFC 3032, 4385, 4448 (MPLS, pseudowires), RFC
+// 2784, 2890, 2637 (GRE, enhanced GRE), RFC 7348 (VXLAN),
+// draft-foschiano-erspan (ERSPAN), RFC 2003, 4213 (IP-in-IP, 6in4),
+// RFC 791 / 8200 (IP and reassembly),
 // RFC 5722 (overlapping fragments), RFC 9293, 7323, 2018 (TCP and options),
 // RFC 768, RFC 792 / 1191 / 4443 (ICMP), RFC 826 (ARP), RFC 1035 (DNS),
 // RFC 1071 (checksum).

@@ -35,7 +35,7 @@ func (f TCPFlags) FlagString() string {
 // an IP packet of another protocol. Field names follow tshark where
 // sensible: src, dst, sport, dport, seq, ack (raw), flags ("SA"), win, len
 // (payload bytes the headers declare), mss, wscale, sack_perm, sack
-// (["left-right", ...]), tsval, tsecr, ttl, ip_len, ip_id, df, tso,
+// (["left-right", ...]), tsval, tsecr, ttl, ip_len, ip_id, df, encap, tso,
 // reassembled + frag_frames, truncated, checksum ("bad" values only:
 // ip_checksum, l4_checksum); ICMP type, code, mtu, id, seq, gateway,
 // quoted (flow of the quoted packet) and quoted_seq; ARP op, sender_mac,
@@ -95,10 +95,14 @@ func ipFields(fields map[string]any, p *Packet) {
 	}
 }
 
-// anomalyFields adds the fields present only when set: tso, reassembled with
+// anomalyFields adds the fields present only when set: encap (the
+// encapsulations of the packet, "vlan+gre"), tso, reassembled with
 // frag_frames, truncated, and ip_checksum / l4_checksum when they do not
 // match ("bad", or "not computed" for a field of 0).
 func anomalyFields(fields map[string]any, p *Packet) {
+	if p.Encap != 0 {
+		fields["encap"] = p.Encap.String()
+	}
 	if p.TSO {
 		fields["tso"] = true
 	}
@@ -194,9 +198,13 @@ func QuotedFlow(q *Quoted) Flow {
 }
 
 // DNSFields returns the fields examples/dissect prints for a DNS message
-// (proto "dns"), named after tshark's dns.* fields: id, response, opcode,
-// rcode, qry_name, qry_type, count_queries, count_answers, and the answers
-// by type: a, aaaa, cname (lists), ttl (of the first answer).
+// (proto "dns"; mDNS and LLMNR too), named after tshark's dns.* fields: id,
+// response, opcode, rcode, qry_name, qry_type, count_queries,
+// count_answers, count_auth_rr, count_add_rr, the answers by type: a,
+// aaaa, cname (lists), ttl (of the first answer), and the authority and
+// additional records, when present, as lists of "name type data"
+// ("ns1.example.com A 192.0.2.53", "host._http._tcp.local SRV
+// host.local:80").
 func DNSFields(m DNSMessage) map[string]any {
 	f := map[string]any{
 		"id":            int(m.ID),
@@ -205,6 +213,8 @@ func DNSFields(m DNSMessage) map[string]any {
 		"rcode":         int(m.RCode),
 		"count_queries": int(m.QDCount),
 		"count_answers": int(m.ANCount),
+		"count_auth_rr": int(m.NSCount),
+		"count_add_rr":  int(m.ARCount),
 	}
 	if m.TC {
 		f["tc"] = true
@@ -236,5 +246,37 @@ func DNSFields(m DNSMessage) map[string]any {
 	if len(m.Answers) > 0 {
 		f["ttl"] = m.Answers[0].TTL
 	}
+	if len(m.Authority) > 0 {
+		f["authority"] = dnsRecordStrings(m.Authority)
+	}
+	if len(m.Additional) > 0 {
+		f["additional"] = dnsRecordStrings(m.Additional)
+	}
 	return f
+}
+
+// dnsTypeNames names the record types dnsRecordStrings prints.
+var dnsTypeNames = map[uint16]string{1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT",
+	28: "AAAA", 33: "SRV", 41: "OPT", 47: "NSEC", 65: "HTTPS"}
+
+// dnsRecordStrings words records as "name type data".
+func dnsRecordStrings(rs []DNSAnswer) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		typ, ok := dnsTypeNames[r.Type]
+		if !ok {
+			typ = fmt.Sprintf("TYPE%d", r.Type)
+		}
+		s := r.Name + " " + typ
+		switch {
+		case r.Addr.IsValid():
+			s += " " + r.Addr.String()
+		case r.Type == DNSTypeSRV:
+			s += fmt.Sprintf(" %s:%d", r.Host, r.Port)
+		case r.Host != "":
+			s += " " + r.Host
+		}
+		out[i] = s
+	}
+	return out
 }

@@ -134,20 +134,12 @@ func (in *insn) dirTest(src, dst bool) bool {
 	return src || dst
 }
 
-// Ethernet types (IEEE 802 numbers) the filter looks at.
-const (
-	etherIPv4  = 0x0800
-	etherARP   = 0x0806
-	etherIPv6  = 0x86dd
-	etherDot1Q = 0x8100
-	etherQinQ  = 0x88a8
-	etherQinQ1 = 0x9100 // pre-standard 802.1ad
-)
+// The Ethernet types the filter looks at are those of encap.go.
 
 // maxVLANTags bounds the tags walked in one frame.
 const maxVLANTags = 8
 
-func isVLANType(t uint16) bool { return t == etherDot1Q || t == etherQinQ || t == etherQinQ1 }
+func isVLANType(t uint16) bool { return t == etherVLAN || t == etherQinQ || t == etherQinQOld }
 
 // fromFrame fills v from a frame's bytes of link type link: the link
 // header, VLAN tags, the outer IPv4/IPv6 header or ARP, and the TCP/UDP

@@ -41,6 +41,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add(uint16(147), []byte{1, 2, 3})
+	for name, link := range map[string]uint16{"encap-ethernet": linkEthernet, "encap-sll2": LinkTypeLinuxSLL2, "undecoded": linkEthernet} {
+		frames, _ := readFrames(f, encapPath(name+".pcap"))
+		for i := range frames {
+			f.Add(link, frames[i].Data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
 		col := &health.Collector{KeepMessages: true}
 		d := NewDecoder(col, Limits{MaxDatagrams: 4, MaxFragmentBytes: 1 << 16})
@@ -110,10 +116,17 @@ func FuzzParseDNS(f *testing.F) {
 			}
 		}
 	}
+	frames, _ := readFrames(f, filepath.Join("..", "testdata", "layers", "dns", "dns-mdns-llmnr.pcap"))
+	d := NewDecoder(nil, Limits{})
+	for i := range frames {
+		if p, ok := d.Decode(&frames[i]); ok && p.Transport == TransportUDP {
+			f.Add(append([]byte(nil), p.Payload...))
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseDNS(b)
-		if len(m.Questions) > maxDNSQuestions || len(m.Answers) > maxDNSAnswers {
-			t.Fatalf("%d questions, %d answers", len(m.Questions), len(m.Answers))
+		if len(m.Questions) > maxDNSQuestions || len(m.Answers) > maxDNSAnswers || len(m.Authority) > maxDNSRecords || len(m.Additional) > maxDNSRecords {
+			t.Fatalf("%d questions, %d answers, %d authority, %d additional", len(m.Questions), len(m.Answers), len(m.Authority), len(m.Additional))
 		}
 		for _, q := range m.Questions {
 			if len(q.Name) > maxDNSName {

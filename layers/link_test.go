@@ -93,25 +93,6 @@ func TestLinkTypes(t *testing.T) {
 	}
 }
 
-// TestUnsupportedLinkReportedOnce: frames of an unknown link type are
-// skipped with one capture.unsupported_link event per link type.
-func TestUnsupportedLinkReportedOnce(t *testing.T) {
-	col := &health.Collector{}
-	d := NewDecoder(col, Limits{})
-	for i := int64(1); i <= 3; i++ {
-		f := Frame{Number: i, Data: []byte{1, 2, 3, 4}, CapLen: 4, WireLen: 4, LinkType: 147, Link: 147}
-		if _, ok := d.Decode(&f); ok {
-			t.Fatal("decoded a frame of link type 147")
-		}
-	}
-	f := Frame{Number: 4, Data: []byte{1}, CapLen: 1, WireLen: 1, Link: 1000}
-	d.Decode(&f)
-	ev := col.OfKind(health.CaptureUnsupportedLink)
-	if len(ev) != 2 || ev[0].Frame != 1 || ev[0].Evidence["link_type"] != 147 || ev[1].Frame != 4 {
-		t.Errorf("events = %+v, want one for 147 at frame 1 and one for 1000 at frame 4", ev)
-	}
-}
-
 // TestTunnelsDecodeInnerPacket: IP-in-IP (IPv4 in IPv4, IPv6 in IPv4) is
 // analysed by its inner packet.
 func TestTunnelsDecodeInnerPacket(t *testing.T) {

@@ -167,6 +167,10 @@ type Packet struct {
 	IPChecksum  Checksum // IPv4 header checksum (ChecksumUnchecked for IPv6)
 	L4Checksum  Checksum // TCP, UDP, ICMPv4 or ICMPv6 checksum
 	Truncated   bool     // frame cut short by the snapshot length
+	// Encap is the set of encapsulations (VLAN, PPPoE, MPLS, GRE, VXLAN,
+	// ERSPAN, IP-in-IP) the analysed packet was found in; the IP and
+	// transport fields are the innermost packet's.
+	Encap Encap
 
 	Transport Transport
 	TCP       TCPHeader  // valid when Transport == TransportTCP

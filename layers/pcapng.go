@@ -36,6 +36,24 @@ type ngState struct {
 	order   binary.ByteOrder // nil before the first Section Header Block
 	ifaces  []ngIface
 	secrets []byte
+	skipped SecretsSkipped
+}
+
+// SecretsSkipped counts the pcapng Decryption Secrets Blocks whose secrets
+// were not kept: TLS key logs beyond MaxSecretsLen in all, and secrets of
+// other types (SSH, WireGuard, ZigBee, OPC UA...), which nettrace does not
+// use.
+type SecretsSkipped struct {
+	Blocks     int   // blocks not kept
+	Bytes      int64 // their secrets' bytes
+	OverLimit  int   // of them, TLS key logs beyond MaxSecretsLen
+	OtherTypes int   // of them, secrets of another type
+	// Frame is the number of the first frame after the first block skipped
+	// (the frame the capture had reached).
+	Frame int64
+	// Type is the secrets type of the first block of another type
+	// (pcapng section 4.7, e.g. 0x5353484b "SSHK").
+	Type uint32
 }
 
 // ngIface is one Interface Description Block.
@@ -45,7 +63,7 @@ type ngIface struct {
 	pow2    bool   // if_tsresol is a power of 2
 	exp     uint8  // resolution exponent: units are 10^-exp (or 2^-exp) seconds
 	offset  int64  // if_tsoffset, seconds
-	div     uint64 // 10^exp when !pow2 and exp <= 19
+	div     uint64 // 10^exp when !pow2 and exp <= 19; 0 beyond
 }
 
 // ngReader reads fields in the section's byte order with bounds checks.
@@ -233,33 +251,32 @@ func (c *Capture) readIDB(start int64, n int, total uint32) error {
 			}
 		}
 	}
-	if !ifc.pow2 {
-		if ifc.exp > 19 {
-			return c.fail(start, fmt.Errorf("pcapng: interface %d: timestamp resolution 10^-%d not supported", len(c.ng.ifaces), ifc.exp))
-		}
+	ifc.div = 0 // 10^exp does not fit in 64 bits: every timestamp is below 1 s
+	if !ifc.pow2 && ifc.exp <= 19 {
 		ifc.div = 1
 		for i := uint8(0); i < ifc.exp; i++ {
 			ifc.div *= 10
 		}
-	} else if ifc.exp > 63 {
-		return c.fail(start, fmt.Errorf("pcapng: interface %d: timestamp resolution 2^-%d not supported", len(c.ng.ifaces), ifc.exp))
 	}
 	c.ng.ifaces = append(c.ng.ifaces, ifc)
 	return nil
 }
 
-// time converts a timestamp in interface units to a time.Time.
+// time converts a timestamp in interface units to a time.Time. Every
+// if_tsresol value is accepted, as tshark does: 10^-0 to 10^-127 and 2^-0
+// to 2^-127 seconds (units finer than 1 ns are rounded down to it; tshark
+// 4.0 loses more of the fraction beyond 10^-9).
 func (ifc *ngIface) time(ts uint64) time.Time {
 	var sec, ns uint64
-	if ifc.pow2 {
-		e := uint(ifc.exp)
-		sec = ts >> e
-		if e > 0 {
-			frac := ts & (1<<e - 1)
-			hi, lo := bits.Mul64(frac, 1e9)
-			ns = hi<<(64-e) | lo>>e
+	switch {
+	case ifc.pow2:
+		sec, ns = pow2Time(ts, uint(ifc.exp))
+	case ifc.div == 0: // 10^-20 or finer
+		ns = ts
+		for i := 9; i < int(ifc.exp) && ns > 0; i++ {
+			ns /= 10
 		}
-	} else {
+	default:
 		sec = ts / ifc.div
 		rem := ts % ifc.div
 		switch {
@@ -276,6 +293,21 @@ func (ifc *ngIface) time(ts uint64) time.Time {
 		}
 	}
 	return time.Unix(int64(sec)+ifc.offset, int64(ns)).UTC()
+}
+
+// pow2Time splits ts units of 2^-e seconds (e < 128) into seconds and
+// nanoseconds: the fraction times 10^9, shifted right by e in 128 bits.
+func pow2Time(ts uint64, e uint) (sec, ns uint64) {
+	if e == 0 {
+		return ts, 0
+	}
+	if e >= 64 {
+		hi, _ := bits.Mul64(ts, 1e9)
+		return 0, hi >> (e - 64)
+	}
+	frac := ts & (1<<e - 1)
+	hi, lo := bits.Mul64(frac, 1e9)
+	return ts >> e, hi<<(64-e) | lo>>e
 }
 
 // readPacketBlock reads an EPB, SPB or PB; it reports whether it produced a
@@ -341,7 +373,11 @@ func (c *Capture) readDSB(start int64, n int, total uint32) error {
 	if int64(slen) > int64(rest) {
 		return c.fail(start, fmt.Errorf("pcapng: secrets length %d exceeds block body %d", slen, rest))
 	}
-	if typ == ngSecretsTLSKeyLog && len(c.ng.secrets)+int(slen)+1 <= MaxSecretsLen {
+	keep := typ == ngSecretsTLSKeyLog && len(c.ng.secrets)+int(slen)+1 <= MaxSecretsLen
+	if !keep {
+		c.skipSecrets(typ, slen)
+	}
+	if keep {
 		if k := len(c.ng.secrets); k > 0 && c.ng.secrets[k-1] != '\n' {
 			c.ng.secrets = append(c.ng.secrets, '\n')
 		}
@@ -358,4 +394,19 @@ func (c *Capture) readDSB(start int64, n int, total uint32) error {
 		return c.fail(start, err)
 	}
 	return c.trailer(start, total)
+}
+
+// skipSecrets counts a Decryption Secrets Block whose secrets are not kept.
+func (c *Capture) skipSecrets(typ, slen uint32) {
+	k := &c.ng.skipped
+	if k.Blocks == 0 {
+		k.Frame = c.n + 1
+	}
+	k.Blocks++
+	k.Bytes += int64(slen)
+	if typ == ngSecretsTLSKeyLog {
+		k.OverLimit++
+	} else if k.OtherTypes++; k.OtherTypes == 1 {
+		k.Type = typ
+	}
 }

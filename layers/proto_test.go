@@ -108,7 +108,7 @@ func TestParseDNS(t *testing.T) {
 		t.Errorf("header/question: %+v", m)
 	}
 	got := DNSFields(m)
-	want := map[string]any{"id": 0x48a3, "response": true, "opcode": 0, "rcode": 0, "count_queries": 1, "count_answers": 3,
+	want := map[string]any{"id": 0x48a3, "response": true, "opcode": 0, "rcode": 0, "count_queries": 1, "count_answers": 3, "count_auth_rr": 0, "count_add_rr": 0,
 		"qry_name": "crl.example.test", "qry_type": 1, "cname": []string{"crl.cdn.example.test", "crl-edge.cdn.example.net"},
 		"a": []string{"10.200.3.80"}, "ttl": m.Answers[0].TTL}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -559,7 +559,7 @@ func (c *Conn) request(p *PDU, start, end tcpstate.Position, m *Message) {
 		cl.reasm = cl.epm || cl.hook != nil
 		cl.stubLost = !p.Header.First() // the request's first fragment was not seen
 	}
-	c.collect(cl, p.Stub, "request")
+	c.collect(cl, p.Stub, "request", start)
 	if p.Header.Last() {
 		cl.reqDone, cl.reqEnd = true, end
 		cl.srvLosses = c.half[tcpstate.ServerToClient].losses
@@ -590,14 +590,18 @@ func (c *Conn) request(p *PDU, start, end tcpstate.Position, m *Message) {
 }
 
 // collect appends a fragment's stub to cl's reassembly when cl is decoded.
-func (c *Conn) collect(cl *call, stub []byte, what string) {
+// at is where the fragment starts: a stub over MaxStub is said there, at
+// the fragment that crossed the limit (the request may still be arriving,
+// so the call has no request frame yet).
+func (c *Conn) collect(cl *call, stub []byte, what string, at tcpstate.Position) {
 	if !cl.reasm || cl.stubLost {
 		return
 	}
 	if len(cl.stub)+len(stub) > c.lim.MaxStub {
+		c.malformedEvent(at, fmt.Sprintf("%s stub of call_id %d exceeds %d bytes at frame %d (%d bytes collected before it); not decoded",
+			what, cl.id, c.lim.MaxStub, at.Frame, len(cl.stub)),
+			map[string]any{"call_id": cl.id, "limit": c.lim.MaxStub, "collected": len(cl.stub), "fragment_bytes": len(stub)})
 		cl.stub, cl.stubLost = nil, true
-		c.malformedEvent(cl.reqEnd, fmt.Sprintf("%s stub of call_id %d exceeds %d bytes; not decoded", what, cl.id, c.lim.MaxStub),
-			map[string]any{"call_id": cl.id, "limit": c.lim.MaxStub})
 		return
 	}
 	cl.stub = append(cl.stub, stub...)
@@ -620,7 +624,7 @@ func (c *Conn) response(p *PDU, start, end tcpstate.Position, m *Message) {
 		c.stats.Responses++
 	}
 	if cl != nil {
-		c.collect(cl, p.Stub, "response")
+		c.collect(cl, p.Stub, "response", start)
 	}
 	if m != nil {
 		m.setContext(q.ContextID)

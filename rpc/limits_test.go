@@ -58,13 +58,17 @@ func TestMaxStubDropsReassembly(t *testing.T) {
 		if i == 0 {
 			fl = FlagFirstFrag
 		}
-		c.Feed(tcpstate.ClientToServer, pdu(false, PTRequest, fl, 2, requestBody(false, 0, EPMOpMap, make([]byte, 60)), 0), at)
+		c.Feed(tcpstate.ClientToServer, pdu(false, PTRequest, fl, 2, requestBody(false, 0, EPMOpMap, make([]byte, 60)), 0),
+			tcpstate.Position{Frame: int64(2 + i)})
 	}
 	if len(c.calls[2].stub) > 100 {
 		t.Errorf("stub grew to %d bytes", len(c.calls[2].stub))
 	}
-	if n := len(col.OfKind(health.RPCMalformed)); n != 1 {
-		t.Errorf("%d malformed events, want 1", n)
+	// The second fragment (frame 3) crosses the limit, before the request
+	// ended: the event names it, never frame 0.
+	ev := col.OfKind(health.RPCMalformed)
+	if len(ev) != 1 || ev[0].Frame != 3 {
+		t.Errorf("malformed events %+v, want 1 at frame 3", ev)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nettrace/nettrace/internal/resync"
+
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -30,41 +32,19 @@ import (
 // stream ends first, is given up: decode.gave_up (Notice), or rpc.malformed
 // for resyncBad.
 
-// resyncReason is why a direction is looking for the next PDU header.
-type resyncReason uint8
+// resyncReason is why a direction is looking for the next PDU start
+// (internal/resync).
+type resyncReason = resync.Reason
 
 const (
-	resyncBad   resyncReason = iota // a malformed header after decoded PDUs
-	resyncGap                       // bytes never captured
-	resyncStart                     // the direction's first bytes are not a header
-	resyncShed                      // the memory budget had the buffered bytes dropped
+	resyncBad   = resync.Bad
+	resyncGap   = resync.Gap
+	resyncStart = resync.Start
+	resyncShed  = resync.Shed
 )
 
-// evidence returns the reason as the decode.* events name it.
-func (r resyncReason) evidence() string {
-	switch r {
-	case resyncGap:
-		return "gap"
-	case resyncStart:
-		return "mid_stream"
-	case resyncShed:
-		return "memory_budget"
-	}
-	return "malformed"
-}
-
-// describe returns the reason as a message says it.
-func (r resyncReason) describe() string {
-	switch r {
-	case resyncGap:
-		return "after bytes the capture missed"
-	case resyncStart:
-		return "the capture started inside a PDU"
-	case resyncShed:
-		return "after the memory budget had the buffered bytes dropped"
-	}
-	return "after a malformed PDU header"
-}
+// describeResync says why the direction resynchronised, for a message.
+func describeResync(r resyncReason) string { return r.Describe("PDU", "after a malformed PDU header") }
 
 // pdus frames and handles the whole PDUs in f (C706 12.6.3: frag_length
 // bytes each), resynchronising after a bad header. It returns the offset
@@ -218,8 +198,8 @@ func (c *Conn) resyncEvent(dir tcpstate.Dir, at tcpstate.Position) {
 	c.nResync++
 	c.ctx.Event(health.Event{Kind: health.DecodeResync, Severity: health.DefaultSeverity(health.DecodeResync), Time: at.Time, Frame: at.Frame,
 		Message: fmt.Sprintf("DCE/RPC from the %s: skipped %d bytes (%s) to the next PDU header at frame %d, and decoded from there",
-			dir, h.skipped, h.reason.describe(), at.Frame),
-		Evidence: map[string]any{"decoder": decoderName, "skipped": h.skipped, "dir": dir.String(), "reason": h.reason.evidence()}})
+			dir, h.skipped, describeResync(h.reason), at.Frame),
+		Evidence: map[string]any{"decoder": decoderName, "skipped": h.skipped, "dir": dir.String(), "reason": h.reason.Evidence()}})
 }
 
 // decoderName names this package's decoder in decode.* events.
@@ -242,7 +222,7 @@ func (c *Conn) abandon(dir tcpstate.Dir, at tcpstate.Position) {
 		}
 		c.malformedEvent(at, msg, ev)
 	} else {
-		c.gaveUpEvent(dir, at, fmt.Sprintf("no DCE/RPC PDU header within %d bytes %s", h.skipped, h.reason.describe()), int64(h.skipped))
+		c.gaveUpEvent(dir, at, fmt.Sprintf("no DCE/RPC PDU header within %d bytes %s", h.skipped, describeResync(h.reason)), int64(h.skipped))
 	}
 	h.pending, h.skipped = nil, 0
 }
@@ -337,7 +317,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 			continue
 		}
 		if h.reason != resyncBad {
-			c.gaveUpEvent(tcpstate.Dir(d), at, fmt.Sprintf("the stream ended before the next DCE/RPC PDU header (%d bytes skipped %s)", h.skipped, h.reason.describe()), int64(h.skipped))
+			c.gaveUpEvent(tcpstate.Dir(d), at, fmt.Sprintf("the stream ended before the next DCE/RPC PDU header (%d bytes skipped %s)", h.skipped, describeResync(h.reason)), int64(h.skipped))
 			continue
 		}
 		msg := fmt.Sprintf("%s: stream ended while looking for a DCE/RPC header (%d bytes skipped)", dirName(tcpstate.Dir(d)), h.skipped)

@@ -52,6 +52,8 @@ type Conn struct {
 	lim  Limits
 	half [2]half
 	gaps [2]int
+	// dropped counts requests forgotten at the MaxPending cap (decode.limit).
+	dropped dropCount
 
 	pending  map[reqKey]*request
 	pendQ    []reqKey // FIFO for eviction when pending is full
@@ -205,7 +207,10 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	for i := range c.half {
 		h := &c.half[i]
 		if skipped := h.scan + len(h.buf); h.resync && !h.dead && skipped > 0 && h.reason != resyncBad {
-			c.gaveUpEvent(tcpstate.Dir(i), fmt.Sprintf("the stream ended before the next SMB header (%d bytes skipped %s)", skipped, h.reason.describe()), int64(skipped), at)
+			c.gaveUpEvent(tcpstate.Dir(i), fmt.Sprintf("the stream ended before the next SMB header (%d bytes skipped %s)", skipped, describeResync(h.reason)), int64(skipped), at)
+		}
+		if !h.resync && !h.dead && (len(h.buf) > 0 || h.skip > 0) {
+			c.incompletePDU(tcpstate.Dir(i), reason, at)
 		}
 		h.release(2 * c.lim.MaxBuffered)
 	}
@@ -215,6 +220,62 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c.analyseStalls()
 	c.analyseSlow()
 	c.cryptClose()
+	c.pendingDropped(at)
+}
+
+// incompletePDU reports decode.incomplete: the connection ended inside an
+// NBSS message of dir, which was not decoded. It is a warning when the
+// connection ended with FIN and every byte of dir was captured: the sender
+// closed in the middle of a message.
+func (c *Conn) incompletePDU(dir tcpstate.Dir, reason tcpstate.CloseReason, at tcpstate.Position) {
+	h := &c.half[dir]
+	got := len(h.buf)
+	if h.skip > 0 {
+		got = h.need - h.skip
+	}
+	sev := health.Notice
+	why := fmt.Sprintf("the connection ended (%s) before it was complete", reason)
+	if reason == tcpstate.CloseFIN && h.losses == 0 && c.ctx.Visibility.Captured(dir) {
+		sev = health.Warning
+		why = "the connection was closed with FIN before it was complete, every byte of it captured: the sender stopped in the middle of a message"
+	}
+	ev := map[string]any{"decoder": decoderName, "dir": dir.String(), "what": "nbss message", "bytes": got,
+		"start_frame": h.start.Frame, "end": reason.String(), "messages": 1}
+	msg := fmt.Sprintf("an NBSS message from the %s starting at frame %d has %d of the %d bytes of its header", dir, h.start.Frame, got, NBSSHeaderLen)
+	if h.need > 0 {
+		ev["declared"] = h.need
+		msg = fmt.Sprintf("an NBSS message from the %s starting at frame %d has %d of the %d bytes its header declared", dir, h.start.Frame, got, h.need)
+	}
+	c.ctx.Event(health.Event{Kind: health.DecodeIncomplete, Severity: sev, Time: h.start.Time, Frame: h.start.Frame,
+		Message: msg + "; " + why + "; it is not decoded", Evidence: ev})
+}
+
+// pendingDropped reports decode.limit once: requests forgotten because
+// MaxPending requests were awaiting a response.
+func (c *Conn) pendingDropped(at tcpstate.Position) {
+	d := &c.dropped
+	if d.n == 0 {
+		return
+	}
+	c.ctx.Event(health.Event{Kind: health.DecodeLimit, Severity: health.Notice, Time: d.first.Time, Frame: d.first.Frame,
+		Message: fmt.Sprintf("%d SMB requests were forgotten unanswered, between frames %d and %d, because %d requests were already awaiting a response (Limits.MaxPending): responses to them are not matched",
+			d.n, d.first.Frame, d.last.Frame, c.lim.MaxPending),
+		Evidence: map[string]any{"decoder": decoderName, "limit": "MaxPending", "cap": c.lim.MaxPending, "dropped": d.n,
+			"first_frame": d.first.Frame, "last_frame": d.last.Frame}})
+}
+
+// dropCount counts entries a table dropped at its cap, and where.
+type dropCount struct {
+	n           int64
+	first, last tcpstate.Position
+}
+
+func (d *dropCount) add(at tcpstate.Position) {
+	if d.n == 0 {
+		d.first = at
+	}
+	d.n++
+	d.last = at
 }
 
 // Finished implements tcpstate.Finisher: "the SMB session was logged off"
@@ -367,6 +428,7 @@ func (c *Conn) addPending(k reqKey, r *request) {
 		if old, ok := c.pending[oldKey]; ok {
 			delete(c.pending, oldKey)
 			c.stats.Unanswered++
+			c.dropped.add(r.start)
 			if f := c.files[old.fkey]; f != nil && old.hasFile && old.op != opNone {
 				f.io.abandon(old.start.Time) // no longer counted in flight
 			}

@@ -57,7 +57,10 @@
 // smb.decrypted, smb.no_key, smb.decrypt_failed, smb.decompress_failed,
 // smb.malformed (a notice about nettrace's coverage), decode.resync (Info:
 // a gap or a capture that started inside a PDU made it skip to the next SMB
-// header) and decode.gave_up (no header found again) events, and, when the
+// header), decode.gave_up (no header found again), decode.incomplete (an
+// NBSS message the connection ended in the middle of) and decode.limit
+// (requests forgotten beyond Limits.MaxPending, counted and said once per
+// connection) events, and, when the
 // Reporter wants them, one
 // health.Message per SMB command with Proto "smb" (SMB1), "smb2" (SMB2/3)
 // or "nbss" (session control) whose Frame is the frame holding the

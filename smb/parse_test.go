@@ -238,3 +238,18 @@ func TestParseNTLM(t *testing.T) {
 		t.Errorf("error %v, want ErrMalformed", err)
 	}
 }
+
+// TestRejectAndXLoopToHeaderInResponse: a successful response whose AndX
+// offset is 0 (back to the SMB header) with a next command would loop; it
+// is malformed. Only a zeroed AndX block (an error response's) ends a
+// response's chain at offset 0.
+func TestRejectAndXLoopToHeaderInResponse(t *testing.T) {
+	loop := msg1(SMB1LogoffAndX, 9, true, 0, 3, []byte{2, byte(SMB1LogoffAndX), 0, 0, 0, 0, 0})
+	if _, blocks, err := ParseSMB1(loop, 16); !errors.Is(err, ErrMalformed) || len(blocks) != 1 {
+		t.Errorf("loop to the header: blocks %d error %v, want 1 and ErrMalformed", len(blocks), err)
+	}
+	zeroed := msg1(SMB1LogoffAndX, 9, true, 0, 3, []byte{2, 0, 0, 0, 0, 0, 0})
+	if _, blocks, err := ParseSMB1(zeroed, 16); err != nil || len(blocks) != 1 {
+		t.Errorf("zeroed AndX block: blocks %d error %v, want 1 and no error", len(blocks), err)
+	}
+}

@@ -74,9 +74,11 @@ func ParseSMB1(msg []byte, maxAndX int) (Header1, []Body1, error) {
 			return h, out, nil
 		}
 		if nextPos <= pos || nextPos >= len(msg) {
-			if nextPos == 0 && h.IsResponse() {
+			if nextPos == 0 && h.IsResponse() && (next == 0 || h.Failed()) {
 				return h, out, nil // error responses leave the AndX block zeroed
 			}
+			// Any other offset at or before this block (the header, itself,
+			// an earlier block) would loop: the chain is malformed and ends.
 			return h, out, malformed("smb1 andx chain", "offset %d after block at %d in %d bytes", nextPos, pos, len(msg))
 		}
 		cmd, pos = next, nextPos

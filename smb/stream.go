@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nettrace/nettrace/internal/resync"
+
 	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
@@ -353,45 +355,19 @@ func (c *Conn) headOnly(head []byte) bool {
 	return fl != nil && !fl.stats.Pipe && !fl.kindUnknown // a file of unknown kind may turn out a pipe from this data
 }
 
-// resyncReason is why a direction is looking for the next SMB header. It
-// decides what is reported: bytes the capture made undecodable (a gap, a
-// capture that started inside a PDU) are an artefact of the capture,
-// decode.resync (Info) once the next header is found; bad framing after
-// PDUs that framed is smb.malformed, a notice about nettrace's coverage.
-type resyncReason uint8
+// resyncReason is why a direction is looking for the next PDU start
+// (internal/resync).
+type resyncReason = resync.Reason
 
 const (
-	resyncBad   resyncReason = iota // bad framing after PDUs that framed
-	resyncGap                       // bytes never captured
-	resyncStart                     // the direction's first bytes are not a PDU start
-	resyncShed                      // the memory budget had the buffered bytes dropped
+	resyncBad   = resync.Bad
+	resyncGap   = resync.Gap
+	resyncStart = resync.Start
+	resyncShed  = resync.Shed
 )
 
-// evidence returns the reason as the decode.* events name it.
-func (r resyncReason) evidence() string {
-	switch r {
-	case resyncGap:
-		return "gap"
-	case resyncStart:
-		return "mid_stream"
-	case resyncShed:
-		return "memory_budget"
-	}
-	return "malformed"
-}
-
-// describe returns the reason as a message says it.
-func (r resyncReason) describe() string {
-	switch r {
-	case resyncGap:
-		return "after bytes the capture missed"
-	case resyncStart:
-		return "the capture started inside a PDU"
-	case resyncShed:
-		return "after the memory budget had the buffered bytes dropped"
-	}
-	return "after undecodable data"
-}
+// describeResync says why the direction resynchronised, for a message.
+func describeResync(r resyncReason) string { return r.Describe("PDU", "after undecodable data") }
 
 // decoderName names this package's decoder in decode.* events.
 const decoderName = "smb"
@@ -459,7 +435,7 @@ func (c *Conn) resyncScan(dir tcpstate.Dir, data []byte, at tcpstate.Position) [
 		h.dead = true
 		h.ignore += int64(len(h.buf))
 		h.buf = nil
-		c.gaveUpEvent(dir, fmt.Sprintf("no SMB header found in %d bytes %s; the rest of this direction is ignored", h.scan, h.reason.describe()), int64(h.scan), at)
+		c.gaveUpEvent(dir, fmt.Sprintf("no SMB header found in %d bytes %s; the rest of this direction is ignored", h.scan, describeResync(h.reason)), int64(h.scan), at)
 	}
 	return nil
 }
@@ -474,8 +450,8 @@ func (c *Conn) resyncEvent(dir tcpstate.Dir, skipped int, at tcpstate.Position) 
 		return
 	}
 	c.ctx.Event(health.Event{Kind: health.DecodeResync, Severity: health.DefaultSeverity(health.DecodeResync), Time: at.Time, Frame: at.Frame,
-		Message:  fmt.Sprintf("SMB from the %s: skipped %d bytes (%s) to the next SMB header, and decoded from there", dir, skipped, h.reason.describe()),
-		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": h.reason.evidence()}})
+		Message:  fmt.Sprintf("SMB from the %s: skipped %d bytes (%s) to the next SMB header, and decoded from there", dir, skipped, describeResync(h.reason)),
+		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": h.reason.Evidence()}})
 }
 
 // gaveUpEvent reports decode.gave_up (Notice): dir is no longer decoded, a

@@ -47,8 +47,6 @@ var anaKnownDiffs = []anaKnownDiff{
 		reason: "C1: the SYN-ACK carries 2 injected bytes that the Linux client ignores (its handshake ACK is ISN+1); tshark believes them, expects the server's data at ISN+3 and calls the first server segment a retransmission. We follow the client's ACK (captures/cases/README.md)."},
 	{capture: "c01-synack-payload-client", flag: "ack_lost_segment", frames: []int64{7}, deliberate: true,
 		reason: "C1: same phantom bytes: tshark thinks the client ACKs data it never saw."},
-	{capture: "zeek-http-get-gzip", flag: "duplicate_ack", frames: []int64{14}, trackerOnly: true, deliberate: true,
-		reason: "a pure ACK after both FINs were acknowledged: the Tracker has already closed the connection and emitted its summary, so late packets are not analysed (tshark still counts it as a duplicate ACK). The direct run flags it."},
 }
 
 // anaCaptureList returns the captures to compare: the copies in testdata

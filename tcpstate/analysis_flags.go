@@ -161,9 +161,8 @@ func (a *seqAnalysis) flags(s *segment, h, r *half) Flags {
 	}
 	// finished_fwd
 	h.countDupAck(s, f)
-	if s.ackLostSegment(r) {
+	if s.ackLostSegment(r) && r.ackLostOnce() {
 		f |= FlagAckLostSegment
-		r.maxToAck = r.nextSeq
 	}
 	if !s.sent() || f&FlagKeepAlive != 0 {
 		return f
@@ -257,6 +256,9 @@ func (s *segment) duplicateAck(h *half) bool {
 // same ACK does not restart it).
 func (h *half) countDupAck(s *segment, f Flags) {
 	if f&FlagDuplicateAck != 0 {
+		if h.dupAcks < 0 { // after an ACK of unseen data (ackLostOnce)
+			h.dupAcks = 0
+		}
 		h.dupAcks++
 		s.dupNum, s.dupOf = h.dupAcks, h.lastNonDupAck
 		return
@@ -271,6 +273,20 @@ func (h *half) countDupAck(s *segment, f Flags) {
 // highest contiguous byte seen from the peer.
 func (s *segment) ackLostSegment(r *half) bool {
 	return r.maxToAckS && seqGT(s.ack, r.maxToAck) && s.hasACK()
+}
+
+// ackLostOnce decides, for an ACK beyond r's highest contiguous byte,
+// whether it is flagged, as tshark 4.0 does: the boundary moves to r's
+// next expected byte, and the ACK is flagged unless one was flagged since
+// r last sent a segment with a new ACK (r.dupAcks is -1 until then). Pure
+// ACKs and data that keep acknowledging the same hole are flagged once,
+// not on every one that follows (tshark agreement on
+// synthetic-ack-unseen-hole and suricata-dce-gap-handling-input).
+func (r *half) ackLostOnce() bool {
+	flag := r.dupAcks >= 0 || seqGT(r.maxToAck, r.nextSeq)
+	r.maxToAck = r.nextSeq
+	r.dupAcks = -1
+	return flag
 }
 
 // notAdvanced reports whether the segment starts below the next expected

@@ -281,6 +281,9 @@ func (a *seqAnalysis) synUnanswered(reason CloseReason, at Position) bool {
 	if a.synCount == 0 || a.synAckSeen || a.half[ServerToClient].segments > 0 || a.acked[ClientToServer] || a.serverHidden {
 		return false
 	}
+	if reason == CloseEvicted {
+		return false // dropped from tracking (a cap), not timed out: the answer may have come later
+	}
 	if a.synCount == 1 && reason == CloseEndOfCapture && at.Time.Sub(nsTime(a.synTimes[0])) < time.Second {
 		return false
 	}

@@ -115,7 +115,9 @@ type conn struct {
 	ctx StreamContext
 	rep flowReporter
 	h   StreamHandler
-	ana seqAnalysis
+	// shed: ended at the MaxHalfOpen cap (counted, no flow.summary event)
+	shed bool
+	ana  seqAnalysis
 
 	halves   [2]dirHalf
 	st       health.FlowStats
@@ -443,7 +445,7 @@ func (c *conn) end(reason CloseReason, at Position) {
 	c.st.Counts = c.rep.countMap()
 	c.st.Zeek = c.z.view(c.gapBytes)
 	if !c.quiet {
-		if !c.t.NoSummaryEvents {
+		if !c.t.NoSummaryEvents && !c.shed {
 			c.t.rep.Event(c.st.Event())
 		}
 		if c.t.OnSummary != nil {

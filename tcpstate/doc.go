@@ -60,8 +60,14 @@
 // after Config.IdleTimeout of capture time without packets (reason "idle";
 // Config.HalfOpenTimeout for handshakes that did not complete); when the
 // Config.MaxConns cap evicts the connection idle the longest (reason
-// "evicted"); or at Tracker.Close (reason "end_of_capture"). Idle and cap
-// evictions raise tcp.evicted. Each end calls, in order, the handler's
+// "evicted"); when Config.MaxHalfOpen attempts are in their handshake and
+// another begins, the oldest attempt goes (reason "evicted"; never an
+// established connection: a SYN flood cannot push them out); or at
+// Tracker.Close (reason "end_of_capture"). Idle and MaxConns evictions
+// raise tcp.evicted; attempts dropped at the MaxHalfOpen cap are counted
+// (CaptureStats.HalfOpenEvicted) and said once at Close
+// (tcp.half_open_evicted), without a flow.summary event each. Each end
+// calls, in order, the handler's
 // Close, the analysis' finish, then reports the flow.summary event
 // (health.FlowStats.Event, with Counts of every event kind raised on the
 // flow through its StreamContext) and calls Tracker.OnSummary.

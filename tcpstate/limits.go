@@ -15,6 +15,15 @@ type Config struct {
 	// handshake). A new connection beyond it evicts the connection idle the
 	// longest (tcp.evicted, close reason "evicted"). Default 1<<16.
 	MaxConns int
+	// MaxHalfOpen caps the connections whose handshake has not completed
+	// (a SYN seen, no SYN-ACK and ACK yet): under a SYN flood they would
+	// otherwise fill the MaxConns table and push established connections
+	// out. A new one beyond it ends the oldest of them (close reason
+	// "evicted", counted in CaptureStats.HalfOpenEvicted and said once by
+	// tcp.half_open_evicted, with no tcp.evicted nor flow.summary event
+	// each; OnSummary still receives them). A SYN retransmitted after its
+	// attempt was dropped starts a new connection. Default 8192.
+	MaxHalfOpen int
 	// MaxBufferPerConn caps the out-of-order bytes buffered for one
 	// direction of one connection. Reaching it skips the holes of that
 	// direction: Gap, then the buffered bytes (tcp.buffer_limit).
@@ -59,6 +68,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMaxConns         = 1 << 16
+	DefaultMaxHalfOpen      = 8192
 	DefaultMaxBufferPerConn = 1 << 20
 	DefaultMaxBufferTotal   = 64 << 20
 	DefaultMaxRetainPerConn = 64 << 10
@@ -81,6 +91,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		MaxConns:         DefaultMaxConns,
+		MaxHalfOpen:      DefaultMaxHalfOpen,
 		MaxBufferPerConn: DefaultMaxBufferPerConn,
 		MaxBufferTotal:   DefaultMaxBufferTotal,
 		MaxRetainPerConn: DefaultMaxRetainPerConn,

@@ -95,6 +95,8 @@ type tomb struct {
 	base    [2]uint32
 	last    time.Time
 	link    link[tomb] // in Tracker.tombList
+	flow    string
+	acks    [2]lateAcks // per direction, what tells a late duplicate ACK
 }
 
 // dirOf returns the direction of p within the ended connection.

@@ -50,7 +50,11 @@ type Tracker struct {
 	now    time.Time
 
 	open     lruList // established (or picked up mid-stream)
-	halfOpen lruList // handshake not complete, or closing after both FINs
+	halfOpen lruList // handshake not complete (at most MaxHalfOpen)
+	closing  lruList // closing after both FINs, waiting for the last ACK
+
+	shed         halfOpenShed // connections ended at the MaxHalfOpen cap
+	halfOpenPeak int
 
 	tombs    map[connKey]*tomb // tuples of connections that ended with FIN/RST
 	tombList list[tomb]
@@ -66,7 +70,8 @@ type Tracker struct {
 	held heldFrames // frames of retransmissions whose cause is undecided
 
 	duplicates int64                   // packets captured twice, all connections
-	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated at the first)
+	dups       *[1 << dupBits]dupEntry // fingerprints of recent packets (allocated past dupSmallMax slots)
+	dupSmall   map[uint16]dupEntry     // the slots used before that
 	hidden     map[netip.Addr]struct{} // senders the capture does not show (hideSender)
 	stats      CaptureStats
 }
@@ -83,11 +88,12 @@ func NewTracker(cfg Config, rep health.Reporter, attach NewHandler) *Tracker {
 		cache: new([1 << cacheBits]*conn)}
 	t.open.timeout = cfg.IdleTimeout
 	t.halfOpen.timeout = cfg.HalfOpenTimeout
+	t.closing.timeout = cfg.HalfOpenTimeout
 	return t
 }
 
 // Active returns the number of open connections (not yet summarised).
-func (t *Tracker) Active() int { return t.open.n + t.halfOpen.n }
+func (t *Tracker) Active() int { return t.open.n + t.halfOpen.n + t.closing.n }
 
 // Packet consumes one TCP packet (p.Transport == layers.TransportTCP; other
 // packets are ignored). p is not kept: the caller may reuse it on return.
@@ -154,7 +160,9 @@ func (t *Tracker) Packet(p *layers.Packet) {
 		d := tb.dirOf(p)
 		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
 			// A late packet of a connection that ended: it belongs to it
-			// (as in tshark) but nothing is left to do with it.
+			// (as in tshark); only a duplicate ACK is still told, as
+			// tshark flags one after the FINs.
+			t.lateAck(tb, d, p)
 			if t.OnSegment != nil {
 				t.OnSegment(p, Segment{ID: tb.id, Dir: d, Late: true})
 			}
@@ -188,6 +196,7 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	if c.phase != phaseDone {
 		t.relist(c)
 	}
+	t.halfOpenPeak = max(t.halfOpenPeak, t.halfOpen.n)
 	if t.OnSegment != nil {
 		t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir, Resent: c.ana.lastResent})
 	}
@@ -211,7 +220,7 @@ type Segment struct {
 func (t *Tracker) listFor(c *conn) *lruList {
 	switch {
 	case c.phase == phaseClosing:
-		return &t.halfOpen
+		return &t.closing
 	case c.st.Established || c.st.MidStream:
 		return &t.open
 	}
@@ -232,9 +241,10 @@ func (t *Tracker) ended(c *conn) {
 	if c.closeReason != CloseFIN && c.closeReason != CloseRST {
 		return
 	}
-	tb := &tomb{key: c.key, id: c.ctx.ID, client: c.ctx.Client, last: t.now}
+	tb := &tomb{key: c.key, id: c.ctx.ID, client: c.ctx.Client, last: t.now, flow: c.ctx.Flow}
 	for d := range c.halves {
 		tb.baseSet[d], tb.base[d] = c.halves[d].baseSet, c.halves[d].base
+		tb.acks[d].from(&c.ana.half[d])
 	}
 	if old := t.tombs[c.key]; old != nil {
 		t.dropTomb(old)
@@ -267,7 +277,7 @@ func (t *Tracker) dropTomb(tb *tomb) {
 
 // expire ends the connections idle for longer than their list's timeout.
 func (t *Tracker) expire() {
-	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
+	for _, l := range [...]*lruList{&t.open, &t.halfOpen, &t.closing} {
 		for c := l.front(); c != nil && t.now.Sub(c.last) > l.timeout; c = l.front() {
 			at := Position{Frame: c.st.LastFrame, Time: t.now}
 			if c.phase == phaseClosing {
@@ -288,7 +298,7 @@ func (t *Tracker) expire() {
 	if tb := t.tombList.front(); tb != nil {
 		at = tb.last.Add(t.cfg.ClosedLinger)
 	}
-	for _, l := range [...]*lruList{&t.open, &t.halfOpen} {
+	for _, l := range [...]*lruList{&t.open, &t.halfOpen, &t.closing} {
 		d := t.now.Add(l.timeout)
 		if c := l.front(); c != nil {
 			d = c.last.Add(l.timeout)
@@ -324,11 +334,15 @@ func (c *conn) evict(reason CloseReason, why string, at Position) {
 // connection prevID of the same tuple.
 func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint64) *conn {
 	at := Position{Frame: p.Frame, Time: p.Time}
-	for t.Active() >= t.cfg.MaxConns {
-		victim := t.halfOpen.front()
-		if o := t.open.front(); victim == nil || (o != nil && o.last.Before(victim.last)) {
-			victim = o
+	if p.TCP.Flags.Has(layers.FlagSYN) {
+		// A connection attempt: past MaxHalfOpen attempts in their
+		// handshake, the oldest one goes, never an established connection.
+		for t.halfOpen.n >= t.cfg.MaxHalfOpen {
+			t.shedHalfOpen(t.halfOpen.front(), at)
 		}
+	}
+	for t.Active() >= t.cfg.MaxConns {
+		victim := t.oldest()
 		if victim.phase == phaseClosing {
 			victim.end(CloseFIN, at)
 		} else {
@@ -394,6 +408,17 @@ func (t *Tracker) newConn(key connKey, p *layers.Packet, reuse bool, prevID uint
 	return c
 }
 
+// oldest returns the connection idle the longest, of any list.
+func (t *Tracker) oldest() *conn {
+	var victim *conn
+	for _, l := range [...]*lruList{&t.halfOpen, &t.open, &t.closing} {
+		if c := l.front(); c != nil && (victim == nil || c.last.Before(victim.last)) {
+			victim = c
+		}
+	}
+	return victim
+}
+
 // Close ends every open connection (close reason "end_of_capture", or "fin"
 // for one that closed and waits for its last ACK) at the given position,
 // in order of connection ID, emitting their summaries. The tracker is
@@ -414,6 +439,7 @@ func (t *Tracker) Close(at Position) {
 	for tb := t.tombList.front(); tb != nil; tb = t.tombList.front() {
 		t.dropTomb(tb)
 	}
+	t.reportShed()
 	t.conns = make(map[connKey]*conn)
 	t.tombs = make(map[connKey]*tomb)
 	clear(t.cache[:])

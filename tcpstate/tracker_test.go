@@ -621,3 +621,44 @@ func TestOverlapConflictWithDeliveredBytes(t *testing.T) {
 		t.Errorf("stream %q", got)
 	}
 }
+
+// TestHalfOpenCapSparesEstablished: beyond MaxHalfOpen attempts in their
+// handshake the oldest attempt goes (counted, one tcp.half_open_evicted at
+// Close, no tcp.evicted, no flow.summary, no tcp.syn_unanswered for it),
+// and an established connection is never the one pushed out, even idle
+// the longest.
+func TestHalfOpenCapSparesEstablished(t *testing.T) {
+	s := &synth{now: t0}
+	col := &health.Collector{}
+	tr := NewTracker(Config{MaxConns: 100, MaxHalfOpen: 10}, col, nil)
+	for _, p := range handshake(s, "10.0.0.1:40000", "10.0.0.2:80", 100, 900) {
+		tr.Packet(&p)
+	}
+	rng := rand.New(rand.NewSource(5))
+	const n = 1000
+	peak := 0
+	for i := 0; i < n; i++ {
+		src := fmt.Sprintf("10.9.%d.%d:%d", rng.Intn(256), rng.Intn(256), 1024+rng.Intn(60000))
+		p := s.pkt(src, "10.0.0.3:443", S, rng.Uint32(), 0, nil)
+		tr.Packet(&p)
+		peak = max(peak, tr.Active())
+	}
+	if peak > 11 {
+		t.Errorf("peak %d connections tracked, want 10 attempts + 1 established", peak)
+	}
+	st := tr.CaptureStats()
+	if st.HalfOpenEvicted != n-10 || st.HalfOpenPeak != 10 {
+		t.Errorf("HalfOpenEvicted %d, HalfOpenPeak %d; want %d and 10", st.HalfOpenEvicted, st.HalfOpenPeak, n-10)
+	}
+	tr.Close(Position{Frame: s.frame, Time: s.now})
+	ev := col.OfKind(health.TCPHalfOpenEvicted)
+	if len(ev) != 1 || ev[0].Evidence["evicted"] != int64(n-10) || ev[0].Evidence["server"] != "10.0.0.3:443" || ev[0].Frame != 14 {
+		t.Fatalf("tcp.half_open_evicted %+v", ev)
+	}
+	if k := len(col.OfKind(health.TCPEvicted)); k != 0 {
+		t.Errorf("%d tcp.evicted: the established connection or the attempts were said one by one", k)
+	}
+	if k := len(col.OfKind(health.FlowSummary)); k != 11 {
+		t.Errorf("%d flow.summary events, want 11 (the established connection and the 10 attempts left)", k)
+	}
+}

@@ -70,14 +70,22 @@ func fingerprint(id uint64, d Dir, p *layers.Packet) (uint64, bool) {
 // duplicate reports whether p (direction d of c) is a second copy of a
 // recent packet, and remembers p otherwise.
 func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
-	fp, ok := fingerprint(c.ctx.ID, d, p)
+	return t.duplicateOf(c.ctx.ID, d, p)
+}
+
+// duplicateOf is duplicate for the connection (live or ended) of stream id.
+func (t *Tracker) duplicateOf(id uint64, d Dir, p *layers.Packet) bool {
+	fp, ok := fingerprint(id, d, p)
 	if !ok {
 		return false
 	}
-	if t.dups == nil {
-		t.dups = new([1 << dupBits]dupEntry)
+	slot := uint16(fp >> (64 - dupBits))
+	var e dupEntry
+	if t.dups != nil {
+		e = t.dups[slot]
+	} else {
+		e = t.dupSmall[slot]
 	}
-	e := &t.dups[fp>>(64-dupBits)]
 	now := p.Time.UnixNano()
 	maxGap := dupMaxGap
 	if p.Network != 4 || p.IPID == 0 {
@@ -86,8 +94,33 @@ func (t *Tracker) duplicate(c *conn, d Dir, p *layers.Packet) bool {
 	if e.fp == fp && now >= e.at && time.Duration(now-e.at) <= maxGap {
 		return true
 	}
-	e.fp, e.at = fp, now
+	t.remember(slot, dupEntry{fp: fp, at: now})
 	return false
+}
+
+// dupSmallMax is how many slots of the fingerprint table are held in a map
+// before the whole 1 MiB table is allocated: a small capture (or a test
+// analysing thousands of them) never pays for it. The map holds the same
+// slots the table would, so which copies are found does not change.
+const dupSmallMax = 2048
+
+// remember stores e in the fingerprint table's slot.
+func (t *Tracker) remember(slot uint16, e dupEntry) {
+	if t.dups != nil {
+		t.dups[slot] = e
+		return
+	}
+	if t.dupSmall == nil {
+		t.dupSmall = make(map[uint16]dupEntry, 64)
+	}
+	t.dupSmall[slot] = e
+	if len(t.dupSmall) > dupSmallMax {
+		t.dups = new([1 << dupBits]dupEntry)
+		for s, v := range t.dupSmall {
+			t.dups[s] = v
+		}
+		t.dupSmall = nil
+	}
 }
 
 // sumCount counts the checksums one direction showed.
@@ -168,6 +201,13 @@ type CaptureStats struct {
 	UnseenConns int   // connections with bytes acknowledged but not captured
 	UnseenBytes int64 // those bytes, all connections
 	Duplicates  int64 // packets captured twice, left out of the analysis
+	// HalfOpenEvicted counts the connections ended before their handshake
+	// completed to keep Config.MaxHalfOpen (a SYN flood, or a capture of
+	// one direction of many connection attempts).
+	HalfOpenEvicted int64
+	// HalfOpenPeak is the most connections in their handshake tracked at
+	// once.
+	HalfOpenPeak int
 }
 
 // CaptureStats returns the sums over the connections summarised so far
@@ -175,6 +215,8 @@ type CaptureStats struct {
 func (t *Tracker) CaptureStats() CaptureStats {
 	s := t.stats
 	s.Duplicates = t.duplicates
+	s.HalfOpenEvicted = t.shed.n
+	s.HalfOpenPeak = t.halfOpenPeak
 	return s
 }
 

@@ -3,6 +3,7 @@ package tds
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -223,4 +224,134 @@ func readTsharkJSON(t *testing.T, path string) map[int64][]int {
 		}
 	}
 	return out
+}
+
+// TestPacketHeadersAgreeWithTshark: every TDS packet is reported at its
+// own frame with its header — a packet that does not end its message as a
+// partial-packet message, the last one in the message itself — and, per
+// frame, the headers (type, status, length, SPID, packet id) equal
+// tshark's tds.type, tds.status, tds.length, tds.channel and
+// tds.packet_number (testdata/tds/*.packets.tsv).
+func TestPacketHeadersAgreeWithTshark(t *testing.T) {
+	refs, _ := filepath.Glob(testdata("*.packets.tsv"))
+	if len(refs) == 0 {
+		t.Fatal("no references in testdata/tds")
+	}
+	total, partial := 0, 0
+	for _, ref := range refs {
+		name := strings.TrimSuffix(filepath.Base(ref), ".packets.tsv")
+		t.Run(name, func(t *testing.T) {
+			want := readPacketsTSV(t, ref)
+			res := runCapture(t, testdata(name+".pcap"), DefaultConfig(), nil, nil)
+			got := map[int64][]string{}
+			for _, m := range res.rep.Messages {
+				f := m.Fields
+				if m.Proto != "tds" || f["type_code"] == nil || f["packet_length"] == nil {
+					continue
+				}
+				if f["partial"] == true {
+					partial++
+				}
+				got[m.Frame] = append(got[m.Frame], fmt.Sprintf("%d 0x%02x %d %d %d", f["type_code"], f["status"], f["packet_length"], f["spid"], f["packet_id"]))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("packet headers per frame (-tshark +ours):\n%s", diff)
+			}
+			for _, v := range want {
+				total += len(v)
+			}
+		})
+	}
+	if partial == 0 {
+		t.Error("no packet that continues its message in the references: the test proves nothing")
+	}
+	t.Logf("%d TDS packet headers agree with tshark, %d of them reported before their message's last packet", total, partial)
+}
+
+// readPacketsTSV reads a *.packets.tsv reference: frame → "type status
+// length spid packet_id" per packet.
+func readPacketsTSV(t *testing.T, path string) map[int64][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		cols := strings.Split(line, "\t")
+		if len(cols) < 6 {
+			continue
+		}
+		frame, _ := strconv.ParseInt(cols[0], 10, 64)
+		types, sts, lens, spids, ids := strings.Split(cols[1], "|"), strings.Split(cols[2], "|"), strings.Split(cols[3], "|"), strings.Split(cols[4], "|"), strings.Split(cols[5], "|")
+		for i := range types {
+			st, _ := strconv.ParseUint(strings.TrimPrefix(sts[i], "0x"), 16, 8)
+			out[frame] = append(out[frame], fmt.Sprintf("%s 0x%02x %s %s %s", types[i], st, lens[i], spids[i], ids[i]))
+		}
+	}
+	return out
+}
+
+// TestServerMessagesAgreeWithTshark: the ERROR tokens of the captures
+// with some (testdata/tds/*.msgs.tsv) keep their number, message text,
+// server, procedure and line in the decoded response, as tshark's
+// tds.error.* fields show them at the same frame.
+func TestServerMessagesAgreeWithTshark(t *testing.T) {
+	refs, _ := filepath.Glob(testdata("*.msgs.tsv"))
+	if len(refs) == 0 {
+		t.Fatal("no references")
+	}
+	n := 0
+	for _, ref := range refs {
+		name := strings.TrimSuffix(filepath.Base(ref), ".msgs.tsv")
+		b, err := os.ReadFile(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			c := strings.Split(line, "\t")
+			for len(c) < 11 {
+				c = append(c, "")
+			}
+			frame, _ := strconv.ParseInt(c[0], 10, 64)
+			want[frame] = strings.Join(c[1:6], "/") + " " + strings.Join(c[6:11], "/")
+		}
+		res := runCapture(t, testdata(name+".pcap"), DefaultConfig(), nil, nil)
+		got := map[int64]string{}
+		for _, m := range res.rep.Messages {
+			notes, ok := m.Fields["server_messages"].([]map[string]any)
+			if !ok {
+				continue
+			}
+			var errs, infos [5][]string
+			for _, nm := range notes {
+				proc, _ := nm["procedure"].(string)
+				vals := []string{fmt.Sprint(nm["number"]), nm["error_message"].(string), nm["server"].(string), proc, fmt.Sprint(nm["line"])}
+				dst := &errs
+				if nm["kind"] == "info" {
+					dst = &infos
+				}
+				for i, v := range vals {
+					dst[i] = append(dst[i], v)
+				}
+			}
+			join := func(a [5][]string) string {
+				parts := make([]string, 5)
+				for i := range a {
+					parts[i] = strings.Join(a[i], "|")
+				}
+				return strings.Join(parts, "/")
+			}
+			got[m.Frame] = join(errs) + " " + join(infos)
+			if len(errs[1]) > 0 && m.Fields["error_message"] != errs[1][0] {
+				t.Errorf("%s frame %d: error_message %v", name, m.Frame, m.Fields["error_message"])
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: ERROR/INFO tokens per frame (-tshark +ours):\n%s", name, diff)
+		}
+		n += len(want)
+	}
+	t.Logf("%d responses: ERROR/INFO number, text, server, procedure and line agree with tshark", n)
 }

@@ -82,6 +82,7 @@ type half struct {
 	dead      bool
 	ignored   int64
 	firstErr  error
+	cut       incomplete // messages that never ended (decode.incomplete)
 }
 
 // framer reassembles TDS packets from an SMP session's DATA payloads.
@@ -122,6 +123,7 @@ type tokenStream struct {
 	loginAck  *LoginAck
 	errors    []ServerMessage
 	infos     int
+	notes     []serverNote // ERROR and INFO tokens with their text, for the decoded message
 	names     []string
 	lastName  string
 	repeat    int
@@ -376,8 +378,11 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 	c.closed = true
 	for d := range c.half {
 		if h := &c.half[d]; h.resync && !h.dead && !c.gaveUp && h.scanned > 0 && h.reason != resyncBad {
-			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, h.reason.describe()), at)
+			c.resyncGaveUp(tcpstate.Dir(d), fmt.Sprintf("the stream ended before the next TDS packet header (%d bytes skipped %s)", h.scanned, describeResync(h.reason)), at)
 		}
+	}
+	for d := range c.half {
+		c.reportIncomplete(tcpstate.Dir(d), reason, at)
 	}
 	c.preloginStalled(reason, at)
 	for _, s := range c.sortedSessions() {

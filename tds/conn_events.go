@@ -108,8 +108,8 @@ const decoderName = "tds"
 // and decodes from the packet at at.
 func (c *Conn) resyncEvent(dir tcpstate.Dir, skipped int, reason resyncReason, at tcpstate.Position) {
 	c.limitedEvent(health.Event{Kind: health.DecodeResync, Severity: health.DefaultSeverity(health.DecodeResync), Time: at.Time, Frame: at.Frame,
-		Message:  fmt.Sprintf("TDS from the %s: skipped %d bytes (%s) to the next packet header, and decoded from there", dir, skipped, reason.describe()),
-		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": reason.evidence()}})
+		Message:  fmt.Sprintf("TDS from the %s: skipped %d bytes (%s) to the next packet header, and decoded from there", dir, skipped, describeResync(reason)),
+		Evidence: map[string]any{"decoder": decoderName, "skipped": skipped, "dir": dir.String(), "reason": reason.Evidence()}})
 }
 
 // gaveUpEvent reports decode.gave_up (Notice): nettrace stopped decoding

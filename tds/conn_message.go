@@ -30,6 +30,7 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 		return
 	}
 	if ms.active && ms.first.Type != p.Type {
+		c.interrupt(dir, ms)
 		*ms = msgState{} // a new message began without the previous EOM
 	}
 	sess := c.session(sid)
@@ -49,7 +50,31 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 	}
 	if p.EOM() {
 		c.endMessage(dir, sess, ms, at)
+	} else if c.want {
+		c.packetMessage(dir, sid, ms, p.Header, at)
 	}
+}
+
+// packetMessage reports a packet that does not end its message, at its
+// own frame, as tshark shows every packet's header (tds.type, tds.status,
+// tds.channel, tds.packet_number): the message itself is reported at its
+// last packet.
+func (c *Conn) packetMessage(dir tcpstate.Dir, sid int, ms *msgState, h Header, at tcpstate.Position) {
+	f := map[string]any{
+		"dir":           dir.String(),
+		"type":          h.Type.String(),
+		"type_code":     uint8(h.Type),
+		"status":        uint8(h.Status),
+		"packet_length": h.Length,
+		"spid":          h.SPID,
+		"packet_id":     h.PacketID,
+		"partial":       true, // the message continues in later packets
+		"packet":        ms.packets,
+	}
+	if sid != noSession {
+		f["smp_sid"] = sid
+	}
+	c.message(f, at)
 }
 
 // expectedType reports whether the end sending dir sends packets of p's
@@ -137,9 +162,11 @@ func (c *Conn) baseFields(dir tcpstate.Dir, sid int, ms *msgState) map[string]an
 		"type_code": uint8(ms.first.Type),
 		"status":    uint8(ms.last.Status),
 		"length":    ms.length,
-		"spid":      ms.last.SPID,
-		"packet_id": ms.last.PacketID,
-		"packets":   ms.packets,
+		// The last packet's own length, as tshark's tds.length at this frame.
+		"packet_length": ms.last.Length,
+		"spid":          ms.last.SPID,
+		"packet_id":     ms.last.PacketID,
+		"packets":       ms.packets,
 	}
 	if sid != noSession {
 		f["smp_sid"] = sid

@@ -4,48 +4,24 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nettrace/nettrace/internal/resync"
+
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
-// resyncReason is why a direction is looking for the next unit start. It
-// decides what is reported: bytes the capture made undecodable (a gap, a
-// capture that started inside a packet) are an artefact of the capture,
-// decode.resync (Info); a bad unit after units that framed is tds.malformed
-// (a notice about nettrace's coverage).
-type resyncReason uint8
+// resyncReason is why a direction is looking for the next packet start
+// (internal/resync).
+type resyncReason = resync.Reason
 
 const (
-	resyncBad   resyncReason = iota // a malformed unit after units that framed
-	resyncGap                       // bytes never captured
-	resyncStart                     // the direction's first bytes are not a unit start
-	resyncShed                      // the memory budget had the buffered bytes dropped
+	resyncBad   = resync.Bad
+	resyncGap   = resync.Gap
+	resyncStart = resync.Start
+	resyncShed  = resync.Shed
 )
 
-// evidence returns the reason as the decode.* events name it.
-func (r resyncReason) evidence() string {
-	switch r {
-	case resyncGap:
-		return "gap"
-	case resyncStart:
-		return "mid_stream"
-	case resyncShed:
-		return "memory_budget"
-	}
-	return "malformed"
-}
-
-// describe returns the reason as a message says it.
-func (r resyncReason) describe() string {
-	switch r {
-	case resyncGap:
-		return "after bytes the capture missed"
-	case resyncStart:
-		return "the capture started inside a packet"
-	case resyncShed:
-		return "after the memory budget had its buffered bytes dropped"
-	}
-	return "after malformed data"
-}
+// describeResync says why the direction resynchronised, for a message.
+func describeResync(r resyncReason) string { return r.Describe("packet", "after malformed data") }
 
 // startResync drops the partial message and makes the direction look for
 // the next unit start: a known packet type with a plausible length (or,
@@ -102,7 +78,7 @@ func (c *Conn) resync(dir tcpstate.Dir, h *half, b []byte, at tcpstate.Position)
 		h.scanned += skip
 		if h.scanned > c.lim.ResyncScan {
 			h.dead = true
-			c.resyncGaveUp(dir, fmt.Sprintf("no TDS packet header within %d bytes %s", h.scanned, h.reason.describe()), at)
+			c.resyncGaveUp(dir, fmt.Sprintf("no TDS packet header within %d bytes %s", h.scanned, describeResync(h.reason)), at)
 		}
 		return skip, false
 	}

@@ -265,7 +265,8 @@ func TestRejectOversizedMessageIsCapped(t *testing.T) {
 	}
 	f.send(cli, 0, stream)
 	f.close()
-	if len(f.rep.Messages) != 1 || f.rep.Messages[0].Fields["capped"] != true || len(f.rep.Messages[0].Fields["sql"].(string)) != 100 {
+	// Two packets reported on their own (partial), then the message.
+	if len(f.rep.Messages) != 3 || f.rep.Messages[0].Fields["partial"] != true || f.rep.Messages[2].Fields["capped"] != true || len(f.rep.Messages[2].Fields["sql"].(string)) != 100 {
 		t.Fatalf("messages: %+v", f.rep.Messages)
 	}
 }
@@ -444,5 +445,41 @@ func TestResponseEndingInsideATokenIsMalformed(t *testing.T) {
 				t.Errorf("%d tds.malformed events, want %d: %+v", got, tc.want, f.rep.Events)
 			}
 		})
+	}
+}
+
+// infoTok builds an INFO token ([MS-TDS] 2.2.7.13) with a procedure name.
+func infoTok(number int32, msg, server, proc string, line int32) []byte {
+	body := cat(u32le(uint32(number)), []byte{1, 0}, u16le(uint16(len([]rune(msg)))), ucs2enc(msg),
+		[]byte{byte(len([]rune(server)))}, ucs2enc(server), []byte{byte(len([]rune(proc)))}, ucs2enc(proc), u32le(uint32(line)))
+	return cat([]byte{byte(TokenInfo)}, u16le(uint16(len(body))), body)
+}
+
+// TestServerMessagesKeepTheirText: ERROR and INFO tokens are listed in
+// the decoded response with their text, server, procedure and line; the
+// first error's text is error_message.
+func TestServerMessagesKeepTheirText(t *testing.T) {
+	f := newFeeder(DefaultConfig())
+	f.send(cli, 0, pkt(TypeSQLBatch, StatusEOM, batchPayload("exec dbo.p")))
+	f.send(srv, time.Millisecond, pkt(TypeResponse, StatusEOM, cat(infoTok(5701, "Changed database context to 'sales'.", "DB1", "p", 3),
+		errorTok(208, 1, 16, "Invalid object name 'nosuch'."), doneTok(DoneError, 0xC1, 0))))
+	f.close()
+	var resp map[string]any
+	for _, m := range f.rep.Messages {
+		if m.Fields["dir"] == "server" {
+			resp = m.Fields
+		}
+	}
+	want := []map[string]any{
+		{"kind": "info", "number": int32(5701), "state": uint8(1), "class": uint8(0), "error_message": "Changed database context to 'sales'.",
+			"server": "DB1", "procedure": "p", "line": int32(3)},
+		{"kind": "error", "number": int32(208), "state": uint8(1), "class": uint8(16), "error_message": "Invalid object name 'nosuch'.",
+			"server": "SRV", "line": int32(1)},
+	}
+	if diff := cmp.Diff(want, resp["server_messages"]); diff != "" {
+		t.Errorf("server_messages (-want +got):\n%s", diff)
+	}
+	if resp["error_message"] != "Invalid object name 'nosuch'." {
+		t.Errorf("error_message %v", resp["error_message"])
 	}
 }

@@ -166,8 +166,10 @@ func (c *Conn) record(ts *tokenStream, t *Token, at tcpstate.Position) {
 		if len(ts.errors) < 16 {
 			ts.errors = append(ts.errors, ServerMessage{Number: m.Number, State: m.State, Class: m.Class, Message: m.Message})
 		}
+		ts.note(c.want, true, m)
 	case TokenInfo:
 		ts.infos++
+		ts.note(c.want, false, t.Info)
 	case TokenLoginAck:
 		la := t.LoginAck
 		ts.loginAck = &la
@@ -302,6 +304,44 @@ func (c *Conn) serverError(req *request, e *ServerMessage, at tcpstate.Position)
 		Evidence: map[string]any{"number": e.Number, "class": e.Class, "state": e.State, "message": e.Message, "sql": sql, "request_frame": rf}})
 }
 
+// serverNote is an ERROR or INFO token kept for the decoded message.
+type serverNote struct {
+	err bool
+	MessageInfo
+}
+
+// maxNotes bounds the ERROR and INFO tokens listed in one decoded message.
+const maxNotes = 16
+
+// note keeps an ERROR or INFO token for the decoded message, when
+// messages are wanted.
+func (ts *tokenStream) note(want, isErr bool, m MessageInfo) {
+	if want && len(ts.notes) < maxNotes {
+		ts.notes = append(ts.notes, serverNote{err: isErr, MessageInfo: m})
+	}
+}
+
+// noteFields renders the ERROR and INFO tokens ([MS-TDS] 2.2.7.10,
+// 2.2.7.13) as tshark names their fields (tds.error.msgtext,
+// servername, procname, linenumber): kind, number, state, class,
+// error_message, server, procedure (when not empty) and line.
+func noteFields(notes []serverNote) []map[string]any {
+	out := make([]map[string]any, len(notes))
+	for i, n := range notes {
+		kind := "info"
+		if n.err {
+			kind = "error"
+		}
+		m := map[string]any{"kind": kind, "number": n.Number, "state": n.State, "class": n.Class,
+			"error_message": n.Message, "server": n.Server, "line": n.Line}
+		if n.Proc != "" {
+			m["procedure"] = n.Proc
+		}
+		out[i] = m
+	}
+	return out
+}
+
 // tokenFields adds what a response's tokens said to its decoded message.
 func (c *Conn) tokenFields(f map[string]any, ts *tokenStream) {
 	c.flushName(ts)
@@ -313,6 +353,10 @@ func (c *Conn) tokenFields(f map[string]any, ts *tokenStream) {
 			nums[i] = e.Number
 		}
 		f["errors"] = nums
+		f["error_message"] = ts.errors[0].Message
+	}
+	if len(ts.notes) > 0 {
+		f["server_messages"] = noteFields(ts.notes)
 	}
 	if la := ts.loginAck; la != nil {
 		f["loginack"] = map[string]any{"interface": la.Interface, "tds_version": la.TDSVersion.String(),

@@ -34,9 +34,19 @@
 // Events (health/kinds.go): tds.login_failed, tds.error, tds.attention,
 // tds.prelogin_stalled, tds.encryption_mismatch, tds.routing,
 // tds.slow_query, tds.latency_split, tds.malformed, tds.ssrp_unanswered,
-// tds.ssrp_reply_from_other_address, decode.resync and decode.gave_up.
+// tds.ssrp_reply_from_other_address, decode.resync, decode.gave_up and
+// decode.incomplete (a message whose EOM packet never came: the connection
+// ended first, or a message of another type began; once per direction at
+// Close, counting them).
 // Decoded messages (only when the Reporter wants them) have Proto "tds" or
-// "ssrp". Conn.Finished (tcpstate.Finisher) says whether every request was
+// "ssrp". A TDS message is reported at its last packet, with that
+// packet's header (status, packet_length, spid, packet_id); every packet
+// before it is reported at its own frame as a message with partial true
+// and the packet's header, as tshark shows tds.type, tds.status and
+// tds.packet_number per frame. A response lists its ERROR and INFO tokens
+// in server_messages (kind, number, state, class, error_message, server,
+// procedure, line, as tshark's tds.error.* fields) and the first error's
+// text as error_message. Conn.Finished (tcpstate.Finisher) says whether every request was
 // answered when the connection closed.
 //
 // A finding is a claim about the network, made only when the capture shows

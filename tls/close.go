@@ -52,6 +52,7 @@ func (c *Conn) Close(reason tcpstate.CloseReason, at tcpstate.Position) {
 			map[string]any{"stage": c.stage(), "close": reason.String()})
 	}
 	c.reportStops()
+	c.releaseHeld()
 	if c.plain != nil {
 		c.plain.Close(reason, at)
 	}

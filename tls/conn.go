@@ -25,6 +25,9 @@ type Conn struct {
 	cfg  Config
 	lim  Limits
 	half [2]halfConn
+	// held are the events saying why the connection is not decrypted, said
+	// at Close with how much was not (releaseHeld).
+	held []health.Event
 
 	haveCH        bool
 	chPos         tcpstate.Position
@@ -108,7 +111,9 @@ type halfConn struct {
 	err         error // the first error; set when decoding stopped
 	ignored     int   // bytes not decoded after err
 	records     int
-	undecrypted int
+	undecrypted int // bytes of protected records not decrypted
+	undecRecs   int // those records
+	undecLast   tcpstate.Position
 	trials      int // records tried with the application key (trialAppKey)
 	gapMisses   int // records after a gap that did not decrypt
 }
@@ -236,8 +241,10 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 		if c.onRecord != nil {
 			c.tellRecord(rec.Type, -2)
 		}
+		if rec.Type == TypeApplicationData || h.encrypted && rec.Type != TypeChangeCipherSpec {
+			h.notDecrypted(rec, end)
+		}
 		if rec.Type == TypeApplicationData {
-			h.undecrypted += len(rec.Fragment)
 			if c.plain != nil && c.version != VersionTLS13 || (c.plain != nil && h.finished) {
 				c.plain.Gap(dir, len(rec.Fragment), end)
 			}
@@ -267,6 +274,7 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 			return // 0-RTT data under the early traffic secret: not decrypted
 		}
 		c.decryptFailed(dir, start, h.dec.label, err.Error())
+		h.notDecrypted(rec, end)
 		h.failed = true
 		h.dec = nil
 		return
@@ -344,10 +352,55 @@ func (c *Conn) decryptFailed(dir tcpstate.Dir, at tcpstate.Position, label, reas
 		return
 	}
 	c.failDone = true
-	c.event(health.TLSDecryptFailed, health.Error, at,
+	c.hold(health.TLSDecryptFailed, health.Error, at,
 		fmt.Sprintf("a record from the %s did not decrypt with the %s key logged for client random %s…: %s; the rest of the connection's records that key protects are not decrypted (wrong key log, or a key for another connection)",
 			dir, label, c.randomPrefix(), reason),
 		map[string]any{"reason": reason, "key": label, "client_random": c.randomPrefix(), "from": dir.String()})
+}
+
+// notDecrypted counts a protected record of h that was not decrypted
+// (application data, or a handshake or alert record sent protected).
+func (h *halfConn) notDecrypted(rec Record, end tcpstate.Position) {
+	h.undecrypted += len(rec.Fragment)
+	h.undecRecs++
+	h.undecLast = end
+}
+
+// hold keeps an event about why the connection is not decrypted until
+// Close, which adds how much was not decrypted: one event per connection
+// saying what, where and how much.
+func (c *Conn) hold(k health.Kind, sev health.Severity, at tcpstate.Position, msg string, ev map[string]any) {
+	c.held = append(c.held, health.Event{Kind: k, Severity: sev, Time: at.Time, Frame: at.Frame, Message: msg, Evidence: ev})
+}
+
+// releaseHeld reports the held events with the records and bytes of both
+// directions that were not decrypted.
+func (c *Conn) releaseHeld() {
+	if len(c.held) == 0 {
+		return
+	}
+	recs, n := 0, 0
+	var last tcpstate.Position
+	for d := range c.half {
+		h := &c.half[d]
+		recs += h.undecRecs
+		n += h.undecrypted
+		if h.undecLast.Frame > last.Frame {
+			last = h.undecLast
+		}
+	}
+	for _, e := range c.held {
+		e.Evidence["records_not_decrypted"] = recs
+		e.Evidence["bytes_not_decrypted"] = n
+		if recs > 0 {
+			e.Evidence["last_frame"] = last.Frame
+			e.Message += fmt.Sprintf(" (%d protected records, %d bytes, not decrypted, up to frame %d)", recs, n, last.Frame)
+		} else {
+			e.Message += " (no record in the capture needed it)"
+		}
+		c.ctx.Event(e)
+	}
+	c.held = nil
 }
 
 func (c *Conn) randomPrefix() string { return hex.EncodeToString(c.clientRandom[:8]) }
@@ -877,7 +930,7 @@ func (c *Conn) noKey(at tcpstate.Position, label string) {
 	if c.cfg.KeyLog.Has(c.clientRandom[:]) {
 		msg = fmt.Sprintf("the key log has secrets for client random %s… but not %s; records protected with it are not decrypted", c.randomPrefix(), label)
 	}
-	c.event(health.TLSNoKey, health.Notice, at, msg,
+	c.hold(health.TLSNoKey, health.Notice, at, msg,
 		map[string]any{"client_random": c.randomPrefix(), "key": label})
 }
 
@@ -889,7 +942,7 @@ func (c *Conn) unsupportedSuite(at tcpstate.Position, label string) {
 	}
 	c.failDone = true
 	name := CipherSuiteName(c.suiteID)
-	c.event(health.TLSDecryptFailed, health.Warning, at,
+	c.hold(health.TLSDecryptFailed, health.Warning, at,
 		fmt.Sprintf("a key is logged for this connection but %s with %s is not supported for decryption; it is not decrypted",
 			c.version, name),
 		map[string]any{"reason": "unsupported cipher suite", "suite": name, "version": c.version.String(), "key": label})
@@ -903,7 +956,7 @@ func (c *Conn) noClientHello(at tcpstate.Position) {
 		return
 	}
 	c.noKeyDone = true
-	c.event(health.TLSNoKey, health.Notice, at,
+	c.hold(health.TLSNoKey, health.Notice, at,
 		"the capture has no ClientHello for this connection: the client random that names its keys in the key log is unknown, so it is not decrypted",
 		map[string]any{"client_random": "", "reason": "no client hello"})
 }

@@ -56,7 +56,13 @@
 // Events: tls.alert, tls.handshake_stalled, tls.handshake_failed,
 // tls.cert_name_mismatch, tls.cert_expired, tls.cert_not_yet_valid,
 // tls.version_downgrade, tls.weak_cipher, tls.decrypt_failed, tls.no_key,
-// tls.malformed, decode.resync and decode.gave_up. Messages (proto "tls"): handshake_type, version,
+// tls.malformed, decode.resync and decode.gave_up. Why a connection is
+// not decrypted (tls.no_key, tls.decrypt_failed: no key, an unsupported
+// suite, a key that does not authenticate) is said once per connection, at
+// Close, with the protected records and bytes left undecrypted
+// (records_not_decrypted, bytes_not_decrypted, last_frame). KeyLog.Add
+// skips lines it cannot read, as tshark does, and returns a
+// *SkippedLinesError counting them. Messages (proto "tls"): handshake_type, version,
 // cipher_suite (the IANA name), sni (absent without one), alpn, ja3,
 // ja3_hash and ja4 (client hello), ja3s, ja3s_hash and ja4s (server hello),
 // cert_subjects, cert_names (the names the leaf is valid for), the leaf's

@@ -81,23 +81,52 @@ func (k *KeyLog) Len() int {
 	return len(k.entries)
 }
 
-// ErrKeyLogLine is wrapped by errors about one key log line.
+// ErrKeyLogLine is wrapped by errors about key log lines.
 var ErrKeyLogLine = errors.New("bad key log line")
 
+// SkippedLinesError says that lines of a key log were skipped: too long,
+// bad hex, wrong lengths, a half-written last line. Every good line was
+// added; tshark skips such lines too. It never holds a line's content.
+type SkippedLinesError struct {
+	Lines     int    // lines skipped
+	FirstLine int    // number (1-based) of the first skipped line
+	Reason    string // why that line was skipped
+}
+
+// Error says how many lines were skipped and why the first was.
+func (e *SkippedLinesError) Error() string {
+	s := "s"
+	if e.Lines == 1 {
+		s = ""
+	}
+	return fmt.Sprintf("tls: key log: %d line%s skipped (line %d: %s)", e.Lines, s, e.FirstLine, e.Reason)
+}
+
+// Unwrap returns ErrKeyLogLine.
+func (e *SkippedLinesError) Unwrap() error { return ErrKeyLogLine }
+
 // Add parses key log text (one or more lines) and adds its secrets. Lines
-// longer than 1024 bytes, or with bad hex or lengths, are skipped; Add
-// returns an error naming the first bad line number (never its content)
-// after adding every good line. Text without any newline is one line.
+// longer than 1024 bytes, or with bad hex or lengths, are skipped; after
+// adding every good line Add returns a *SkippedLinesError counting them
+// (naming the first bad line's number, never its content). Text without
+// any newline is one line.
 func (k *KeyLog) Add(text []byte) error {
 	return k.AddFrom(bytes.NewReader(text))
 }
 
 // AddFrom reads key log text from r, line by line (a line is at most 1024
 // bytes: the buffer never grows to fit a longer one), and adds its secrets
-// as Add does. It returns the first read error, else the first bad line's.
+// as Add does. It returns the first read error, else a *SkippedLinesError
+// when lines were skipped.
 func (k *KeyLog) AddFrom(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 4096)
-	var firstErr error
+	var skipped *SkippedLinesError
+	skip := func(line int, reason string) {
+		if skipped == nil {
+			skipped = &SkippedLinesError{FirstLine: line, Reason: reason}
+		}
+		skipped.Lines++
+	}
 	line := 0
 	for {
 		b, err := readLine(br)
@@ -105,21 +134,22 @@ func (k *KeyLog) AddFrom(r io.Reader) error {
 			line++
 		}
 		if errors.Is(err, errLineTooLong) {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("tls: key log line %d: longer than %d bytes: %w", line, maxKeyLogLine, ErrKeyLogLine)
-			}
+			skip(line, fmt.Sprintf("longer than %d bytes", maxKeyLogLine))
 			continue
 		}
 		if len(b) > 0 {
-			if e := k.addLine(b); e != nil && firstErr == nil {
-				firstErr = fmt.Errorf("tls: key log line %d: %s: %w", line, e.Error(), ErrKeyLogLine)
+			if e := k.addLine(b); e != nil {
+				skip(line, e.Error())
 			}
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return firstErr
+			if !errors.Is(err, io.EOF) {
+				return err
 			}
-			return err
+			if skipped != nil {
+				return skipped
+			}
+			return nil
 		}
 	}
 }
@@ -174,7 +204,10 @@ func (k *KeyLog) addLine(b []byte) error {
 		}
 	}
 	if id == numSecrets {
-		return nil // unknown label (EXPORTER_SECRET, RSA, …): skipped
+		if !isLabel(f[0]) {
+			return errors.New("not a key log line")
+		}
+		return nil // a label this package does not use (EXPORTER_SECRET, RSA, …): skipped
 	}
 	var cr [32]byte
 	if len(f[1]) != 64 {
@@ -265,4 +298,16 @@ func (k *KeyLog) addFile(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// isLabel reports whether b can be an NSS key log label: upper-case
+// letters, digits and underscores (labels this package does not use are
+// skipped silently; other first words make the line garbage).
+func isLabel(b []byte) bool {
+	for _, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return len(b) > 0
 }

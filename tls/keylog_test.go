@@ -108,3 +108,28 @@ func TestTLS13OnlyTrafficSecrets(t *testing.T) {
 		t.Errorf("requests %v responses %v; events %+v", reqs, resps, col.Events)
 	}
 }
+
+// TestKeyLogSkipsHalfWrittenLastLine: a key log whose last line was cut
+// while being written keeps every good line; the error counts the lines
+// skipped and names the first, never its content (tshark skips them too).
+func TestKeyLogSkipsHalfWrittenLastLine(t *testing.T) {
+	cr := strings.Repeat("ab", 32)
+	master := strings.Repeat("cd", 48)
+	good := "CLIENT_RANDOM " + cr + " " + master + "\n"
+	text := good + "garbage\n" + "CLIENT_RANDOM " + strings.Repeat("ef", 32) + " " + master[:37]
+	k := NewKeyLog()
+	err := k.Add([]byte(text))
+	var sk *SkippedLinesError
+	if !errors.As(err, &sk) || !errors.Is(err, ErrKeyLogLine) {
+		t.Fatalf("Add() error = %v, want a *SkippedLinesError", err)
+	}
+	if sk.Lines != 2 || sk.FirstLine != 2 {
+		t.Errorf("skipped %d lines from line %d, want 2 from line 2", sk.Lines, sk.FirstLine)
+	}
+	if k.Len() != 1 {
+		t.Errorf("Len() = %d, want 1: the good line is kept", k.Len())
+	}
+	if strings.Contains(err.Error(), master[:16]) {
+		t.Errorf("error %q holds a secret", err)
+	}
+}

@@ -281,6 +281,13 @@ func TestUndecryptableSaidOncePerConnection(t *testing.T) {
 					if k.want.reason == "unsupported cipher suite" && e.Evidence["suite"] != CipherSuiteName(tc.suite) {
 						t.Errorf("suite %v, want %s", e.Evidence["suite"], CipherSuiteName(tc.suite))
 					}
+					// How much was not decrypted, said in the same event.
+					recs, _ := e.Evidence["records_not_decrypted"].(int)
+					last, _ := e.Evidence["last_frame"].(int64)
+					if recs < 1 || last < e.Frame || e.Evidence["bytes_not_decrypted"].(int) < recs {
+						t.Errorf("records_not_decrypted %v, bytes %v, last_frame %v: want the records left undecrypted, after frame %d",
+							e.Evidence["records_not_decrypted"], e.Evidence["bytes_not_decrypted"], e.Evidence["last_frame"], e.Frame)
+					}
 					if how == chunkWhole {
 						t.Logf("frame %d: %s", e.Frame, e.Message)
 					}

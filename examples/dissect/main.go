@@ -70,8 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	perProto := fs.Int("max-errors-per-proto", 10000, "error records of one proto printed before the rest are only counted (-1: no cap)")
 	fs.Var(&keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.Var(&decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (repeatable)")
-	var smbf smbFlags
-	smbf.register(fs)
+	var smbf cli.SMBFlags
+	smbf.Register(fs)
 	paths, status, ok := t.Parse(args)
 	if !ok {
 		return status
@@ -81,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := nettrace.Options{Messages: true, PacketMessages: *packets, KeyLogFiles: keylogs, MaxEventsKept: -1, MaxFlowsKept: -1,
 		MaxEventsPerFlow: *perFlow, MaxEventsPerKind: *perProto}
-	if err := smbf.apply(&opts); err != nil {
+	if err := smbf.Apply(&opts); err != nil {
 		return t.Fail(err)
 	}
 	for _, d := range decode {

@@ -78,7 +78,7 @@ type config struct {
 	decode  listFlag
 	workers int
 	memory  sizeFlag
-	smb     smbFlags
+	smb     cli.SMBFlags
 	html    string
 }
 
@@ -111,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cfg.keylogs, "keylog", "NSS key log `file` for TLS decryption (repeatable)")
 	fs.IntVar(&cfg.workers, "workers", 0, "goroutines decoding application protocols (0: one per idle CPU, at most 4; 1 when no second CPU is idle); the output is the same for any `n`")
 	fs.Var(&cfg.memory, "memory", "memory `budget` for what all connections buffer, e.g. 64MiB or 1GiB (default 128MiB); past it the quietest connections' buffers are dropped and said once")
-	cfg.smb.register(fs)
+	cfg.smb.Register(fs)
 	fs.Var(&cfg.decode, "d", "decode a TCP port as a protocol: `PORT=PROTO` (tls, http, smb, dcerpc, tds; repeatable)")
 	htmlFlag(fs, &cfg)
 	paths, status, ok := t.Parse(args)
@@ -165,7 +165,7 @@ func (c config) options() (nettrace.Options, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = nettrace.AutoWorkers()
 	}
-	if err := c.smb.apply(&opts); err != nil {
+	if err := c.smb.Apply(&opts); err != nil {
 		return opts, err
 	}
 	for _, d := range c.decode {

@@ -22,6 +22,9 @@ type Builder struct {
 	Snaplen int
 	// Ends holds, for each frame written, the file offset just after it.
 	Ends []int
+	// Wrap, when set, rewrites each frame before it is written: to carry
+	// the conversations a test writes in an encapsulation.
+	Wrap func(frame []byte) []byte
 	off  int
 	ser  gopacket.SerializeBuffer
 }
@@ -49,6 +52,9 @@ func (c *Builder) Reset(w io.Writer) {
 
 // Raw writes one frame, cut to the snapshot length.
 func (c *Builder) Raw(frame []byte) {
+	if c.Wrap != nil {
+		frame = c.Wrap(frame)
+	}
 	c.Now = c.Now.Add(time.Millisecond)
 	capLen := len(frame)
 	if c.Snaplen > 0 && capLen > c.Snaplen {

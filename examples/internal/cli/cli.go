@@ -425,9 +425,11 @@ func plural(n int) string {
 
 // shedKinds are the event kinds that say the analysis shed or gave up
 // something; tcp.evicted counts only when a limit evicted the connection
-// (not the idle timeout, which ends silent connections as designed).
+// (not the idle timeout, which ends silent connections as designed), and
+// capture.undecoded only as a notice (frames that may carry IP traffic
+// were not analysed, not a switch's LLDP).
 var shedKinds = []health.Kind{
-	health.CaptureUnsupportedLink, health.InternalError, health.DecodeGaveUp,
+	health.CaptureUnsupportedLink, health.CaptureUndecoded, health.InternalError, health.DecodeGaveUp,
 	health.TCPBufferLimit, health.TCPEvicted, health.HTTPBodyLimit, health.MemoryShed,
 }
 
@@ -454,7 +456,7 @@ func (w *watcher) WantMessages() bool       { return w.next.WantMessages() }
 func (w *watcher) shed(rep *nettrace.Report) string {
 	var parts []string
 	for _, f := range rep.Findings {
-		if !slices.Contains(shedKinds, f.Kind) {
+		if !slices.Contains(shedKinds, f.Kind) || f.Kind == health.CaptureUndecoded && f.Severity < health.Notice {
 			continue
 		}
 		n := f.Count
