@@ -421,15 +421,7 @@ func (c *Conn) content(dir tcpstate.Dir, typ ContentType, b []byte, start, end t
 		}
 		c.appData(dir, b, end)
 	case TypeHeartbeat:
-		if c.ctx.Reporter.WantMessages() {
-			hb := "heartbeat"
-			if len(b) > 0 && !c.half[dir&1].encrypted {
-				hb = map[uint8]string{1: "heartbeat_request", 2: "heartbeat_response"}[b[0]]
-			}
-			m := c.newMessage(KindHeartbeat, dir, start)
-			m.Heartbeat = &Heartbeat{Type: hb, Length: len(b)}
-			c.message(m)
-		}
+		c.heartbeat(dir, b, start)
 	case TypeChangeCipherSpec:
 	default:
 		c.malformed(dir, start, malformed("record", fmt.Sprintf("inner content type %d", typ)))
@@ -528,6 +520,21 @@ func (c *Conn) scanHost(b []byte, at tcpstate.Position) {
 			return
 		}
 	}
+}
+
+// heartbeat reports a heartbeat record b (RFC 6520) as a message: its
+// type when it is not encrypted, and its length.
+func (c *Conn) heartbeat(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
+	if !c.ctx.Reporter.WantMessages() {
+		return
+	}
+	hb := "heartbeat"
+	if len(b) > 0 && !c.half[dir&1].encrypted {
+		hb = map[uint8]string{1: "heartbeat_request", 2: "heartbeat_response"}[b[0]]
+	}
+	m := c.newMessage(KindHeartbeat, dir, at)
+	m.Heartbeat = &Heartbeat{Type: hb, Length: len(b)}
+	c.message(m)
 }
 
 func (c *Conn) alert(dir tcpstate.Dir, a Alert, at tcpstate.Position) {
