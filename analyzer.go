@@ -390,7 +390,7 @@ func (a *Analyzer) frame(f *layers.Frame) {
 	if !ok {
 		return
 	}
-	if a.opts.PacketMessages && a.col.wantMsgs {
+	if a.opts.PacketMessages && a.col.fwdMsgs {
 		a.packetMessage(p)
 	}
 	var tag uint8

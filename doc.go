@@ -29,4 +29,9 @@
 // (connections sharded by stream ID) while the calling goroutine reads,
 // decodes and tracks the packets; the events are merged back into the order
 // of a single-worker run, so the output is the same byte for byte.
+//
+// Options.Handlers receives the decoded messages of SMB, DCE/RPC, TDS, TLS
+// and HTTP/1 as Go types (*smb.Message, *rpc.Message, *tds.Message,
+// *tls.Message, *http.Message), in capture order whatever Workers; with
+// no handler set (and Options.Messages off) no message is built.
 package nettrace

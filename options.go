@@ -30,6 +30,10 @@ type Options struct {
 	// Messages asks the decoders for decoded messages (examples/dissect).
 	// Off by default: building them costs time.
 	Messages bool
+	// Handlers receive the messages of SMB, DCE/RPC, TDS, TLS and HTTP/1
+	// as typed values (smb.Message, ...), whether Messages is set or not.
+	// Unset (the default), they cost nothing.
+	Handlers Handlers
 	// PacketMessages adds one message per TCP/UDP/ICMP/ARP packet (and DNS
 	// message) to the decoded messages. Needs Messages.
 	PacketMessages bool

@@ -174,7 +174,9 @@ type collector struct {
 	// than the events' (the merger's, or the embedder's).
 	mu        sync.Mutex
 	next      health.Reporter
-	wantMsgs  bool
+	wantMsgs  bool      // the decoders build messages: for next or for handlers
+	fwdMsgs   bool      // messages go to next (Options.Messages)
+	handlers  *Handlers // nil when no handler is set
 	maxKept   int
 	maxFrames int
 	perFlow   int // events of one kind on one flow passed on, then folded
@@ -214,18 +216,24 @@ func newCollector(next health.Reporter, o *Options) *collector {
 		next = health.Discard
 	}
 	c := &collector{
-		next: next, wantMsgs: o.Messages, maxKept: o.maxEventsKept(), maxFrames: o.maxExampleFrames(),
+		next: next, wantMsgs: o.Messages || o.Handlers.any(), fwdMsgs: o.Messages, maxKept: o.maxEventsKept(), maxFrames: o.maxExampleFrames(),
 		perFlow: o.maxEventsPerFlow(), perKind: o.maxEventsPerKind(),
 		findings: map[health.Kind]*Finding{}, flowSets: map[health.Kind]map[string]int{}, folds: map[foldKey]*fold{},
 	}
 	c.order.out = next.Event
+	if o.Handlers.any() {
+		c.handlers = &o.Handlers
+	}
 	return c
 }
 
 func (c *collector) WantMessages() bool { return c.wantMsgs }
 
 func (c *collector) Message(m health.Message) {
-	if c.wantMsgs {
+	if c.handlers != nil && m.Value != nil {
+		c.handlers.deliver(&m)
+	}
+	if c.fwdMsgs {
 		c.next.Message(m)
 	}
 }

@@ -243,7 +243,7 @@ func (a *Analyzer) selectedFrame(f *layers.Frame) {
 		return
 	}
 	g.release(true)
-	if a.opts.PacketMessages && a.col.wantMsgs {
+	if a.opts.PacketMessages && a.col.fwdMsgs {
 		a.packetMessage(p)
 	}
 	if a.seg.Duplicate {

@@ -57,10 +57,10 @@ func appendMessage(b []byte, m *Message) []byte {
 	b = append(b, `,"proto":`...)
 	b = appendString(b, m.Proto)
 	b = append(b, `,"fields":`...)
-	if m.Fields == nil {
+	if f := m.FieldMap(); f == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendMap(b, m.Fields)
+		b = appendMap(b, f)
 	}
 	return append(b, '}')
 }

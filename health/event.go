@@ -81,12 +81,31 @@ type Event struct {
 //
 // A frame holding several messages gives several Messages. Fields hold
 // decoded values only — never secrets.
+//
+// The decoders of SMB, DCE/RPC, TDS, TLS and HTTP/1 deliver their messages
+// as typed values (Value: *smb.Message, *rpc.Message, *tds.Message,
+// *tls.Message, *http.Message) and leave Fields nil: the map is derived
+// from the value, by FieldMap, only where it is needed (the JSON sink,
+// the Collector). Messages without a type of their own (packets, DNS, the
+// endpoint mapper, SSRP, HTTP/2 frames, NBSS) carry Fields only.
 type Message struct {
 	Frame  int64          `json:"frame"`
 	Time   time.Time      `json:"time"`
 	Flow   string         `json:"flow,omitempty"`
 	Proto  string         `json:"proto"`
 	Fields map[string]any `json:"fields"`
+	// Value is the typed message, nil for messages that carry Fields only.
+	Value Decoded `json:"-"`
+}
+
+// FieldMap returns m's fields as a map: Fields when set, else the map
+// derived from Value (built anew on each call), else nil. It is the
+// compatibility form of a typed message.
+func (m *Message) FieldMap() map[string]any {
+	if m.Fields == nil && m.Value != nil {
+		return m.Value.Fields()
+	}
+	return m.Fields
 }
 
 // Reporter receives what decoders find. Decoders call Event for every
@@ -108,7 +127,9 @@ func (discard) Message(Message)    {}
 func (discard) WantMessages() bool { return false }
 
 // Collector is a Reporter that keeps everything in memory, in arrival order.
-// It is meant for tests and small captures.
+// It is meant for tests and small captures: it fills the Fields of every
+// message it keeps (FieldMap), so that code reading Fields keeps working;
+// an embedder who wants only typed values uses nettrace.Handlers instead.
 type Collector struct {
 	Events   []Event
 	Messages []Message
@@ -119,8 +140,11 @@ type Collector struct {
 // Event appends e to c.Events.
 func (c *Collector) Event(e Event) { c.Events = append(c.Events, e) }
 
-// Message appends m to c.Messages.
-func (c *Collector) Message(m Message) { c.Messages = append(c.Messages, m) }
+// Message appends m to c.Messages, with its Fields filled (FieldMap).
+func (c *Collector) Message(m Message) {
+	m.Fields = m.FieldMap()
+	c.Messages = append(c.Messages, m)
+}
 
 // WantMessages reports c.KeepMessages.
 func (c *Collector) WantMessages() bool { return c.KeepMessages }

@@ -527,30 +527,20 @@ func bodyLimit(ev func(health.Kind, string, map[string]any), b *bodyAcc, res bod
 		"compressed_read": res.read, "compressed_bytes": b.bodyWire, "request": reqLine})
 }
 
-
-// bodyFields adds to a decoded message's fields what b and res say of
-// the body: its size decoded (body_bytes) and on the wire, its coding and
-// hash, a decoding error, and, for a body the capture or the connection
-// cut (cut is "capture", "connection" or "reset"; "" when whole), the
-// bytes seen against those announced (declared, -1 when unknown).
-func bodyFields(f map[string]any, b *bodyAcc, res bodyResult, cut string, declared int64) {
-	f["body_bytes"] = res.decoded
-	if b.encoding != "" {
-		f["content_encoding"] = b.encoding
-		f["body_wire_bytes"] = b.bodyWire
-	}
-	if res.sha256 != "" {
-		f["body_sha256"] = res.sha256
-	}
+// responseBody describes a response body: what b and res say of its
+// size decoded and on the wire, its coding and hash, a decoding error,
+// and, for a body the capture or the connection cut (cut is "capture",
+// "connection" or "reset"; "" when whole), the bytes seen against those
+// announced (declared, -1 when unknown). HTTP/1 and HTTP/2 responses
+// share it, so their body fields are the same.
+func responseBody(b *bodyAcc, res bodyResult, cut string, declared int64) *BodyInfo {
+	info := &BodyInfo{WireBytes: b.bodyWire, DecodedBytes: res.decoded, Encoding: b.encoding, SHA256: res.sha256,
+		Incomplete: cut, AnnouncedBytes: -1}
 	if res.err != nil {
-		f["decode_error"] = res.err.Error()
-		f["decode_offset"] = res.offset
+		info.DecodeError, info.DecodeOffset = res.err.Error(), res.offset
 	}
 	if cut != "" {
-		f["incomplete"] = cut
-		f["body_seen_bytes"] = b.seen()
-		if declared >= 0 {
-			f["body_announced_bytes"] = declared
-		}
+		info.SeenBytes, info.AnnouncedBytes = b.seen(), declared
 	}
+	return info
 }

@@ -855,28 +855,7 @@ func (c *Conn) finish(dir tcpstate.Dir, h *half, at tcpstate.Position) {
 	if m.isResp {
 		c.respond(h, at)
 	} else if c.want {
-		f := map[string]any{"method": m.req.Method, "uri": m.req.URI, "version": m.req.Proto}
-		if m.host != "" {
-			f["host"] = m.host
-		}
-		c.headerFields(f, m)
-		if m.expect != "" {
-			f["expect"] = m.expect
-		}
-		if m.bodyWire > 0 {
-			f["body_bytes"] = m.bodyWire
-		}
-		if m.cut != "" {
-			f["incomplete"] = m.cut
-			f["body_seen_bytes"] = m.seen()
-			if d := m.declared(); d >= 0 {
-				f["body_announced_bytes"] = d
-			}
-		}
-		if at.Frame != m.start.Frame {
-			f["first_frame"] = m.start.Frame
-		}
-		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
+		c.requestMessage(m, at)
 	}
 	switch {
 	case h.toH2:
@@ -921,7 +900,6 @@ func (c *Conn) errorStatus(m *message) {
 func (c *Conn) respond(h *half, at tcpstate.Position) {
 	m := &h.msg
 	c.answered++
-	st := m.resp.Status
 	var sink func([]byte)
 	if c.onBody != nil {
 		sink = func(b []byte) { c.onBody(c.ctx, c.bodyPiece(m, b, at.Frame)) }
@@ -936,34 +914,7 @@ func (c *Conn) respond(h *half, at tcpstate.Position) {
 		c.finalPiece(m, at, m.failed(res))
 	}
 	if c.want {
-		f := map[string]any{"status": st, "reason": m.resp.Reason, "version": m.resp.Proto}
-		if m.hasReq {
-			f["method"], f["uri"] = m.matched.method, m.matched.uri
-			f["response_ms"] = float64(m.start.Time.Sub(m.matched.done.Time).Microseconds()) / 1000
-		}
-		c.headerFields(f, m)
-		bodyFields(f, &m.bodyAcc, res, m.cut, m.declared())
-		if m.headCut {
-			f["headers_incomplete"] = true
-		}
-		if m.chunked {
-			f["transfer_encoding"] = "chunked"
-		}
-		if at.Frame != m.start.Frame {
-			f["first_frame"] = m.start.Frame
-		}
-		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
-	}
-}
-
-// headerFields adds the header fields people read to a message's fields:
-// content_type and content_length (as announced).
-func (c *Conn) headerFields(f map[string]any, m *message) {
-	if m.contentType != "" {
-		f["content_type"] = m.contentType
-	}
-	if m.contentLen >= 0 {
-		f["content_length"] = m.contentLen
+		c.responseMessage(m, res, at)
 	}
 }
 

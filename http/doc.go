@@ -42,6 +42,12 @@
 // completes it, as tshark shows HTTP (first_frame names the frame where it
 // began).
 //
+// Each HTTP/1 message is a *Message (health.Message.Value;
+// nettrace.Handlers.HTTP): method, URI, status, the header fields named
+// above, and BodyInfo for the body; Message.Fields is the one definition
+// of its JSON fields. HTTP/2 messages carry Fields only (no typed form
+// yet); their bodies are described by the same BodyInfo.
+//
 // H2Conn emits the same http.* events for its exchanges, and
 // http2.stream_reset (RST_STREAM: Info for NO_ERROR or after the exchange,
 // Notice for CANCEL and REFUSED_STREAM, Warning for the other codes),

@@ -527,7 +527,7 @@ func (c *H2Conn) report(dir tcpstate.Dir, s *h2stream, at tcpstate.Position) {
 		f := map[string]any{"status": m.status, "version": "HTTP/2", "stream": s.id}
 		c.requestFields(f, s, m.start)
 		c.msgFields(f, m)
-		bodyFields(f, &m.bodyAcc, res, m.cut, m.contentLen)
+		responseBody(&m.bodyAcc, res, m.cut, m.contentLen).fields(f, true)
 		c.message(at, m.start, f)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -161,17 +160,7 @@ func (c *Conn) interim(h *half, at tcpstate.Position) {
 	if !c.want {
 		return
 	}
-	m := &h.msg
-	f := map[string]any{"status": m.resp.Status, "reason": m.resp.Reason, "version": m.resp.Proto, "interim": true}
-	if len(c.pending) > 0 {
-		q := c.pending[0]
-		f["method"], f["uri"] = q.method, q.uri
-		f["response_ms"] = float64(m.start.Time.Sub(q.done.Time).Microseconds()) / 1000
-	}
-	if at.Frame != m.start.Frame {
-		f["first_frame"] = m.start.Frame
-	}
-	c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "http", Fields: f})
+	c.interimMessage(&h.msg, at)
 }
 
 // headersCut reports a response whose status line came and whose header

@@ -382,30 +382,30 @@ func (c *Conn) handle(dir tcpstate.Dir, b []byte, start, end tcpstate.Position) 
 			map[string]any{"dir": dirName(dir), "error": err.Error(), "pkt_type": p.Header.Type.String()})
 		return
 	}
-	var fields map[string]any
+	var m *Message
 	if c.ctx.Reporter.WantMessages() {
-		fields = c.baseFields(p)
+		m = c.newMessage(p, end)
 	}
 	switch p.Header.Type {
 	case PTBind, PTAlterContext:
-		c.bind(p, start, end, fields)
+		c.bind(p, start, end, m)
 	case PTBindAck, PTAlterContextResp:
-		c.bindAck(p, end, fields)
+		c.bindAck(p, end, m)
 	case PTBindNak:
-		c.bindNak(p, end, fields)
+		c.bindNak(p, end, m)
 	case PTRequest:
-		c.request(p, start, end, fields)
+		c.request(p, start, end, m)
 	case PTResponse:
-		c.response(p, start, end, fields)
+		c.response(p, start, end, m)
 	case PTFault:
-		c.fault(p, start, end, fields)
+		c.fault(p, start, end, m)
 	case PTOrphaned, PTCoCancel:
 		if p.Header.Type == PTOrphaned {
 			delete(c.calls, p.Header.CallID)
 		}
 	}
-	if fields != nil {
-		c.ctx.Reporter.Message(health.Message{Frame: end.Frame, Time: end.Time, Flow: c.ctx.Flow, Proto: "dcerpc", Fields: fields})
+	if m != nil {
+		c.ctx.Reporter.Message(health.Message{Frame: m.Frame, Time: m.Time, Flow: m.Flow, Proto: "dcerpc", Value: m})
 	}
 	// Messages about the PDU's stub (epm) follow the PDU's own.
 	for i := range c.queued {
@@ -417,31 +417,6 @@ func (c *Conn) handle(dir tcpstate.Dir, b []byte, start, end tcpstate.Position) 
 
 // later queues a message to be reported after the current PDU's.
 func (c *Conn) later(m health.Message) { c.queued = append(c.queued, m) }
-
-func (c *Conn) baseFields(p *PDU) map[string]any {
-	f := map[string]any{
-		"pkt_type": p.Header.Type.String(),
-		"call_id":  p.Header.CallID,
-		"frag_len": p.Header.FragLength,
-		"flags":    fmt.Sprintf("0x%02x", uint8(p.Header.Flags)),
-		"version":  fmt.Sprintf("%d.%d", p.Header.Version, p.Header.VersionMinor),
-	}
-	if p.Header.DataRep != LittleEndian {
-		f["drep"] = p.Header.DataRep.String()
-	}
-	if p.Auth.Length > 0 {
-		f["auth_type"] = p.Auth.Type.String()
-		f["auth_level"] = p.Auth.Level.String()
-	}
-	return f
-}
-
-func (c *Conn) setIface(f map[string]any, u UUID) {
-	f["interface_uuid"] = u.String()
-	if n := InterfaceName(u); n != "" {
-		f["interface"] = n
-	}
-}
 
 func (c *Conn) newCall(id uint32) *call {
 	if old, ok := c.calls[id]; ok {
@@ -467,7 +442,7 @@ func (c *Conn) newCall(id uint32) *call {
 	return cl
 }
 
-func (c *Conn) bind(p *PDU, start, end tcpstate.Position, f map[string]any) {
+func (c *Conn) bind(p *PDU, start, end tcpstate.Position, m *Message) {
 	cl := c.newCall(p.Header.CallID)
 	*cl = call{id: cl.id, seq: cl.seq, isBind: true, reqStart: start, reqEnd: end, reqDone: true,
 		firstSeen: true, srvLosses: c.half[tcpstate.ServerToClient].losses}
@@ -477,37 +452,17 @@ func (c *Conn) bind(p *PDU, start, end tcpstate.Position, f map[string]any) {
 		}
 		cl.bindCtx = append(cl.bindCtx, ctx.ID)
 	}
-	if f == nil {
+	if m == nil {
 		return
 	}
 	if len(p.Bind.Contexts) > 0 {
-		f["ctx_id"] = p.Bind.Contexts[0].ID
-		c.setIface(f, p.Bind.Contexts[0].Abstract.UUID)
-		f["interface_version"] = fmt.Sprintf("%d.%d", p.Bind.Contexts[0].Abstract.Version, p.Bind.Contexts[0].Abstract.VersionMinor)
+		m.setContext(p.Bind.Contexts[0].ID)
+		m.setIface(p.Bind.Contexts[0].Abstract.UUID)
 	}
-	list := make([]map[string]any, 0, len(p.Bind.Contexts))
-	for _, ctx := range p.Bind.Contexts {
-		ts := make([]string, 0, len(ctx.Transfers))
-		for _, t := range ctx.Transfers {
-			if n := SyntaxName(t.UUID); n != "" {
-				ts = append(ts, n)
-			} else {
-				ts = append(ts, t.UUID.String())
-			}
-		}
-		m := map[string]any{"ctx_id": ctx.ID, "interface_uuid": ctx.Abstract.UUID.String(),
-			"version": fmt.Sprintf("%d.%d", ctx.Abstract.Version, ctx.Abstract.VersionMinor), "transfer_syntaxes": ts}
-		if n := InterfaceName(ctx.Abstract.UUID); n != "" {
-			m["interface"] = n
-		}
-		list = append(list, m)
-	}
-	f["contexts"] = list
-	f["max_xmit_frag"] = p.Bind.MaxXmitFrag
-	f["max_recv_frag"] = p.Bind.MaxRecvFrag
+	m.Bind = copyBind(&p.Bind)
 }
 
-func (c *Conn) bindAck(p *PDU, end tcpstate.Position, f map[string]any) {
+func (c *Conn) bindAck(p *PDU, end tcpstate.Position, m *Message) {
 	cl := c.calls[p.Header.CallID]
 	if cl != nil && cl.isBind {
 		delete(c.calls, cl.id)
@@ -524,47 +479,27 @@ func (c *Conn) bindAck(p *PDU, end tcpstate.Position, f map[string]any) {
 		}
 		c.latency(cl, end)
 	}
-	if f == nil {
+	if m == nil {
 		return
 	}
 	if cl != nil && cl.isBind {
 		for i, r := range p.BindAck.Results {
 			if r.Result == Acceptance && i < len(cl.bindCtx) {
-				f["ctx_id"] = cl.bindCtx[i]
+				m.setContext(cl.bindCtx[i])
 				if s, ok := c.contexts[cl.bindCtx[i]]; ok {
-					c.setIface(f, s.abstract.UUID)
+					m.setIface(s.abstract.UUID)
 				}
 				break
 			}
 		}
 		if cl.reqEnd.Time.Before(end.Time) || cl.reqEnd.Time.Equal(end.Time) {
-			f["latency_ms"] = float64(end.Time.Sub(cl.reqEnd.Time).Microseconds()) / 1000
+			m.Latency, m.HasLatency = end.Time.Sub(cl.reqEnd.Time), true
 		}
 	}
-	f["sec_addr"] = p.BindAck.SecAddr
-	res := make([]map[string]any, 0, len(p.BindAck.Results))
-	for _, r := range p.BindAck.Results {
-		m := map[string]any{"result": r.Result.String()}
-		switch r.Result {
-		case Acceptance:
-			if n := SyntaxName(r.Transfer.UUID); n != "" {
-				m["transfer_syntax"] = n
-			} else {
-				m["transfer_syntax"] = r.Transfer.UUID.String()
-			}
-		case NegotiateAck:
-			m["features"] = fmt.Sprintf("0x%04x", r.Reason)
-		default:
-			m["reason"] = AckReasonName(r.Reason)
-		}
-		res = append(res, m)
-	}
-	f["results"] = res
-	f["max_xmit_frag"] = p.BindAck.MaxXmitFrag
-	f["max_recv_frag"] = p.BindAck.MaxRecvFrag
+	m.BindAck = copyBindAck(&p.BindAck)
 }
 
-func (c *Conn) bindNak(p *PDU, end tcpstate.Position, f map[string]any) {
+func (c *Conn) bindNak(p *PDU, end tcpstate.Position, m *Message) {
 	c.stats.BindNaks++
 	cl := c.calls[p.Header.CallID]
 	ev := map[string]any{"reason": p.BindNak.Reason.String(), "reason_code": uint16(p.BindNak.Reason), "call_id": p.Header.CallID}
@@ -585,8 +520,10 @@ func (c *Conn) bindNak(p *PDU, end tcpstate.Position, f map[string]any) {
 	}
 	c.ctx.Event(health.Event{Kind: health.RPCBindNak, Severity: health.Warning, Time: end.Time, Frame: end.Frame,
 		Evidence: ev, Message: fmt.Sprintf("%s rejected by the server: %s (bind_nak, call_id %d)", what, p.BindNak.Reason, p.Header.CallID)})
-	if f != nil {
-		f["reason"] = p.BindNak.Reason.String()
+	if m != nil {
+		nak := p.BindNak
+		nak.Versions = append([][2]uint8(nil), nak.Versions...)
+		m.BindNak = &nak
 	}
 }
 
@@ -602,7 +539,7 @@ func (c *Conn) latency(cl *call, end tcpstate.Position) {
 	}
 }
 
-func (c *Conn) request(p *PDU, start, end tcpstate.Position, f map[string]any) {
+func (c *Conn) request(p *PDU, start, end tcpstate.Position, m *Message) {
 	q := &p.Request
 	cl := c.calls[p.Header.CallID]
 	if cl == nil || cl.isBind || p.Header.First() || cl.reqDone {
@@ -627,20 +564,16 @@ func (c *Conn) request(p *PDU, start, end tcpstate.Position, f map[string]any) {
 		cl.reqDone, cl.reqEnd = true, end
 		cl.srvLosses = c.half[tcpstate.ServerToClient].losses
 	}
-	if f != nil {
-		f["ctx_id"] = q.ContextID
-		f["opnum"] = q.Opnum
-		if q.HasObject {
-			f["object_uuid"] = q.Object.String()
-		}
+	if m != nil {
+		m.setContext(q.ContextID)
+		m.setOpnum(q.Opnum)
+		m.Object, m.HasObject = q.Object, q.HasObject
 		if cl.hasIface {
-			c.setIface(f, cl.iface)
-			if op := OpName(cl.iface, q.Opnum); op != "" {
-				f["operation"] = op
-			}
+			m.setIface(cl.iface)
+			m.Operation = OpName(cl.iface, q.Opnum)
 		}
-		f["alloc_hint"] = q.AllocHint
-		f["stub_len"] = len(p.Stub)
+		req := *q
+		m.Request, m.StubLen = &req, len(p.Stub)
 	}
 	if cl.reasm && p.Header.Last() {
 		stub, lost := cl.stub, cl.stubLost
@@ -674,7 +607,7 @@ func (c *Conn) collect(cl *call, stub []byte, what string, at tcpstate.Position)
 	cl.stub = append(cl.stub, stub...)
 }
 
-func (c *Conn) response(p *PDU, start, end tcpstate.Position, f map[string]any) {
+func (c *Conn) response(p *PDU, start, end tcpstate.Position, m *Message) {
 	q := &p.Response
 	cl := c.calls[p.Header.CallID]
 	if cl != nil && cl.isBind {
@@ -693,22 +626,20 @@ func (c *Conn) response(p *PDU, start, end tcpstate.Position, f map[string]any) 
 	if cl != nil {
 		c.collect(cl, p.Stub, "response", start)
 	}
-	if f != nil {
-		f["ctx_id"] = q.ContextID
+	if m != nil {
+		m.setContext(q.ContextID)
 		if cl != nil {
-			f["opnum"] = cl.opnum
+			m.setOpnum(cl.opnum)
 			if cl.hasIface {
-				c.setIface(f, cl.iface)
-				if op := OpName(cl.iface, cl.opnum); op != "" {
-					f["operation"] = op
-				}
+				m.setIface(cl.iface)
+				m.Operation = OpName(cl.iface, cl.opnum)
 			}
 			if !cl.respAt.Time.Before(cl.reqEnd.Time) {
-				f["latency_ms"] = float64(cl.respAt.Time.Sub(cl.reqEnd.Time).Microseconds()) / 1000
+				m.Latency, m.HasLatency = cl.respAt.Time.Sub(cl.reqEnd.Time), true
 			}
 		}
-		f["alloc_hint"] = q.AllocHint
-		f["stub_len"] = len(p.Stub)
+		resp := *q
+		m.Response, m.StubLen = &resp, len(p.Stub)
 	}
 	if cl != nil && p.Header.Last() {
 		delete(c.calls, cl.id)
@@ -723,7 +654,7 @@ func (c *Conn) response(p *PDU, start, end tcpstate.Position, f map[string]any) 
 	}
 }
 
-func (c *Conn) fault(p *PDU, start, end tcpstate.Position, f map[string]any) {
+func (c *Conn) fault(p *PDU, start, end tcpstate.Position, m *Message) {
 	c.stats.Faults++
 	q := &p.Fault
 	cl := c.calls[p.Header.CallID]
@@ -751,16 +682,16 @@ func (c *Conn) fault(p *PDU, start, end tcpstate.Position, f map[string]any) {
 	}
 	c.ctx.Event(health.Event{Kind: health.RPCFault, Severity: health.Warning, Time: end.Time, Frame: end.Frame, Evidence: ev,
 		Message: fmt.Sprintf("%s failed with DCE/RPC fault %s (%s)", what, q.Status, q.Status.Hex())})
-	if f != nil {
-		f["ctx_id"] = q.ContextID
-		f["fault_status"] = q.Status.String()
-		f["fault_status_code"] = q.Status.Hex()
+	if m != nil {
+		m.setContext(q.ContextID)
 		if cl != nil && !cl.isBind {
-			f["opnum"] = cl.opnum
+			m.setOpnum(cl.opnum)
 			if cl.hasIface {
-				c.setIface(f, cl.iface)
+				m.setIface(cl.iface)
 			}
 		}
+		flt := *q
+		m.Fault = &flt
 	}
 }
 

@@ -70,6 +70,9 @@
 // window_size) and "epm" (opnum, status,
 // towers: [{interface_uuid, version, protocol, port, ip, pipe}]). A
 // message's frame is the one that completes its PDU, as tshark counts it.
+// A connection-oriented PDU is a *Message (health.Message.Value;
+// nettrace.Handlers.RPC) whose Fields is the one definition of its JSON;
+// connectionless PDUs and "epm" messages carry Fields only.
 //
 // Specifications: The Open Group C706 "DCE 1.1: Remote Procedure Call"
 // (chapters 12-14, appendices I, L, O), [MS-RPCE], [MS-ERREF].

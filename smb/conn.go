@@ -311,16 +311,33 @@ func (c *Conn) logoffAnswered() { c.loggedOff = true }
 // want reports whether messages are wanted.
 func (c *Conn) want() bool { return c.ctx.Reporter.WantMessages() }
 
-func (c *Conn) message(proto string, info pduInfo, f map[string]any) {
-	if info.end.Frame != info.start.Frame {
-		f["end_frame"] = info.end.Frame
+// newMessage starts the typed message of a PDU (nil when messages are
+// not wanted).
+func (c *Conn) newMessage(info pduInfo) *Message {
+	if !c.want() {
+		return nil
 	}
-	c.ctx.Reporter.Message(health.Message{Frame: info.start.Frame, Time: info.start.Time, Flow: c.ctx.Flow, Proto: proto, Fields: f})
+	m := &Message{Origin: health.Origin{Frame: info.start.Frame, Time: info.start.Time, Flow: c.ctx.Flow}}
+	if info.end.Frame != info.start.Frame {
+		m.EndFrame = info.end.Frame
+	}
+	return m
+}
+
+// message reports m, when messages are wanted (m is not nil).
+func (c *Conn) message(m *Message) {
+	if m != nil {
+		c.ctx.Reporter.Message(health.Message{Frame: m.Frame, Time: m.Time, Flow: m.Flow, Proto: m.Proto(), Value: m})
+	}
 }
 
 // nbssControl handles session request / responses on port 139.
 func (c *Conn) nbssControl(dir tcpstate.Dir, typ NBSSType, p []byte, info pduInfo) {
-	f := map[string]any{"type": typ.String()}
+	m := c.newMessage(info)
+	if m != nil {
+		m.NBSS = &NBSSPacket{Type: typ}
+		m.Command = typ.String()
+	}
 	switch typ {
 	case NBSSRequest:
 		req, err := ParseSessionRequest(p)
@@ -329,21 +346,23 @@ func (c *Conn) nbssControl(dir tcpstate.Dir, typ NBSSType, p []byte, info pduInf
 			return
 		}
 		c.stats.CalledName, c.stats.CallingName = req.Called, req.Calling
-		f["called"], f["calling"] = req.Called, req.Calling
+		if m != nil {
+			m.NBSS.Called, m.NBSS.Calling = req.Called, req.Calling
+		}
 	case NBSSNegativeResponse:
 		code := uint8(0x8f)
 		if len(p) > 0 {
 			code = p[0]
 		}
 		reason := NegativeResponseError(code)
-		f["error"] = reason
+		if m != nil {
+			m.NBSS.Error = reason
+		}
 		c.countError("NBSS", reason)
 		c.errorEvent(info.start, health.Warning, fmt.Sprintf("NetBIOS session refused: %s (called name %s)", reason, c.stats.CalledName),
 			map[string]any{"status": reason, "command": "NBSS_SESSION_REQUEST"})
 	}
-	if c.want() {
-		c.message("nbss", info, f)
-	}
+	c.message(m)
 }
 
 // transformPDU decrypts an SMB3 message when it can (crypt.go), else
@@ -364,9 +383,10 @@ func (c *Conn) transformPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 			Message:  fmt.Sprintf("SMB3 encryption in use from here on (session 0x%x): commands, file names and timings per file are not visible", t.SessionID),
 			Evidence: map[string]any{"session_id": fmt.Sprintf("0x%016x", t.SessionID)}})
 	}
-	if c.want() {
-		c.message("smb2", info, map[string]any{"cmd": "ENCRYPTED", "is_response": dir == tcpstate.ServerToClient,
-			"original_size": t.OriginalSize, "session_id": fmt.Sprintf("0x%016x", t.SessionID)})
+	if m := c.newMessage(info); m != nil {
+		m.Version, m.Command, m.Response, m.SessionID = 2, "ENCRYPTED", dir == tcpstate.ServerToClient, t.SessionID
+		m.Wrapper = &Wrapper{OriginalSize: t.OriginalSize}
+		c.message(m)
 	}
 }
 
@@ -382,9 +402,10 @@ func (c *Conn) compressedPDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 		return
 	}
 	c.stats.Compressed++
-	if c.want() {
-		c.message("smb2", info, map[string]any{"cmd": "COMPRESSED", "is_response": dir == tcpstate.ServerToClient,
-			"original_size": h.OriginalSize, "algorithm": h.Algorithm})
+	if m := c.newMessage(info); m != nil {
+		m.Version, m.Command, m.Response = 2, "COMPRESSED", dir == tcpstate.ServerToClient
+		m.Wrapper = &Wrapper{OriginalSize: h.OriginalSize, Algorithm: h.Algorithm}
+		c.message(m)
 	}
 }
 

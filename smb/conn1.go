@@ -25,15 +25,15 @@ func (c *Conn) smb1PDU(dir tcpstate.Dir, p []byte, info pduInfo) {
 	}
 }
 
-// smb1Fields starts the message fields of block i of an SMB1 message with
-// those of its header.
-func (c *Conn) smb1Fields(h Header1, b Body1, i int) map[string]any {
-	f := map[string]any{"cmd": b.Command.String(), "is_response": h.IsResponse(), "msg_id": uint64(h.MID),
-		"tid": h.TID, "uid": h.UID, "pid": h.PID}
-	if i > 0 {
-		f["andx_index"] = i
+// smb1Fields starts the message of block i of an SMB1 message with its
+// header (nil when messages are not wanted).
+func (c *Conn) smb1Fields(h Header1, b Body1, i int, info pduInfo) *Message {
+	m := c.newMessage(info)
+	if m != nil {
+		m.Version, m.Command, m.Command1, m.Response, m.MessageID = 1, b.Command.String(), b.Command, h.IsResponse(), uint64(h.MID)
+		m.TID, m.UID, m.PID, m.AndXIndex = h.TID, h.UID, h.PID, i
 	}
-	return f
+	return m
 }
 
 // smb1Request records the requests of an SMB1 AndX chain and keeps the
@@ -74,17 +74,14 @@ func (c *Conn) request1Block(h Header1, b Body1, i int, info pduInfo) *request {
 	cmd := b.Command.String()
 	c.cmd(cmd).requests++
 	req, fl := c.newRequest1(h, b, cmd, info)
-	var f map[string]any
-	if c.want() {
-		f = c.smb1Fields(h, b, i)
-	}
-	c.request1(req, fl, b, info, f)
-	if f != nil {
-		c.requestFields(req, f, b.Offset, b.Length)
+	m := c.smb1Fields(h, b, i, info)
+	c.request1(req, fl, b, info, m)
+	if m != nil {
+		c.requestFields(req, m, b.Offset, b.Length)
 		if b.HasFID {
-			f["fid"] = b.FID
+			m.FID, m.HasFID = b.FID, true
 		}
-		c.message("smb", info, f)
+		c.message(m)
 	}
 	return req
 }
@@ -109,47 +106,45 @@ func (c *Conn) newRequest1(h Header1, b Body1, cmd string, info pduInfo) (*reque
 }
 
 // request1 applies an SMB1 request block to the connection state and the
-// message fields.
-func (c *Conn) request1(req *request, fl *file, b Body1, info pduInfo, f map[string]any) {
+// message.
+func (c *Conn) request1(req *request, fl *file, b Body1, info pduInfo, m *Message) {
 	switch b.Command {
 	case SMB1Negotiate:
 		c.stats.Dialects = append([]string(nil), b.Dialects...)
-		if f != nil {
-			f["dialect"] = b.Dialects
+		if m != nil {
+			m.Negotiate = &Negotiate{Dialects: b.Dialects, DialectIndex: -1}
 		}
 	case SMB1SessionSetup:
-		c.sessionSetupRequest1(req, b, f)
+		c.sessionSetupRequest1(req, b, m)
 	case SMB1TreeConnect:
 		req.path = b.Path
-		if f != nil {
-			f["tree"], f["service"] = b.Path, b.Service
+		if m != nil {
+			m.Tree, m.TreeConnect = b.Path, &TreeConnect{Service: b.Service}
 		}
 	case SMB1NTCreateAndX:
 		req.name = b.FileName
-		if f != nil {
-			createFields(f, b.FileName, b.Disposition, b.DesiredAccess)
+		if m != nil {
+			createFields(m, b.FileName, b.Disposition, b.DesiredAccess)
 		}
 	case SMB1ReadAndX:
 		c.issueIO(req, fl, opRead, b.Length, nil, info)
 	case SMB1WriteAndX:
 		c.issueIO(req, fl, opWrite, b.Length, b.Data, info)
 	case SMB1Trans:
-		c.transRequest1(req, fl, b, info, f)
-	case SMB1Trans2:
-		req.sub = b.SubCommand
-		if f != nil && b.HasSub {
-			f["subcommand"] = Trans2Name(b.SubCommand)
+		c.transRequest1(req, fl, b, info, m)
+	case SMB1Trans2, SMB1NTTransact:
+		if b.Command == SMB1Trans2 {
+			req.sub = b.SubCommand
 		}
-		if f != nil && b.FileName != "" {
-			f["filename"] = b.FileName
-		}
-	case SMB1NTTransact:
-		if f != nil && b.HasSub {
-			f["subcommand"] = b.SubCommand
+		if m != nil {
+			m.Trans = &Trans{SubCommand: b.SubCommand, HasSub: b.HasSub}
+			if b.Command == SMB1Trans2 {
+				m.FileName = b.FileName // FIND_FIRST2, QUERY_PATH_INFORMATION...
+			}
 		}
 	case SMB1Echo:
-		if f != nil {
-			f["echo_count"] = b.EchoCount
+		if m != nil {
+			m.EchoCount = b.EchoCount
 		}
 	}
 }
@@ -157,37 +152,34 @@ func (c *Conn) request1(req *request, fl *file, b Body1, info pduInfo, f map[str
 // sessionSetupRequest1 records the user of an SMB1 SESSION_SETUP_ANDX: from
 // the NTLMSSP token with extended security, or from the account and domain
 // fields without it.
-func (c *Conn) sessionSetupRequest1(req *request, b Body1, f map[string]any) {
-	c.securityBlob(req, b.SecurityBlob, f)
+func (c *Conn) sessionSetupRequest1(req *request, b Body1, m *Message) {
+	c.securityBlob(req, b.SecurityBlob, m)
 	if len(b.SecurityBlob) == 0 && (b.Account != "" || b.Domain != "") {
 		req.ntlm = &NTLM{Type: NTLMAuthenticate, User: b.Account, Domain: b.Domain}
 		c.stats.User, c.stats.Domain = b.Account, b.Domain
-		if f != nil {
-			f["ntlm_user"], f["ntlm_domain"] = b.Account, b.Domain
+		if m != nil {
+			m.Session.Account, m.Session.Domain = b.Account, b.Domain
 		}
 	}
-	if f != nil && b.NativeOS != "" {
-		f["native_os"] = b.NativeOS
+	if m != nil {
+		m.Session.NativeOS = b.NativeOS
 	}
 }
 
 // transRequest1 hands the data of a TransactNmPipe ([MS-CIFS] 2.2.5.6) to
 // the pipe handler and names the transaction.
-func (c *Conn) transRequest1(req *request, fl *file, b Body1, info pduInfo, f map[string]any) {
+func (c *Conn) transRequest1(req *request, fl *file, b Body1, info pduInfo, m *Message) {
 	if b.HasSub && b.SubCommand == transactNmPipe1 && b.HasFID {
 		req.transPipe = true
 		fl = c.adopt(fl, req, info) // a pipe opened before the capture
 		c.pipeFeed(fl, tcpstate.ClientToServer, b.TransData, info, true)
 	}
-	if f == nil {
+	if m == nil {
 		return
 	}
-	f["trans_name"] = b.TransName
-	if b.HasSub {
-		f["subcommand"] = b.SubCommand
-	}
+	m.Trans = &Trans{Name: b.TransName, SubCommand: b.SubCommand, HasSub: b.HasSub}
 	if b.RAPOpcode >= 0 {
-		f["rap"] = RAPName(b.RAPOpcode)
+		m.Trans.RAP = RAPName(b.RAPOpcode)
 	}
 }
 
@@ -213,37 +205,34 @@ func (c *Conn) response1Block(h Header1, main *request, b Body1, i int, failed b
 	}
 	cmd := b.Command.String()
 	stName := h.StatusName()
-	var f map[string]any
-	if c.want() {
-		f = c.smb1Fields(h, b, i)
-		statusFields(f, stName, h.Status)
+	m := c.smb1Fields(h, b, i, info)
+	if m != nil {
+		statusFields(m, stName, h.Status)
 		if req != nil {
-			c.answerFields(req, info, f)
+			c.answerFields(req, info, m)
 		}
 	}
 	if i == 0 || req != nil {
 		c.response(req, c.cmd(cmd), cmd, h.Status, stName, failed && i == 0, info, uint64(h.UID))
 	}
-	c.response1(h, main, req, b, failed, info, f)
-	if f != nil {
-		c.message("smb", info, f)
-	}
+	c.response1(h, main, req, b, failed, info, m)
+	c.message(m)
 }
 
 // response1 applies an SMB1 response block to the connection state and the
-// message fields.
-func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, info pduInfo, f map[string]any) {
+// message.
+func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, info pduInfo, m *Message) {
 	switch b.Command {
 	case SMB1Negotiate:
-		c.negotiateResponse1(main, b, f)
+		c.negotiateResponse1(main, b, m)
 	case SMB1SessionSetup:
-		c.securityBlob(nil, b.SecurityBlob, f)
+		c.securityBlob(nil, b.SecurityBlob, m)
 	case SMB1TreeConnect:
 		if !failed && req != nil {
 			c.addTree(treeKey{v1: true, id: uint32(h.TID)}, &tree{path: req.path, pipe: b.Service == "IPC" || isIPC(req.path)})
 		}
-		if f != nil && b.Service != "" {
-			f["service"] = b.Service
+		if m != nil {
+			m.TreeConnect = &TreeConnect{Service: b.Service}
 		}
 	case SMB1TreeDisconnect:
 		c.treeDisconnected(req)
@@ -253,58 +242,58 @@ func (c *Conn) response1(h Header1, main, req *request, b Body1, failed bool, in
 		}
 	case SMB1NTCreateAndX:
 		if !failed && b.HasFID && req != nil {
-			c.ntCreateResponse1(req, b, info, f)
+			c.ntCreateResponse1(req, b, info, m)
 		}
 	case SMB1Close:
 		if !failed {
 			c.fileClosed(req, info)
 		}
 	case SMB1ReadAndX, SMB1WriteAndX:
-		c.ioResponse1(req, b, failed, info, f)
+		c.ioResponse1(req, b, failed, info, m)
 	case SMB1Trans:
 		if req != nil && req.transPipe && !failed {
 			c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.TransData, info, true)
 		}
 	case SMB1Trans2:
-		if f != nil && req != nil {
-			f["subcommand"] = Trans2Name(req.sub)
+		if m != nil && req != nil {
+			m.Trans = &Trans{SubCommand: req.sub, HasSub: true}
 		}
 	}
 }
 
 // negotiateResponse1 records the dialect the server chose from those the
 // client offered ([MS-CIFS] 2.2.4.52.2).
-func (c *Conn) negotiateResponse1(main *request, b Body1, f map[string]any) {
+func (c *Conn) negotiateResponse1(main *request, b Body1, m *Message) {
+	if m != nil {
+		m.Negotiate = &Negotiate{DialectIndex: b.DialectIndex}
+	}
 	if main != nil && b.DialectIndex >= 0 && b.DialectIndex < len(c.stats.Dialects) {
 		c.stats.Dialect = c.stats.Dialects[b.DialectIndex]
-		if f != nil {
-			f["dialect"] = c.stats.Dialect
+		if m != nil {
+			m.Negotiate.Dialect = c.stats.Dialect
 		}
-	}
-	if f != nil && b.DialectIndex >= 0 {
-		f["dialect_index"] = b.DialectIndex
 	}
 }
 
 // ntCreateResponse1 starts tracking the file an NT_CREATE_ANDX opened
 // ([MS-CIFS] 2.2.4.64.2).
-func (c *Conn) ntCreateResponse1(req *request, b Body1, info pduInfo, f map[string]any) {
+func (c *Conn) ntCreateResponse1(req *request, b Body1, info pduInfo, m *Message) {
 	c.openFile(fileKey{v1: true, id: FileID{Volatile: uint64(b.FID)}}, req, info)
-	if f != nil {
-		f["fid"] = b.FID
-		f["create_action"] = b.Disposition
+	if m != nil {
+		m.FID, m.HasFID = b.FID, true
+		m.Create = &Create{Action: b.Disposition}
 	}
 }
 
 // ioResponse1 completes a READ_ANDX or WRITE_ANDX ([MS-CIFS] 2.2.4.42.2,
 // 2.2.4.43.2).
-func (c *Conn) ioResponse1(req *request, b Body1, failed bool, info pduInfo, f map[string]any) {
+func (c *Conn) ioResponse1(req *request, b Body1, failed bool, info pduInfo, m *Message) {
 	if b.Command == SMB1ReadAndX {
 		c.completeIO(req, opRead, uint64(b.Length), failed, b.Data, info)
 	} else {
 		c.completeIO(req, opWrite, uint64(b.Length), failed, nil, info)
 	}
-	if f != nil {
-		f["length"] = b.Length
+	if m != nil {
+		m.IO = &IO{Length: b.Length}
 	}
 }

@@ -57,38 +57,31 @@ func (c *Conn) smb2Command(h Header2, b Body2, ok bool, info pduInfo) {
 	if h.IsSigned() {
 		c.stats.Signed = true
 	}
-	var f map[string]any
-	if c.want() {
-		f = c.header2Fields(h)
+	m := c.newMessage(info)
+	if m != nil {
+		c.header2Fields(h, m)
 	}
 	if h.IsResponse() {
-		c.smb2Response(h, b, ok, info, f)
+		c.smb2Response(h, b, ok, info, m)
 	} else {
-		c.smb2Request(h, b, ok, info, f)
+		c.smb2Request(h, b, ok, info, m)
 	}
-	if f != nil {
-		c.message("smb2", info, f)
-	}
+	c.message(m)
 }
 
-// header2Fields starts the message fields of an SMB2 command with those of
-// its header.
-func (c *Conn) header2Fields(h Header2) map[string]any {
-	f := map[string]any{"cmd": h.Command.String(), "is_response": h.IsResponse(), "msg_id": h.MessageID,
-		"session_id": fmt.Sprintf("0x%016x", h.SessionID), "credits": h.Credits, "signed": h.IsSigned()}
+// header2Fields starts the message of an SMB2 command with its header.
+func (c *Conn) header2Fields(h Header2, m *Message) {
+	m.Version, m.Command, m.Command2, m.Response, m.MessageID = 2, h.Command.String(), h.Command, h.IsResponse(), h.MessageID
+	m.SessionID, m.Credits, m.CreditCharge, m.Signed = h.SessionID, h.Credits, h.CreditCharge, h.IsSigned()
 	if h.IsAsync() {
-		f["async_id"] = h.AsyncID
+		m.Async, m.AsyncID = true, h.AsyncID
 	} else {
-		f["tree_id"] = h.TreeID
-	}
-	if h.CreditCharge > 1 {
-		f["credit_charge"] = h.CreditCharge
+		m.TreeID = h.TreeID
 	}
 	if s := c.sessions[h.SessionID]; s != nil {
-		f["user"] = s.domain + `\` + s.user
+		m.User = s.domain + `\` + s.user
 	}
-	c.wrapFields(f)
-	return f
+	c.wrapFields(m)
 }
 
 // fileFor2 returns the key and state of an SMB2 file id. File ids are
@@ -100,14 +93,14 @@ func (c *Conn) fileFor2(id FileID) (fileKey, *file) {
 
 // smb2Request records an SMB2 request and, unless it is a CANCEL, keeps it
 // pending until its response.
-func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, f map[string]any) {
+func (c *Conn) smb2Request(h Header2, b Body2, ok bool, info pduInfo, m *Message) {
 	c.loggedOff = false
 	c.cmd2(h.Command).requests++
 	req, fl := c.newRequest2(h, b, ok, info)
-	fl = c.request2(req, fl, b, info, f)
-	if f != nil {
-		c.requestFields(req, f, b.Offset, b.Length)
-		directoryField(req, f)
+	fl = c.request2(req, fl, b, info, m)
+	if m != nil {
+		c.requestFields(req, m, b.Offset, b.Length)
+		directoryField(req, m)
 	}
 	if h.Command == SMB2Cancel {
 		return // CANCEL has no response; it names the request it cancels
@@ -139,28 +132,26 @@ func (c *Conn) newRequest2(h Header2, b Body2, ok bool, info pduInfo) (*request,
 	return req, fl
 }
 
-// request2 applies an SMB2 request to the connection state and the message
-// fields. It returns the request's file, which a READ or WRITE adopts when
-// the file was opened before the capture began.
-func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[string]any) *file {
+// request2 applies an SMB2 request to the connection state and the
+// message. It returns the request's file, which a READ or WRITE adopts
+// when the file was opened before the capture began.
+func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, m *Message) *file {
 	switch req.cmd2 {
 	case SMB2Negotiate:
-		c.negotiateRequest2(b, f)
+		c.negotiateRequest2(b, m)
 	case SMB2SessionSetup:
-		c.securityBlob(req, b.SecurityBlob, f)
+		c.securityBlob(req, b.SecurityBlob, m)
 	case SMB2TreeConnect:
 		req.path = b.Path
-		if f != nil {
-			f["tree"] = b.Path
+		if m != nil {
+			m.Tree, m.TreeConnect = b.Path, &TreeConnect{}
 		}
 	case SMB2Create:
 		req.name = b.FileName
 		c.lastCreate = req
-		if f != nil {
-			createFields(f, b.FileName, b.Disposition, b.DesiredAccess)
-			if len(b.CreateContexts) > 0 {
-				f["create_contexts"] = b.CreateContexts
-			}
+		if m != nil {
+			createFields(m, b.FileName, b.Disposition, b.DesiredAccess)
+			m.Create.Contexts = b.CreateContexts
 		}
 	case SMB2Read:
 		return c.issueIO(req, fl, opRead, b.Length, nil, info)
@@ -172,19 +163,18 @@ func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[str
 			fl = c.adopt(fl, req, info) // a pipe opened before the capture
 			c.pipeFeed(fl, tcpstate.ClientToServer, b.Input, info, true)
 		}
-		if f != nil {
-			f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
+		if m != nil {
+			m.Ioctl = &Ioctl{CtlCode: b.CtlCode}
 		}
 	case SMB2QueryDirectory:
 		req.pattern, req.infoClass = b.Pattern, b.InfoClass
-		if f != nil {
-			f["pattern"] = b.Pattern
-			f["info_class"] = b.InfoClass
+		if m != nil {
+			m.Query = &Query{Pattern: b.Pattern, InfoClass: b.InfoClass}
 		}
 	case SMB2QueryInfo, SMB2SetInfo:
 		req.infoType, req.infoClass = b.InfoType, b.InfoClass
-		if f != nil {
-			f["info_type"], f["info_class"] = b.InfoType, b.InfoClass
+		if m != nil {
+			m.Query = &Query{InfoType: b.InfoType, InfoClass: b.InfoClass}
 		}
 	}
 	// CLOSE: the file is finished when the response arrives.
@@ -192,7 +182,7 @@ func (c *Conn) request2(req *request, fl *file, b Body2, info pduInfo, f map[str
 }
 
 // negotiateRequest2 records the dialects a client offers ([MS-SMB2] 2.2.3).
-func (c *Conn) negotiateRequest2(b Body2, f map[string]any) {
+func (c *Conn) negotiateRequest2(b Body2, m *Message) {
 	ds := make([]string, 0, len(b.Dialects))
 	for _, d := range b.Dialects {
 		ds = append(ds, fmt.Sprintf("0x%04x", uint16(d)))
@@ -200,37 +190,36 @@ func (c *Conn) negotiateRequest2(b Body2, f map[string]any) {
 	if len(c.stats.Dialects) == 0 {
 		c.stats.Dialects = ds
 	}
-	if f != nil {
-		f["dialect"] = ds
-		negotiateContextFields(f, b.NegotiateContexts)
+	if m != nil {
+		m.Negotiate = &Negotiate{Dialects: ds, DialectIndex: -1, Contexts: negotiateContextNames(b.NegotiateContexts)}
 	}
 }
 
 // smb2Response pairs an SMB2 response with its request and applies it. An
 // interim STATUS_PENDING response leaves the request pending and marks it
 // asynchronous.
-func (c *Conn) smb2Response(h Header2, b Body2, ok bool, info pduInfo, f map[string]any) {
+func (c *Conn) smb2Response(h Header2, b Body2, ok bool, info pduInfo, m *Message) {
 	st := h.Status
 	interim := st == StatusPending && h.IsAsync()
 	req := c.pendingFor2(h, interim)
-	if f != nil {
-		statusFields(f, st.String(), st)
+	if m != nil {
+		statusFields(m, st.String(), st)
 	}
 	if interim {
 		if req != nil {
 			req.async = true
-			if f != nil {
-				c.fileFields(req, f)
+			if m != nil {
+				c.fileFields(req, m)
 			}
 		}
 		return
 	}
 	failed := st.Severity() >= 2 && st != StatusMoreProcessingRequired
-	if req != nil && f != nil {
-		c.answerFields(req, info, f)
+	if req != nil && m != nil {
+		c.answerFields(req, info, m)
 	}
 	c.response(req, c.cmd2(h.Command), h.Command.String(), st, st.String(), failed, info, h.SessionID)
-	c.response2(h, req, b, ok, failed, info, f)
+	c.response2(h, req, b, ok, failed, info, m)
 }
 
 // pendingFor2 returns the request an SMB2 response answers, removing it
@@ -251,17 +240,17 @@ func (c *Conn) pendingFor2(h Header2, keep bool) *request {
 }
 
 // response2 applies an SMB2 response to the connection state and the
-// message fields; req is its request, nil when it was not seen.
-func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info pduInfo, f map[string]any) {
+// message; req is its request, nil when it was not seen.
+func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info pduInfo, m *Message) {
 	success := h.Status == StatusSuccess
 	switch h.Command {
 	case SMB2Negotiate:
 		if ok && !b.ErrorResponse {
-			c.negotiateResponse2(b, f)
+			c.negotiateResponse2(b, m)
 		}
 	case SMB2SessionSetup:
 		if ok {
-			c.securityBlob(nil, b.SecurityBlob, f)
+			c.securityBlob(nil, b.SecurityBlob, m)
 		}
 		if success && req != nil && req.ntlm != nil && len(c.sessions) < 256 {
 			if c.sessions == nil {
@@ -277,8 +266,8 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 				c.cfg.TreeConnected(TreeKey{Server: c.ctx.Server.Addr(), Session: h.SessionID, Tree: h.TreeID}, TreeInfo{Path: t.path, Pipe: t.pipe})
 			}
 		}
-		if f != nil && ok && !b.ErrorResponse {
-			f["share_type"] = b.ShareType
+		if m != nil && ok && !b.ErrorResponse {
+			m.TreeConnect = &TreeConnect{ShareType: b.ShareType}
 		}
 	case SMB2TreeDisconnect:
 		c.treeDisconnected(req)
@@ -288,50 +277,48 @@ func (c *Conn) response2(h Header2, req *request, b Body2, ok, failed bool, info
 		}
 	case SMB2Create:
 		if success && ok && !b.ErrorResponse && req != nil {
-			c.createResponse2(req, b, info, f)
+			c.createResponse2(req, b, info, m)
 		}
 	case SMB2Close:
 		if success {
 			c.fileClosed(req, info)
 		}
 	case SMB2Read, SMB2Write:
-		c.ioResponse2(h.Command, req, b, ok, failed, info, f)
+		c.ioResponse2(h.Command, req, b, ok, failed, info, m)
 	case SMB2Ioctl:
-		c.ioctlResponse2(req, b, ok, info, f)
+		c.ioctlResponse2(req, b, ok, info, m)
 	case SMB2QueryDirectory, SMB2QueryInfo:
-		queryResponseFields(req, b, ok, f)
+		queryResponseFields(req, b, ok, m)
 	case SMB2OplockBreak:
-		if f != nil && ok {
-			f["lease"] = b.Lease
+		if m != nil && ok {
+			m.OplockBreak = &OplockBreak{Lease: b.Lease}
 		}
 	}
 }
 
 // negotiateResponse2 records the dialect the server chose ([MS-SMB2] 2.2.4).
-func (c *Conn) negotiateResponse2(b Body2, f map[string]any) {
+func (c *Conn) negotiateResponse2(b Body2, m *Message) {
 	if b.Dialect != DialectWildcard {
 		c.stats.Dialect = b.Dialect.String()
 	}
-	if f != nil {
-		f["dialect"] = fmt.Sprintf("0x%04x", uint16(b.Dialect))
-		f["capabilities"] = fmt.Sprintf("0x%08x", b.Capabilities)
-		negotiateContextFields(f, b.NegotiateContexts)
+	if m != nil {
+		m.Negotiate = &Negotiate{Dialect: fmt.Sprintf("0x%04x", uint16(b.Dialect)), DialectIndex: -1,
+			Capabilities: b.Capabilities, Contexts: negotiateContextNames(b.NegotiateContexts)}
 	}
 }
 
 // createResponse2 starts tracking the file a successful CREATE opened
 // ([MS-SMB2] 2.2.14).
-func (c *Conn) createResponse2(req *request, b Body2, info pduInfo, f map[string]any) {
+func (c *Conn) createResponse2(req *request, b Body2, info pduInfo, m *Message) {
 	k, _ := c.fileFor2(b.FileID)
 	c.openFile(k, req, info)
-	if f != nil {
-		f["create_action"] = b.CreateAction
-		f["file_id"] = b.FileID.String()
+	if m != nil {
+		m.Create = &Create{Action: b.CreateAction, FileID: b.FileID}
 	}
 }
 
 // ioResponse2 completes a READ or WRITE ([MS-SMB2] 2.2.20, 2.2.22).
-func (c *Conn) ioResponse2(cmd Command2, req *request, b Body2, ok, failed bool, info pduInfo, f map[string]any) {
+func (c *Conn) ioResponse2(cmd Command2, req *request, b Body2, ok, failed bool, info pduInfo, m *Message) {
 	n := uint64(0)
 	if !failed && ok {
 		n = uint64(b.Length)
@@ -341,21 +328,21 @@ func (c *Conn) ioResponse2(cmd Command2, req *request, b Body2, ok, failed bool,
 	} else {
 		c.completeIO(req, opWrite, n, failed, nil, info)
 	}
-	if f != nil && ok {
-		f["length"] = b.Length
+	if m != nil && ok {
+		m.IO = &IO{Length: b.Length}
 	}
 }
 
 // ioctlResponse2 hands the output of a named-pipe transceive to the pipe
 // handler ([MS-SMB2] 2.2.32).
-func (c *Conn) ioctlResponse2(req *request, b Body2, ok bool, info pduInfo, f map[string]any) {
+func (c *Conn) ioctlResponse2(req *request, b Body2, ok bool, info pduInfo, m *Message) {
 	if req != nil && req.ctl == FSCTLPipeTransceive && ok && !info.partial {
 		c.pipeFeed(c.files[req.fkey], tcpstate.ServerToClient, b.Output, info, true)
 	}
-	if f != nil && ok && !b.ErrorResponse {
-		f["ctl_code"] = fmt.Sprintf("0x%08x", b.CtlCode)
-	} else if f != nil && req != nil {
-		f["ctl_code"] = fmt.Sprintf("0x%08x", req.ctl)
+	if m != nil && ok && !b.ErrorResponse {
+		m.Ioctl = &Ioctl{CtlCode: b.CtlCode}
+	} else if m != nil && req != nil {
+		m.Ioctl = &Ioctl{CtlCode: req.ctl}
 	}
 }
 
@@ -366,13 +353,12 @@ const maxListedNames = 256
 // directoryField names the directory a QUERY_DIRECTORY lists "directory",
 // not "filename": the names of a listing are those of its response, and
 // its request's search pattern is "pattern" (tshark's smb2.find.pattern).
-func directoryField(req *request, f map[string]any) {
+func directoryField(req *request, m *Message) {
 	if req == nil || req.cmd2 != SMB2QueryDirectory {
 		return
 	}
-	if d, ok := f["filename"]; ok {
-		f["directory"] = d
-		delete(f, "filename")
+	if m.FileName != "" {
+		m.Directory, m.FileName = m.FileName, ""
 	}
 }
 
@@ -380,23 +366,19 @@ func directoryField(req *request, f map[string]any) {
 // ("filenames", with "pattern" and "directory" from the request) or the
 // name a QUERY_INFO response carries ("filename", as tshark's
 // smb2.filename: the path from the share's root).
-func queryResponseFields(req *request, b Body2, ok bool, f map[string]any) {
-	if f == nil || req == nil || !ok || b.ErrorResponse {
+func queryResponseFields(req *request, b Body2, ok bool, m *Message) {
+	if m == nil || req == nil || !ok || b.ErrorResponse {
 		return
 	}
 	if req.cmd2 == SMB2QueryInfo {
 		if name, found := InfoFileName(b.Output, req.infoType, req.infoClass); found {
-			f["filename"] = name
+			m.FileName, m.Query = name, &Query{}
 		}
 		return
 	}
-	directoryField(req, f)
-	f["pattern"] = req.pattern
+	directoryField(req, m)
 	names, total, _ := DirectoryNames(b.Output, req.infoClass, maxListedNames)
-	if total > 0 {
-		f["filenames"] = names
-		f["entries"] = total
-	}
+	m.Query = &Query{Pattern: req.pattern, Names: names, Entries: total}
 }
 
 // tree2 returns the tree of an SMB2 request: the connection's own, or one

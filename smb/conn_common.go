@@ -1,8 +1,6 @@
 package smb
 
 import (
-	"fmt"
-
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -10,133 +8,88 @@ import (
 // message fields common to both versions, the security blob of a session
 // setup, and the bookkeeping of a closed tree or file.
 
-// requestFields completes the message fields of a request: tree and file
-// name (see fileFields) and, for a READ or WRITE, offset and length.
-func (c *Conn) requestFields(req *request, f map[string]any, offset uint64, length uint32) {
-	c.fileFields(req, f)
+// requestFields completes the message of a request: tree and file name
+// (see fileFields) and, for a READ or WRITE, offset and length.
+func (c *Conn) requestFields(req *request, m *Message, offset uint64, length uint32) {
+	c.fileFields(req, m)
 	if req.op != opNone {
-		f["offset"], f["length"] = offset, length
+		m.IO = &IO{Offset: offset, Length: length}
 	}
 }
 
-// answerFields adds to a response's message fields the request it answers,
-// the latency and the request's tree and file name.
-func (c *Conn) answerFields(req *request, info pduInfo, f map[string]any) {
-	f["request_frame"] = req.start.Frame
-	f["latency_ms"] = msf(info.end.Time.Sub(req.start.Time))
-	c.fileFields(req, f)
+// answerFields adds to a response's message the request it answers, the
+// latency and the request's tree and file name.
+func (c *Conn) answerFields(req *request, info pduInfo, m *Message) {
+	m.RequestFrame = req.start.Frame
+	m.Latency = info.end.Time.Sub(req.start.Time)
+	c.fileFields(req, m)
 }
 
-// fileFields adds tree and filename (tracked) to a message.
-func (c *Conn) fileFields(req *request, f map[string]any) {
-	if _, set := f["tree"]; !set {
+// fileFields adds tree and filename (tracked) to a message, unless the
+// command gave them itself.
+func (c *Conn) fileFields(req *request, m *Message) {
+	if m.Tree == "" && !m.ownTree() {
 		if req.path != "" { // TREE_CONNECT: the share being connected
-			f["tree"] = req.path
+			m.Tree = req.path
 		} else if req.tree != "" {
-			f["tree"] = req.tree
+			m.Tree = req.tree
 		}
 	}
-	if _, set := f["filename"]; !set {
+	if m.FileName == "" && !m.ownFileName() {
 		name := req.name
 		if name == "" && req.hasFile {
 			if fl := c.files[req.fkey]; fl != nil {
 				name = fl.opened
 			}
 		}
-		if name != "" {
-			f["filename"] = name
-		}
+		m.FileName = name
 	}
 }
 
-// statusFields adds a response's status, by name and code.
-func statusFields(f map[string]any, name string, st Status) {
-	f["status"] = name
-	f["status_code"] = fmt.Sprintf("0x%08x", uint32(st))
+// statusFields sets a response's status, by name and code.
+func statusFields(m *Message, name string, st Status) {
+	m.StatusName, m.Status = name, st
 }
 
-// createFields adds the file name, disposition and access of an SMB2
+// createFields sets the file name, disposition and access of an SMB2
 // CREATE or SMB1 NT_CREATE_ANDX request.
-func createFields(f map[string]any, name string, disposition, access uint32) {
-	f["filename"] = name
-	f["disposition"] = disposition
-	f["access"] = fmt.Sprintf("0x%08x", access)
+func createFields(m *Message, name string, disposition, access uint32) {
+	m.FileName = name
+	m.Create = &Create{Disposition: disposition, Access: access}
 }
 
-// negotiateContextFields names the SMB 3.1.1 negotiate contexts, if any.
-func negotiateContextFields(f map[string]any, ts []uint16) {
+// negotiateContextNames names the SMB 3.1.1 negotiate contexts, if any.
+func negotiateContextNames(ts []uint16) []string {
 	if len(ts) == 0 {
-		return
+		return nil
 	}
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = NegotiateContextName(t)
 	}
-	f["negotiate_contexts"] = names
+	return names
 }
 
 // securityBlob decodes the NTLMSSP/SPNEGO token of a session setup.
-func (c *Conn) securityBlob(req *request, blob []byte, f map[string]any) {
+func (c *Conn) securityBlob(req *request, blob []byte, m *Message) {
 	mech := SecurityMech(blob)
-	if f != nil && mech != "" {
-		f["mech"] = mech
+	if m != nil {
+		m.Session = &SessionSetup{Mech: mech}
 	}
-	m, found, err := FindNTLM(blob)
+	n, found, err := FindNTLM(blob)
 	if !found || err != nil {
 		return
 	}
-	if f != nil {
-		f["ntlm_type"] = m.Type.String()
-		f["ntlm_flags"] = fmt.Sprintf("0x%08x", m.Flags)
-		if m.HasVersion {
-			f["ntlm_version"] = m.Version.String()
-		}
+	if m != nil {
+		nn := n
+		m.Session.NTLM = &nn
 	}
-	switch m.Type {
-	case NTLMAuthenticate:
+	if n.Type == NTLMAuthenticate {
 		if req != nil {
-			mm := m
-			req.ntlm = &mm
+			nn := n
+			req.ntlm = &nn
 		}
-		c.stats.User, c.stats.Domain, c.stats.Workstation = m.User, m.Domain, m.Workstation
-		if f != nil {
-			ntlmAuthenticateFields(f, m)
-		}
-	case NTLMChallenge:
-		if f != nil {
-			ntlmChallengeFields(f, m)
-		}
-	case NTLMNegotiate:
-		if f != nil && m.Domain != "" {
-			f["ntlm_domain"] = m.Domain
-		}
-		if f != nil && m.Workstation != "" {
-			f["ntlm_workstation"] = m.Workstation
-		}
-	}
-}
-
-// ntlmAuthenticateFields adds the names of an NTLMSSP AUTHENTICATE.
-func ntlmAuthenticateFields(f map[string]any, m NTLM) {
-	f["ntlm_user"], f["ntlm_domain"], f["ntlm_workstation"] = m.User, m.Domain, m.Workstation
-	if m.Anonymous() {
-		f["ntlm_anonymous"] = true
-	}
-}
-
-// ntlmChallengeFields adds the target and server names of an NTLMSSP
-// CHALLENGE.
-func ntlmChallengeFields(f map[string]any, m NTLM) {
-	f["ntlm_target"] = m.TargetName
-	for _, kv := range [...]struct{ key, v string }{
-		{"ntlm_server", m.NbComputerName},
-		{"ntlm_server_domain", m.NbDomainName},
-		{"ntlm_dns_computer", m.DNSComputer},
-		{"ntlm_dns_domain", m.DNSDomain},
-	} {
-		if kv.v != "" {
-			f[kv.key] = kv.v
-		}
+		c.stats.User, c.stats.Domain, c.stats.Workstation = n.User, n.Domain, n.Workstation
 	}
 }
 

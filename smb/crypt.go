@@ -549,15 +549,11 @@ func (c *Conn) decompressMessage(dir tcpstate.Dir, p []byte, info pduInfo) bool 
 	return true
 }
 
-// wrapFields marks the message fields of a command that arrived encrypted
-// or compressed.
-func (c *Conn) wrapFields(f map[string]any) {
-	if c.crypt.wrapped&wrapEncrypted != 0 {
-		f["encrypted"] = true
-	}
-	if c.crypt.wrapped&wrapCompressed != 0 {
-		f["compressed"] = true
-	}
+// wrapFields marks the message of a command that arrived encrypted or
+// compressed.
+func (c *Conn) wrapFields(m *Message) {
+	m.Encrypted = c.crypt.wrapped&wrapEncrypted != 0
+	m.Compressed = c.crypt.wrapped&wrapCompressed != 0
 }
 
 // noKeyEvent reports smb.no_key once per session.

@@ -67,6 +67,11 @@
 // message's first byte ("end_frame" names the frame holding its last byte
 // when they differ — that is where tshark shows a reassembled PDU).
 //
+// Each message is a *Message (health.Message.Value; nettrace.Handlers.SMB)
+// with the header fields flat and the command's part (Negotiate, Create,
+// IO, ...) set; Message.Fields is the one definition of the JSON fields
+// below.
+//
 // Message fields (present when known): cmd, is_response, msg_id, status and
 // status_code (responses), tree, filename, offset, length, dialect,
 // ntlm_user, ntlm_domain, ntlm_workstation, ntlm_type, mech,

@@ -123,7 +123,7 @@ type tokenStream struct {
 	loginAck  *LoginAck
 	errors    []ServerMessage
 	infos     int
-	notes     []serverNote // ERROR and INFO tokens with their text, for the decoded message
+	notes     []ServerNote // ERROR and INFO tokens with their text, for the decoded message
 	names     []string
 	lastName  string
 	repeat    int

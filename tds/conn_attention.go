@@ -11,7 +11,7 @@ import (
 // session's pending request, often on a client-side query timeout. It is
 // not a request itself; the server acknowledges it with DONE_ATTN in the
 // cancelled request's response.
-func (c *Conn) attention(sess *session, f map[string]any, at tcpstate.Position) {
+func (c *Conn) attention(sess *session, m *Message, at tcpstate.Position) {
 	c.stats.Attentions++
 	p := sess.pending
 	if p == nil {
@@ -20,8 +20,8 @@ func (c *Conn) attention(sess *session, f map[string]any, at tcpstate.Position) 
 	p.Attention = true
 	p.attnAt = at
 	after := at.Time.Sub(p.Time)
-	if f != nil {
-		f["attention_after_ms"] = millis(after)
+	if m != nil {
+		m.AttentionAfter, m.HasAttention = after, true
 	}
 	c.limitedEvent(health.Event{Kind: health.TDSAttention, Severity: health.Notice, Time: at.Time, Frame: at.Frame,
 		Message: fmt.Sprintf("client cancelled its %s (frame %d) after %.0f ms (attention) — often a client-side query timeout",

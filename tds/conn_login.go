@@ -17,7 +17,7 @@ var loginFailureNumbers = map[int32]bool{18456: true, 18452: true, 18486: true, 
 // clientPrelogin records the client's PRELOGIN ([MS-TDS] 2.2.6.5): the
 // options the server's answer is checked against, the instance, and when
 // the first one was sent (for a server that never answers).
-func (c *Conn) clientPrelogin(req *request, ms *msgState, f map[string]any, at tcpstate.Position) error {
+func (c *Conn) clientPrelogin(req *request, ms *msgState, m *Message, at tcpstate.Position) error {
 	pl, _, err := ParsePrelogin(ms.payload)
 	if err != nil {
 		return err
@@ -30,22 +30,22 @@ func (c *Conn) clientPrelogin(req *request, ms *msgState, f map[string]any, at t
 	if !c.preloginSent {
 		c.preloginSent, c.preloginAt = true, at
 	}
-	if f != nil {
-		f["prelogin"] = pl.fields()
+	if m != nil {
+		m.Prelogin = &pl
 	}
 	return nil
 }
 
 // serverPrelogin handles the server's PRELOGIN response.
-func (c *Conn) serverPrelogin(ms *msgState, f map[string]any, at tcpstate.Position) {
+func (c *Conn) serverPrelogin(ms *msgState, m *Message, at tcpstate.Position) {
 	pl, _, err := ParsePrelogin(ms.payload)
 	if err != nil {
-		c.messageError(tcpstate.ServerToClient, f, at, err)
+		c.messageError(tcpstate.ServerToClient, m, at, err)
 		return
 	}
 	c.preloginResponse(&pl, at)
-	if f != nil {
-		f["prelogin"] = pl.fields()
+	if m != nil {
+		m.Prelogin = &pl
 	}
 }
 
@@ -135,7 +135,7 @@ func (c *Conn) feedTLS(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
 // login7 records the client's LOGIN7 ([MS-TDS] 2.2.6.4): the TDS version
 // (until LOGINACK gives the server's), the user, application, host and
 // database. The password is never decoded.
-func (c *Conn) login7(req *request, ms *msgState, f map[string]any) error {
+func (c *Conn) login7(req *request, ms *msgState, m *Message) error {
 	req.login = true
 	l, _, err := ParseLogin7(ms.payload)
 	if err != nil {
@@ -149,8 +149,8 @@ func (c *Conn) login7(req *request, ms *msgState, f map[string]any) error {
 		c.stats.Database = l.Database
 	}
 	req.Text = "LOGIN " + l.UserName
-	if f != nil {
-		f["login"] = l.fields()
+	if m != nil {
+		m.Login = &l
 	}
 	return nil
 }
@@ -158,11 +158,11 @@ func (c *Conn) login7(req *request, ms *msgState, f map[string]any) error {
 // authMessage records an SSPI ([MS-TDS] 2.2.6.8) or federated
 // authentication token (2.2.6.3) message: a step of the login, counted
 // only.
-func (c *Conn) authMessage(req *request, ms *msgState, f map[string]any) {
+func (c *Conn) authMessage(req *request, ms *msgState, m *Message) {
 	req.login = true
 	req.Text = ms.first.Type.String()
-	if f != nil {
-		f["auth_bytes"] = ms.dataBytes()
+	if m != nil {
+		m.DataBytes, m.HasDataBytes = ms.dataBytes(), true
 	}
 }
 

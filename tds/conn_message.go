@@ -3,7 +3,6 @@ package tds
 import (
 	"fmt"
 
-	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -60,21 +59,9 @@ func (c *Conn) packet(dir tcpstate.Dir, sid int, ms *msgState, p Packet, start, 
 // tds.channel, tds.packet_number): the message itself is reported at its
 // last packet.
 func (c *Conn) packetMessage(dir tcpstate.Dir, sid int, ms *msgState, h Header, at tcpstate.Position) {
-	f := map[string]any{
-		"dir":           dir.String(),
-		"type":          h.Type.String(),
-		"type_code":     uint8(h.Type),
-		"status":        uint8(h.Status),
-		"packet_length": h.Length,
-		"spid":          h.SPID,
-		"packet_id":     h.PacketID,
-		"partial":       true, // the message continues in later packets
-		"packet":        ms.packets,
-	}
-	if sid != noSession {
-		f["smp_sid"] = sid
-	}
-	c.message(f, at)
+	c.message(&Message{Origin: c.origin(at), Kind: KindPacket, Dir: dir, Type: h.Type, Status: h.Status,
+		PacketLength: h.Length, SPID: h.SPID, PacketID: h.PacketID, Packets: ms.packets,
+		Session: sid, HasSession: sid != noSession})
 }
 
 // expectedType reports whether the end sending dir sends packets of p's
@@ -142,9 +129,9 @@ func (c *Conn) endMessage(dir tcpstate.Dir, sess *session, ms *msgState, at tcps
 	switch {
 	case ms.tls:
 		if c.want {
-			f := c.baseFields(dir, sess.id, ms)
-			f["tls"] = true
-			c.message(f, at)
+			m := c.newMessage(dir, sess.id, ms, at)
+			m.TLS = true
+			c.message(m)
 		}
 	case dir == tcpstate.ClientToServer:
 		c.clientMessage(sess, ms, at)
@@ -154,39 +141,11 @@ func (c *Conn) endMessage(dir tcpstate.Dir, sess *session, ms *msgState, at tcps
 	ms.active = false
 }
 
-// baseFields returns the header fields of a decoded message.
-func (c *Conn) baseFields(dir tcpstate.Dir, sid int, ms *msgState) map[string]any {
-	f := map[string]any{
-		"dir":       dir.String(),
-		"type":      ms.first.Type.String(),
-		"type_code": uint8(ms.first.Type),
-		"status":    uint8(ms.last.Status),
-		"length":    ms.length,
-		// The last packet's own length, as tshark's tds.length at this frame.
-		"packet_length": ms.last.Length,
-		"spid":          ms.last.SPID,
-		"packet_id":     ms.last.PacketID,
-		"packets":       ms.packets,
-	}
-	if sid != noSession {
-		f["smp_sid"] = sid
-	}
-	if ms.capped {
-		f["capped"] = true
-	}
-	return f
-}
-
-// message reports a decoded message.
-func (c *Conn) message(fields map[string]any, at tcpstate.Position) {
-	c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "tds", Fields: fields})
-}
-
 // messageError reports a message of dir that did not parse: once per
-// direction as an event, and in its decoded message f (when wanted).
-func (c *Conn) messageError(dir tcpstate.Dir, f map[string]any, at tcpstate.Position, err error) {
+// direction as an event, and in its decoded message m (when wanted).
+func (c *Conn) messageError(dir tcpstate.Dir, m *Message, at tcpstate.Position, err error) {
 	c.emitMalformed(dir, at, err)
-	if f != nil {
-		f["error"] = err.Error()
+	if m != nil {
+		m.Error = err.Error()
 	}
 }

@@ -12,9 +12,9 @@ import (
 // of its type and makes it the session's pending request. ATTENTION is
 // not a request, and neither is a message with the IGNORE status bit.
 func (c *Conn) clientMessage(sess *session, ms *msgState, at tcpstate.Position) {
-	var f map[string]any
+	var m *Message // nil unless messages are wanted
 	if c.want {
-		f = c.baseFields(tcpstate.ClientToServer, sess.id, ms)
+		m = c.newMessage(tcpstate.ClientToServer, sess.id, ms, at)
 	}
 	req := &request{start: ms.start}
 	req.Frame, req.Time, req.Type, req.Session = at.Frame, at.Time, ms.first.Type, sess.id
@@ -22,32 +22,32 @@ func (c *Conn) clientMessage(sess *session, ms *msgState, at tcpstate.Position) 
 	var err error
 	switch ms.first.Type {
 	case TypePrelogin:
-		err = c.clientPrelogin(req, ms, f, at)
+		err = c.clientPrelogin(req, ms, m, at)
 	case TypeLogin7:
-		err = c.login7(req, ms, f)
+		err = c.login7(req, ms, m)
 	case TypeSQLBatch:
-		err = c.sqlBatch(req, ms, f)
+		err = c.sqlBatch(req, ms, m)
 	case TypeRPC:
-		err = c.rpc(req, ms, f)
+		err = c.rpc(req, ms, m)
 	case TypeAttention:
-		c.attention(sess, f, at)
+		c.attention(sess, m, at)
 	case TypeTransactionManager:
-		err = c.tmRequest(req, ms, f)
+		err = c.tmRequest(req, ms, m)
 	case TypeBulkLoad:
 		req.Text = "BULK LOAD"
-		if f != nil {
-			f["bulk_load_bytes"] = ms.dataBytes()
+		if m != nil {
+			m.DataBytes, m.HasDataBytes = ms.dataBytes(), true
 		}
 	case TypeSSPI, TypeFedAuthToken:
-		c.authMessage(req, ms, f)
+		c.authMessage(req, ms, m)
 	default:
 		req.Text = ms.first.Type.String()
 	}
 	if err != nil {
-		c.messageError(tcpstate.ClientToServer, f, at, err)
+		c.messageError(tcpstate.ClientToServer, m, at, err)
 	}
-	if f != nil {
-		c.message(f, at)
+	if m != nil {
+		c.message(m)
 	}
 	if ms.first.Type != TypeAttention && ms.first.Status&StatusIgnore == 0 {
 		c.track(sess, ms, req)
@@ -56,29 +56,21 @@ func (c *Conn) clientMessage(sess *session, ms *msgState, at tcpstate.Position) 
 
 // sqlBatch records a SQL batch ([MS-TDS] 2.2.6.7): its text, cut to
 // Limits.MaxSQLText.
-func (c *Conn) sqlBatch(req *request, ms *msgState, f map[string]any) error {
+func (c *Conn) sqlBatch(req *request, ms *msgState, m *Message) error {
 	q, _, err := ParseSQLBatch(ms.payload, c.lim.MaxSQLText)
 	if err != nil {
 		return err
 	}
 	req.Text = q.SQL
-	if f == nil {
-		return nil
-	}
-	f["sql"] = q.SQL
-	if q.Truncated || ms.capped {
-		f["sql_truncated"] = true
-	}
-	if q.Headers.HasTransaction {
-		f["transaction_descriptor"] = q.Headers.TransactionDescriptor
-		f["outstanding_requests"] = q.Headers.OutstandingRequestCount
+	if m != nil {
+		m.SQL = &q
 	}
 	return nil
 }
 
 // rpc records an RPC request ([MS-TDS] 2.2.6.6): the procedure, and the
 // statement of sp_executesql and its kin as the request's text.
-func (c *Conn) rpc(req *request, ms *msgState, f map[string]any) error {
+func (c *Conn) rpc(req *request, ms *msgState, m *Message) error {
 	r, _, err := ParseRPC(ms.payload, c.lim.MaxParams, c.lim.MaxSQLText)
 	if err != nil {
 		return err
@@ -88,19 +80,9 @@ func (c *Conn) rpc(req *request, ms *msgState, f map[string]any) error {
 	if r.Statement != "" {
 		req.Text = r.Statement
 	}
-	if f == nil {
-		return nil
-	}
-	f["rpc_proc"] = r.ProcName
-	if r.ProcID != 0 {
-		f["rpc_proc_id"] = uint16(r.ProcID)
-	}
-	if r.Statement != "" {
-		f["sql"] = r.Statement
-	}
-	f["rpc_params"] = rpcParams(r.Params)
-	if r.Partial || ms.capped {
-		f["rpc_partial"] = true
+	if m != nil {
+		r.Params = withoutValues(r.Params)
+		m.RPC = &r
 	}
 	return nil
 }
@@ -120,14 +102,14 @@ func rpcParams(params []Param) []map[string]any {
 }
 
 // tmRequest records a transaction manager request ([MS-TDS] 2.2.6.9).
-func (c *Conn) tmRequest(req *request, ms *msgState, f map[string]any) error {
+func (c *Conn) tmRequest(req *request, ms *msgState, m *Message) error {
 	t, _, err := ParseTMRequest(ms.payload)
 	if err != nil {
 		return err
 	}
 	req.Text = t.RequestName()
-	if f != nil {
-		f["tm_request"] = t.RequestName()
+	if m != nil {
+		m.TMRequest = t.RequestName()
 	}
 	return nil
 }
@@ -159,42 +141,40 @@ func (c *Conn) unanswered(sess *session) bool {
 // serverMessage handles a complete server message: the response to the
 // session's pending request.
 func (c *Conn) serverMessage(sess *session, ms *msgState, at tcpstate.Position) {
-	var f map[string]any
+	var m *Message // nil unless messages are wanted
 	if c.want {
-		f = c.baseFields(tcpstate.ServerToClient, sess.id, ms)
+		m = c.newMessage(tcpstate.ServerToClient, sess.id, ms, at)
 	}
 	req := sess.pending
 	if ms.prelogin {
-		c.serverPrelogin(ms, f, at)
+		c.serverPrelogin(ms, m, at)
 	} else {
 		c.endTokens(ms, at)
 		c.applyTokens(req, ms, at)
-		if f != nil {
-			c.tokenFields(f, &ms.tok)
+		if m != nil {
+			c.tokenResponse(m, &ms.tok)
 		}
 	}
 	if req != nil && req.gotResp {
-		c.answer(req, f, at)
+		c.answer(req, m, at)
 		sess.pending = nil
 	}
 	sess.lastRespEnd, sess.hasLastResp = at, true
-	if f != nil {
-		c.message(f, at)
+	if m != nil {
+		c.message(m)
 	}
 }
 
 // answer completes req with the response that ended at at: server time
 // runs from the request's last byte to the response's first, transfer time
 // from there to the response's last byte.
-func (c *Conn) answer(req *request, f map[string]any, at tcpstate.Position) {
+func (c *Conn) answer(req *request, m *Message, at tcpstate.Position) {
 	req.Answered = true
 	req.ResponseFrame = at.Frame
 	req.ServerTime = max(0, req.firstResp.Time.Sub(req.Time))
 	req.TransferTime = max(0, at.Time.Sub(req.firstResp.Time))
-	if f != nil {
-		f["request_frame"] = req.Frame
-		f["server_ms"] = millis(req.ServerTime)
-		f["transfer_ms"] = millis(req.TransferTime)
+	if m != nil {
+		m.Answer = &Answer{RequestFrame: req.Frame, ServerTime: req.ServerTime, TransferTime: req.TransferTime}
 	}
 	c.serverTimes = appendCapped(c.serverTimes, req.ServerTime, c.lim.MaxRequests)
 	if c.cfg.SlowQuery > 0 && req.ServerTime > c.cfg.SlowQuery && !req.prelogin {

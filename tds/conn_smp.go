@@ -3,7 +3,6 @@ package tds
 import (
 	"errors"
 
-	"github.com/nettrace/nettrace/health"
 	"github.com/nettrace/nettrace/tcpstate"
 )
 
@@ -13,9 +12,8 @@ import (
 func (c *Conn) smpPacket(dir tcpstate.Dir, h *half, hdr SMPHeader, payload []byte, start, at tcpstate.Position) {
 	sid := int(hdr.SID)
 	if c.want {
-		c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "tds",
-			Fields: map[string]any{"dir": dir.String(), "smp": hdr.Flags.String(), "smp_sid": hdr.SID,
-				"smp_seqnum": hdr.SeqNum, "smp_window": hdr.Window, "length": hdr.Length}})
+		h := hdr
+		c.message(&Message{Origin: c.origin(at), Kind: KindSMP, Dir: dir, SMP: &h})
 	}
 	if h.smp == nil {
 		h.smp = map[int]*framer{} // MARS seen: resync also looks for SMP headers

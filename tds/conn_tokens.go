@@ -304,12 +304,6 @@ func (c *Conn) serverError(req *request, e *ServerMessage, at tcpstate.Position)
 		Evidence: map[string]any{"number": e.Number, "class": e.Class, "state": e.State, "message": e.Message, "sql": sql, "request_frame": rf}})
 }
 
-// serverNote is an ERROR or INFO token kept for the decoded message.
-type serverNote struct {
-	err bool
-	MessageInfo
-}
-
 // maxNotes bounds the ERROR and INFO tokens listed in one decoded message.
 const maxNotes = 16
 
@@ -317,7 +311,7 @@ const maxNotes = 16
 // messages are wanted.
 func (ts *tokenStream) note(want, isErr bool, m MessageInfo) {
 	if want && len(ts.notes) < maxNotes {
-		ts.notes = append(ts.notes, serverNote{err: isErr, MessageInfo: m})
+		ts.notes = append(ts.notes, ServerNote{Error: isErr, MessageInfo: m})
 	}
 }
 
@@ -325,11 +319,11 @@ func (ts *tokenStream) note(want, isErr bool, m MessageInfo) {
 // 2.2.7.13) as tshark names their fields (tds.error.msgtext,
 // servername, procname, linenumber): kind, number, state, class,
 // error_message, server, procedure (when not empty) and line.
-func noteFields(notes []serverNote) []map[string]any {
+func noteFields(notes []ServerNote) []map[string]any {
 	out := make([]map[string]any, len(notes))
 	for i, n := range notes {
 		kind := "info"
-		if n.err {
+		if n.Error {
 			kind = "error"
 		}
 		m := map[string]any{"kind": kind, "number": n.Number, "state": n.State, "class": n.Class,
@@ -342,33 +336,12 @@ func noteFields(notes []serverNote) []map[string]any {
 	return out
 }
 
-// tokenFields adds what a response's tokens said to its decoded message.
-func (c *Conn) tokenFields(f map[string]any, ts *tokenStream) {
+// tokenResponse gives a response's decoded message what its tokens said.
+func (c *Conn) tokenResponse(m *Message, ts *tokenStream) {
 	c.flushName(ts)
-	f["tokens"] = ts.names
-	f["rows"] = ts.rows
-	if len(ts.errors) > 0 {
-		nums := make([]int32, len(ts.errors))
-		for i, e := range ts.errors {
-			nums[i] = e.Number
-		}
-		f["errors"] = nums
-		f["error_message"] = ts.errors[0].Message
-	}
-	if len(ts.notes) > 0 {
-		f["server_messages"] = noteFields(ts.notes)
-	}
-	if la := ts.loginAck; la != nil {
-		f["loginack"] = map[string]any{"interface": la.Interface, "tds_version": la.TDSVersion.String(),
-			"server": la.ProgName, "server_version": la.ServerVersion()}
-	}
-	if len(ts.rowValues) > 0 {
-		f["row_values"] = ts.rowValues
-	}
+	m.Response = &Response{Tokens: ts.names, Rows: ts.rows, Errors: ts.errors, Notes: ts.notes,
+		LoginAck: ts.loginAck, RowValues: ts.rowValues, UndecodedBytes: ts.skipped}
 	if ts.err != nil {
-		f["error"] = ts.err.Error()
-	}
-	if ts.skipped > 0 {
-		f["undecoded_bytes"] = ts.skipped
+		m.Error = ts.err.Error()
 	}
 }

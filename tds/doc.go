@@ -49,6 +49,15 @@
 // text as error_message. Conn.Finished (tcpstate.Finisher) says whether every request was
 // answered when the connection closed.
 //
+// Each TDS message is a *Message (health.Message.Value;
+// nettrace.Handlers.TDS): the header, and by type the Prelogin, the
+// Login7 (the password's length only: it is never decoded), the SQLBatch,
+// the RPC (procedure, parameter names and types; their values are not
+// kept, as they may be passwords), or the Response with its tokens
+// (errors and info, LOGINACK, rows), and the Answer's timing; SMP headers
+// are KindSMP messages. Message.Fields is the one definition of the JSON
+// fields above. SSRP (SQL Browser) messages carry Fields only.
+//
 // A finding is a claim about the network, made only when the capture shows
 // it: tds.prelogin_stalled needs the server's side captured
 // (tcpstate.Visibility) with nothing of it missed. What nettrace cannot

@@ -170,10 +170,6 @@ func (c *Conn) event(k health.Kind, sev health.Severity, at tcpstate.Position, m
 	c.ctx.Event(health.Event{Kind: k, Severity: sev, Time: at.Time, Frame: at.Frame, Message: msg, Evidence: ev})
 }
 
-func (c *Conn) message(at tcpstate.Position, fields map[string]any) {
-	c.ctx.Reporter.Message(health.Message{Frame: at.Frame, Time: at.Time, Flow: c.ctx.Flow, Proto: "tls", Fields: fields})
-}
-
 // record handles one whole record: it decrypts it when the direction is
 // protected, then dispatches its content.
 func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position) {
@@ -425,13 +421,7 @@ func (c *Conn) content(dir tcpstate.Dir, typ ContentType, b []byte, start, end t
 		}
 		c.appData(dir, b, end)
 	case TypeHeartbeat:
-		if c.ctx.Reporter.WantMessages() {
-			hb := "heartbeat"
-			if len(b) > 0 && !c.half[dir&1].encrypted {
-				hb = map[uint8]string{1: "heartbeat_request", 2: "heartbeat_response"}[b[0]]
-			}
-			c.message(start, map[string]any{"record": hb, "from": dir.String(), "length": len(b)})
-		}
+		c.heartbeat(dir, b, start)
 	case TypeChangeCipherSpec:
 	default:
 		c.malformed(dir, start, malformed("record", fmt.Sprintf("inner content type %d", typ)))
@@ -532,6 +522,21 @@ func (c *Conn) scanHost(b []byte, at tcpstate.Position) {
 	}
 }
 
+// heartbeat reports a heartbeat record b (RFC 6520) as a message: its
+// type when it is not encrypted, and its length.
+func (c *Conn) heartbeat(dir tcpstate.Dir, b []byte, at tcpstate.Position) {
+	if !c.ctx.Reporter.WantMessages() {
+		return
+	}
+	hb := "heartbeat"
+	if len(b) > 0 && !c.half[dir&1].encrypted {
+		hb = map[uint8]string{1: "heartbeat_request", 2: "heartbeat_response"}[b[0]]
+	}
+	m := c.newMessage(KindHeartbeat, dir, at)
+	m.Heartbeat = &Heartbeat{Type: hb, Length: len(b)}
+	c.message(m)
+}
+
 func (c *Conn) alert(dir tcpstate.Dir, a Alert, at tcpstate.Position) {
 	desc := AlertDescription(a.Description)
 	sev := health.Notice
@@ -544,7 +549,9 @@ func (c *Conn) alert(dir tcpstate.Dir, a Alert, at tcpstate.Position) {
 	c.event(health.TLSAlert, sev, at, fmt.Sprintf("the %s sent a TLS alert: %s", dir, a),
 		map[string]any{"level": a.Level, "description": desc, "code": a.Description, "from": dir.String()})
 	if c.ctx.Reporter.WantMessages() {
-		c.message(at, map[string]any{"alert": a.String(), "from": dir.String()})
+		m := c.newMessage(KindAlert, dir, at)
+		m.Alert = a
+		c.message(m)
 	}
 	if a.Description == 0 {
 		c.closeNotify = true // RFC 8446, 6.1
@@ -623,8 +630,11 @@ func (c *Conn) sslv2Hello(m SSLv2ClientHello, at tcpstate.Position) {
 		fmt.Sprintf("the client sent an SSL 2.0-compatible ClientHello (max version %s)", m.Version),
 		map[string]any{"version": m.Version.String(), "offered_by": "client", "sslv2_hello": true})
 	if c.ctx.Reporter.WantMessages() {
-		c.message(at, map[string]any{"handshake_type": "client_hello", "version": m.Version.String(), "sslv2": true,
-			"cipher_suites": len(m.CipherSuites)})
+		msg := c.newMessage(KindHandshake, tcpstate.ClientToServer, at)
+		msg.HandshakeType, msg.Version = TypeClientHello, m.Version
+		m.Challenge = bytes.Clone(m.Challenge)
+		msg.SSLv2Hello = &m
+		c.message(msg)
 	}
 }
 
@@ -632,36 +642,35 @@ func (c *Conn) sslv2Hello(m SSLv2ClientHello, at tcpstate.Position) {
 // does not parse (unless the message may be garbage after a gap) and
 // returns its error.
 func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) error {
-	want := c.ctx.Reporter.WantMessages()
-	var fields map[string]any
-	if want {
-		fields = map[string]any{"handshake_type": m.Type.String(), "from": dir.String()}
+	var msg *Message // nil unless the Reporter wants messages
+	if c.ctx.Reporter.WantMessages() {
+		msg = c.newMessage(KindHandshake, dir, at)
+		msg.HandshakeType = m.Type
 	}
 	var err error
 	switch {
 	case m.Type == TypeClientHello && dir == tcpstate.ClientToServer:
-		err = c.clientHello(m.Body, at, fields)
+		err = c.clientHello(m.Body, at, msg)
 	case m.Type == TypeServerHello && dir == tcpstate.ServerToClient:
-		err = c.serverHello(m.Body, at, fields)
+		err = c.serverHello(m.Body, at, msg)
 	case m.Type == TypeEncryptedExtensions:
 		var ee EncryptedExtensions
 		if ee, err = ParseEncryptedExtensions(m.Body); err == nil && dir == tcpstate.ServerToClient && ee.ALPN != "" {
 			c.alpn = ee.ALPN
-			if want {
-				fields["alpn"] = ee.ALPN
+			if msg != nil {
+				msg.ALPN = ee.ALPN
 			}
 		}
 	case m.Type == TypeCertificate:
-		err = c.certificate(dir, m.Body, at, fields)
+		err = c.certificate(dir, m.Body, at, msg)
 	case m.Type == TypeCertificateRequest:
 		var cr CertificateRequest
-		if cr, err = ParseCertificateRequest(m.Body, c.version); err == nil && want {
-			fields["signature_algorithms"] = len(cr.SignatureSchemes)
-			fields["ca_names"] = cr.CANames
+		if cr, err = ParseCertificateRequest(m.Body, c.version); err == nil && msg != nil {
+			msg.CertificateRequest = &cr
 		}
 	case m.Type == TypeServerKeyExchange:
-		if ske, _ := ParseServerKeyExchange(m.Body); want && ske.CurveType == 3 {
-			fields["group"] = groupName(ske.Group)
+		if ske, _ := ParseServerKeyExchange(m.Body); msg != nil && ske.CurveType == 3 {
+			msg.Group = groupName(ske.Group)
 		}
 	case m.Type == TypeFinished:
 		h := &c.half[dir&1]
@@ -676,25 +685,24 @@ func (c *Conn) handshake(dir tcpstate.Dir, m Handshake, at tcpstate.Position) er
 				h.next = n
 			}
 		}
-		if want && len(m.Body) == 1 {
-			fields["update_requested"] = m.Body[0] == 1
+		if msg != nil && len(m.Body) == 1 {
+			requested := m.Body[0] == 1
+			msg.UpdateRequested = &requested
 		}
 	}
 	if err != nil && !c.half[dir&1].hsLost {
 		c.malformed(dir, at, err)
 	}
-	if want {
-		if c.version != 0 {
-			if _, ok := fields["version"]; !ok {
-				fields["version"] = c.version.String()
-			}
+	if msg != nil {
+		if msg.ClientHello == nil && msg.ServerHello == nil {
+			msg.Version = c.version
 		}
-		c.message(at, fields)
+		c.message(msg)
 	}
 	return err
 }
 
-func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]any) error {
+func (c *Conn) clientHello(body []byte, at tcpstate.Position, msg *Message) error {
 	ch, err := ParseClientHello(body)
 	if err != nil {
 		return err
@@ -715,57 +723,23 @@ func (c *Conn) clientHello(body []byte, at tcpstate.Position, fields map[string]
 			fmt.Sprintf("the client offers at most %s (TLS 1.2 or later expected)", mv),
 			map[string]any{"version": mv.String(), "offered_by": "client"})
 	}
-	if fields != nil {
-		fields["version"] = ch.MaxVersion().String()
-		if ch.ServerName != "" { // absent: no server_name extension, or no host_name in it
-			fields["sni"] = ch.ServerName
-		}
-		if len(ch.ALPN) > 0 {
-			fields["alpn"] = strings.Join(ch.ALPN, ",")
-		}
-		fields["cipher_suites"] = len(ch.CipherSuites)
-		ja3, hash := ch.JA3()
-		fields["ja3"] = ja3
-		fields["ja3_hash"] = hash
-		fields["ja4"] = ch.JA4()
-		var groups []string
-		for _, g := range ch.KeyShareGroups {
-			if !isGREASE(g) {
-				groups = append(groups, groupName(g))
-			}
-		}
-		if len(groups) > 0 {
-			fields["key_share"] = strings.Join(groups, ",")
-		}
-		if ch.ExtendedMasterSecret {
-			fields["extended_master_secret"] = true
-		}
-		if ch.EncryptThenMAC {
-			fields["encrypt_then_mac"] = true
-		}
-		if ch.PSK {
-			fields["psk_identities"] = ch.PSKIdentities
-		}
-		if ch.SessionTicket {
-			fields["session_ticket"] = ch.SessionTicketLen
-		}
+	if msg != nil {
+		msg.Version = ch.MaxVersion()
+		msg.ClientHello = ownClientHello(ch)
 	}
 	return nil
 }
 
-func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]any) error {
+func (c *Conn) serverHello(body []byte, at tcpstate.Position, msg *Message) error {
 	sh, err := ParseServerHello(body)
 	if err != nil {
 		return err
 	}
 	if sh.HelloRetryRequest {
 		c.hrr = true
-		if fields != nil {
-			fields["handshake_type"] = "hello_retry_request"
-			fields["version"] = sh.ChosenVersion().String()
-			fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
-			fields["key_share"] = groupName(sh.KeyShareGroup)
-			serverFingerprints(&sh, fields)
+		if msg != nil {
+			msg.Version = sh.ChosenVersion()
+			msg.ServerHello = ownServerHello(sh)
 		}
 		return nil
 	}
@@ -777,19 +751,9 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	copy(c.serverRandom[:], sh.Random)
 	c.etm = sh.EncryptThenMAC
 	c.alpn = sh.ALPN
-	if fields != nil {
-		fields["version"] = c.version.String()
-		fields["cipher_suite"] = CipherSuiteName(sh.CipherSuite)
-		serverFingerprints(&sh, fields)
-		if sh.ALPN != "" {
-			fields["alpn"] = sh.ALPN
-		}
-		if sh.ExtendedMasterSecret {
-			fields["extended_master_secret"] = true
-		}
-		if sh.EncryptThenMAC {
-			fields["encrypt_then_mac"] = true
-		}
+	if msg != nil {
+		msg.Version = c.version
+		msg.ServerHello = ownServerHello(sh)
 	}
 	if c.version < VersionTLS12 {
 		c.event(health.TLSVersionDowngrade, health.Warning, at,
@@ -811,15 +775,6 @@ func (c *Conn) serverHello(body []byte, at tcpstate.Position, fields map[string]
 	}
 	c.setupKeys(at)
 	return nil
-}
-
-// serverFingerprints adds the JA3S and JA4S of a ServerHello or
-// HelloRetryRequest to its message.
-func serverFingerprints(sh *ServerHello, fields map[string]any) {
-	ja3s, hash := sh.JA3S()
-	fields["ja3s"] = ja3s
-	fields["ja3s_hash"] = hash
-	fields["ja4s"] = sh.JA4S()
 }
 
 // setupKeys prepares decryption after the ServerHello.
@@ -963,7 +918,7 @@ func (c *Conn) noClientHello(at tcpstate.Position) {
 
 // certificate decodes a Certificate message and checks the server's chain
 // against the capture time and the requested name.
-func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, fields map[string]any) error {
+func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, msg *Message) error {
 	cert, dropped, err := ParseCertificate(body, c.version, c.lim.MaxCerts)
 	if err != nil {
 		return err
@@ -972,35 +927,8 @@ func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, 
 	for _, der := range cert.Raw {
 		infos = append(infos, DescribeCertificate(der))
 	}
-	if fields != nil {
-		var subj, issuers, names []string
-		for _, ci := range infos {
-			subj = append(subj, ci.Subject)
-			issuers = append(issuers, ci.Issuer)
-		}
-		fields["cert_subjects"] = subj
-		fields["cert_issuers"] = issuers
-		if len(infos) > 0 {
-			names = infos[0].Names()
-			fields["cert_names"] = names
-			// The leaf's names kept apart (absent when it has none):
-			// DNS SANs, IP SANs and the subject CN.
-			if len(infos[0].DNSNames) > 0 {
-				fields["dns_names"] = infos[0].DNSNames
-			}
-			if len(infos[0].IPs) > 0 {
-				fields["ip_addresses"] = infos[0].IPs
-			}
-			if infos[0].CommonName != "" {
-				fields["subject_cn"] = infos[0].CommonName
-			}
-			fields["cert_not_before"] = infos[0].NotBefore.UTC().Format(time.RFC3339)
-			fields["cert_not_after"] = infos[0].NotAfter.UTC().Format(time.RFC3339)
-			fields["cert_key"] = infos[0].KeyType
-		}
-		if dropped > 0 {
-			fields["certs_not_decoded"] = dropped
-		}
+	if msg != nil {
+		msg.Certificate = &CertificateChain{Certs: infos, NotDecoded: dropped}
 	}
 	if dir != tcpstate.ServerToClient {
 		return nil
@@ -1032,8 +960,8 @@ func (c *Conn) certificate(dir tcpstate.Dir, body []byte, at tcpstate.Position, 
 	if c.sni != "" {
 		c.hostChecked = true
 		match := c.checkName(c.sni, "SNI", at)
-		if fields != nil {
-			fields["cert_name_match"] = match
+		if msg != nil {
+			msg.Certificate.NameChecked, msg.Certificate.NameMatch = true, match
 		}
 	}
 	return nil
@@ -1056,8 +984,9 @@ func (c *Conn) checkName(host, source string, at tcpstate.Position) string {
 		return "mismatch"
 	}
 	if c.ctx.Reporter.WantMessages() && source != "SNI" {
-		c.message(at, map[string]any{"cert_name_match": match, "host": host, "source": source,
-			"cert_names": names})
+		m := c.newMessage(KindNameCheck, 0, at)
+		m.NameCheck = &NameCheck{Host: host, Source: source, Match: match, Names: names}
+		c.message(m)
 	}
 	return match
 }

@@ -70,6 +70,13 @@
 // certificate has none), cert_name_match, alert. Secrets never appear in
 // events, messages or errors.
 //
+// Each message is a *Message (health.Message.Value; nettrace.Handlers.TLS):
+// the handshake message's type with its parsed body (ClientHello and
+// ServerHello with their JA3/JA3S/JA4/JA4S methods, CertificateChain
+// with the CertInfo of each certificate, CertificateRequest, ...), an
+// Alert, a Heartbeat or a NameCheck. Message.Fields is the one definition
+// of the JSON fields above.
+//
 // Entry points: LoadKeyLog / NewKeyLog + KeyLog.Add / KeyLog.AddFrom
 // build the key log; NewConn(ctx, Config{KeyLog, Plaintext, HTTP2, Decrypted,
 // Limits}) returns the per-connection decoder (a tcpstate.StreamHandler,
