@@ -213,6 +213,30 @@ const maxSYNSources = 64
 func (d *Network) tcpPacket(p *packet) {
 	syn := p.TCP.Flags.Has(layers.FlagSYN)
 	ack := p.TCP.Flags.Has(layers.FlagACK)
+	c, dir := d.connOf(p, syn, ack)
+	if c == nil {
+		return // the table is full
+	}
+	d.lastConn = c
+	c.last, c.lastFrame = p.Time, p.Frame
+	d.handshake(c, dir, p, syn, ack)
+	if p.TCP.Flags.Has(layers.FlagRST) {
+		if a := d.synDst[c.key.server]; a != nil && dir == 1 && !c.rst {
+			a.resets++
+		}
+		c.rst = true
+	}
+	if p.TCP.Flags.Has(layers.FlagFIN) {
+		c.fin[dir] = true
+	}
+	d.touch(c)
+	retrans := d.pmtuSegment(c, dir, p)
+	d.serviceCount(c, dir, p, retrans)
+}
+
+// connOf returns the connection of p and p's direction in it (0: from the
+// client), made when p is its first packet; nil when the table is full.
+func (d *Network) connOf(p *packet, syn, ack bool) (*netConn, int) {
 	dir := 0
 	var c *netConn
 	switch lc := d.lastConn; {
@@ -229,35 +253,40 @@ func (d *Network) tcpPacket(p *packet) {
 		d.dropConn(c)
 		c = nil
 	}
-	if c == nil {
-		if len(d.conns) >= d.cfg.MaxConns {
-			d.markCapped("connections")
-			if syn && !ack {
-				d.untrackedSYN(p) // a flood fills the table: its SYNs still count
-			}
-			return
-		}
-		if syn && ack {
-			d.asymReply(p, protoTCP)
-		}
-		client, server := p.src, p.dst
-		switch {
-		case syn && ack:
-			client, server = p.dst, p.src
-		case !syn && p.src.Port() < p.dst.Port():
-			client, server = p.dst, p.src
-		}
-		c = d.newConn(connKey{client: client, server: server}, p)
-		if client != p.src {
-			dir = 1
-		}
-		if syn && !ack {
-			c.per = d.attempt(client.Addr(), server, protoTCP, p)
-			d.asymRequest(p, protoTCP)
-		}
+	if c != nil {
+		return c, dir
 	}
-	d.lastConn = c
-	c.last, c.lastFrame = p.Time, p.Frame
+	if len(d.conns) >= d.cfg.MaxConns {
+		d.markCapped("connections")
+		if syn && !ack {
+			d.untrackedSYN(p) // a flood fills the table: its SYNs still count
+		}
+		return nil, 0
+	}
+	if syn && ack {
+		d.asymReply(p, protoTCP)
+	}
+	client, server := p.src, p.dst
+	switch {
+	case syn && ack:
+		client, server = p.dst, p.src
+	case !syn && p.src.Port() < p.dst.Port():
+		client, server = p.dst, p.src
+	}
+	c = d.newConn(connKey{client: client, server: server}, p)
+	if client != p.src {
+		dir = 1
+	}
+	if syn && !ack {
+		c.per = d.attempt(client.Addr(), server, protoTCP, p)
+		d.asymRequest(p, protoTCP)
+	}
+	return c, dir
+}
+
+// handshake follows the three-way handshake of c, and counts it for the
+// SYN-flood diagnosis.
+func (d *Network) handshake(c *netConn, dir int, p *packet, syn, ack bool) {
 	switch {
 	case syn && !ack && dir == 0:
 		c.syns++
@@ -276,17 +305,11 @@ func (d *Network) tcpPacket(p *packet) {
 			a.completed++
 		}
 	}
-	if p.TCP.Flags.Has(layers.FlagRST) {
-		if a := d.synDst[c.key.server]; a != nil && dir == 1 && !c.rst {
-			a.resets++
-		}
-		c.rst = true
-	}
-	if p.TCP.Flags.Has(layers.FlagFIN) {
-		c.fin[dir] = true
-	}
-	d.touch(c)
-	retrans := d.pmtuSegment(c, dir, p)
+}
+
+// serviceCount counts p in its service's packets, bytes and rate (data
+// sent again is not counted twice), and follows HTTP requests.
+func (d *Network) serviceCount(c *netConn, dir int, p *packet, retrans bool) {
 	sv := c.svc
 	sv.packets[dir]++
 	if p.PayloadLen > 0 && !retrans {

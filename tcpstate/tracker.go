@@ -116,66 +116,9 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	if !t.expireSet || t.now.After(t.expireAt) {
 		t.expire()
 	}
-
-	src, dst := p.SrcAddrPort(), p.DstAddrPort()
-	slot := &t.cache[cacheSlot(src, dst)]
-	var key connKey
-	c := *slot
-	if c != nil && c.phase != phaseDone && (src == c.ctx.Client && dst == c.ctx.Server || src == c.ctx.Server && dst == c.ctx.Client) {
-		key = c.key // a live connection is the table's entry for its tuple
-	} else {
-		if src.Compare(dst) > 0 {
-			key = makeKey(dst, src)
-		} else {
-			key = makeKey(src, dst)
-		}
-		c = t.conns[key]
-		if c != nil {
-			*slot = c
-		}
-	}
-	flags := p.TCP.Flags
-	pureSYN := flags&(layers.FlagSYN|layers.FlagACK) == layers.FlagSYN
-
-	reuse, prevID := false, uint64(0)
-	if c != nil && pureSYN {
-		if h := &c.halves[c.dirOf(p)]; h.baseSet && p.TCP.Seq != h.base {
-			reason := CloseIdle // the old connection went silent without FIN or RST
-			switch {
-			case c.anyRST:
-				reason = CloseRST
-			case c.anyFIN:
-				reason = CloseFIN
-			}
-			reuse, prevID = true, c.ctx.ID
-			c.end(reason, Position{Frame: p.Frame, Time: p.Time})
-			c = nil
-		}
-	}
-	var tb *tomb
-	if c == nil {
-		tb = t.tombs[key]
-	}
-	if tb != nil {
-		d := tb.dirOf(p)
-		if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
-			// A late packet of a connection that ended: it belongs to it
-			// (as in tshark); only a duplicate ACK is still told, as
-			// tshark flags one after the FINs.
-			t.lateAck(tb, d, p)
-			if t.OnSegment != nil {
-				t.OnSegment(p, Segment{ID: tb.id, Dir: d, Late: true})
-			}
-			return
-		}
-		if !reuse {
-			reuse, prevID = true, tb.id
-		}
-		t.dropTomb(tb)
-	}
-	if c == nil {
-		c = t.newConn(key, p, reuse, prevID)
-		*slot = c
+	c, ok := t.connOf(p)
+	if !ok {
+		return // a late packet of an ended connection, told as such
 	}
 	dir := c.dirOf(p)
 	if t.duplicate(c, dir, p) {
@@ -200,6 +143,76 @@ func (t *Tracker) Packet(p *layers.Packet) {
 	if t.OnSegment != nil {
 		t.OnSegment(p, Segment{ID: c.ctx.ID, Dir: dir, Resent: c.ana.lastResent})
 	}
+}
+
+// connOf returns the connection p belongs to, made when p starts one (or
+// reuses the tuple of one that ended); false when p is a late packet of a
+// connection that ended, which lateAck has handled.
+func (t *Tracker) connOf(p *layers.Packet) (*conn, bool) {
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	slot := &t.cache[cacheSlot(src, dst)]
+	var key connKey
+	c := *slot
+	if c != nil && c.phase != phaseDone && (src == c.ctx.Client && dst == c.ctx.Server || src == c.ctx.Server && dst == c.ctx.Client) {
+		key = c.key // a live connection is the table's entry for its tuple
+	} else {
+		if src.Compare(dst) > 0 {
+			key = makeKey(dst, src)
+		} else {
+			key = makeKey(src, dst)
+		}
+		c = t.conns[key]
+		if c != nil {
+			*slot = c
+		}
+	}
+	pureSYN := p.TCP.Flags&(layers.FlagSYN|layers.FlagACK) == layers.FlagSYN
+	reuse, prevID := false, uint64(0)
+	if c != nil && pureSYN {
+		if reuse = t.endReused(c, p); reuse {
+			prevID, c = c.ctx.ID, nil
+		}
+	}
+	if c == nil {
+		if tb := t.tombs[key]; tb != nil {
+			d := tb.dirOf(p)
+			if !reuse && (!pureSYN || !tb.baseSet[d] || p.TCP.Seq == tb.base[d]) {
+				// A late packet of a connection that ended: it belongs to
+				// it (as in tshark); only a duplicate ACK is still told,
+				// as tshark flags one after the FINs.
+				t.lateAck(tb, d, p)
+				if t.OnSegment != nil {
+					t.OnSegment(p, Segment{ID: tb.id, Dir: d, Late: true})
+				}
+				return nil, false
+			}
+			if !reuse {
+				reuse, prevID = true, tb.id
+			}
+			t.dropTomb(tb)
+		}
+		c = t.newConn(key, p, reuse, prevID)
+		*slot = c
+	}
+	return c, true
+}
+
+// endReused ends c when the pure SYN p starts a new connection on its
+// tuple (another initial sequence number), and reports whether it did.
+func (t *Tracker) endReused(c *conn, p *layers.Packet) bool {
+	h := &c.halves[c.dirOf(p)]
+	if !h.baseSet || p.TCP.Seq == h.base {
+		return false
+	}
+	reason := CloseIdle // the old connection went silent without FIN or RST
+	switch {
+	case c.anyRST:
+		reason = CloseRST
+	case c.anyFIN:
+		reason = CloseFIN
+	}
+	c.end(reason, Position{Frame: p.Frame, Time: p.Time})
+	return true
 }
 
 // Segment says where the tracker put one TCP packet: the connection's

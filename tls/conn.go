@@ -198,29 +198,40 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 		}
 	}
 	if rec.Type == TypeChangeCipherSpec {
-		if c.version == VersionTLS13 || c.hrr {
-			return // TLS 1.3 middlebox compatibility (RFC 8446, D.4)
-		}
-		if c.version == 0 && c.offered13 {
-			// No ServerHello seen (a one-sided capture): TLS 1.3's
-			// compatibility record, before the protected flight or 0-RTT
-			// data, or TLS 1.2's; either way what follows is protected.
-			h.encrypted = true
-			return
-		}
-		if h.encrypted && h.pending == nil {
-			return // a repeated ChangeCipherSpec changes nothing
-		}
-		// First handshake, or a renegotiation (RFC 5246, 7.1): the keys
-		// prepared at the ServerHello take effect after this record.
-		h.encrypted = true
-		h.dec, h.pending = h.pending, nil
+		c.changeCipherSpec(h)
 		return
 	}
 	if !h.encrypted || (c.version == VersionTLS13 && rec.Type != TypeApplicationData) {
 		c.content(dir, rec.Type, rec.Fragment, start, end)
 		return
 	}
+	c.protected(dir, h, rec, start, end)
+}
+
+// changeCipherSpec handles a ChangeCipherSpec record of h's direction.
+func (c *Conn) changeCipherSpec(h *halfConn) {
+	if c.version == VersionTLS13 || c.hrr {
+		return // TLS 1.3 middlebox compatibility (RFC 8446, D.4)
+	}
+	if c.version == 0 && c.offered13 {
+		// No ServerHello seen (a one-sided capture): TLS 1.3's
+		// compatibility record, before the protected flight or 0-RTT
+		// data, or TLS 1.2's; either way what follows is protected.
+		h.encrypted = true
+		return
+	}
+	if h.encrypted && h.pending == nil {
+		return // a repeated ChangeCipherSpec changes nothing
+	}
+	// First handshake, or a renegotiation (RFC 5246, 7.1): the keys
+	// prepared at the ServerHello take effect after this record.
+	h.encrypted = true
+	h.dec, h.pending = h.pending, nil
+}
+
+// protected handles a protected record of h's direction: decrypted when
+// a key is known, else counted as not decrypted.
+func (c *Conn) protected(dir tcpstate.Dir, h *halfConn, rec Record, start, end tcpstate.Position) {
 	switch rec.Type {
 	case TypeApplicationData:
 		h.protected++
@@ -234,45 +245,12 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 		c.trialAppKey(dir, h, rec)
 	}
 	if h.dec == nil {
-		if c.onRecord != nil {
-			c.tellRecord(rec.Type, -2)
-		}
-		if rec.Type == TypeApplicationData || h.encrypted && rec.Type != TypeChangeCipherSpec {
-			h.notDecrypted(rec, end)
-		}
-		if rec.Type == TypeApplicationData {
-			if c.plain != nil && c.version != VersionTLS13 || (c.plain != nil && h.finished) {
-				c.plain.Gap(dir, len(rec.Fragment), end)
-			}
-		}
+		c.undecryptable(dir, h, rec, end)
 		return
 	}
-	plain, typ, err := h.dec.open(rec.Type, rec.Version, rec.Fragment)
-	if err != nil && h.afterGap {
-		for s := h.dec.seq + 1; s <= h.dec.seq+uint64(c.lim.MaxSeqSkip); s++ {
-			if plain, typ, err = h.dec.openSeq(s, rec.Type, rec.Version, rec.Fragment); err == nil {
-				h.dec.seq = s + 1
-				break
-			}
-		}
-	}
-	if err != nil && c.onRecord != nil {
-		c.tellRecord(rec.Type, -2)
-	}
-	if err != nil && h.afterGap && h.gapMisses < c.lim.MaxSeqSkip {
-		// After a gap the "record" may be a false header found inside
-		// ciphertext: skip it rather than give up on the direction.
-		h.gapMisses++
-		return
-	}
+	plain, typ, err := c.open(h, rec)
 	if err != nil {
-		if dir == tcpstate.ClientToServer && c.version == VersionTLS13 && !h.finished && c.earlyData {
-			return // 0-RTT data under the early traffic secret: not decrypted
-		}
-		c.decryptFailed(dir, start, h.dec.label, err.Error())
-		h.notDecrypted(rec, end)
-		h.failed = true
-		h.dec = nil
+		c.openFailed(dir, h, rec, start, end, err)
 		return
 	}
 	h.afterGap = false
@@ -284,6 +262,57 @@ func (c *Conn) record(dir tcpstate.Dir, rec Record, start, end tcpstate.Position
 	if h.next != nil {
 		h.dec, h.next = h.next, nil
 	}
+}
+
+// undecryptable counts a protected record of h's direction for which no
+// key is known, and tells the plaintext handler of the bytes it misses.
+func (c *Conn) undecryptable(dir tcpstate.Dir, h *halfConn, rec Record, end tcpstate.Position) {
+	if c.onRecord != nil {
+		c.tellRecord(rec.Type, -2)
+	}
+	if rec.Type == TypeApplicationData || h.encrypted && rec.Type != TypeChangeCipherSpec {
+		h.notDecrypted(rec, end)
+	}
+	if rec.Type == TypeApplicationData {
+		if c.plain != nil && c.version != VersionTLS13 || (c.plain != nil && h.finished) {
+			c.plain.Gap(dir, len(rec.Fragment), end)
+		}
+	}
+}
+
+// open decrypts rec with h's key; after a gap it tries the next sequence
+// numbers (records may have been lost with it).
+func (c *Conn) open(h *halfConn, rec Record) ([]byte, ContentType, error) {
+	plain, typ, err := h.dec.open(rec.Type, rec.Version, rec.Fragment)
+	if err != nil && h.afterGap {
+		for s := h.dec.seq + 1; s <= h.dec.seq+uint64(c.lim.MaxSeqSkip); s++ {
+			if plain, typ, err = h.dec.openSeq(s, rec.Type, rec.Version, rec.Fragment); err == nil {
+				h.dec.seq = s + 1
+				break
+			}
+		}
+	}
+	return plain, typ, err
+}
+
+// openFailed handles a record of h's direction that did not decrypt.
+func (c *Conn) openFailed(dir tcpstate.Dir, h *halfConn, rec Record, start, end tcpstate.Position, err error) {
+	if c.onRecord != nil {
+		c.tellRecord(rec.Type, -2)
+	}
+	if h.afterGap && h.gapMisses < c.lim.MaxSeqSkip {
+		// After a gap the "record" may be a false header found inside
+		// ciphertext: skip it rather than give up on the direction.
+		h.gapMisses++
+		return
+	}
+	if dir == tcpstate.ClientToServer && c.version == VersionTLS13 && !h.finished && c.earlyData {
+		return // 0-RTT data under the early traffic secret: not decrypted
+	}
+	c.decryptFailed(dir, start, h.dec.label, err.Error())
+	h.notDecrypted(rec, end)
+	h.failed = true
+	h.dec = nil
 }
 
 // protectedFirst reports whether rec, the first record of a direction

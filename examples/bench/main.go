@@ -98,18 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	var pps1 float64
-	for _, w := range workers {
-		pps, err := measure(stdout, path, w, *runs, frames, mb, bare)
-		if err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 2
-		}
-		if pps1 == 0 {
-			pps1 = pps
-		} else {
-			fmt.Fprintf(stdout, "                   %.2f× the first worker count\n", pps/pps1)
-		}
+	pps1, err := measureWorkers(stdout, path, workers, *runs, frames, mb, bare)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
 	}
 	if *memprofile != "" {
 		if f, err := os.Create(*memprofile); err == nil {
@@ -117,16 +109,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 			f.Close()
 		}
 	}
-
 	if *tshark {
-		if d, err := runTshark(path); err == nil {
-			tpps := float64(frames) / d.Seconds()
-			fmt.Fprintf(stdout, "tshark conv,tcp    %8.3f s  %9.0f packets/s  → nettrace (%d worker) is %.1f× tshark\n", d.Seconds(), tpps, workers[0], pps1/tpps)
-		} else {
-			fmt.Fprintf(stdout, "tshark             not measured: %v\n", err)
-		}
+		compareTshark(stdout, path, frames, workers[0], pps1)
 	}
 	return 0
+}
+
+// measureWorkers measures the analysis at each worker count and returns
+// the packets/s of the first.
+func measureWorkers(stdout io.Writer, path string, workers []int, runs int, frames int64, mb float64, bare time.Duration) (float64, error) {
+	var pps1 float64
+	for _, w := range workers {
+		pps, err := measure(stdout, path, w, runs, frames, mb, bare)
+		if err != nil {
+			return 0, err
+		}
+		if pps1 == 0 {
+			pps1 = pps
+		} else {
+			fmt.Fprintf(stdout, "                   %.2f× the first worker count\n", pps/pps1)
+		}
+	}
+	return pps1, nil
+}
+
+// compareTshark times tshark on the capture and prints how many times
+// faster the analysis at the first worker count (pps1 packets/s) was.
+func compareTshark(stdout io.Writer, path string, frames int64, workers int, pps1 float64) {
+	d, err := runTshark(path)
+	if err != nil {
+		fmt.Fprintf(stdout, "tshark             not measured: %v\n", err)
+		return
+	}
+	tpps := float64(frames) / d.Seconds()
+	fmt.Fprintf(stdout, "tshark conv,tcp    %8.3f s  %9.0f packets/s  → nettrace (%d worker) is %.1f× tshark\n", d.Seconds(), tpps, workers, pps1/tpps)
 }
 
 // bestBareDecode runs the bare gopacket decode runs times and returns the

@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -72,48 +73,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return t.Fail(err)
 	}
 	defer in.Close()
-	var rows []row
-	var endpoints []endpointJSON
-	seen := map[row]bool{}
-	learned := func(e rpc.Endpoint) {
-		r := row{server: e.Server.String(), iface: e.InterfaceName, uuid: fmt.Sprintf("%s v%d.%d", e.Interface, e.Version, e.VersionMinor),
-			proto: e.Protseq, ip: "-", endpoint: "-", differs: "no"}
-		if r.iface == "" {
-			r.iface = e.Annotation
-		}
-		if r.iface == "" {
-			r.iface = "?"
-		}
-		if r.proto == "" {
-			r.proto = e.Protocol
-		}
-		if e.IP.IsValid() {
-			r.ip = e.IP.String()
-		}
-		switch {
-		case e.Port != 0:
-			r.endpoint = fmt.Sprint(e.Port)
-		case e.Pipe != "":
-			r.endpoint = e.Pipe
-		}
-		if e.AddressDiffers {
-			r.differs = "YES (asked " + e.Server.Addr().String() + ")"
-		}
-		if !seen[r] {
-			seen[r] = true
-			rows = append(rows, r)
-			endpoints = append(endpoints, endpointJSON{Server: r.server, Interface: r.iface, InterfaceUUID: e.Interface.String(),
-				Version: fmt.Sprintf("%d.%d", e.Version, e.VersionMinor), Protocol: r.proto, IP: optional(r.ip), Port: e.Port,
-				Pipe: e.Pipe, Differs: e.AddressDiffers})
-		}
-	}
+	var tab table
 	dec := nettrace.Decoder{
 		Name:   nettrace.ProtoDCERPC,
 		Ports:  []uint16{135},
 		Detect: rpc.Detect,
 		New: func(ctx *tcpstate.StreamContext) tcpstate.StreamHandler {
 			cfg := rpc.DefaultConfig()
-			cfg.Learned = learned
+			cfg.Learned = tab.learned
 			return rpc.NewConn(ctx, cfg)
 		},
 	}
@@ -121,36 +88,85 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return t.Fail(err)
 	}
-	rep := res.Report
 	if t.JSON {
-		if endpoints == nil {
-			endpoints = []endpointJSON{}
-		}
-		doc := struct {
-			Capture   cli.CaptureJSON   `json:"capture"`
-			Endpoints []endpointJSON    `json:"endpoints"`
-			Findings  []cli.FindingJSON `json:"findings"`
-		}{cli.Capture(rep), endpoints, cli.Findings(rep, epmKind)}
-		if err := cli.WriteJSON(stdout, doc); err != nil {
+		if err := tab.writeJSON(stdout, res.Report); err != nil {
 			return t.Fail(err)
 		}
 		return res.Check()
 	}
-	fmt.Fprintf(stdout, "%s: %d frames, %d endpoints advertised\n", rep.Capture.Name, rep.Capture.Frames, len(rows))
-	if len(rows) > 0 {
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tab.print(stdout, res.Report)
+	return res.Check()
+}
+
+// table is the endpoints advertised, each once, in the order first seen.
+type table struct {
+	rows      []row
+	endpoints []endpointJSON
+	seen      map[row]bool
+}
+
+// learned adds an endpoint the endpoint mapper advertised.
+func (tab *table) learned(e rpc.Endpoint) {
+	r := row{server: e.Server.String(), iface: cmp.Or(e.InterfaceName, e.Annotation, "?"),
+		uuid:  fmt.Sprintf("%s v%d.%d", e.Interface, e.Version, e.VersionMinor),
+		proto: cmp.Or(e.Protseq, e.Protocol), ip: "-", endpoint: "-", differs: "no"}
+	if e.IP.IsValid() {
+		r.ip = e.IP.String()
+	}
+	switch {
+	case e.Port != 0:
+		r.endpoint = fmt.Sprint(e.Port)
+	case e.Pipe != "":
+		r.endpoint = e.Pipe
+	}
+	if e.AddressDiffers {
+		r.differs = "YES (asked " + e.Server.Addr().String() + ")"
+	}
+	if tab.seen[r] {
+		return
+	}
+	if tab.seen == nil {
+		tab.seen = map[row]bool{}
+	}
+	tab.seen[r] = true
+	tab.rows = append(tab.rows, r)
+	tab.endpoints = append(tab.endpoints, endpointJSON{Server: r.server, Interface: r.iface, InterfaceUUID: e.Interface.String(),
+		Version: fmt.Sprintf("%d.%d", e.Version, e.VersionMinor), Protocol: r.proto, IP: optional(r.ip), Port: e.Port,
+		Pipe: e.Pipe, Differs: e.AddressDiffers})
+}
+
+// writeJSON writes the endpoints and the endpoint mapper's findings as one
+// JSON document.
+func (tab *table) writeJSON(w io.Writer, rep *nettrace.Report) error {
+	endpoints := tab.endpoints
+	if endpoints == nil {
+		endpoints = []endpointJSON{}
+	}
+	doc := struct {
+		Capture   cli.CaptureJSON   `json:"capture"`
+		Endpoints []endpointJSON    `json:"endpoints"`
+		Findings  []cli.FindingJSON `json:"findings"`
+	}{cli.Capture(rep), endpoints, cli.Findings(rep, epmKind)}
+	return cli.WriteJSON(w, doc)
+}
+
+// print writes the endpoints as a table, then the endpoint mapper's
+// findings.
+func (tab *table) print(w io.Writer, rep *nettrace.Report) {
+	fmt.Fprintf(w, "%s: %d frames, %d endpoints advertised\n", rep.Capture.Name, rep.Capture.Frames, len(tab.rows))
+	if len(tab.rows) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SERVER\tINTERFACE\tUUID\tPROTOCOL\tIP\tPORT/PIPE\tDIFFERS FROM SERVER")
-		for _, r := range rows {
+		for _, r := range tab.rows {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.server, r.iface, r.uuid, r.proto, r.ip, r.endpoint, r.differs)
 		}
 		tw.Flush()
 	}
 	for _, f := range rep.Findings {
 		if epmKind(f.Kind) {
-			fmt.Fprintf(stdout, "%s x%d (first at frame %d): %s\n", f.Kind, f.Count, f.Example.Frame, f.Example.Message)
+			fmt.Fprintf(w, "%s x%d (first at frame %d): %s\n", f.Kind, f.Count, f.Example.Frame, f.Example.Message)
 		}
 	}
-	return res.Check()
 }
 
 // endpointJSON is one advertised endpoint in epmdump -json.

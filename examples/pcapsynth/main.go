@@ -93,42 +93,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(templates) == 0 {
 		return t.Fail(fmt.Errorf("no Ethernet/IPv4 frames to replicate in the templates (as selected)"))
 	}
-	var w io.Writer = stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.Create(*out); err != nil {
-			return t.Fail(err)
-		}
-		w = f
-	}
-	prog := t.NewProgress(*out)
-	n, err := synthesise(w, templates, *packets, *rate, *seed, func(done int64) {
-		prog.Update(0, 0, done, int64(*packets))
-	})
-	prog.Done()
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
+	n, err := writeMix(t, stdout, *out, templates, *packets, *rate, *seed)
 	if err != nil {
 		return t.Fail(err)
 	}
 	if t.JSON {
-		type tj struct {
-			Name    string `json:"name"`
-			Packets int    `json:"packets"`
-		}
-		doc := struct {
-			Output    string `json:"output"`
-			Packets   int    `json:"packets"`
-			Seed      uint64 `json:"seed"`
-			Templates []tj   `json:"templates"`
-		}{Output: *out, Packets: n, Seed: *seed}
-		for _, tp := range templates {
-			doc.Templates = append(doc.Templates, tj{tp.name, len(tp.packets)})
-		}
-		if err := cli.WriteJSON(stdout, doc); err != nil {
+		if err := writeSummary(stdout, *out, n, *seed, templates); err != nil {
 			return t.Fail(err)
 		}
 	} else {
@@ -141,6 +111,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitIncomplete
 	}
 	return cli.ExitOK
+}
+
+// writeMix writes the replicated capture to the file out (standard output
+// for "-") with progress, and returns the packets written.
+func writeMix(t *cli.Tool, stdout io.Writer, out string, templates []*template, packets int, rate float64, seed uint64) (int, error) {
+	var w io.Writer = stdout
+	var f *os.File
+	if out != "-" {
+		var err error
+		if f, err = os.Create(out); err != nil {
+			return 0, err
+		}
+		w = f
+	}
+	prog := t.NewProgress(out)
+	n, err := synthesise(w, templates, packets, rate, seed, func(done int64) {
+		prog.Update(0, 0, done, int64(packets))
+	})
+	prog.Done()
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return n, err
+}
+
+// writeSummary writes what was written, from which templates, as one JSON
+// document.
+func writeSummary(w io.Writer, out string, n int, seed uint64, templates []*template) error {
+	type tj struct {
+		Name    string `json:"name"`
+		Packets int    `json:"packets"`
+	}
+	doc := struct {
+		Output    string `json:"output"`
+		Packets   int    `json:"packets"`
+		Seed      uint64 `json:"seed"`
+		Templates []tj   `json:"templates"`
+	}{Output: out, Packets: n, Seed: seed}
+	for _, tp := range templates {
+		doc.Templates = append(doc.Templates, tj{tp.name, len(tp.packets)})
+	}
+	return cli.WriteJSON(w, doc)
 }
 
 // ipv4Header returns the offset of the IPv4 header in an Ethernet frame.
