@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nettrace/nettrace"
@@ -290,6 +291,15 @@ func TestAdversarySYNFloodHalfOpenCap(t *testing.T) {
 	}
 	if f := one(t, s, health.NetSYNFlood); f.Severity != health.Notice {
 		t.Errorf("one-sided flood: %s %s", f.Severity, f.Message)
+	}
+	for _, e := range s.events {
+		if e.Kind == health.TCPSynUnanswered && e.Severity != health.Notice {
+			t.Errorf("a flood's lone SYN said as %s: %s", e.Severity, e.Message)
+			break
+		}
+	}
+	if p := rep.Profile; p.OneWay < halfOpen || strings.Contains(p.Summary, "seen both ways") {
+		t.Errorf("profile %d one-way connections: %q", p.OneWay, p.Summary)
 	}
 	for _, f := range rep.Flows {
 		if f.Server.Port() == 9999 && f.CloseReason != "fin" {

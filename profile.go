@@ -36,6 +36,9 @@ func (a *Analyzer) profile() CaptureProfile {
 		"duplicates": p.Duplicates, "unseen_bytes": p.UnseenBytes, "unseen_connections": p.UnseenConns,
 		"checksums_not_computed": p.Checksums.NotComputed, "checksums_rewritten": p.Checksums.Rewritten,
 	}
+	if p.OneWay > 0 { // present only then, as the undecoded frames
+		ev["one_way"] = p.OneWay
+	}
 	if p.Undecoded.Frames > 0 { // present only then: the evidence of other captures is unchanged
 		ev["undecoded_frames"], ev["undecoded_may_carry_ip"] = p.Undecoded.Frames, p.Undecoded.MayCarryIP
 	}
@@ -61,6 +64,13 @@ func (p CaptureProfile) describe() string {
 	}
 	if p.OneSided > 0 {
 		parts = append(parts, fmt.Sprintf("one-sided on %d of %d TCP connections (one direction not captured): loss and timing diagnoses are limited to the direction seen", p.OneSided, p.Connections))
+	}
+	if p.OneWay > 0 {
+		verb := "have"
+		if p.OneWay == 1 {
+			verb = "has"
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d TCP connection%s %s packets from one side only: nothing from the other side is in the capture", p.OneWay, p.Connections, plural(p.Connections), verb))
 	}
 	if p.MidStream > 0 {
 		parts = append(parts, fmt.Sprintf("%d connection%s picked up mid-stream (no handshake: round trip and setup unknown)", p.MidStream, plural(p.MidStream)))

@@ -47,7 +47,9 @@ const (
 	// captured twice, bytes acknowledged but not captured, checksums not
 	// computed or not matching. Conclusions about loss and timing hold only
 	// for what the capture shows. Info. Evidence: connections, one_sided,
-	// mid_stream, duplicates, unseen_bytes, unseen_connections,
+	// one_way (only when connections had packets from one side only and
+	// nothing acknowledged), mid_stream, duplicates, unseen_bytes,
+	// unseen_connections,
 	// checksums_not_computed, checksums_rewritten, and, when frames were
 	// not decoded because of their encapsulation, undecoded_frames and
 	// undecoded_may_carry_ip.

@@ -260,10 +260,15 @@ func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at
 			server = ctx.Server.String()
 		}
 		msg := fmt.Sprintf("SYN to %s never answered (no SYN-ACK, no reset)", server)
+		sev := health.DefaultSeverity(health.TCPSynUnanswered)
 		if a.synCount > 1 {
 			msg = fmt.Sprintf("%d SYNs to %s never answered (no SYN-ACK, no reset; retries after %s): the server is down, the port is filtered, or the SYNs are dropped on the way", a.synCount, server, list.String())
+		} else if a.loneSYN(at) {
+			sev = health.Notice
+			msg = fmt.Sprintf("SYN to %s not answered in the capture, and never sent again although the capture went on for %s: every TCP stack retries an unanswered SYN within %s, so its sender is not one (a scan, a spoofed source) or got an answer the capture does not show",
+				server, secs(at.Time.Sub(nsTime(a.synTimes[0]))), secs(loneSYNRetry))
 		}
-		a.emit(ctx, health.TCPSynUnanswered, a.synFrames[0], a.synTimes[0], msg,
+		a.emitSev(ctx, health.TCPSynUnanswered, sev, a.synFrames[0], a.synTimes[0], msg,
 			map[string]any{"syn_count": a.synCount, "retry_spacing_ms": spacing,
 				"waited_ms": msf(time.Duration(a.lastAt - a.synTimes[0]))})
 	}
@@ -275,8 +280,9 @@ func (a *seqAnalysis) finishLifecycle(ctx *StreamContext, reason CloseReason, at
 // client never acknowledged anything (an ACK would show that a SYN-ACK
 // reached it: the capture is one-sided), the capture shows what the server
 // sends on its other connections, and the client had the time to retry
-// (the capture did not end within the first retransmission timeout, RFC
-// 6298's 1 s, of a lone SYN).
+// (the capture did not end within the longest first retransmission
+// timeout of a lone SYN, loneSYNRetry). A lone SYN never sent again is
+// then said as a notice (loneSYN).
 func (a *seqAnalysis) synUnanswered(reason CloseReason, at Position) bool {
 	if a.synCount == 0 || a.synAckSeen || a.half[ServerToClient].segments > 0 || a.acked[ClientToServer] || a.serverHidden {
 		return false
@@ -284,10 +290,21 @@ func (a *seqAnalysis) synUnanswered(reason CloseReason, at Position) bool {
 	if reason == CloseEvicted {
 		return false // dropped from tracking (a cap), not timed out: the answer may have come later
 	}
-	if a.synCount == 1 && reason == CloseEndOfCapture && at.Time.Sub(nsTime(a.synTimes[0])) < time.Second {
-		return false
+	if a.synCount == 1 && reason == CloseEndOfCapture && at.Time.Sub(nsTime(a.synTimes[0])) <= loneSYNRetry {
+		return false // the capture ended before the client would have sent it again
 	}
 	return true
+}
+
+// loneSYNRetry is the longest wait before a TCP stack sends an unanswered
+// SYN again: Windows' 3 s initial RTO (RFC 6298 says 1 s; Linux uses 1 s).
+const loneSYNRetry = 3 * time.Second
+
+// loneSYN reports whether the connection's only SYN was never sent again
+// although the capture, which ended (or the connection was closed) at at,
+// went on past any stack's first SYN retransmission.
+func (a *seqAnalysis) loneSYN(at Position) bool {
+	return a.synCount == 1 && at.Time.Sub(nsTime(a.synTimes[0])) > loneSYNRetry
 }
 
 // idleEvent reports the longest silence of the connection when it reached

@@ -195,8 +195,12 @@ func (c *conn) visibility() Visibility {
 // tracker followed (see Visibility): the capture's kind, as opposed to the
 // network's behaviour.
 type CaptureStats struct {
-	Connections int   // connections summarised
-	OneSided    int   // only one direction captured
+	Connections int // connections summarised
+	OneSided    int // only one direction captured
+	// OneWay counts the connections with packets from one side only and
+	// nothing acknowledged (lone SYNs, scans, floods): whether the other
+	// side sent nothing or was not captured, the capture cannot tell.
+	OneWay      int
 	MidStream   int   // picked up after the handshake
 	UnseenConns int   // connections with bytes acknowledged but not captured
 	UnseenBytes int64 // those bytes, all connections
@@ -226,6 +230,8 @@ func (t *Tracker) count(v *Visibility) {
 	s.Connections++
 	if v.OneSided {
 		s.OneSided++
+	} else if (v.Packets[0] == 0) != (v.Packets[1] == 0) {
+		s.OneWay++
 	}
 	if v.MidStream {
 		s.MidStream++

@@ -247,3 +247,38 @@ func TestMidStreamSeqIsSigned(t *testing.T) {
 		}
 	}
 }
+
+// A lone SYN that its sender never sent again, although the capture went
+// on past every stack's first SYN retransmission (3 s, Windows), proves
+// no unanswered server: the sender is not a TCP stack that wanted an
+// answer (a scan, a spoofed flood) or got an answer the capture lacks. It
+// is a notice; retried SYNs stay a warning. Either way the connection has
+// packets from one side only (CaptureStats.OneWay), not "seen both ways".
+func TestLoneSYNNeverRetriedIsANotice(t *testing.T) {
+	s := &synth{now: t0}
+	col, st := track([]layers.Packet{s.pkt(cli, srv, S, 100, 0, nil)}, s.now.Add(10*time.Second))
+	ev := col.OfKind(health.TCPSynUnanswered)
+	if len(ev) != 1 || ev[0].Severity != health.Notice || !strings.Contains(ev[0].Message, "never sent again") {
+		t.Errorf("lone SYN, capture 10 s longer: %+v, want one notice", ev)
+	}
+	if st.OneWay != 1 || st.OneSided != 0 {
+		t.Errorf("OneWay %d, OneSided %d: want 1 and 0", st.OneWay, st.OneSided)
+	}
+	// Within the 3 s a Windows client waits, the capture cannot tell yet.
+	s = &synth{now: t0}
+	col, _ = track([]layers.Packet{s.pkt(cli, srv, S, 100, 0, nil)}, s.now.Add(2*time.Second))
+	if n := len(col.OfKind(health.TCPSynUnanswered)); n != 0 {
+		t.Errorf("a lone SYN 2 s before the end is reported unanswered")
+	}
+	s = &synth{now: t0}
+	syns := []layers.Packet{s.pkt(cli, srv, S, 100, 0, nil)}
+	s.now = s.now.Add(time.Second)
+	syns = append(syns, s.pkt(cli, srv, S, 100, 0, nil))
+	col, st = track(syns, s.now.Add(10*time.Second))
+	if ev := col.OfKind(health.TCPSynUnanswered); len(ev) != 1 || ev[0].Severity != health.Warning {
+		t.Errorf("retried SYNs: %+v, want one warning", ev)
+	}
+	if st.OneWay != 1 {
+		t.Errorf("OneWay %d, want 1", st.OneWay)
+	}
+}
