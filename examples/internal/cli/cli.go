@@ -427,10 +427,13 @@ func plural(n int) string {
 // something; tcp.evicted counts only when a limit evicted the connection
 // (not the idle timeout, which ends silent connections as designed), and
 // capture.undecoded only as a notice (frames that may carry IP traffic
-// were not analysed, not a switch's LLDP).
+// were not analysed, not a switch's LLDP). A message cut by the end of
+// its connection (decode.incomplete) is what the capture holds, not
+// something the analysis gave up.
 var shedKinds = []health.Kind{
 	health.CaptureUnsupportedLink, health.CaptureUndecoded, health.InternalError, health.DecodeGaveUp,
 	health.TCPBufferLimit, health.TCPEvicted, health.HTTPBodyLimit, health.MemoryShed,
+	health.DecodeLimit, health.TCPHalfOpenEvicted, health.CaptureSecretsSkipped, health.TLSKeyLogSkipped,
 }
 
 // watcher passes events on, counting those that say something was shed.
