@@ -14,6 +14,9 @@ import (
 
 	"github.com/nettrace/nettrace/examples/internal/cli"
 	"github.com/nettrace/nettrace/examples/internal/clitest"
+	"github.com/nettrace/nettrace/health"
+	"github.com/nettrace/nettrace/internal/adversary"
+	"github.com/nettrace/nettrace/tds"
 )
 
 var dissectTool = clitest.Tool{Name: "dissect", Run: run, Capture: "../../testdata/root/c04-epm-vip-client.pcap"}
@@ -144,5 +147,40 @@ func TestDissectStreams(t *testing.T) {
 	}
 	if out.readAt == 0 || out.readAt >= len(flood) {
 		t.Errorf("output began after %d of %d input bytes: not streamed", out.readAt, len(flood))
+	}
+}
+
+// Typed messages (SMB, DCE/RPC, TDS, TLS, HTTP) carry their fields in
+// their value, not in Fields: their error records are folded all the same.
+func TestDissectFoldsTypedErrorRecords(t *testing.T) {
+	col := &health.Collector{KeepMessages: true}
+	f := newErrorFolder(col, "", 2, 100)
+	for i := range 5 {
+		m := &tds.Message{Error: "tds: malformed token"}
+		m.Frame, m.Flow = int64(i+1), "10.0.0.1:50000->10.0.0.9:1433/tcp"
+		f.Message(health.Message{Frame: m.Frame, Flow: m.Flow, Proto: "tds", Value: m})
+	}
+	if len(col.Messages) != 2 || col.Messages[0].Fields["error"] != "tds: malformed token" {
+		t.Fatalf("%d records passed on (%v), want the first 2 error records", len(col.Messages), col.Messages)
+	}
+	if s := f.summary(); !strings.Contains(s, "tds ×3 on 1 flow") {
+		t.Errorf("summary %q", s)
+	}
+}
+
+// A capture of frames that do not decode has no records; one line on
+// standard error says so, rather than printing nothing as if the capture
+// were empty.
+func TestDissectSaysUndecodedFrames(t *testing.T) {
+	capture, err := adversary.Bytes("decode-errors", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dissectTool.Exec(t, capture, "-")
+	if r.Stdout != "" || r.Status != cli.ExitOK {
+		t.Errorf("exit %d, stdout %q", r.Status, r.Stdout)
+	}
+	if want := "dissect: 50 frames did not decode and have no record (capture.decode_error), the first at frame 1: "; !strings.HasPrefix(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one line %q…", r.Stderr, want)
 	}
 }

@@ -114,7 +114,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if msg := folder.summary(); msg != "" {
 		t.Warnf("%s", msg)
 	}
+	if msg := undecodedFrames(res.Report); msg != "" {
+		t.Warnf("%s", msg)
+	}
 	return res.Check()
+}
+
+// undecodedFrames says, in one line, how many frames did not decode and
+// therefore have no record ("" when none): without it a capture of broken
+// frames would print nothing, as if it held nothing.
+func undecodedFrames(rep *nettrace.Report) string {
+	for _, f := range rep.Findings {
+		if f.Kind == health.CaptureDecodeError {
+			return fmt.Sprintf("%d frame%s did not decode and have no record (capture.decode_error), the first at frame %d: %s",
+				f.Count, plural(f.Count), f.Example.Frame, strings.TrimPrefix(f.Example.Message, fmt.Sprintf("frame %d: ", f.Example.Frame)))
+		}
+	}
+	return ""
 }
 
 // errorFolder passes on the messages dissect prints — those of one proto
@@ -168,6 +184,7 @@ func (f *errorFolder) Message(m health.Message) {
 	if f.proto != "" && m.Proto != f.proto {
 		return
 	}
+	m.Fields = m.FieldMap() // a typed message's fields, built once for the test and the sink
 	if _, isErr := m.Fields["error"]; isErr {
 		k := foldKey{m.Proto, m.Flow}
 		n := f.byFlow[k]
