@@ -61,16 +61,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"address differs from the one the client asked (a load balancer or NAT that RPC filters checking the "+
 			"tower address reject).", examples, stdout, stderr)
 	t.SetJSONUsage("write the endpoints and findings as one JSON document")
-	paths, status, ok := t.Parse(args)
+	in, status, ok := t.ParseOne(args)
 	if !ok {
 		return status
-	}
-	if len(paths) != 1 {
-		return t.Usagef("want one capture, got %d", len(paths))
-	}
-	in, err := t.Open(paths[0])
-	if err != nil {
-		return t.Fail(err)
 	}
 	defer in.Close()
 	var tab table

@@ -51,16 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"operations in flight, latency and throughput, with the transfer classified as application-limited "+
 			"or pipelined.", examples, stdout, stderr)
 	t.SetJSONUsage("write the statistics as one JSON document (durations in milliseconds)")
-	paths, status, ok := t.Parse(args)
+	in, status, ok := t.ParseOne(args)
 	if !ok {
 		return status
-	}
-	if len(paths) != 1 {
-		return t.Usagef("want one capture, got %d", len(paths))
-	}
-	in, err := t.Open(paths[0])
-	if err != nil {
-		return t.Fail(err)
 	}
 	defer in.Close()
 	res, conns, err := analyze(t, in)

@@ -71,16 +71,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"(request's last byte to the response's first byte), rows, errors and attentions (client cancels).",
 		examples, stdout, stderr)
 	t.SetJSONUsage("write the statistics as one JSON document (times in milliseconds)")
-	paths, status, ok := t.Parse(args)
+	in, status, ok := t.ParseOne(args)
 	if !ok {
 		return status
-	}
-	if len(paths) != 1 {
-		return t.Usagef("want one capture, got %d", len(paths))
-	}
-	in, err := t.Open(paths[0])
-	if err != nil {
-		return t.Fail(err)
 	}
 	defer in.Close()
 	res, stats, err := analyze(t, in)

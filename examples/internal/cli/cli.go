@@ -276,6 +276,25 @@ func (in *Input) Close() error {
 	return nil
 }
 
+// ParseOne parses args for a tool that reads one capture, and opens it.
+// When ok is false the tool is done (help asked, usage error, a capture
+// that cannot be opened) and status is its exit status; otherwise the
+// caller closes in.
+func (t *Tool) ParseOne(args []string) (in *Input, status int, ok bool) {
+	paths, status, ok := t.Parse(args)
+	if !ok {
+		return nil, status, false
+	}
+	if len(paths) != 1 {
+		return nil, t.Usagef("want one capture, got %d", len(paths)), false
+	}
+	in, err := t.Open(paths[0])
+	if err != nil {
+		return nil, t.Fail(err), false
+	}
+	return in, ExitOK, true
+}
+
 // Open opens the capture argument path: a file, or "-" for standard input
 // (once per run). Errors name the file.
 func (t *Tool) Open(path string) (*Input, error) {
