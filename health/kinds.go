@@ -178,8 +178,10 @@ const (
 	// earlier connection closed). Info. Evidence: previous_stream.
 	TCPPortReuse Kind = "tcp.port_reuse"
 
-	// TCPSynUnanswered: SYN (and its retries) never answered. Warning.
-	// Evidence: syn_count, retry_spacing_ms, waited_ms.
+	// TCPSynUnanswered: SYN (and its retries) never answered. Warning;
+	// Notice for a lone SYN never sent again while the capture went on past
+	// every stack's first retry (a scan, a spoofed flood, or an answer the
+	// capture lacks). Evidence: syn_count, retry_spacing_ms, waited_ms.
 	TCPSynUnanswered Kind = "tcp.syn_unanswered"
 	// TCPRefused: RST answering a SYN (port closed or filtered by a rejecting
 	// firewall). Warning. Evidence: syn_frame, syn_count.
