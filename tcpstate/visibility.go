@@ -19,8 +19,10 @@ import (
 // with a fixed table of the recent packets' fingerprints and leaves them
 // out of the analysis.
 
-// dupBits sizes the fingerprint table: 2^16 entries, 1 MiB, enough to find
-// a copy tens of milliseconds later on a busy link.
+// dupBits sizes the fingerprint table: 2^16 entries, 512 KiB, enough to
+// find a copy tens of milliseconds later on a busy link. Every TCP packet
+// reads one slot at random: the table is kept small so that the read is
+// more often served by the CPU's cache.
 const dupBits = 16
 
 // dupMaxGap bounds how far apart two copies may be. Without an IPv4 ID
@@ -34,12 +36,20 @@ const (
 	dupMaxGapNoID = 200 * time.Millisecond
 )
 
-// dupEntry is one fingerprint with the capture time of its packet (Unix
-// nanoseconds; 0 for an empty slot).
+// dupEntry is one fingerprint, by its low 32 bits (its top dupBits chose
+// the slot: 48 bits are compared in all), with its packet's capture time
+// in ticks of 2^dupTickShift ns (about 1 ms), which wrap every 52 days. An
+// empty slot is zero: a fingerprint's low bit is always set.
 type dupEntry struct {
-	fp uint64
-	at int64
+	fp uint32
+	at uint32
 }
+
+// dupTickShift sets the tick of dupEntry.at: 2^20 ns, 1.05 ms.
+const dupTickShift = 20
+
+// dupTicks converts a time in Unix nanoseconds, or a duration, to ticks.
+func dupTicks(ns int64) uint32 { return uint32(ns >> dupTickShift) }
 
 // fingerprint hashes what identifies p as one IP packet of connection id,
 // and reports whether p can be recognised as a copy at all.
@@ -86,20 +96,21 @@ func (t *Tracker) duplicateOf(id uint64, d Dir, p *layers.Packet) bool {
 	} else {
 		e = t.dupSmall[slot]
 	}
-	now := p.Time.UnixNano()
-	maxGap := dupMaxGap
+	now := dupTicks(p.Time.UnixNano())
+	maxGap := dupTicks(int64(dupMaxGap))
 	if p.Network != 4 || p.IPID == 0 {
-		maxGap = dupMaxGapNoID
+		maxGap = dupTicks(int64(dupMaxGapNoID))
 	}
-	if e.fp == fp && now >= e.at && time.Duration(now-e.at) <= maxGap {
+	// now-e.at wraps to a huge gap when the capture's clock went back.
+	if e.fp == uint32(fp) && now-e.at <= maxGap {
 		return true
 	}
-	t.remember(slot, dupEntry{fp: fp, at: now})
+	t.remember(slot, dupEntry{fp: uint32(fp), at: now})
 	return false
 }
 
 // dupSmallMax is how many slots of the fingerprint table are held in a map
-// before the whole 1 MiB table is allocated: a small capture (or a test
+// before the whole 512 KiB table is allocated: a small capture (or a test
 // analysing thousands of them) never pays for it. The map holds the same
 // slots the table would, so which copies are found does not change.
 const dupSmallMax = 2048
