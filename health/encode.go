@@ -77,7 +77,11 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 // appendMap writes m with its keys sorted, as encoding/json does.
-func appendMap(b []byte, m map[string]any) []byte {
+func appendMap(b []byte, m map[string]any) []byte { return appendSorted(b, m, appendValue) }
+
+// appendSorted writes m as a JSON object with its keys sorted, each value
+// written by value.
+func appendSorted[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	var small [16]string
 	keys := small[:0]
 	for k := range m {
@@ -91,7 +95,7 @@ func appendMap(b []byte, m map[string]any) []byte {
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendValue(b, m[k])
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }
@@ -138,21 +142,7 @@ func appendValue(b []byte, v any) []byte {
 		if x == nil {
 			return append(b, "null"...)
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(x[k]), 10)
-		}
-		return append(b, '}')
+		return appendSorted(b, x, func(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) })
 	case []any:
 		return appendList(b, len(x), x == nil, func(b []byte, i int) []byte { return appendValue(b, x[i]) })
 	case []string:
